@@ -1,0 +1,44 @@
+# Frontdesk: the two commands a newcomer needs are `make run` and `make test`.
+# Both install what is missing (Debian packages, models), build, then run the daemon / every test.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+FRONTDESK := target/release/frontdesk
+CONFIG ?= examples/frontdesk.toml
+
+.PHONY: run test deps deps-test build models models-base bench clean help
+
+help:
+	@echo "make run    install what is missing, fetch models, build, start the daemon on $(CONFIG)"
+	@echo "make test   the same set-up, then every test"
+	@echo "make bench  speech benchmarks on this machine (see BENCHMARKS.md)"
+
+run: deps build models
+	$(FRONTDESK) run --config $(CONFIG)
+
+test: deps-test build models
+	$(CARGO) test --release --locked
+	$(FRONTDESK) models check --config $(CONFIG)
+	$(FRONTDESK) check-config $(CONFIG)
+
+deps:
+	scripts/install-deps.sh build
+
+deps-test:
+	scripts/install-deps.sh test
+
+build:
+	$(CARGO) build --release --locked
+
+models: build
+	FRONTDESK=$(FRONTDESK) models/fetch.sh default
+
+models-base: build
+	FRONTDESK=$(FRONTDESK) models/fetch.sh base
+
+bench: deps build models
+	$(FRONTDESK) bench speech --config $(CONFIG)
+
+clean:
+	$(CARGO) clean
+	rm -rf models/downloads models/*.bin models/*.onnx models/*.onnx.json models/onnxruntime

@@ -1,0 +1,5 @@
+//! Pure signal processing over sample slices: no I/O, and no allocation per frame on the call path.
+
+pub mod g711;
+pub mod resample;
+pub mod vad;

@@ -1,0 +1,325 @@
+//! The `frontdesk` command: the daemon and the tools staff and integrators use on the box.
+//!
+//! Every failure ends as one message on standard error naming the file and the fix, and a
+//! non-zero exit: never a panic, never a bare "error: 2".
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::audio::g711::Law;
+use crate::config::Config;
+use crate::speech::models::{self, Status};
+use crate::speech::stt::{self, AudioContext, Stt};
+use crate::speech::tts::{PromptCache, Voice};
+
+pub const DEFAULT_CONFIG: &str = "/etc/frontdesk/frontdesk.toml";
+
+#[derive(Parser, Debug)]
+#[command(name = "frontdesk", version, about = "Answers a medical clinic's phone, entirely on this box")]
+pub struct Cli {
+    /// Configuration file (default: $FRONTDESK_CONFIG or /etc/frontdesk/frontdesk.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the daemon.
+    Run,
+    /// Check a configuration file; exit 0 only if the daemon would start with it.
+    CheckConfig {
+        /// The file to check (default: --config).
+        file: Option<PathBuf>,
+    },
+    /// Model files: import and verification.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Speak text into a WAV file with the configured voice.
+    Say {
+        /// Sample rate of the file; 8000 gives telephone audio (through G.711 and back).
+        #[arg(long, default_value_t = 22050)]
+        rate: u32,
+        /// G.711 law used at 8000 Hz.
+        #[arg(long, value_enum, default_value_t = LawArg::Ulaw)]
+        law: LawArg,
+        #[arg(long, value_name = "FILE.wav")]
+        out: PathBuf,
+        /// The text; several words are joined with spaces.
+        #[arg(required = true)]
+        text: Vec<String>,
+    },
+    /// Print the transcript of a WAV file (any common rate) on one line.
+    Transcribe {
+        file: PathBuf,
+        /// Encoder window: "sized" (default from config), "full" or a number of frames.
+        #[arg(long)]
+        audio_context: Option<String>,
+        /// Print text, confidence and timings as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure speed on this machine.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelsCommand {
+    /// Convert a CTranslate2 Whisper model directory into whisper.cpp's ggml file.
+    ImportCt2 { dir: PathBuf, out: PathBuf },
+    /// Verify that every configured model file exists and matches its recorded checksum.
+    Check,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Speech recognition and synthesis speed, and memory with both models loaded.
+    Speech {
+        /// Repetitions per measurement (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        iterations: usize,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LawArg {
+    Ulaw,
+    Alaw,
+}
+
+impl From<LawArg> for Law {
+    fn from(l: LawArg) -> Law {
+        match l {
+            LawArg::Ulaw => Law::Ulaw,
+            LawArg::Alaw => Law::Alaw,
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("frontdesk: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config_path(cli: &Option<PathBuf>) -> PathBuf {
+    cli.clone()
+        .or_else(|| std::env::var_os("FRONTDESK_CONFIG").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
+}
+
+fn load_config(path: &Path) -> Result<Config> {
+    Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let path = config_path(&cli.config);
+    match cli.command {
+        Command::Models(ModelsCommand::ImportCt2 { dir, out }) => import_ct2(&dir, &out),
+        Command::CheckConfig { file } => {
+            let file = file.unwrap_or(path);
+            match Config::load(&file) {
+                Ok(_) => {
+                    println!("{}: ok", file.display());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Models(ModelsCommand::Check) => {
+            let config = load_config(&path)?;
+            models_check(&config)
+        }
+        Command::Say { rate, law, out, text } => {
+            let config = load_config(&path)?;
+            crate::logging::init(&config.logging.level);
+            say(&config, rate, law.into(), &out, &text.join(" "))
+        }
+        Command::Transcribe { file, audio_context, json } => {
+            let config = load_config(&path)?;
+            crate::logging::init(&config.logging.level);
+            transcribe(&config, &file, audio_context.as_deref(), json)
+        }
+        Command::Bench(BenchCommand::Speech { iterations }) => {
+            let config = load_config(&path)?;
+            crate::logging::init("warn");
+            crate::bench::speech(&config, iterations.max(1))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run => {
+            let config = load_config(&path)?;
+            crate::logging::init(&config.logging.level);
+            run(config)
+        }
+    }
+}
+
+fn import_ct2(dir: &Path, out: &Path) -> Result<ExitCode> {
+    if !dir.join("model.bin").is_file() {
+        bail!(
+            "{} has no model.bin: give the directory of a CTranslate2 Whisper export (model.bin, tokenizer.json)",
+            dir.display()
+        );
+    }
+    let s = crate::speech::whisper_import::import_ct2(dir, out)?;
+    println!(
+        "{}: {} tensors, {} encoder and {} decoder layers, {} of {} vocabulary entries{}",
+        out.display(),
+        s.tensors,
+        s.encoder_layers,
+        s.decoder_layers,
+        s.vocab_written,
+        s.n_vocab,
+        if s.multilingual { ", multilingual" } else { ", English-only" }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn models_check(config: &Config) -> Result<ExitCode> {
+    let checks = models::check(config).map_err(anyhow::Error::msg)?;
+    let mut bad = 0;
+    for c in &checks {
+        println!("{c}");
+        if c.status != Status::Ok {
+            bad += 1;
+        }
+    }
+    if bad == 0 {
+        println!("all {} model files present and verified", checks.len());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("{bad} of {} model files need attention (see fix: lines above)", checks.len());
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// Refuses to start on missing or altered models: a box that cannot hear or speak must say so
+/// at start, where staff see it in `systemctl status`, not on the first call.
+fn require_models(config: &Config) -> Result<()> {
+    let checks = models::check(config).map_err(anyhow::Error::msg)?;
+    let problems: Vec<String> = checks.iter().filter(|c| c.status != Status::Ok).map(|c| c.to_string()).collect();
+    if !problems.is_empty() {
+        bail!("model files failed verification:\n{}", problems.join("\n"));
+    }
+    Ok(())
+}
+
+fn say(config: &Config, rate: u32, law: Law, out: &Path, text: &str) -> Result<ExitCode> {
+    if text.trim().is_empty() {
+        bail!("nothing to say: give the text to speak after the options");
+    }
+    if ![8000, 16000, 22050, 24000, 44100, 48000].contains(&rate) {
+        bail!("--rate {rate} is not supported: use 8000 (telephone), 16000, 22050, 24000, 44100 or 48000");
+    }
+    let voice = Voice::load(&config.tts_settings())?;
+    let audio = voice.synthesize(text)?;
+    let samples = if rate == crate::telephone::RATE {
+        crate::telephone::through_g711(&audio.samples, audio.sample_rate, law)?
+    } else {
+        crate::audio::resample::resample(&audio.samples, audio.sample_rate, rate)?
+    };
+    crate::wav::write_mono_i16(out, &samples, rate)?;
+    eprintln!("{}: {:.2} s at {rate} Hz", out.display(), samples.len() as f64 / rate as f64);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_audio_context(s: &str) -> Result<AudioContext> {
+    match s {
+        "full" => Ok(AudioContext::Full),
+        "sized" => Ok(AudioContext::Sized),
+        n => n
+            .parse::<i32>()
+            .ok()
+            .filter(|n| (64..=1500).contains(n))
+            .map(AudioContext::Fixed)
+            .with_context(|| format!("--audio-context {n:?}: use full, sized or 64 to 1500")),
+    }
+}
+
+fn transcribe(config: &Config, file: &Path, audio_context: Option<&str>, json: bool) -> Result<ExitCode> {
+    let ctx = audio_context.map(parse_audio_context).transpose()?;
+    let audio = crate::wav::read_mono(file, stt::MAX_UTTERANCE_SECONDS)?;
+    let samples = crate::audio::resample::resample(&audio.samples, audio.sample_rate, stt::SAMPLE_RATE)?;
+    let engine = Stt::load(&config.stt_settings())?;
+    let mut t = engine.transcriber()?;
+    let result = t.transcribe_with(&samples, ctx.unwrap_or(engine.settings().audio_context))?;
+    if json {
+        let v = serde_json::json!({
+            "text": result.text,
+            "confidence": result.confidence,
+            "no_speech_probability": result.no_speech_probability,
+            "voiced_ms": result.voiced_ms,
+            "audio_ctx": result.audio_ctx,
+            "elapsed_ms": result.elapsed.as_secs_f64() * 1000.0,
+            "rejected": result.rejected,
+        });
+        println!("{v}");
+    } else {
+        println!("{}", result.text);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run(config: Config) -> Result<ExitCode> {
+    tracing::info!(config = %config.path.display(), "starting");
+    require_models(&config)?;
+    let stt = Stt::load(&config.stt_settings())?;
+    let voice = Arc::new(Voice::load(&config.tts_settings())?);
+    let prompts = PromptCache::new(voice.clone());
+    let warmed = prompts.warm([config.prompts.greeting.as_str(), config.prompts.goodbye.as_str()])?;
+    // Run one transcription now: the first real one would otherwise pay whisper's lazy set-up.
+    let greeting = prompts.get(&config.prompts.greeting)?;
+    let mut transcriber = stt.transcriber()?;
+    let heard = crate::audio::resample::resample(&greeting.samples, greeting.sample_rate, stt::SAMPLE_RATE)?;
+    let self_test = transcriber.transcribe(&heard)?;
+    tracing::info!(
+        prompts = warmed,
+        self_test_words = self_test.text.split_whitespace().count(),
+        "speech ready: models loaded and verified"
+    );
+    tracing::info!("no telephone line is configured in this build; waiting for SIGTERM");
+    notify_systemd("READY=1");
+    wait_for_termination();
+    notify_systemd("STOPPING=1");
+    tracing::info!("stopping");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Tells systemd (Type=notify) that start-up finished; a no-op outside systemd.
+fn notify_systemd(state: &str) {
+    if let Some(path) = std::env::var_os("NOTIFY_SOCKET") {
+        if let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() {
+            let _ = sock.send_to(state.as_bytes(), path);
+        }
+    }
+}
+
+fn wait_for_termination() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    if let Ok(rt) = rt {
+        rt.block_on(async {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        });
+    }
+}

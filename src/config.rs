@@ -1,0 +1,499 @@
+//! The one configuration file (`/etc/frontdesk/frontdesk.toml` on a box).
+//!
+//! It is edited by hand by a clinic manager, so every mistake is reported as
+//! `file:line: key: what is wrong`, unknown keys are errors (a misspelt key silently ignored is
+//! a setting that does not take effect), and relative paths are taken from the config file's own
+//! directory so the file means the same thing whoever starts the daemon from wherever.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::speech::stt::{AudioContext, SttSettings};
+use crate::speech::tts::TtsSettings;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub clinic: ClinicSection,
+    #[serde(default)]
+    pub speech: SpeechSection,
+    #[serde(default)]
+    pub stt: SttSection,
+    #[serde(default)]
+    pub tts: TtsSection,
+    #[serde(default)]
+    pub prompts: PromptsSection,
+    #[serde(default)]
+    pub models: ModelsSection,
+    #[serde(default)]
+    pub logging: LoggingSection,
+    /// Directory of the config file; relative paths are resolved against it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClinicSection {
+    #[serde(default = "default_clinic_name")]
+    pub name: String,
+}
+
+impl Default for ClinicSection {
+    fn default() -> Self {
+        ClinicSection { name: default_clinic_name() }
+    }
+}
+
+fn default_clinic_name() -> String {
+    "the clinic".into()
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SpeechSection {
+    /// libonnxruntime.so; default: the copy `make models` unpacks.
+    pub onnxruntime: Option<PathBuf>,
+    /// espeak-ng's data directory; default: the distribution's.
+    pub espeak_data: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SttSection {
+    #[serde(default = "default_stt_model")]
+    pub model: PathBuf,
+    #[serde(default = "default_threads")]
+    pub threads: usize,
+    #[serde(default = "default_language")]
+    pub language: String,
+    #[serde(default)]
+    pub audio_context: AudioContextSetting,
+    #[serde(default = "default_min_confidence")]
+    pub min_confidence: f32,
+}
+
+impl Default for SttSection {
+    fn default() -> Self {
+        SttSection {
+            model: default_stt_model(),
+            threads: default_threads(),
+            language: default_language(),
+            audio_context: AudioContextSetting::default(),
+            min_confidence: default_min_confidence(),
+        }
+    }
+}
+
+fn default_stt_model() -> PathBuf {
+    "/var/lib/frontdesk/models/ggml-tiny.en.bin".into()
+}
+fn default_threads() -> usize {
+    2
+}
+fn default_language() -> String {
+    "en".into()
+}
+fn default_min_confidence() -> f32 {
+    0.5
+}
+
+/// `"full"`, `"sized"` or a number of encoder frames (50 per second of audio).
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq)]
+#[serde(untagged)]
+pub enum AudioContextSetting {
+    Named(AudioContextName),
+    Frames(i32),
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq)]
+#[serde(rename_all = "lowercase")]
+pub enum AudioContextName {
+    Full,
+    Sized,
+}
+
+impl Default for AudioContextSetting {
+    fn default() -> Self {
+        AudioContextSetting::Named(AudioContextName::Sized)
+    }
+}
+
+impl AudioContextSetting {
+    pub fn resolve(self) -> AudioContext {
+        match self {
+            AudioContextSetting::Named(AudioContextName::Full) => AudioContext::Full,
+            AudioContextSetting::Named(AudioContextName::Sized) => AudioContext::Sized,
+            AudioContextSetting::Frames(n) => AudioContext::Fixed(n),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TtsSection {
+    #[serde(default = "default_voice")]
+    pub voice: PathBuf,
+    #[serde(default = "default_tts_threads")]
+    pub threads: usize,
+    #[serde(default = "default_rate")]
+    pub speaking_rate: f32,
+    #[serde(default = "default_sentence_silence")]
+    pub sentence_silence_ms: u32,
+}
+
+impl Default for TtsSection {
+    fn default() -> Self {
+        TtsSection {
+            voice: default_voice(),
+            threads: default_tts_threads(),
+            speaking_rate: default_rate(),
+            sentence_silence_ms: default_sentence_silence(),
+        }
+    }
+}
+
+fn default_voice() -> PathBuf {
+    "/var/lib/frontdesk/models/en_US-joe-medium.onnx".into()
+}
+fn default_tts_threads() -> usize {
+    1
+}
+fn default_rate() -> f32 {
+    1.0
+}
+fn default_sentence_silence() -> u32 {
+    200
+}
+
+/// Fixed things the box says; synthesised at start so they cost nothing on a call.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptsSection {
+    #[serde(default = "default_greeting")]
+    pub greeting: String,
+    #[serde(default = "default_goodbye")]
+    pub goodbye: String,
+}
+
+impl Default for PromptsSection {
+    fn default() -> Self {
+        PromptsSection { greeting: default_greeting(), goodbye: default_goodbye() }
+    }
+}
+
+fn default_greeting() -> String {
+    "Thank you for calling. How can I help you today?".into()
+}
+fn default_goodbye() -> String {
+    "Thank you for calling. Goodbye.".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelsSection {
+    /// sha256sum-format list of the model files this box may load.
+    #[serde(default = "default_checksums")]
+    pub checksums: PathBuf,
+}
+
+impl Default for ModelsSection {
+    fn default() -> Self {
+        ModelsSection { checksums: default_checksums() }
+    }
+}
+
+fn default_checksums() -> PathBuf {
+    "/var/lib/frontdesk/models/SHA256SUMS".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggingSection {
+    /// tracing filter, e.g. "info" or "frontdesk=debug".
+    #[serde(default = "default_log_level")]
+    pub level: String,
+}
+
+impl Default for LoggingSection {
+    fn default() -> Self {
+        LoggingSection { level: default_log_level() }
+    }
+}
+
+fn default_log_level() -> String {
+    "info".into()
+}
+
+/// One problem in the file, located for a person with an editor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": {key}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// All the problems found, so one edit-check cycle fixes them all.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Self, ConfigErrors> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError { file: file.clone(), line: None, key: None, message: format!("cannot read: {e}") }])
+        })?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Self::parse(&text, &file, &base)
+    }
+
+    pub fn parse(text: &str, file: &str, base_dir: &Path) -> Result<Self, ConfigErrors> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigErrors(vec![syntax_error(text, file, &e)]))?;
+        config.base_dir = base_dir.to_path_buf();
+        config.path = PathBuf::from(file);
+        let errors = config.validate(text, file);
+        if errors.is_empty() { Ok(config) } else { Err(ConfigErrors(errors)) }
+    }
+
+    fn validate(&self, text: &str, file: &str) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        let mut check = |ok: bool, section: &str, key: &str, message: String| {
+            if !ok {
+                errors.push(ConfigError {
+                    file: file.to_string(),
+                    line: find_key_line(text, section, key),
+                    key: Some(format!("{section}.{key}")),
+                    message,
+                });
+            }
+        };
+        check((1..=16).contains(&self.stt.threads), "stt", "threads", format!("{} threads: use 1 to 16", self.stt.threads));
+        check((1..=16).contains(&self.tts.threads), "tts", "threads", format!("{} threads: use 1 to 16", self.tts.threads));
+        let lang = &self.stt.language;
+        check(
+            lang == "auto" || (lang.len() == 2 && lang.chars().all(|c| c.is_ascii_lowercase())),
+            "stt",
+            "language",
+            format!("{lang:?} is not a language code: use a two-letter code such as \"en\", or \"auto\""),
+        );
+        check(
+            (0.0..=1.0).contains(&self.stt.min_confidence),
+            "stt",
+            "min_confidence",
+            format!("{} is outside 0 to 1", self.stt.min_confidence),
+        );
+        if let AudioContextSetting::Frames(n) = self.stt.audio_context {
+            check((64..=1500).contains(&n), "stt", "audio_context", format!("{n} frames: use 64 to 1500, \"sized\" or \"full\""));
+        }
+        check(
+            (0.5..=2.0).contains(&self.tts.speaking_rate),
+            "tts",
+            "speaking_rate",
+            format!("{} is outside 0.5 (fast) to 2.0 (slow)", self.tts.speaking_rate),
+        );
+        check(self.tts.sentence_silence_ms <= 2000, "tts", "sentence_silence_ms", "at most 2000 ms".into());
+        check(!self.prompts.greeting.trim().is_empty(), "prompts", "greeting", "must not be empty".into());
+        check(
+            tracing_subscriber::EnvFilter::try_new(&self.logging.level).is_ok(),
+            "logging",
+            "level",
+            format!("{:?} is not a log filter: use error, warn, info, debug or trace", self.logging.level),
+        );
+        errors
+    }
+
+    /// A path from the file, made absolute against the file's directory.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() { p.to_path_buf() } else { self.base_dir.join(p) }
+    }
+
+    pub fn stt_settings(&self) -> SttSettings {
+        SttSettings {
+            model: self.resolve(&self.stt.model),
+            threads: self.stt.threads,
+            language: self.stt.language.clone(),
+            audio_context: self.stt.audio_context.resolve(),
+            min_confidence: self.stt.min_confidence,
+        }
+    }
+
+    pub fn tts_settings(&self) -> TtsSettings {
+        TtsSettings {
+            voice: self.resolve(&self.tts.voice),
+            onnxruntime: self.onnxruntime_path(),
+            espeak_data: self.speech.espeak_data.as_ref().map(|p| self.resolve(p)),
+            threads: self.tts.threads,
+            speaking_rate: self.tts.speaking_rate,
+            sentence_silence_ms: self.tts.sentence_silence_ms,
+        }
+    }
+
+    /// The configured ONNX Runtime, else the one `make models` unpacks beside the voice.
+    pub fn onnxruntime_path(&self) -> PathBuf {
+        match &self.speech.onnxruntime {
+            Some(p) => self.resolve(p),
+            None => self
+                .resolve(&self.tts.voice)
+                .parent()
+                .map(|d| d.join("onnxruntime").join("libonnxruntime.so"))
+                .unwrap_or_else(|| PathBuf::from("libonnxruntime.so")),
+        }
+    }
+
+    pub fn checksums_path(&self) -> PathBuf {
+        self.resolve(&self.models.checksums)
+    }
+}
+
+fn syntax_error(text: &str, file: &str, e: &toml::de::Error) -> ConfigError {
+    let (line, key) = match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            (Some(line), key_at_line(text, line))
+        }
+        None => (None, None),
+    };
+    ConfigError { file: file.to_string(), line, key, message: e.message().trim().to_string() }
+}
+
+/// `section.key` for the key defined on `line` (1-based), from the nearest table header above.
+fn key_at_line(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let this = lines.get(line.checked_sub(1)?)?.trim();
+    let key = this.split_once('=').map(|(k, _)| k.trim().trim_matches('"').to_string());
+    let section = lines[..line - 1].iter().rev().find_map(|l| table_header(l));
+    match (section, key) {
+        (Some(s), Some(k)) => Some(format!("{s}.{k}")),
+        (None, Some(k)) => Some(k),
+        (Some(s), None) if this.starts_with('[') => Some(s),
+        _ => table_header(this),
+    }
+}
+
+fn table_header(line: &str) -> Option<String> {
+    let l = line.trim();
+    let inner = l.strip_prefix('[')?.split(']').next()?;
+    Some(inner.trim_matches(|c| c == '[' || c == ' ').to_string())
+}
+
+/// The line where `key` is set inside `[section]`, for errors found after parsing.
+fn find_key_line(text: &str, section: &str, key: &str) -> Option<usize> {
+    let mut current = String::new();
+    for (i, line) in text.lines().enumerate() {
+        if let Some(h) = table_header(line) {
+            current = h;
+            continue;
+        }
+        if current == section
+            && let Some((k, _)) = line.split_once('=')
+            && k.trim().trim_matches('"') == key
+        {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigErrors> {
+        Config::parse(text, "test.toml", Path::new("/etc/frontdesk"))
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = parse("").unwrap();
+        assert_eq!(c.stt.threads, 2);
+        assert_eq!(c.stt.audio_context.resolve(), AudioContext::Sized);
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let err = parse("[stt]\nthreads = 2\nmodle = \"x.bin\"\n").unwrap_err();
+        let e = &err.0[0];
+        assert_eq!(e.line, Some(3));
+        assert_eq!(e.key.as_deref(), Some("stt.modle"));
+        assert!(e.message.contains("unknown field"), "{}", e.message);
+        assert!(err.to_string().starts_with("test.toml:3: stt.modle: "), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_file_line_and_key() {
+        let err = parse("[clinic]\nname = \"X\"\n\n[tts]\nthreads = \"two\"\n").unwrap_err();
+        assert_eq!(err.0[0].line, Some(5));
+        assert_eq!(err.0[0].key.as_deref(), Some("tts.threads"));
+    }
+
+    #[test]
+    fn syntax_error_has_a_line() {
+        let err = parse("[stt]\nthreads = \n").unwrap_err();
+        assert_eq!(err.0[0].line, Some(2));
+    }
+
+    #[test]
+    fn bad_values_are_all_reported_with_lines() {
+        let err = parse("[stt]\nthreads = 0\nlanguage = \"English\"\naudio_context = 10\n[tts]\nspeaking_rate = 9.0\n").unwrap_err();
+        let keys: Vec<_> = err.0.iter().map(|e| (e.key.clone().unwrap(), e.line.unwrap())).collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("stt.threads".to_string(), 2),
+                ("stt.language".to_string(), 3),
+                ("stt.audio_context".to_string(), 4),
+                ("tts.speaking_rate".to_string(), 6)
+            ]
+        );
+    }
+
+    #[test]
+    fn audio_context_accepts_names_and_numbers() {
+        assert_eq!(parse("[stt]\naudio_context = \"full\"").unwrap().stt.audio_context.resolve(), AudioContext::Full);
+        assert_eq!(parse("[stt]\naudio_context = 384").unwrap().stt.audio_context.resolve(), AudioContext::Fixed(384));
+        assert!(parse("[stt]\naudio_context = \"half\"").is_err());
+    }
+
+    #[test]
+    fn relative_paths_follow_the_config_file() {
+        let c = parse("[stt]\nmodel = \"models/m.bin\"\n[tts]\nvoice = \"/opt/v.onnx\"").unwrap();
+        assert_eq!(c.stt_settings().model, PathBuf::from("/etc/frontdesk/models/m.bin"));
+        assert_eq!(c.tts_settings().voice, PathBuf::from("/opt/v.onnx"));
+        assert_eq!(c.onnxruntime_path(), PathBuf::from("/opt/onnxruntime/libonnxruntime.so"));
+    }
+}

@@ -1,0 +1,14 @@
+//! Frontdesk: a clinic's phone answered on the box itself.
+//!
+//! Layers, from the wire up: `audio` (pure DSP), `speech` (Whisper and Piper), and the
+//! command-line tools in `cli`. The SIP/RTP stack (`sip`, `rtp`), call legs (`line`), the
+//! conversation engine (`call`) and the encrypted record store (`store`) build on these.
+
+pub mod audio;
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod logging;
+pub mod speech;
+pub mod telephone;
+pub mod wav;

@@ -1,0 +1,11 @@
+//! Local speech: Whisper speech to text, Piper text to speech, and what they need around them
+//! (text made speakable, model import and checks).
+
+pub mod ct2;
+pub mod mel;
+pub mod models;
+pub mod normalize;
+pub mod phonemize;
+pub mod stt;
+pub mod tts;
+pub mod whisper_import;
