@@ -16,7 +16,7 @@ help:
 run: deps build models
 	$(FRONTDESK) run --config $(CONFIG)
 
-test: deps-test build models
+test: deps-test build models-base
 	$(CARGO) test --release --locked
 	$(FRONTDESK) models check --config $(CONFIG)
 	$(FRONTDESK) check-config $(CONFIG)

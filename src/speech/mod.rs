@@ -8,4 +8,5 @@ pub mod normalize;
 pub mod phonemize;
 pub mod stt;
 pub mod tts;
+pub mod wer;
 pub mod whisper_import;

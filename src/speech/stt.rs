@@ -24,13 +24,16 @@ pub const MAX_UTTERANCE_SECONDS: u32 = 30;
 /// Encoder frames per second of audio (1500 frames for 30 s).
 const CTX_PER_SECOND: f32 = 50.0;
 const FULL_AUDIO_CTX: i32 = 1500;
+/// Encoder context beyond the utterance: with less, tiny.en fails to end its transcript more
+/// often (measured in tests/speech_roundtrip.rs and BENCHMARKS.md).
+const SIZED_MARGIN_SECONDS: f32 = 2.0;
 
 /// How much of the encoder's 30 s window to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AudioContext {
     /// The whole window, as whisper.cpp does by default: slowest, the model's trained condition.
     Full,
-    /// The utterance plus a margin: the speed-up for short turns.
+    /// The utterance plus two seconds: the speed-up for short turns.
     Sized,
     /// A fixed number of encoder frames.
     Fixed(i32),
@@ -45,7 +48,7 @@ impl AudioContext {
             AudioContext::Fixed(n) => n.clamp(64, FULL_AUDIO_CTX),
             AudioContext::Sized => {
                 let seconds = samples as f32 / SAMPLE_RATE as f32;
-                let frames = ((seconds + 1.0) * CTX_PER_SECOND).ceil() as i32;
+                let frames = ((seconds + SIZED_MARGIN_SECONDS) * CTX_PER_SECOND).ceil() as i32;
                 // Round up to a multiple of 64 so ggml's matrix kernels see friendly sizes.
                 ((frames + 63) / 64 * 64).clamp(128, FULL_AUDIO_CTX)
             }
@@ -62,6 +65,28 @@ pub struct SttSettings {
     pub audio_context: AudioContext,
     /// Below this (0..1) the dialog should ask again.
     pub min_confidence: f32,
+    /// Clinic-specific words for the decoder prompt (see `decoder_prompt`).
+    pub vocabulary: Vec<String>,
+}
+
+/// Among the most prescribed medications in the US: callers name them when asking for refills,
+/// and the tiny models hear them as ordinary words ("lisinopril" -> "listen up or"). The list is
+/// short on purpose: whisper.cpp computes vocabulary logits for every prompt token, so each
+/// prompt word costs about 1.5 ms per utterance on two cores (see BENCHMARKS.md).
+pub const COMMON_MEDICATIONS: &[&str] = &[
+    "lisinopril", "atorvastatin", "levothyroxine", "metformin", "amlodipine", "omeprazole",
+    "sertraline", "amoxicillin", "gabapentin", "losartan",
+];
+
+/// Whisper conditions on a text prompt as if it were what was said just before. A prompt that
+/// reads like a clinic call and names the words callers use steers spelling and recognition of
+/// those words without changing anything else about decoding.
+pub fn decoder_prompt(vocabulary: &[String]) -> String {
+    let mut prompt = format!("Refill of {}.", COMMON_MEDICATIONS.join(", "));
+    if !vocabulary.is_empty() {
+        prompt.push_str(&format!(" {}.", vocabulary.join(", ")));
+    }
+    prompt
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +132,7 @@ impl Transcript {
 pub struct Stt {
     ctx: WhisperContext,
     settings: SttSettings,
+    prompt: String,
 }
 
 impl Stt {
@@ -127,7 +153,8 @@ impl Stt {
         let ctx = WhisperContext::new_with_params(path_str, WhisperContextParameters::default()).map_err(|e| {
             SttError::ModelLoad { path: path.display().to_string(), reason: e.to_string() }
         })?;
-        Ok(Stt { ctx, settings: settings.clone() })
+        let prompt = decoder_prompt(&settings.vocabulary);
+        Ok(Stt { ctx, settings: settings.clone(), prompt })
     }
 
     pub fn settings(&self) -> &SttSettings {
@@ -215,7 +242,11 @@ impl Transcriber<'_> {
         params.set_temperature(0.0);
         params.set_temperature_inc(0.0);
         params.set_audio_ctx(audio_ctx);
-        params.set_max_tokens(96);
+        // A stock Whisper model run on less than its 30 s window sometimes fails to end and
+        // repeats the sentence. Speech is at most ~5 tokens a second, so a cap in proportion to
+        // the audio bounds the time lost to that; the repeat itself is removed below.
+        params.set_max_tokens(max_tokens_for(samples.len()));
+        params.set_initial_prompt(&self.stt.prompt);
         self.state.full(params, &padded).map_err(|e| SttError::Inference(e.to_string()))?;
 
         let ctx = &self.stt.ctx;
@@ -238,7 +269,7 @@ impl Transcriber<'_> {
         }
         result.audio_ctx = audio_ctx;
         result.no_speech_probability = no_speech;
-        let text = clean_text(&text);
+        let text = collapse_repetition(&clean_text(&text));
         let confidence = if n_tokens == 0 { 0.0 } else { (log_p / n_tokens as f64).exp() as f32 };
         result.rejected = reject_reason(&text, confidence, no_speech, voiced_ms);
         if result.rejected.is_none() {
@@ -248,6 +279,42 @@ impl Transcriber<'_> {
         result.elapsed = started.elapsed();
         Ok(result)
     }
+}
+
+fn max_tokens_for(samples: usize) -> i32 {
+    let seconds = samples as f32 / SAMPLE_RATE as f32;
+    (12.0 + 6.0 * seconds).min(128.0) as i32
+}
+
+/// Cuts a transcript that ends in a loop: from some point on, the rest only repeats a run of
+/// three or more words ("Is the office open on Saturday. Is the office open on Saturday. Is
+/// the"), or a pair of words twice over. That is how Whisper's decoding loops look; a caller's own
+/// repeats ("no, no", "thank you, thank you, thank you so much") do not fill the rest of the
+/// utterance with copies, and are kept.
+pub fn collapse_repetition(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let key: Vec<String> = words
+        .iter()
+        .map(|w| w.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase())
+        .collect();
+    let n = key.len();
+    for i in 0..n {
+        for len in 2..(n - i) {
+            let start = i + len;
+            // Everything after the first run continues it periodically; the last copy may be
+            // cut short by the token cap.
+            // The very last word may itself be cut mid-word ("levothy").
+            let periodic = (start..n).all(|k| {
+                let expected = &key[i + (k - start) % len];
+                key[k] == *expected || (k == n - 1 && !key[k].is_empty() && expected.starts_with(key[k].as_str()))
+            });
+            let repeated = n - start;
+            if periodic && ((len >= 3 && repeated >= len.min(4)) || repeated >= 2 * len) {
+                return words[..start].join(" ");
+            }
+        }
+    }
+    text.to_string()
 }
 
 fn pad_for_whisper(samples: &[f32]) -> Vec<f32> {
@@ -310,8 +377,8 @@ mod tests {
     #[test]
     fn sized_context_tracks_length() {
         assert_eq!(AudioContext::Full.frames_for(16_000), 1500);
-        assert_eq!(AudioContext::Sized.frames_for(16_000 * 2), 192);
-        assert_eq!(AudioContext::Sized.frames_for(16_000 * 5), 320);
+        assert_eq!(AudioContext::Sized.frames_for(16_000 * 2), 256);
+        assert_eq!(AudioContext::Sized.frames_for(16_000 * 5), 384);
         assert_eq!(AudioContext::Sized.frames_for(16_000 * 40), 1500);
         assert_eq!(AudioContext::Sized.frames_for(100), 128);
     }
@@ -332,6 +399,35 @@ mod tests {
         assert!(reject_reason("Thank you.", 0.9, 0.05, 900).is_none());
         assert!(reject_reason("I need a refill.", 0.8, 0.7, 1500).is_none());
         assert!(reject_reason("I need a refill.", 0.3, 0.7, 1500).is_some());
+    }
+
+    #[test]
+    fn decoding_loops_are_cut_and_real_repeats_kept() {
+        assert_eq!(
+            collapse_repetition("Is the office open on Saturday. Is the office open on Saturday. Is the office"),
+            "Is the office open on Saturday."
+        );
+        assert_eq!(collapse_repetition("Please. Please. Please. Please."), "Please. Please. Please. Please.");
+        assert_eq!(collapse_repetition("Thank you, thank you, thank you so much"), "Thank you, thank you, thank you so much");
+        assert_eq!(collapse_repetition("No, no, it ends in four four seven one."), "No, no, it ends in four four seven one.");
+        assert_eq!(collapse_repetition("I'm sorry, I'm sorry."), "I'm sorry, I'm sorry.");
+        assert_eq!(collapse_repetition(""), "");
+        assert_eq!(
+            collapse_repetition("Hi, my name is Ann and I need an appointment. Hi, my name is Ann and I"),
+            "Hi, my name is Ann and I need an appointment."
+        );
+        assert_eq!(
+            collapse_repetition("She takes levothyroxine daily. She takes levothyroxine daily. She takes levothy"),
+            "She takes levothyroxine daily."
+        );
+        // A sentence that merely ends like it began is not a loop.
+        assert_eq!(collapse_repetition("I need to see a doctor. I need"), "I need to see a doctor. I need");
+    }
+
+    #[test]
+    fn token_cap_follows_duration() {
+        assert_eq!(max_tokens_for(16_000 * 3), 30);
+        assert_eq!(max_tokens_for(16_000 * 30), 128);
     }
 
     #[test]

@@ -160,7 +160,10 @@ impl Voice {
         text: &str,
         mut on_sentence: impl FnMut(SentenceAudio) -> bool,
     ) -> Result<(), TtsError> {
-        let sentences = self.phonemizer.sentences(text)?;
+        // Every path to the voice goes through the normaliser, so "Dr.", dates and phone numbers
+        // are read the way a caller expects whoever wrote the text.
+        let spoken = super::normalize::speakable(text);
+        let sentences = self.phonemizer.sentences(&spoken)?;
         let silence = (self.sample_rate() as u64 * self.settings.sentence_silence_ms as u64 / 1000) as usize;
         let last = sentences.len().saturating_sub(1);
         for (i, phonemes) in sentences.iter().enumerate() {

@@ -1,0 +1,179 @@
+//! Bad input to the command line: each case ends in one clear message that names the file and
+//! the fix, a non-zero exit, and never a panic or an abort.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A config like the example, with absolute model paths and `changes` applied as
+/// (line prefix, replacement line) pairs.
+fn config_with(dir: &Path, changes: &[(&str, String)]) -> PathBuf {
+    let models = common::repo().join("models");
+    let mut text = std::fs::read_to_string(common::example_config_path()).unwrap().replace("\"../models", &format!("\"{}", models.display()));
+    for (prefix, line) in changes {
+        let old = text.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no line {prefix}")).to_string();
+        text = text.replace(&old, line);
+    }
+    let path = dir.join("frontdesk.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn frontdesk(config: &Path, args: &[&str]) -> Output {
+    Command::new(common::frontdesk_bin()).arg("--config").arg(config).args(args).output().unwrap()
+}
+
+/// The command failed cleanly, and its message contains every one of `needles`.
+fn assert_clear_failure(o: &Output, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "exit status {:?}, stderr: {err}", o.status);
+    assert!(!err.contains("panicked"), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "missing {n:?} in: {err}");
+    }
+}
+
+fn speech_wav(dir: &Path) -> PathBuf {
+    let p = dir.join("speech.wav");
+    let o = Command::new(common::frontdesk_bin())
+        .arg("--config")
+        .arg(config_with(dir, &[]))
+        .args(["say", "--rate", "8000", "--out"])
+        .arg(&p)
+        .arg("Hello, I need an appointment.")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    p
+}
+
+#[test]
+fn missing_whisper_model() {
+    let dir = common::scratch("missing-stt");
+    let wav = speech_wav(&dir);
+    let cfg = config_with(&dir, &[("model = ", "model = \"/nonexistent/ggml-tiny.en.bin\"".into())]);
+    let o = frontdesk(&cfg, &["transcribe", wav.to_str().unwrap()]);
+    assert_clear_failure(&o, &["/nonexistent/ggml-tiny.en.bin", "make models"]);
+}
+
+#[test]
+fn corrupt_whisper_models() {
+    let dir = common::scratch("corrupt-stt");
+    let wav = speech_wav(&dir);
+    let garbage = dir.join("garbage.bin");
+    std::fs::write(&garbage, vec![0x5au8; 4096]).unwrap();
+    let cfg = config_with(&dir, &[("model = ", format!("model = \"{}\"", garbage.display()))]);
+    assert_clear_failure(&frontdesk(&cfg, &["transcribe", wav.to_str().unwrap()]), &["garbage.bin", "not a ggml Whisper model", "make models"]);
+
+    // A real model cut short, as a full disk leaves it.
+    let real = std::fs::read(common::repo().join("models/ggml-tiny.en.bin")).unwrap();
+    let truncated = dir.join("truncated.bin");
+    std::fs::write(&truncated, &real[..real.len() / 3]).unwrap();
+    let cfg = config_with(&dir, &[("model = ", format!("model = \"{}\"", truncated.display()))]);
+    assert_clear_failure(&frontdesk(&cfg, &["transcribe", wav.to_str().unwrap()]), &["truncated.bin", "make models"]);
+}
+
+#[test]
+fn missing_or_broken_onnx_runtime() {
+    let dir = common::scratch("ort");
+    let out = dir.join("out.wav");
+    let cfg = config_with(&dir, &[("onnxruntime = ", "onnxruntime = \"/nonexistent/libonnxruntime.so\"".into())]);
+    let o = frontdesk(&cfg, &["say", "--out", out.to_str().unwrap(), "Hello"]);
+    assert_clear_failure(&o, &["/nonexistent/libonnxruntime.so", "make models"]);
+
+    let fake = dir.join("libonnxruntime.so");
+    std::fs::write(&fake, b"not a library").unwrap();
+    let cfg = config_with(&dir, &[("onnxruntime = ", format!("onnxruntime = \"{}\"", fake.display()))]);
+    let o = frontdesk(&cfg, &["say", "--out", out.to_str().unwrap(), "Hello"]);
+    assert_clear_failure(&o, &["cannot load ONNX Runtime", "libonnxruntime.so"]);
+}
+
+#[test]
+fn missing_espeak_data() {
+    let dir = common::scratch("espeak");
+    let out = dir.join("out.wav");
+    let cfg = config_with(&dir, &[("# espeak_data = ", "espeak_data = \"/nonexistent/espeak-ng-data\"".into())]);
+    let o = frontdesk(&cfg, &["say", "--out", out.to_str().unwrap(), "Hello"]);
+    assert_clear_failure(&o, &["/nonexistent/espeak-ng-data", "apt-get install espeak-ng-data"]);
+}
+
+#[test]
+fn missing_or_corrupt_voice() {
+    let dir = common::scratch("voice");
+    let out = dir.join("out.wav");
+    let cfg = config_with(&dir, &[("voice = ", "voice = \"/nonexistent/voice.onnx\"".into())]);
+    assert_clear_failure(&frontdesk(&cfg, &["say", "--out", out.to_str().unwrap(), "Hello"]), &["/nonexistent/voice.onnx", "make models"]);
+
+    let bad = dir.join("bad.onnx");
+    std::fs::write(&bad, vec![7u8; 10_000]).unwrap();
+    std::fs::copy(common::repo().join("models/en_US-joe-medium.onnx.json"), dir.join("bad.onnx.json")).unwrap();
+    let cfg = config_with(&dir, &[("voice = ", format!("voice = \"{}\"", bad.display()))]);
+    assert_clear_failure(&frontdesk(&cfg, &["say", "--out", out.to_str().unwrap(), "Hello"]), &["bad.onnx", "could not be loaded"]);
+}
+
+#[test]
+fn unusable_wav_files() {
+    let dir = common::scratch("wavs");
+    let cfg = config_with(&dir, &[]);
+
+    // G.711 inside a WAV (format tag 7) is a real file type, but not one we decode.
+    let ulaw = dir.join("ulaw.wav");
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(b"RIFF");
+    bytes.extend_from_slice(&(36u32 + 8000).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16u32.to_le_bytes());
+    bytes.extend_from_slice(&7u16.to_le_bytes());
+    bytes.extend_from_slice(&1u16.to_le_bytes());
+    bytes.extend_from_slice(&8000u32.to_le_bytes());
+    bytes.extend_from_slice(&8000u32.to_le_bytes());
+    bytes.extend_from_slice(&1u16.to_le_bytes());
+    bytes.extend_from_slice(&8u16.to_le_bytes());
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&8000u32.to_le_bytes());
+    bytes.extend(std::iter::repeat_n(0xffu8, 8000));
+    std::fs::write(&ulaw, bytes).unwrap();
+    assert_clear_failure(&frontdesk(&cfg, &["transcribe", ulaw.to_str().unwrap()]), &["ulaw.wav", "sox"]);
+
+    let empty = dir.join("empty.wav");
+    frontdesk::wav::write_mono_i16(&empty, &[], 16_000).unwrap();
+    assert_clear_failure(&frontdesk(&cfg, &["transcribe", empty.to_str().unwrap()]), &["empty.wav", "no audio"]);
+
+    // Twenty minutes: refused from the header, without decoding it all.
+    let long = dir.join("long.wav");
+    frontdesk::wav::write_mono_i16(&long, &vec![0.0; 8000 * 60 * 20], 8000).unwrap();
+    assert_clear_failure(&frontdesk(&cfg, &["transcribe", long.to_str().unwrap()]), &["long.wav", "1200 s", "split it"]);
+
+    let missing = dir.join("missing.wav");
+    assert_clear_failure(&frontdesk(&cfg, &["transcribe", missing.to_str().unwrap()]), &["missing.wav", "not found"]);
+}
+
+#[test]
+fn transcribe_and_say_work_from_any_rate() {
+    let dir = common::scratch("rates");
+    let cfg = config_with(&dir, &[]);
+    for rate in ["8000", "16000", "22050", "44100"] {
+        let wav = dir.join(format!("s{rate}.wav"));
+        let o = frontdesk(&cfg, &["say", "--rate", rate, "--out", wav.to_str().unwrap(), "Please call me back this afternoon."]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let o = frontdesk(&cfg, &["transcribe", wav.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&o.stdout).to_lowercase();
+        assert!(o.status.success() && text.contains("call me back") && text.contains("afternoon"), "{rate}: {text}");
+        assert_eq!(text.trim_end().lines().count(), 1, "one line");
+    }
+}
+
+#[test]
+fn bad_config_names_file_line_and_key() {
+    let dir = common::scratch("badconfig");
+    let cfg = config_with(&dir, &[("threads = 2", "threads = \"many\"".into())]);
+    let o = Command::new(common::frontdesk_bin()).arg("check-config").arg(&cfg).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = std::fs::read_to_string(&cfg).unwrap().lines().position(|l| l.starts_with("threads = \"many\"")).unwrap() + 1;
+    assert!(!o.status.success());
+    assert!(err.contains(&format!("{}:{line}: stt.threads:", cfg.display())), "{err}");
+
+    let o = Command::new(common::frontdesk_bin()).arg("check-config").arg(common::example_config_path()).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -1,0 +1,55 @@
+//! Shared set-up for tests that use the real models (fetched by `make models`).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use frontdesk::config::Config;
+use frontdesk::speech::stt::Stt;
+use frontdesk::speech::tts::Voice;
+
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn example_config_path() -> PathBuf {
+    repo().join("examples/frontdesk.toml")
+}
+
+/// The example config; the models it names must exist (run `make models`), or the test fails
+/// with that instruction rather than skipping.
+pub fn config() -> &'static Config {
+    static C: OnceLock<Config> = OnceLock::new();
+    C.get_or_init(|| Config::load(&example_config_path()).unwrap_or_else(|e| panic!("{e}")))
+}
+
+pub fn voice() -> Arc<Voice> {
+    static V: OnceLock<Arc<Voice>> = OnceLock::new();
+    V.get_or_init(|| Arc::new(Voice::load(&config().tts_settings()).unwrap_or_else(|e| panic!("{e} (run `make models`)"))))
+        .clone()
+}
+
+pub fn stt() -> &'static Stt {
+    static S: OnceLock<Stt> = OnceLock::new();
+    S.get_or_init(|| Stt::load(&config().stt_settings()).unwrap_or_else(|e| panic!("{e} (run `make models`)")))
+}
+
+pub fn frontdesk_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_frontdesk"))
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("frontdesk-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Speech as a caller's phone delivers it to Whisper: voice -> 8 kHz mu-law -> 16 kHz.
+pub fn phone_speech(text: &str) -> Vec<f32> {
+    let v = voice();
+    let audio = v.synthesize(text).unwrap();
+    let phone = frontdesk::telephone::through_g711(&audio.samples, audio.sample_rate, frontdesk::audio::g711::Law::Ulaw).unwrap();
+    frontdesk::audio::resample::resample(&phone, 8000, 16_000).unwrap()
+}

@@ -1,0 +1,79 @@
+//! The speech round trip a call depends on: what our voice says, passed through a phone line's
+//! 8 kHz G.711, is recognised by our Whisper. Aggregate WER must stay at or below 10 %.
+
+mod common;
+
+use frontdesk::speech::stt::AudioContext;
+use frontdesk::speech::wer::word_errors;
+
+/// What clinic callers say: names, dates of birth, phone numbers, times, medications.
+const CALLER_SENTENCES: &[&str] = &[
+    "Hi, my name is Maria Gonzalez and I need to make an appointment.",
+    "My date of birth is March 5, 1980.",
+    "You can call me back at 212-555-0147.",
+    "I'd like to see Dr. Patel next Tuesday afternoon.",
+    "I need a refill of my lisinopril prescription.",
+    "Can I come in at 10:30 in the morning?",
+    "I'm calling about my test results from last week.",
+    "My number is 617-555-0199.",
+    "I was born on July 22, 1965.",
+    "I take metformin twice a day.",
+    "Is the office open on Saturday?",
+    "I need to cancel my appointment for Thursday.",
+    "My last name is Smith.",
+    "Could someone call me back after 3 p.m.?",
+    "I have a question about my bill.",
+    "My daughter has a fever and a sore throat.",
+    "I ran out of my atorvastatin yesterday.",
+    "My birthday is December 12, 1948.",
+    "The best time to reach me is around 4:15 in the afternoon.",
+    "I would like to speak with a nurse, please.",
+    "I need to reschedule my physical for next month.",
+    "My insurance changed at the beginning of the year.",
+    "Please have Dr. Nguyen call me at 303-555-0182.",
+    "I'm out of amoxicillin and I still have an ear infection.",
+    "Can I get an appointment on Monday at 9 a.m.?",
+    "My husband, Robert Johnson, needs his blood pressure checked.",
+    "I was born on October 4, 1972.",
+    "I take 20 milligrams of omeprazole every morning.",
+    "Where should I park when I come to the clinic?",
+    "My cell phone number is 415-555-0123.",
+    "I need a referral to a cardiologist.",
+    "Do you have anything available on Friday at 2:45?",
+    "Hello, this is Patricia Williams calling for my mother.",
+    "She takes levothyroxine and sertraline every day.",
+];
+
+fn measure(ctx: AudioContext, inputs: &[Vec<f32>]) -> (f64, Vec<String>) {
+    let mut t = common::stt().transcriber().unwrap();
+    let (mut errors, mut words) = (0, 0);
+    let mut report = Vec::new();
+    for (text, audio) in CALLER_SENTENCES.iter().zip(inputs) {
+        let heard = t.transcribe_with(audio, ctx).unwrap();
+        let (e, n) = word_errors(text, &heard.text);
+        errors += e;
+        words += n;
+        if e > 0 {
+            report.push(format!("{e}/{n}  said: {text}\n      heard: {}", heard.text));
+        }
+    }
+    (errors as f64 / words as f64, report)
+}
+
+#[test]
+fn clinic_sentences_survive_the_phone_line() {
+    assert!(CALLER_SENTENCES.len() >= 30);
+    let inputs: Vec<Vec<f32>> = CALLER_SENTENCES.iter().map(|s| common::phone_speech(s)).collect();
+    let (sized, sized_report) = measure(AudioContext::Sized, &inputs);
+    let (full, full_report) = measure(AudioContext::Full, &inputs);
+    println!("WER with the sized audio context: {:.1} %", sized * 100.0);
+    for r in &sized_report {
+        println!("  {r}");
+    }
+    println!("WER with the full 30 s context:  {:.1} %", full * 100.0);
+    for r in &full_report {
+        println!("  {r}");
+    }
+    assert!(sized <= 0.10, "sized-context WER {:.1} % exceeds 10 %", sized * 100.0);
+    assert!(full <= 0.10, "full-context WER {:.1} % exceeds 10 %", full * 100.0);
+}
