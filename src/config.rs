@@ -168,7 +168,7 @@ fn default_voice() -> PathBuf {
     "/var/lib/frontdesk/models/en_US-joe-medium.onnx".into()
 }
 fn default_tts_threads() -> usize {
-    1
+    2
 }
 fn default_rate() -> f32 {
     1.0
