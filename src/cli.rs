@@ -85,6 +85,13 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         iterations: usize,
     },
+    /// RTP pacing with simultaneous calls under CPU load, SIP parse rate, time to answer.
+    Rtp {
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, default_value_t = 8)]
+        calls: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -158,6 +165,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let config = load_config(&path)?;
             crate::logging::init("warn");
             crate::bench::speech(&config, iterations.max(1))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Rtp { seconds, calls }) => {
+            crate::logging::init("warn");
+            crate::bench::rtp(seconds.clamp(1, 120), calls.clamp(1, 64))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Run => {
@@ -292,12 +304,77 @@ fn run(config: Config) -> Result<ExitCode> {
         self_test_words = self_test.text.split_whitespace().count(),
         "speech ready: models loaded and verified"
     );
-    tracing::info!("no telephone line is configured in this build; waiting for SIGTERM");
-    notify_systemd("READY=1");
-    wait_for_termination();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    match &config.sip {
+        Some(sip) => {
+            let ua_config = ua_config(sip, &config)?;
+            let app = line_app(sip, &config)?;
+            rt.block_on(async move {
+                let ua = crate::sip::ua::UserAgent::bind(ua_config, app)
+                    .await
+                    .with_context(|| format!("cannot listen for SIP on {}", sip.listen))?;
+                notify_systemd("READY=1");
+                ua.run(termination()).await;
+                anyhow::Ok(())
+            })?;
+        }
+        None => {
+            tracing::info!("no [sip] section: no telephone line configured; waiting for SIGTERM");
+            notify_systemd("READY=1");
+            rt.block_on(termination());
+        }
+    }
     notify_systemd("STOPPING=1");
     tracing::info!("stopping");
     Ok(ExitCode::SUCCESS)
+}
+
+fn ua_config(sip: &crate::config::SipSection, _config: &Config) -> Result<crate::sip::ua::UaConfig> {
+    use crate::sip::sdp::Codec;
+    let codecs = sip
+        .codecs
+        .iter()
+        .map(|c| if c.eq_ignore_ascii_case("PCMA") { Codec::Pcma } else { Codec::Pcmu })
+        .collect();
+    let mut secret = [0u8; 16];
+    for chunk in secret.chunks_mut(4) {
+        chunk.copy_from_slice(&crate::rtp::session::rand_u32().to_le_bytes());
+    }
+    Ok(crate::sip::ua::UaConfig {
+        listen: sip.listen,
+        public_ip: sip.public_address.unwrap_or(sip.listen.ip()),
+        allowed_sources: sip.allowed_sources.clone(),
+        max_calls: sip.max_calls,
+        busy_status: sip.busy_status,
+        ringing: std::time::Duration::from_millis(sip.ringing_ms),
+        codecs,
+        rtp_ports: (_config.rtp.port_min, _config.rtp.port_max),
+        user_agent: format!("frontdesk/{}", env!("CARGO_PKG_VERSION")),
+        log_secret: secret.to_vec(),
+    })
+}
+
+fn line_app(sip: &crate::config::SipSection, config: &Config) -> Result<crate::sip::ua::AppFactory> {
+    use crate::line::apps;
+    Ok(match sip.app.as_str() {
+        "announce" => {
+            let a = &config.announce;
+            let prompt = match &a.play {
+                Some(p) => apps::load_announcement(&config.resolve(p))?,
+                None => Vec::new(),
+            };
+            let settings = apps::AnnounceSettings {
+                prompt,
+                record_dir: a.record_dir.as_ref().map(|d| config.resolve(d)),
+                record_seconds: a.record_seconds,
+            };
+            if let Some(dir) = &settings.record_dir {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create announce.record_dir {}", dir.display()))?;
+            }
+            std::sync::Arc::new(move |leg| apps::announce(leg, &settings))
+        }
+        _ => std::sync::Arc::new(apps::echo),
+    })
 }
 
 /// Tells systemd (Type=notify) that start-up finished; a no-op outside systemd.
@@ -309,18 +386,13 @@ fn notify_systemd(state: &str) {
     }
 }
 
-fn wait_for_termination() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
-    if let Ok(rt) = rt {
-        rt.block_on(async {
-            use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-                return;
-            };
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-        });
+async fn termination() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
     }
 }

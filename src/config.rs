@@ -30,6 +30,13 @@ pub struct Config {
     pub models: ModelsSection,
     #[serde(default)]
     pub logging: LoggingSection,
+    /// The SIP line; without it the daemon runs no telephone line.
+    pub sip: Option<SipSection>,
+    #[serde(default)]
+    pub rtp: RtpSection,
+    /// Settings of the built-in `announce` app.
+    #[serde(default)]
+    pub announce: AnnounceSection,
     /// Directory of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -236,6 +243,88 @@ fn default_log_level() -> String {
     "info".into()
 }
 
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct SipSection {
+    /// Address and port to receive SIP on (UDP).
+    #[serde(default = "default_sip_listen")]
+    pub listen: std::net::SocketAddr,
+    /// Address put in Contact and SDP; needed when `listen` is 0.0.0.0.
+    pub public_address: Option<std::net::IpAddr>,
+    /// Networks (CIDR) that may send us calls: the PBX or trunk. Others get 403.
+    #[serde(default = "default_allowed_sources")]
+    pub allowed_sources: Vec<String>,
+    /// Simultaneous calls; one more gets `busy_status`.
+    #[serde(default = "default_max_calls")]
+    pub max_calls: usize,
+    /// 486 (Busy Here) or 503 (Service Unavailable, with Retry-After).
+    #[serde(default = "default_busy_status")]
+    pub busy_status: u16,
+    /// Ring this long before answering (0: answer at once).
+    #[serde(default)]
+    pub ringing_ms: u64,
+    /// What answers calls until the conversation engine exists: "echo" or "announce".
+    #[serde(default = "default_app")]
+    pub app: String,
+    /// Codecs in order of preference: "PCMU", "PCMA".
+    #[serde(default = "default_codecs")]
+    pub codecs: Vec<String>,
+}
+
+fn default_sip_listen() -> std::net::SocketAddr {
+    "127.0.0.1:5060".parse().expect("literal address")
+}
+fn default_allowed_sources() -> Vec<String> {
+    vec!["127.0.0.0/8".into(), "::1/128".into()]
+}
+fn default_max_calls() -> usize {
+    4
+}
+fn default_busy_status() -> u16 {
+    486
+}
+fn default_app() -> String {
+    "echo".into()
+}
+fn default_codecs() -> Vec<String> {
+    vec!["PCMU".into(), "PCMA".into()]
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RtpSection {
+    /// UDP ports for media: two per call are reserved (RTP, RTCP).
+    #[serde(default = "default_rtp_min")]
+    pub port_min: u16,
+    #[serde(default = "default_rtp_max")]
+    pub port_max: u16,
+}
+
+impl Default for RtpSection {
+    fn default() -> Self {
+        RtpSection { port_min: default_rtp_min(), port_max: default_rtp_max() }
+    }
+}
+
+fn default_rtp_min() -> u16 {
+    20000
+}
+fn default_rtp_max() -> u16 {
+    20999
+}
+
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AnnounceSection {
+    /// WAV file played when the call is answered (any common rate; mono or stereo).
+    pub play: Option<PathBuf>,
+    /// Where the caller's audio is written (one WAV per call); none: not recorded.
+    pub record_dir: Option<PathBuf>,
+    /// Recording stops after this many seconds, then the call is hung up.
+    #[serde(default)]
+    pub record_seconds: u32,
+}
+
 /// One problem in the file, located for a person with an editor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {
@@ -340,6 +429,32 @@ impl Config {
             format!("{} is outside 0.5 (fast) to 2.0 (slow)", self.tts.speaking_rate),
         );
         check(self.tts.sentence_silence_ms <= 2000, "tts", "sentence_silence_ms", "at most 2000 ms".into());
+        if let Some(sip) = &self.sip {
+            check(sip.max_calls >= 1 && sip.max_calls <= 64, "sip", "max_calls", format!("{}: use 1 to 64", sip.max_calls));
+            check(matches!(sip.busy_status, 486 | 503), "sip", "busy_status", format!("{}: use 486 or 503", sip.busy_status));
+            check(matches!(sip.app.as_str(), "echo" | "announce"), "sip", "app", format!("{:?}: use \"echo\" or \"announce\"", sip.app));
+            check(
+                !sip.codecs.is_empty() && sip.codecs.iter().all(|c| matches!(c.to_ascii_uppercase().as_str(), "PCMU" | "PCMA")),
+                "sip",
+                "codecs",
+                format!("{:?}: list \"PCMU\" and/or \"PCMA\"", sip.codecs),
+            );
+            for src in &sip.allowed_sources {
+                check(crate::sip::acl::Cidr::parse(src).is_some(), "sip", "allowed_sources", format!("{src:?} is not an address or CIDR network such as 192.168.1.0/24"));
+            }
+            check(
+                !sip.listen.ip().is_unspecified() || sip.public_address.is_some(),
+                "sip",
+                "public_address",
+                "needed when sip.listen is 0.0.0.0 or [::]: the address peers should send to".into(),
+            );
+        }
+        check(
+            self.rtp.port_min >= 1024 && self.rtp.port_min < self.rtp.port_max,
+            "rtp",
+            "port_min",
+            format!("{}..{}: use a range above 1023 with port_min < port_max", self.rtp.port_min, self.rtp.port_max),
+        );
         check(!self.prompts.greeting.trim().is_empty(), "prompts", "greeting", "must not be empty".into());
         check(
             tracing_subscriber::EnvFilter::try_new(&self.logging.level).is_ok(),

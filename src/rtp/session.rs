@@ -1,0 +1,253 @@
+//! The media of one call: a thread that keeps the 20 ms clock.
+//!
+//! Each tick it drains the RTP socket into the jitter buffer, hands one frame of the caller's
+//! audio to the call, and sends one frame of ours. Deadlines are absolute (start + n * 20 ms), so
+//! a late tick does not push every later packet back; a thread of its own (not a task on the
+//! async reactor) keeps that pace whatever whisper or the voice are doing on other cores.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::dtmf::{DtmfReceiver, TelephoneEvent};
+use super::jitter::{JitterBuffer, Playout, conceal};
+use super::packet::{RtpHeader, RtpPacket};
+use crate::audio::g711::Law;
+use crate::line::{FRAME_SAMPLES, Frame, LineEvent};
+
+const TICK: Duration = Duration::from_millis(20);
+
+/// What the SIP side negotiated; may change mid-call (re-INVITE: hold, new address).
+#[derive(Clone, Debug)]
+pub struct MediaParams {
+    pub law: Law,
+    pub payload_type: u8,
+    pub telephone_event_pt: Option<u8>,
+    /// Where the peer said to send; replaced by where its packets really come from (symmetric
+    /// RTP), because a phone behind NAT announces an address nobody can reach.
+    pub remote: Option<SocketAddr>,
+    /// False while the peer has us on hold (it sent sendonly or inactive).
+    pub send: bool,
+}
+
+/// Counters a test or an operator can read; no caller data.
+#[derive(Clone, Debug, Default)]
+pub struct MediaStats {
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    pub packets_invalid: u64,
+    pub frames_missing: u64,
+    pub dtmf_digits: u64,
+    /// |actual send interval - 20 ms|, microseconds, one sample per packet (capped).
+    pub pacing_deviation_us: Vec<u32>,
+}
+
+impl MediaStats {
+    /// (p50, p99) of the pacing deviation in microseconds.
+    pub fn pacing_percentiles(&self) -> (u32, u32) {
+        let mut v = self.pacing_deviation_us.clone();
+        if v.is_empty() {
+            return (0, 0);
+        }
+        v.sort_unstable();
+        (v[v.len() / 2], v[(v.len() * 99 / 100).min(v.len() - 1)])
+    }
+}
+
+pub struct MediaControl {
+    stop: AtomicBool,
+    params: Mutex<MediaParams>,
+    /// Bumped by `clear_output`: frames written before it are dropped, not played.
+    pub output_generation: AtomicU64,
+    stats: Mutex<MediaStats>,
+}
+
+/// The UA's handle on a call's media thread.
+pub struct MediaSession {
+    pub control: Arc<MediaControl>,
+    pub local_port: u16,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Channels between the media thread and the call leg.
+pub struct MediaChannels {
+    pub to_call: SyncSender<Frame>,
+    pub from_call: Receiver<(u64, Frame)>,
+    pub events: Sender<LineEvent>,
+}
+
+impl MediaSession {
+    pub fn start(socket: UdpSocket, params: MediaParams, channels: MediaChannels, name: String) -> std::io::Result<Self> {
+        let local_port = socket.local_addr()?.port();
+        socket.set_nonblocking(true)?;
+        let control = Arc::new(MediaControl {
+            stop: AtomicBool::new(false),
+            params: Mutex::new(params),
+            output_generation: AtomicU64::new(0),
+            stats: Mutex::new(MediaStats::default()),
+        });
+        let c = control.clone();
+        let thread = std::thread::Builder::new().name(name).spawn(move || media_loop(socket, c, channels))?;
+        Ok(MediaSession { control, local_port, thread: Some(thread) })
+    }
+
+    pub fn update(&self, f: impl FnOnce(&mut MediaParams)) {
+        f(&mut self.control.params.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    pub fn stats(&self) -> MediaStats {
+        self.control.stats.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Stops the thread and returns the final counters.
+    pub fn stop(mut self) -> MediaStats {
+        self.control.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.stats()
+    }
+}
+
+impl Drop for MediaSession {
+    fn drop(&mut self) {
+        self.control.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn media_loop(socket: UdpSocket, control: Arc<MediaControl>, ch: MediaChannels) {
+    let ssrc: u32 = rand_u32();
+    let mut sequence: u16 = (rand_u32() & 0x7fff) as u16;
+    let mut timestamp: u32 = rand_u32();
+    let mut jitter = JitterBuffer::new(3);
+    let mut dtmf = DtmfReceiver::new();
+    let mut latched: Option<SocketAddr> = None;
+    let mut recv_buf = [0u8; 1500];
+    let mut send_buf = [0u8; 12 + FRAME_SAMPLES];
+    let mut payload = [0u8; FRAME_SAMPLES];
+    let mut heard: Frame = [0; FRAME_SAMPLES];
+    let mut last_heard: Frame = [0; FRAME_SAMPLES];
+    let mut losses = 0u32;
+    let mut first_packet = true;
+    let start = Instant::now();
+    let mut tick: u64 = 0;
+    let mut last_send: Option<Instant> = None;
+    let mut local_stats = MediaStats::default();
+
+    while !control.stop.load(Ordering::Relaxed) {
+        let params = control.params.lock().unwrap_or_else(|p| p.into_inner()).clone();
+
+        // Receive everything that arrived since the last tick.
+        loop {
+            match socket.recv_from(&mut recv_buf) {
+                Ok((n, from)) => {
+                    let Ok(pkt) = RtpPacket::new_checked(&recv_buf[..n]) else {
+                        local_stats.packets_invalid += 1;
+                        continue;
+                    };
+                    local_stats.packets_received += 1;
+                    if latched != Some(from) {
+                        latched = Some(from);
+                    }
+                    if Some(pkt.payload_type()) == params.telephone_event_pt {
+                        if let Ok(ev) = TelephoneEvent::parse(pkt.payload())
+                            && let Some(d) = dtmf.on_packet(pkt.timestamp(), pkt.marker(), ev)
+                        {
+                            local_stats.dtmf_digits += 1;
+                            let _ = ch.events.send(LineEvent::Dtmf(d.digit));
+                        }
+                    } else if pkt.payload_type() == params.payload_type {
+                        jitter.push(pkt.sequence(), pkt.timestamp(), pkt.payload());
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(_) => break,
+            }
+        }
+
+        // One frame of the caller to the call.
+        let to_call = match jitter.pop() {
+            Playout::Frame(bytes) => {
+                let n = bytes.len().min(FRAME_SAMPLES);
+                params.law.decode(&bytes[..n], &mut heard[..n]);
+                heard[n..].fill(0);
+                losses = 0;
+                last_heard = heard;
+                Some(heard)
+            }
+            Playout::Missing => {
+                losses += 1;
+                local_stats.frames_missing += 1;
+                conceal(&last_heard, &mut heard, losses);
+                Some(heard)
+            }
+            Playout::Empty => None,
+        };
+        if let Some(f) = to_call
+            && let Err(TrySendError::Disconnected(_)) = ch.to_call.try_send(f)
+        {
+            // The call's side is gone; keep the clock running until the UA stops us.
+        }
+
+        // One frame of ours to the caller: queued audio of the current generation, else silence.
+        let generation = control.output_generation.load(Ordering::Relaxed);
+        let mut frame: Option<Frame> = None;
+        while let Ok((g, f)) = ch.from_call.try_recv() {
+            if g == generation {
+                frame = Some(f);
+                break;
+            }
+        }
+        let out = frame.unwrap_or([0; FRAME_SAMPLES]);
+        params.law.encode(&out, &mut payload);
+        let destination = latched.or(params.remote);
+        if params.send
+            && let Some(dest) = destination
+        {
+            let header = RtpHeader { marker: first_packet, payload_type: params.payload_type, sequence, timestamp, ssrc };
+            if let Ok(n) = super::packet::build(&header, &payload, &mut send_buf) {
+                let now = Instant::now();
+                if socket.send_to(&send_buf[..n], dest).is_ok() {
+                    local_stats.packets_sent += 1;
+                    if let Some(prev) = last_send
+                        && local_stats.pacing_deviation_us.len() < 200_000
+                    {
+                        let dev = (now - prev).as_micros() as i64 - TICK.as_micros() as i64;
+                        local_stats.pacing_deviation_us.push(dev.unsigned_abs() as u32);
+                    }
+                    last_send = Some(now);
+                }
+            }
+            first_packet = false;
+        } else {
+            last_send = None;
+        }
+        sequence = sequence.wrapping_add(1);
+        timestamp = timestamp.wrapping_add(FRAME_SAMPLES as u32);
+
+        if tick % 25 == 0 {
+            *control.stats.lock().unwrap_or_else(|p| p.into_inner()) = local_stats.clone();
+        }
+        tick += 1;
+        let deadline = start + TICK * tick as u32;
+        let now = Instant::now();
+        if deadline > now {
+            std::thread::sleep(deadline - now);
+        } else if now - deadline > Duration::from_millis(200) {
+            // Suspended or starved for long: start a new schedule rather than burst packets.
+            tick = ((now - start).as_millis() / TICK.as_millis()) as u64;
+        }
+    }
+    *control.stats.lock().unwrap_or_else(|p| p.into_inner()) = local_stats;
+}
+
+/// Random enough for SSRC and initial sequence numbers (RFC 3550 wants them unpredictable, not
+/// cryptographic).
+pub fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos() ^ std::process::id() as u128);
+    h.finish() as u32
+}

@@ -1,0 +1,9 @@
+//! The SIP user agent. `wire` is the message layer (framing, validation, what to answer to a
+//! broken request), kept apart from the state machines in `ua`, as smoltcp keeps its `wire`.
+
+pub mod acl;
+pub mod digest;
+pub mod message;
+pub mod sdp;
+pub mod ua;
+pub mod wire;

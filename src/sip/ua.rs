@@ -1,0 +1,771 @@
+//! The SIP user agent: answers calls, keeps their dialogs, ends and transfers them.
+//!
+//! One task owns all SIP state, so there are no locks around dialogs: datagrams, commands from
+//! call legs and a 10 ms timer tick are handled in turn. Media runs elsewhere (`rtp::session`),
+//! one thread per call, so nothing here can disturb the 20 ms clock.
+//!
+//! Transactions are kept as small as RFC 3261 allows a UAS over UDP: retransmitted requests get
+//! the cached response again, 2xx to INVITE is retransmitted until the ACK (13.3.1.4), and our
+//! own BYE/REFER are retransmitted on Timer E until a final response or Timer F.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
+use std::sync::Arc;
+use std::sync::mpsc::{Sender, sync_channel};
+use std::time::{Duration, Instant};
+
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+use super::acl::Acl;
+use super::message::{Message, param, response, uri_of, uri_socket_addr, uri_user};
+use super::sdp::{self, Codec, Direction, LocalMedia, SessionDescription};
+use super::wire::{self, Policy, Transport};
+use crate::audio::g711::Law;
+use crate::line::sip_leg::{LegCommand, SipLeg};
+use crate::line::{CallInfo, CallLeg, LineEvent, log_id};
+use crate::rtp::session::{MediaChannels, MediaParams, MediaSession, rand_u32};
+
+const T1: Duration = Duration::from_millis(500);
+const T2: Duration = Duration::from_secs(4);
+const TIMER_F: Duration = Duration::from_secs(32);
+const METHODS: &[&str] = &["INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "NOTIFY", "REFER"];
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, NOTIFY, REFER";
+
+/// Starts the call logic for a new call, on a thread of its own.
+pub type AppFactory = Arc<dyn Fn(Box<dyn CallLeg>) + Send + Sync>;
+
+#[derive(Clone)]
+pub struct UaConfig {
+    pub listen: SocketAddr,
+    pub public_ip: IpAddr,
+    pub allowed_sources: Vec<String>,
+    pub max_calls: usize,
+    pub busy_status: u16,
+    pub ringing: Duration,
+    pub codecs: Vec<Codec>,
+    pub rtp_ports: (u16, u16),
+    pub user_agent: String,
+    /// Key for the hashes that stand for call ids and numbers in logs.
+    pub log_secret: Vec<u8>,
+}
+
+/// Counters for operators and tests; no caller data.
+#[derive(Debug, Default, Clone)]
+pub struct UaCounters {
+    pub requests: u64,
+    pub rejected_malformed: u64,
+    pub dropped_malformed: u64,
+    pub forbidden: u64,
+    pub busy: u64,
+    pub calls_answered: u64,
+    pub calls_ended: u64,
+}
+
+struct ClientTx {
+    bytes: Vec<u8>,
+    dest: SocketAddr,
+    next: Instant,
+    interval: Duration,
+    give_up: Instant,
+    cseq: u32,
+    method: &'static str,
+}
+
+enum CallState {
+    /// 180 sent; answer at this instant.
+    Ringing { answer_at: Instant },
+    /// 200 OK sent, retransmitting until the ACK.
+    AwaitingAck { response: Vec<u8>, next: Instant, interval: Duration, give_up: Instant },
+    Confirmed,
+}
+
+struct Call {
+    log_id: String,
+    invite: Message,
+    source: SocketAddr,
+    local_tag: String,
+    state: CallState,
+    local_cseq: u32,
+    media: Option<MediaSession>,
+    events: Sender<LineEvent>,
+    local_media: LocalMedia,
+    sdp_session: u64,
+    sdp_version: u64,
+    answer_sdp: Vec<u8>,
+    client: Vec<ClientTx>,
+    started: Instant,
+}
+
+pub struct UserAgent {
+    cfg: UaConfig,
+    socket: Arc<UdpSocket>,
+    acl: Acl,
+    calls: HashMap<String, Call>,
+    /// Responses to non-INVITE requests and failed INVITEs, by branch, for retransmissions.
+    sent: HashMap<String, (Vec<u8>, Instant)>,
+    commands_tx: UnboundedSender<(String, LegCommand)>,
+    commands_rx: UnboundedReceiver<(String, LegCommand)>,
+    app: AppFactory,
+    pub counters: UaCounters,
+    next_rtp_port: u16,
+}
+
+impl UserAgent {
+    pub async fn bind(cfg: UaConfig, app: AppFactory) -> std::io::Result<Self> {
+        let socket = Arc::new(UdpSocket::bind(cfg.listen).await?);
+        let (commands_tx, commands_rx) = unbounded_channel();
+        Ok(UserAgent {
+            acl: Acl::new(&cfg.allowed_sources),
+            next_rtp_port: cfg.rtp_ports.0,
+            cfg,
+            socket,
+            calls: HashMap::new(),
+            sent: HashMap::new(),
+            commands_tx,
+            commands_rx,
+            app,
+            counters: UaCounters::default(),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then ends every call with a BYE.
+    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
+        tracing::info!(listen = %self.cfg.listen, "SIP user agent listening (UDP)");
+        let mut buf = vec![0u8; 65_536];
+        let mut tick = tokio::time::interval(Duration::from_millis(10));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                r = self.socket.recv_from(&mut buf) => {
+                    if let Ok((n, from)) = r {
+                        let bytes = buf[..n].to_vec();
+                        self.on_datagram(&bytes, from).await;
+                    }
+                }
+                Some((key, cmd)) = self.commands_rx.recv() => self.on_command(&key, cmd).await,
+                _ = tick.tick() => self.on_tick().await,
+                _ = &mut shutdown => break,
+            }
+        }
+        let keys: Vec<String> = self.calls.keys().cloned().collect();
+        for k in keys {
+            self.on_command(&k, LegCommand::Hangup).await;
+        }
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while self.calls.values().any(|c| !c.client.is_empty()) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            self.drain_incoming().await;
+            self.on_tick().await;
+        }
+        tracing::info!(?self.counters, "SIP user agent stopped");
+    }
+
+    async fn drain_incoming(&mut self) {
+        let mut buf = vec![0u8; 65_536];
+        while let Ok((n, from)) = self.socket.try_recv_from(&mut buf) {
+            let bytes = buf[..n].to_vec();
+            self.on_datagram(&bytes, from).await;
+        }
+    }
+
+    async fn send(&self, bytes: &[u8], to: SocketAddr) {
+        let _ = self.socket.send_to(bytes, to).await;
+    }
+
+    async fn on_datagram(&mut self, bytes: &[u8], from: SocketAddr) {
+        // Keep-alive pings (CRLF) are answered by nothing and counted by nobody.
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return;
+        }
+        let policy = Policy { methods: METHODS, supported_options: &[], max_message_bytes: 65_535 };
+        let parsed = match wire::parse_parts(bytes, Transport::Udp, &policy) {
+            Ok(p) => Message::from_parsed(&p),
+            Err(e) => {
+                match e.rejection {
+                    Some(rej) if rej.method.as_deref() != Some("ACK") => {
+                        self.counters.rejected_malformed += 1;
+                        tracing::debug!(reason = %e.reason, status = rej.status, "rejected a malformed request");
+                        let tag = format!("{:08x}", rand_u32());
+                        let resp = wire::rejection_response(&rej, &tag, &self.cfg.user_agent);
+                        self.send(&resp, from).await;
+                    }
+                    _ => {
+                        self.counters.dropped_malformed += 1;
+                        tracing::debug!(reason = %e.reason, "dropped a malformed message");
+                    }
+                }
+                return;
+            }
+        };
+        match parsed.method() {
+            Some(_) => self.on_request(parsed, from).await,
+            None => self.on_response(parsed).await,
+        }
+    }
+
+    fn call_key_for(&self, msg: &Message) -> String {
+        msg.call_id().to_string()
+    }
+
+    async fn reply(&mut self, req: &Message, from: SocketAddr, status: u16, reason: &str, tag: Option<&str>, extra: &[(&str, String)]) {
+        let bytes = response(req, from, status, reason, tag, extra, None);
+        if status >= 200 {
+            self.sent.insert(transaction_key(req), (bytes.clone(), Instant::now()));
+        }
+        self.send(&bytes, from).await;
+    }
+
+    async fn on_request(&mut self, req: Message, from: SocketAddr) {
+        self.counters.requests += 1;
+        let method = req.method().unwrap_or("").to_string();
+        // A retransmission of a request we already answered: the same answer again.
+        if method != "ACK"
+            && let Some((bytes, _)) = self.sent.get(&transaction_key(&req))
+        {
+            let bytes = bytes.clone();
+            self.send(&bytes, from).await;
+            return;
+        }
+        if !self.acl.allows(from.ip()) {
+            self.counters.forbidden += 1;
+            tracing::warn!(source = %from.ip(), "request from a source outside sip.allowed_sources refused");
+            if method != "ACK" {
+                self.reply(&req, from, 403, "Forbidden", Some("fd403"), &[]).await;
+            }
+            return;
+        }
+        let key = self.call_key_for(&req);
+        match method.as_str() {
+            "INVITE" if req.to_tag().is_none() => self.on_new_invite(req, from).await,
+            "INVITE" => self.on_reinvite(req, from, &key).await,
+            "ACK" => self.on_ack(&req, &key),
+            "BYE" => self.on_bye(req, from, &key).await,
+            "CANCEL" => self.on_cancel(req, from, &key).await,
+            "OPTIONS" => {
+                let extra = [("Allow", ALLOW.to_string()), ("Accept", "application/sdp".to_string()), ("Server", self.cfg.user_agent.clone())];
+                let tag = req.to_tag().is_none().then(|| format!("{:08x}", rand_u32()));
+                self.reply(&req, from, 200, "OK", tag.as_deref(), &extra).await;
+            }
+            "INFO" => self.on_info(req, from, &key).await,
+            "NOTIFY" => self.on_notify(req, from, &key).await,
+            _ => self.reply(&req, from, 501, "Not Implemented", None, &[("Allow", ALLOW.to_string())]).await,
+        }
+    }
+
+    async fn on_new_invite(&mut self, req: Message, from: SocketAddr) {
+        let key = self.call_key_for(&req);
+        if let Some(call) = self.calls.get(&key) {
+            // A retransmitted INVITE while ringing or before our 200 was seen.
+            if transaction_key(&call.invite) == transaction_key(&req) {
+                let trying = response(&req, from, 100, "Trying", None, &[], None);
+                self.send(&trying, from).await;
+                return;
+            }
+        }
+        let trying = response(&req, from, 100, "Trying", None, &[], None);
+        self.send(&trying, from).await;
+
+        if self.calls.len() >= self.cfg.max_calls {
+            self.counters.busy += 1;
+            tracing::info!(active = self.calls.len(), "call refused: max_calls reached");
+            let (status, reason, extra) = if self.cfg.busy_status == 503 {
+                (503, "Service Unavailable", vec![("Retry-After", "30".to_string())])
+            } else {
+                (486, "Busy Here", vec![])
+            };
+            let tag = format!("{:08x}", rand_u32());
+            self.reply(&req, from, status, reason, Some(&tag), &extra).await;
+            return;
+        }
+        let local_tag = format!("{:08x}{:04x}", rand_u32(), rand_u32() & 0xffff);
+        let offer = match std::str::from_utf8(&req.body).ok().filter(|b| !b.trim().is_empty()).map(SessionDescription::parse) {
+            Some(Ok(o)) => o,
+            Some(Err(_)) => {
+                self.reply(&req, from, 400, "Bad Request", Some(&local_tag), &[("Warning", "399 frontdesk \"Malformed SDP\"".into())]).await;
+                return;
+            }
+            None => {
+                self.reply(&req, from, 488, "Not Acceptable Here", Some(&local_tag), &[("Warning", "304 frontdesk \"An SDP offer is required\"".into())]).await;
+                return;
+            }
+        };
+        let Some(rtp_socket) = self.bind_rtp() else {
+            tracing::error!("no free RTP port in rtp.port_min..port_max");
+            self.reply(&req, from, 503, "Service Unavailable", Some(&local_tag), &[("Retry-After", "5".into())]).await;
+            return;
+        };
+        let local_port = rtp_socket.local_addr().map(|a| a.port()).unwrap_or(0);
+        let local_media = LocalMedia {
+            address: self.cfg.public_ip,
+            port: local_port,
+            codecs: self.cfg.codecs.clone(),
+            telephone_event: true,
+            ptime_ms: 20,
+        };
+        let sdp_session = rand_u32() as u64;
+        let answer = match sdp::answer(&offer, &local_media, sdp_session, 1) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::info!("call refused: {e}");
+                self.reply(&req, from, 488, "Not Acceptable Here", Some(&local_tag), &[("Warning", "305 frontdesk \"Incompatible media format\"".into())]).await;
+                return;
+            }
+        };
+
+        let log = log_id(&self.cfg.log_secret, req.call_id());
+        let caller = req.header("From").and_then(|f| uri_user(uri_of(f))).map(str::to_string);
+        let dialled = req.uri().and_then(uri_user).map(str::to_string);
+        let (to_call_tx, to_call_rx) = sync_channel(50);
+        let (from_call_tx, from_call_rx) = sync_channel(50);
+        let (events_tx, events_rx) = std::sync::mpsc::channel();
+        let params = MediaParams {
+            law: if answer.codec == Codec::Pcma { Law::Alaw } else { Law::Ulaw },
+            payload_type: answer.payload_type,
+            telephone_event_pt: answer.telephone_event_pt,
+            remote: answer.remote,
+            send: matches!(answer.direction, Direction::SendRecv | Direction::SendOnly),
+        };
+        let media = match MediaSession::start(
+            rtp_socket,
+            params,
+            MediaChannels { to_call: to_call_tx, from_call: from_call_rx, events: events_tx.clone() },
+            format!("rtp-{log}"),
+        ) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!("cannot start media: {e}");
+                self.reply(&req, from, 500, "Server Internal Error", Some(&local_tag), &[]).await;
+                return;
+            }
+        };
+        tracing::info!(call = %log, codec = ?answer.codec, "incoming call");
+        tracing::debug!(call = %log, caller = ?caller, dialled = ?dialled, "incoming call parties");
+
+        let leg = SipLeg {
+            info: CallInfo { caller, dialled, log_id: log.clone() },
+            call_key: key.clone(),
+            from_media: to_call_rx,
+            to_media: from_call_tx,
+            events: events_rx,
+            commands: self.commands_tx.clone(),
+            media: media.control.clone(),
+            closed: false,
+        };
+        let app = self.app.clone();
+        let spawned = std::thread::Builder::new().name(format!("call-{log}")).spawn(move || app(Box::new(leg)));
+        if spawned.is_err() {
+            self.reply(&req, from, 500, "Server Internal Error", Some(&local_tag), &[]).await;
+            let _ = media.stop();
+            return;
+        }
+
+        let mut call = Call {
+            log_id: log,
+            invite: req.clone(),
+            source: from,
+            local_tag: local_tag.clone(),
+            state: CallState::Confirmed,
+            local_cseq: rand_u32() % 10_000,
+            media: Some(media),
+            events: events_tx,
+            local_media,
+            sdp_session,
+            sdp_version: 1,
+            answer_sdp: answer.sdp.into_bytes(),
+            client: Vec::new(),
+            started: Instant::now(),
+        };
+        if self.cfg.ringing > Duration::ZERO {
+            let ringing = response(&req, from, 180, "Ringing", Some(&local_tag), &[("Contact", self.contact())], None);
+            self.send(&ringing, from).await;
+            call.state = CallState::Ringing { answer_at: Instant::now() + self.cfg.ringing };
+            self.calls.insert(key, call);
+        } else {
+            self.calls.insert(key.clone(), call);
+            self.answer(&key).await;
+        }
+    }
+
+    fn contact(&self) -> String {
+        let port = self.socket.local_addr().map(|a| a.port()).unwrap_or(5060);
+        let host = match self.cfg.public_ip {
+            IpAddr::V6(v6) => format!("[{v6}]"),
+            v4 => v4.to_string(),
+        };
+        format!("<sip:frontdesk@{host}:{port}>")
+    }
+
+    async fn answer(&mut self, key: &str) {
+        let contact = self.contact();
+        let ua = self.cfg.user_agent.clone();
+        let Some(call) = self.calls.get_mut(key) else { return };
+        let bytes = response(
+            &call.invite,
+            call.source,
+            200,
+            "OK",
+            Some(&call.local_tag),
+            &[("Contact", contact), ("Allow", ALLOW.into()), ("Server", ua)],
+            Some(("application/sdp", &call.answer_sdp)),
+        );
+        let now = Instant::now();
+        call.state = CallState::AwaitingAck { response: bytes.clone(), next: now + T1, interval: T1, give_up: now + TIMER_F * 2 };
+        let to = call.source;
+        self.counters.calls_answered += 1;
+        self.send(&bytes, to).await;
+    }
+
+    fn on_ack(&mut self, req: &Message, key: &str) {
+        let Some(call) = self.calls.get_mut(key) else { return };
+        if req.to_tag().as_deref() != Some(call.local_tag.as_str()) {
+            return;
+        }
+        if let CallState::AwaitingAck { .. } = call.state {
+            let first = call.sdp_version == 1;
+            call.state = CallState::Confirmed;
+            if first {
+                let _ = call.events.send(LineEvent::Answered);
+            }
+        }
+    }
+
+    async fn on_reinvite(&mut self, req: Message, from: SocketAddr, key: &str) {
+        let Some(call) = self.calls.get_mut(key) else {
+            self.reply(&req, from, 481, "Call/Transaction Does Not Exist", None, &[]).await;
+            return;
+        };
+        if req.to_tag().as_deref() != Some(call.local_tag.as_str()) {
+            self.reply(&req, from, 481, "Call/Transaction Does Not Exist", None, &[]).await;
+            return;
+        }
+        let trying = response(&req, from, 100, "Trying", None, &[], None);
+        let _ = self.socket.send_to(&trying, from).await;
+        let offer = match std::str::from_utf8(&req.body).ok().map(SessionDescription::parse) {
+            Some(Ok(o)) => o,
+            _ => {
+                self.reply(&req, from, 488, "Not Acceptable Here", None, &[]).await;
+                return;
+            }
+        };
+        let Some(call) = self.calls.get_mut(key) else { return };
+        call.sdp_version += 1;
+        let answer = match sdp::answer(&offer, &call.local_media, call.sdp_session, call.sdp_version) {
+            Ok(a) => a,
+            Err(_) => {
+                self.reply(&req, from, 488, "Not Acceptable Here", None, &[]).await;
+                return;
+            }
+        };
+        let on_hold = !matches!(answer.direction, Direction::SendRecv | Direction::SendOnly) || answer.remote.is_none();
+        if let Some(m) = &call.media {
+            m.update(|p| {
+                p.send = !on_hold;
+                if answer.remote.is_some() {
+                    p.remote = answer.remote;
+                }
+                p.payload_type = answer.payload_type;
+                p.law = if answer.codec == Codec::Pcma { Law::Alaw } else { Law::Ulaw };
+                p.telephone_event_pt = answer.telephone_event_pt;
+            });
+        }
+        let _ = call.events.send(LineEvent::Hold(on_hold));
+        tracing::info!(call = %call.log_id, on_hold, "re-INVITE");
+        call.answer_sdp = answer.sdp.into_bytes();
+        call.invite = req;
+        call.source = from;
+        self.answer(key).await;
+    }
+
+    async fn on_bye(&mut self, req: Message, from: SocketAddr, key: &str) {
+        let matches = self.calls.get(key).is_some_and(|c| req.to_tag().as_deref() == Some(c.local_tag.as_str()));
+        if !matches {
+            self.reply(&req, from, 481, "Call/Transaction Does Not Exist", None, &[]).await;
+            return;
+        }
+        self.reply(&req, from, 200, "OK", None, &[]).await;
+        self.end_call(key, "caller hung up");
+    }
+
+    async fn on_cancel(&mut self, req: Message, from: SocketAddr, key: &str) {
+        let ringing = match self.calls.get(key) {
+            Some(c) if transaction_key(&c.invite).trim_end_matches("INVITE") == transaction_key(&req).trim_end_matches("CANCEL") => {
+                Some(matches!(c.state, CallState::Ringing { .. }))
+            }
+            _ => None,
+        };
+        match ringing {
+            None => self.reply(&req, from, 481, "Call/Transaction Does Not Exist", None, &[]).await,
+            Some(still_ringing) => {
+                self.reply(&req, from, 200, "OK", None, &[]).await;
+                if still_ringing {
+                    let (invite, tag) = {
+                        let c = &self.calls[key];
+                        (c.invite.clone(), c.local_tag.clone())
+                    };
+                    self.reply(&invite, from, 487, "Request Terminated", Some(&tag), &[]).await;
+                    self.end_call(key, "caller cancelled before answer");
+                }
+            }
+        }
+    }
+
+    async fn on_info(&mut self, req: Message, from: SocketAddr, key: &str) {
+        let Some(call) = self.calls.get(key) else {
+            self.reply(&req, from, 481, "Call/Transaction Does Not Exist", None, &[]).await;
+            return;
+        };
+        if req.content_type().as_deref() == Some("application/dtmf-relay") {
+            let body = String::from_utf8_lossy(&req.body);
+            let digit = body.lines().find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                k.trim().eq_ignore_ascii_case("signal").then(|| v.trim().chars().next()).flatten()
+            });
+            if let Some(d) = digit.filter(|d| d.is_ascii_digit() || matches!(d, '*' | '#' | 'A'..='D')) {
+                let _ = call.events.send(LineEvent::Dtmf(d));
+            }
+        }
+        self.reply(&req, from, 200, "OK", None, &[]).await;
+    }
+
+    async fn on_notify(&mut self, req: Message, from: SocketAddr, key: &str) {
+        let Some(call) = self.calls.get(key) else {
+            self.reply(&req, from, 481, "Call/Transaction Does Not Exist", None, &[]).await;
+            return;
+        };
+        let event = req.header("Event").unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if event == "refer" && req.content_type().as_deref() == Some("message/sipfrag") {
+            let frag = String::from_utf8_lossy(&req.body);
+            let status: Option<u16> = frag.split_whitespace().nth(1).and_then(|s| s.parse().ok());
+            match status {
+                Some(s) if (200..300).contains(&s) => {
+                    let _ = call.events.send(LineEvent::TransferResult(Ok(())));
+                }
+                Some(s) if s >= 300 => {
+                    let _ = call.events.send(LineEvent::TransferResult(Err(format!("transfer target answered {s}"))));
+                }
+                _ => {}
+            }
+        }
+        self.reply(&req, from, 200, "OK", None, &[]).await;
+    }
+
+    async fn on_response(&mut self, resp: Message) {
+        let key = resp.call_id().to_string();
+        let (cseq, method) = resp.cseq();
+        let status = resp.status().unwrap_or(0);
+        let Some(call) = self.calls.get_mut(&key) else { return };
+        if status < 200 {
+            // Provisional: stop retransmitting on UDP, keep waiting (Timer F still runs).
+            for tx in call.client.iter_mut().filter(|t| t.cseq == cseq && t.method == method) {
+                tx.next = tx.give_up;
+            }
+            return;
+        }
+        call.client.retain(|t| !(t.cseq == cseq && t.method == method));
+        match method.as_str() {
+            "BYE" => {
+                tracing::debug!(call = %call.log_id, status, "BYE answered");
+                if call.client.is_empty() {
+                    self.forget_call(&key);
+                }
+            }
+            "REFER" if status >= 300 => {
+                let _ = call.events.send(LineEvent::TransferResult(Err(format!("REFER refused with {status}"))));
+            }
+            _ => {}
+        }
+    }
+
+    async fn on_command(&mut self, key: &str, cmd: LegCommand) {
+        match cmd {
+            LegCommand::Hangup => {
+                let Some(call) = self.calls.get(key) else { return };
+                match call.state {
+                    CallState::Ringing { .. } => {
+                        let (invite, tag, source) = (call.invite.clone(), call.local_tag.clone(), call.source);
+                        self.reply(&invite, source, 480, "Temporarily Unavailable", Some(&tag), &[]).await;
+                        self.end_call(key, "app declined");
+                        self.forget_call(key);
+                    }
+                    _ => {
+                        self.send_in_dialog(key, "BYE", &[], None).await;
+                        self.end_call(key, "hung up by us");
+                    }
+                }
+            }
+            LegCommand::Transfer(target) => {
+                let contact = self.contact();
+                let uri = if target.starts_with("sip:") || target.starts_with("sips:") || target.starts_with("tel:") {
+                    target
+                } else {
+                    let host = self.calls.get(key).map(|c| c.source.ip().to_string()).unwrap_or_default();
+                    format!("sip:{target}@{host}")
+                };
+                self.send_in_dialog(key, "REFER", &[("Refer-To", format!("<{uri}>")), ("Referred-By", contact)], None).await;
+            }
+        }
+    }
+
+    /// Sends a request inside the dialog of `key`, as the UAS of its INVITE.
+    async fn send_in_dialog(&mut self, key: &str, method: &'static str, extra: &[(&str, String)], body: Option<(&str, &[u8])>) {
+        let local = self.socket.local_addr().ok();
+        let contact = self.contact();
+        let Some(call) = self.calls.get_mut(key) else { return };
+        call.local_cseq += 1;
+        let invite = &call.invite;
+        let target = invite.header("Contact").map(uri_of).unwrap_or_else(|| invite.header("From").map(uri_of).unwrap_or(""));
+        // Where the INVITE came from is where the peer listens in every deployment we serve
+        // (PBX, trunk, softphone behind NAT with rport); the Contact's address is used only if
+        // it names a different port on the same host.
+        let dest = uri_socket_addr(target).filter(|a| a.ip() == call.source.ip()).unwrap_or(call.source);
+        let branch = format!("z9hG4bK{:08x}{:08x}", rand_u32(), rand_u32());
+        let via_host = local.map(|a| a.to_string()).unwrap_or_default();
+        let from = invite.header("To").map(|to| if param(to, "tag").is_some() { to.to_string() } else { format!("{to};tag={}", call.local_tag) }).unwrap_or_default();
+        let to = invite.header("From").unwrap_or("").to_string();
+        let mut text = format!(
+            "{method} {target} SIP/2.0\r\nVia: SIP/2.0/UDP {via_host};branch={branch};rport\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {} {method}\r\nContact: {contact}\r\n",
+            invite.call_id(),
+            call.local_cseq
+        );
+        for r in invite.headers_named("Record-Route").collect::<Vec<_>>() {
+            text.push_str(&format!("Route: {r}\r\n"));
+        }
+        for (n, v) in extra {
+            text.push_str(&format!("{n}: {v}\r\n"));
+        }
+        let mut bytes = match body {
+            Some((ctype, b)) => {
+                text.push_str(&format!("Content-Type: {ctype}\r\nContent-Length: {}\r\n\r\n", b.len()));
+                let mut v = text.into_bytes();
+                v.extend_from_slice(b);
+                v
+            }
+            None => {
+                text.push_str("Content-Length: 0\r\n\r\n");
+                text.into_bytes()
+            }
+        };
+        bytes.shrink_to_fit();
+        let now = Instant::now();
+        call.client.push(ClientTx { bytes: bytes.clone(), dest, next: now + T1, interval: T1, give_up: now + TIMER_F, cseq: call.local_cseq, method });
+        let _ = self.socket.send_to(&bytes, dest).await;
+    }
+
+    /// Stops media and tells the call's logic; the dialog lives on until our BYE is answered.
+    fn end_call(&mut self, key: &str, why: &str) {
+        if let Some(call) = self.calls.get_mut(key) {
+            if let Some(media) = call.media.take() {
+                let stats = media.stop();
+                let (p50, p99) = stats.pacing_percentiles();
+                tracing::info!(
+                    call = %call.log_id,
+                    why,
+                    seconds = call.started.elapsed().as_secs(),
+                    rtp_sent = stats.packets_sent,
+                    rtp_received = stats.packets_received,
+                    rtp_invalid = stats.packets_invalid,
+                    frames_missing = stats.frames_missing,
+                    dtmf = stats.dtmf_digits,
+                    pacing_p50_us = p50,
+                    pacing_p99_us = p99,
+                    "call ended"
+                );
+                self.counters.calls_ended += 1;
+            }
+            let _ = call.events.send(LineEvent::Hangup);
+            if call.client.is_empty() {
+                self.forget_call(key);
+            }
+        }
+    }
+
+    fn forget_call(&mut self, key: &str) {
+        if let Some(mut call) = self.calls.remove(key)
+            && let Some(media) = call.media.take()
+        {
+            let _ = media.stop();
+        }
+    }
+
+    async fn on_tick(&mut self) {
+        let now = Instant::now();
+        let mut to_send: Vec<(Vec<u8>, SocketAddr)> = Vec::new();
+        let mut to_answer = Vec::new();
+        let mut to_end = Vec::new();
+        for (key, call) in self.calls.iter_mut() {
+            match &mut call.state {
+                CallState::Ringing { answer_at } if now >= *answer_at => to_answer.push(key.clone()),
+                CallState::AwaitingAck { response, next, interval, give_up } => {
+                    if now >= *give_up {
+                        to_end.push((key.clone(), "no ACK for our 200 OK"));
+                    } else if now >= *next {
+                        to_send.push((response.clone(), call.source));
+                        *interval = (*interval * 2).min(T2);
+                        *next = now + *interval;
+                    }
+                }
+                _ => {}
+            }
+            call.client.retain_mut(|tx| {
+                if now >= tx.give_up {
+                    return false;
+                }
+                if now >= tx.next {
+                    to_send.push((tx.bytes.clone(), tx.dest));
+                    tx.interval = (tx.interval * 2).min(T2);
+                    tx.next = now + tx.interval;
+                }
+                true
+            });
+            if call.media.is_none() && call.client.is_empty() {
+                to_end.push((key.clone(), "dialog finished"));
+            }
+        }
+        for (bytes, dest) in to_send {
+            self.send(&bytes, dest).await;
+        }
+        for key in to_answer {
+            self.answer(&key).await;
+        }
+        for (key, why) in to_end {
+            if self.calls.get(&key).is_some_and(|c| c.media.is_some()) {
+                self.send_in_dialog(&key, "BYE", &[], None).await;
+                self.end_call(&key, why);
+            } else {
+                self.forget_call(&key);
+            }
+        }
+        // Answers to non-INVITE requests are kept for 64*T1 (Timer J) for retransmissions.
+        self.sent.retain(|_, (_, at)| now.duration_since(*at) < TIMER_F);
+    }
+
+    fn bind_rtp(&mut self) -> Option<StdUdpSocket> {
+        let (lo, hi) = self.cfg.rtp_ports;
+        let span = (hi - lo) / 2 + 1;
+        for _ in 0..span {
+            let port = self.next_rtp_port;
+            self.next_rtp_port = if port + 2 > hi { lo } else { port + 2 };
+            if let Ok(s) = StdUdpSocket::bind(SocketAddr::new(self.cfg.listen.ip(), port)) {
+                return Some(s);
+            }
+        }
+        None
+    }
+}
+
+/// Server transaction key (RFC 3261 17.2.3): top Via branch plus method, with ACK matched to
+/// its INVITE.
+fn transaction_key(req: &Message) -> String {
+    let method = match req.method() {
+        Some("ACK") => "INVITE",
+        Some(m) => m,
+        None => "",
+    };
+    format!("{}{}", req.branch(), method)
+}

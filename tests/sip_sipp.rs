@@ -1,0 +1,292 @@
+//! The daemon's SIP side against sipp (Debian `sip-tester`), every address on 127.0.0.1.
+//!
+//! Each test starts `frontdesk run` on ports of its own, drives it with a scenario from
+//! tests/sipp/, and reads the daemon's own end-of-call line (packet counts and pacing, no caller
+//! data) from its log.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Daemon {
+    child: Child,
+    log: Arc<Mutex<String>>,
+    sip_port: u16,
+    dir: PathBuf,
+}
+
+impl Daemon {
+    /// Starts the daemon with the example config plus `[sip]`/`[announce]` settings.
+    fn start(name: &str, base_port: u16, sip_extra: &str, announce: &str) -> Daemon {
+        let dir = common::scratch(name);
+        let models = common::repo().join("models");
+        let mut text = std::fs::read_to_string(common::example_config_path())
+            .unwrap()
+            .replace("\"../models", &format!("\"{}", models.display()));
+        if let Some(pos) = text.find("\n[sip]") {
+            text.truncate(pos);
+        }
+        text.push_str(&format!(
+            "\n[sip]\nlisten = \"127.0.0.1:{base_port}\"\n{sip_extra}\n[rtp]\nport_min = {}\nport_max = {}\n[announce]\n{announce}\n",
+            base_port as u32 * 2 % 20000 + 20000,
+            base_port as u32 * 2 % 20000 + 20199
+        ));
+        let config = dir.join("frontdesk.toml");
+        std::fs::write(&config, text).unwrap();
+        let mut child = Command::new(common::frontdesk_bin())
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let d = Daemon { child, log, sip_port: base_port, dir };
+        d.wait_for("SIP user agent listening", Duration::from_secs(60));
+        d
+    }
+
+    fn wait_for(&self, needle: &str, timeout: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self.log.lock().unwrap().contains(needle) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("daemon did not log {needle:?}; log:\n{}", self.log.lock().unwrap());
+    }
+
+    /// SIGTERM, wait, and the whole log.
+    fn stop(mut self) -> String {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn sipp(scenario: &str, daemon: &Daemon, local_port: u16, extra: &[&str]) -> Output {
+    let path = common::repo().join("tests/sipp").join(scenario);
+    let mut cmd = Command::new("sipp");
+    cmd.arg("-sf")
+        .arg(&path)
+        .args(["-i", "127.0.0.1", "-mi", "127.0.0.1", "-nostdin", "-timeout", "40", "-timeout_error"])
+        .args(["-p", &local_port.to_string(), "-mp", &(local_port + 2).to_string()])
+        .args(extra)
+        .arg(format!("127.0.0.1:{}", daemon.sip_port))
+        .current_dir(&daemon.dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = cmd.output().expect("sipp is installed by make test (Debian sip-tester)");
+    out
+}
+
+fn assert_sipp_ok(out: &Output, log: &str) {
+    assert!(
+        out.status.success(),
+        "sipp failed ({:?}):\n{}\n{}\ndaemon log:\n{log}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout).lines().rev().take(40).collect::<Vec<_>>().join("\n"),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `key=value` fields of the daemon's "call ended" lines.
+fn ended_calls(log: &str) -> Vec<std::collections::HashMap<String, String>> {
+    log.lines()
+        .filter(|l| l.contains("call ended"))
+        .map(|l| {
+            l.split_whitespace()
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// A 6 s G.711 WAV of our own voice for sipp's rtp_stream.
+fn g711_wav(dir: &Path, encoding: &str) -> PathBuf {
+    let pcm = dir.join("speech-pcm.wav");
+    let o = Command::new(common::frontdesk_bin())
+        .arg("--config")
+        .arg(common::example_config_path())
+        .args(["say", "--rate", "8000", "--out"])
+        .arg(&pcm)
+        .arg("Hello, this is a test call to the clinic. I would like to make an appointment for next week, please.")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = dir.join(format!("speech-{encoding}.wav"));
+    let s = Command::new("sox").arg(&pcm).args(["-e", encoding]).arg(&out).status().expect("sox");
+    assert!(s.success());
+    out
+}
+
+fn audio_call(name: &str, base: u16, codec: &str, codec_name: &str, encoding: &str) {
+    let d = Daemon::start(name, base, "app = \"echo\"", "");
+    let wav = g711_wav(&d.dir, encoding);
+    let out = sipp("invite_echo.xml", &d, base + 10, &["-m", "1", "-key", "codec", codec, "-key", "codec_name", codec_name, "-key", "audio", wav.to_str().unwrap()]);
+    let log = d.stop();
+    assert_sipp_ok(&out, &log);
+    let calls = ended_calls(&log);
+    assert_eq!(calls.len(), 1, "{log}");
+    let c = &calls[0];
+    let n = |k: &str| c.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or_else(|| panic!("no {k} in {c:?}"));
+    // sipp streamed for 4 s (200 packets at 20 ms); we echo and send for the whole call.
+    assert!(n("rtp_received") >= 150, "{c:?}");
+    assert!(n("rtp_sent") >= 150, "{c:?}");
+    assert_eq!(n("rtp_invalid"), 0, "{c:?}");
+    // Pacing sanity only (the benchmark measures it): no packet may be a whole frame late.
+    assert!(n("pacing_p99_us") < 20_000, "{c:?}");
+    assert!(c["why"].contains("caller hung up"), "{c:?}");
+    assert!(!log.contains("+12125550147"), "caller number must not be logged at info level");
+}
+
+#[test]
+fn inbound_call_pcmu_audio_both_ways() {
+    audio_call("pcmu", 15060, "0", "PCMU", "u-law");
+}
+
+#[test]
+fn inbound_call_pcma_audio_both_ways() {
+    audio_call("pcma", 15160, "8", "PCMA", "a-law");
+}
+
+#[test]
+fn cancel_before_answer() {
+    let d = Daemon::start("cancel", 15260, "app = \"echo\"\nringing_ms = 5000", "");
+    let out = sipp("cancel.xml", &d, 15270, &["-m", "1"]);
+    let log = d.stop();
+    assert_sipp_ok(&out, &log);
+    assert!(log.contains("caller cancelled before answer"), "{log}");
+}
+
+#[test]
+fn box_hangs_up_with_bye() {
+    let d = Daemon::start("boxbye", 15360, "app = \"announce\"", "record_seconds = 2");
+    let out = sipp("box_hangs_up.xml", &d, 15370, &["-m", "1"]);
+    let log = d.stop();
+    assert_sipp_ok(&out, &log);
+    assert!(log.contains("hung up by us"), "{log}");
+}
+
+#[test]
+fn hold_and_resume_with_reinvite() {
+    let d = Daemon::start("hold", 15460, "app = \"echo\"", "");
+    let out = sipp("hold.xml", &d, 15470, &["-m", "1"]);
+    let log = d.stop();
+    assert_sipp_ok(&out, &log);
+    assert!(log.contains("on_hold=true") && log.contains("on_hold=false"), "{log}");
+}
+
+#[test]
+fn options_keepalive() {
+    let d = Daemon::start("options", 15560, "app = \"echo\"", "");
+    let out = sipp("options.xml", &d, 15570, &["-m", "1"]);
+    let log = d.stop();
+    assert_sipp_ok(&out, &log);
+}
+
+#[test]
+fn flood_past_max_calls_fails_no_call_and_daemon_survives() {
+    let d = Daemon::start("flood", 15660, "app = \"echo\"\nmax_calls = 4", "");
+    // 20 calls a second for 3 s: at most 4 are answered at a time, the rest are refused busy.
+    let out = sipp("flood.xml", &d, 15670, &["-r", "20", "-m", "60", "-l", "60"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    // Still serving afterwards.
+    let after = sipp("options.xml", &d, 15680, &["-m", "1"]);
+    let log = d.stop();
+    assert_sipp_ok(&out, &log);
+    assert_sipp_ok(&after, &log);
+    let answered = ended_calls(&log).len();
+    let refused = log.matches("call refused: max_calls reached").count();
+    assert_eq!(answered + refused, 60, "answered {answered} refused {refused}\n{stdout}");
+    assert!(answered >= 4 && refused >= 20, "answered {answered} refused {refused}");
+}
+
+#[test]
+fn sources_outside_allowed_networks_get_403() {
+    let d = Daemon::start("acl", 15760, "app = \"echo\"\nallowed_sources = [\"10.0.0.0/8\"]", "");
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let local = sock.local_addr().unwrap();
+    let msg = format!(
+        "OPTIONS sip:clinic@127.0.0.1:15760 SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-acl1\r\nFrom: <sip:x@{local}>;tag=1\r\nTo: <sip:clinic@127.0.0.1>\r\nCall-ID: acl-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    );
+    sock.send_to(msg.as_bytes(), ("127.0.0.1", 15760)).unwrap();
+    let mut buf = [0u8; 2048];
+    let (n, _) = sock.recv_from(&mut buf).unwrap();
+    let log = d.stop();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("SIP/2.0 403"), "{}\n{log}", String::from_utf8_lossy(&buf[..n]));
+}
+
+#[test]
+fn malformed_corpus_gets_the_expected_answers() {
+    let d = Daemon::start("corpus", 15860, "app = \"echo\"", "");
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(800))).unwrap();
+    let corpus = common::repo().join("tests/sip-corpus");
+    // Stream-only cases and the size limit (judged at 4096 bytes in the unit test, 65535 in the
+    // daemon) are covered by src/sip/wire.rs's own corpus test.
+    let mut files: Vec<_> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sip"))
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            !n.contains("-tcp-") && !n.starts_with("513-")
+        })
+        .collect();
+    files.sort();
+    let mut failures = Vec::new();
+    for f in &files {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        let expected = name.split('-').next().unwrap().to_string();
+        let bytes = std::fs::read(f).unwrap();
+        sock.send_to(&bytes, ("127.0.0.1", 15860)).unwrap();
+        let mut buf = [0u8; 4096];
+        let got = match sock.recv_from(&mut buf) {
+            Ok((n, _)) => String::from_utf8_lossy(&buf[..n]).split_whitespace().nth(1).unwrap_or("").to_string(),
+            Err(_) => "drop".to_string(),
+        };
+        // Accepted messages: OPTIONS gets 200, an INVITE 100 first, in-dialog requests with no
+        // dialog 481, and ACKs and responses no answer at all.
+        let ok = match expected.as_str() {
+            "ok" => matches!(got.as_str(), "200" | "100" | "481" | "drop"),
+            "drop" => got == "drop",
+            code => got == code,
+        };
+        if !ok {
+            failures.push(format!("{name}: expected {expected}, got {got}"));
+        }
+    }
+    // The daemon is alive and answering after all of it.
+    let out = sipp("options.xml", &d, 15870, &["-m", "1"]);
+    let log = d.stop();
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert_sipp_ok(&out, &log);
+    assert!(!log.contains("panicked"), "{log}");
+}
