@@ -89,7 +89,7 @@ impl Drop for Daemon {
 }
 
 fn sipp(scenario: &str, daemon: &Daemon, local_port: u16, extra: &[&str]) -> Output {
-    let path = common::repo().join("tests/sipp").join(scenario);
+    let path = if scenario.starts_with('/') { PathBuf::from(scenario) } else { common::repo().join("tests/sipp").join(scenario) };
     let mut cmd = Command::new("sipp");
     cmd.arg("-sf")
         .arg(&path)
@@ -148,7 +148,15 @@ fn g711_wav(dir: &Path, encoding: &str) -> PathBuf {
 fn audio_call(name: &str, base: u16, codec: &str, codec_name: &str, encoding: &str) {
     let d = Daemon::start(name, base, "app = \"echo\"", "");
     let wav = g711_wav(&d.dir, encoding);
-    let out = sipp("invite_echo.xml", &d, base + 10, &["-m", "1", "-key", "codec", codec, "-key", "codec_name", codec_name, "-key", "audio", wav.to_str().unwrap()]);
+    // sipp takes no -key values inside rtp_stream, so the scenario is filled in here.
+    let scenario = std::fs::read_to_string(common::repo().join("tests/sipp/invite_echo.xml"))
+        .unwrap()
+        .replace("@AUDIO@", wav.to_str().unwrap())
+        .replace("@CODEC_NAME@", codec_name)
+        .replace("@CODEC@", codec);
+    let path = d.dir.join("invite_echo.xml");
+    std::fs::write(&path, scenario).unwrap();
+    let out = sipp(path.to_str().unwrap(), &d, base + 10, &["-m", "1"]);
     let log = d.stop();
     assert_sipp_ok(&out, &log);
     let calls = ended_calls(&log);
@@ -161,7 +169,7 @@ fn audio_call(name: &str, base: u16, codec: &str, codec_name: &str, encoding: &s
     assert_eq!(n("rtp_invalid"), 0, "{c:?}");
     // Pacing sanity only (the benchmark measures it): no packet may be a whole frame late.
     assert!(n("pacing_p99_us") < 20_000, "{c:?}");
-    assert!(c["why"].contains("caller hung up"), "{c:?}");
+    assert!(log.contains("why=\"caller hung up\""), "{log}");
     assert!(!log.contains("+12125550147"), "caller number must not be logged at info level");
 }
 
@@ -245,9 +253,7 @@ fn sources_outside_allowed_networks_get_403() {
 
 #[test]
 fn malformed_corpus_gets_the_expected_answers() {
-    let d = Daemon::start("corpus", 15860, "app = \"echo\"", "");
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(800))).unwrap();
+    let d = Daemon::start("corpus", 15860, "app = \"echo\"\nmax_calls = 32", "");
     let corpus = common::repo().join("tests/sip-corpus");
     // Stream-only cases and the size limit (judged at 4096 bytes in the unit test, 65535 in the
     // daemon) are covered by src/sip/wire.rs's own corpus test.
@@ -257,7 +263,9 @@ fn malformed_corpus_gets_the_expected_answers() {
         .filter(|p| p.extension().is_some_and(|e| e == "sip"))
         .filter(|p| {
             let n = p.file_name().unwrap().to_string_lossy();
-            !n.contains("-tcp-") && !n.starts_with("513-")
+            // The daemon does not do session timers, so it rightly answers Require: timer with
+            // 420; the unit test's policy supports the tag.
+            !n.contains("-tcp-") && !n.starts_with("513-") && !n.contains("require-supported-timer")
         })
         .collect();
     files.sort();
@@ -266,6 +274,9 @@ fn malformed_corpus_gets_the_expected_answers() {
         let name = f.file_name().unwrap().to_string_lossy().to_string();
         let expected = name.split('-').next().unwrap().to_string();
         let bytes = std::fs::read(f).unwrap();
+        // A socket per case, so a late retransmission for one case is not read as the next's.
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(800))).unwrap();
         sock.send_to(&bytes, ("127.0.0.1", 15860)).unwrap();
         let mut buf = [0u8; 4096];
         let got = match sock.recv_from(&mut buf) {

@@ -74,9 +74,10 @@ pub fn announce(mut leg: Box<dyn CallLeg>, settings: &AnnounceSettings) {
         if let Ok(Some(_)) = leg.read_frame(Duration::from_millis(20)) {}
     }
     let mut recorded: Vec<f32> = Vec::new();
-    let limit = settings.record_seconds as usize * 8000;
+    // Wall-clock limit: a silent or muted caller sends no packets, and must still be hung up on.
+    let until = Instant::now() + Duration::from_secs(settings.record_seconds as u64);
     let mut hung_up = false;
-    while recorded.len() < limit {
+    while Instant::now() < until {
         if let Some(LineEvent::Hangup) = leg.poll_event() {
             hung_up = true;
             break;

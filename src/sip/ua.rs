@@ -267,6 +267,11 @@ impl UserAgent {
                 self.send(&trying, from).await;
                 return;
             }
+            // The same call arriving by a second path (a forking proxy) or a peer reusing a
+            // Call-ID: one dialog per Call-ID here (RFC 3261 8.2.2.2, merged requests).
+            let tag = format!("{:08x}", rand_u32());
+            self.reply(&req, from, 482, "Loop Detected", Some(&tag), &[]).await;
+            return;
         }
         let trying = response(&req, from, 100, "Trying", None, &[], None);
         self.send(&trying, from).await;
