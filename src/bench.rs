@@ -264,6 +264,7 @@ pub fn rtp(seconds: u64, calls: usize) -> Result<()> {
         rtp_ports: (41000, 41999),
         user_agent: "frontdesk-bench".into(),
         log_secret: vec![1, 2, 3],
+        registration: None,
     };
     let app: crate::sip::ua::AppFactory = Arc::new(crate::line::apps::echo);
     let ua = rt.block_on(crate::sip::ua::UserAgent::bind(cfg, app))?;

@@ -351,6 +351,20 @@ fn ua_config(sip: &crate::config::SipSection, _config: &Config) -> Result<crate:
         rtp_ports: (_config.rtp.port_min, _config.rtp.port_max),
         user_agent: format!("frontdesk/{}", env!("CARGO_PKG_VERSION")),
         log_secret: secret.to_vec(),
+        registration: _config.registration.as_ref().and_then(|r| {
+            let registrar = r.registrar_addr()?;
+            let host = r.domain.clone().unwrap_or_else(|| match registrar.ip() {
+                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                v4 => v4.to_string(),
+            });
+            Some(crate::sip::register::RegistrationConfig {
+                registrar,
+                registrar_uri: format!("sip:{registrar}"),
+                aor: format!("sip:{}@{host}", r.username),
+                credentials: crate::sip::digest::Credentials::new(r.username.clone(), r.password.clone()),
+                expires: r.expires,
+            })
+        }),
     })
 }
 
@@ -372,6 +386,10 @@ fn line_app(sip: &crate::config::SipSection, config: &Config) -> Result<crate::s
                 std::fs::create_dir_all(dir).with_context(|| format!("cannot create announce.record_dir {}", dir.display()))?;
             }
             std::sync::Arc::new(move |leg| apps::announce(leg, &settings))
+        }
+        "transfer" => {
+            let target = config.transfer.target.clone().unwrap_or_default();
+            std::sync::Arc::new(move |leg| apps::transfer(leg, &target))
         }
         _ => std::sync::Arc::new(apps::echo),
     })

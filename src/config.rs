@@ -32,11 +32,16 @@ pub struct Config {
     pub logging: LoggingSection,
     /// The SIP line; without it the daemon runs no telephone line.
     pub sip: Option<SipSection>,
+    /// Register with a PBX or trunk so it sends calls here.
+    pub registration: Option<RegistrationSection>,
     #[serde(default)]
     pub rtp: RtpSection,
     /// Settings of the built-in `announce` app.
     #[serde(default)]
     pub announce: AnnounceSection,
+    /// Settings of the built-in `transfer` app.
+    #[serde(default)]
+    pub transfer: TransferSection,
     /// Directory of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -290,6 +295,50 @@ fn default_codecs() -> Vec<String> {
     vec!["PCMU".into(), "PCMA".into()]
 }
 
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationSection {
+    /// The registrar (usually the PBX): "192.168.1.10:5060" or "sip:192.168.1.10:5060".
+    pub registrar: String,
+    /// Domain of our address of record; default: the registrar's host.
+    pub domain: Option<String>,
+    pub username: String,
+    /// Never logged.
+    pub password: String,
+    /// Seconds the registration is asked to last; refreshed at 80 % of what is granted.
+    #[serde(default = "default_expires")]
+    pub expires: u32,
+}
+
+/// Debug that cannot leak the password into a log line.
+impl std::fmt::Debug for RegistrationSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistrationSection")
+            .field("registrar", &self.registrar)
+            .field("domain", &self.domain)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("expires", &self.expires)
+            .finish()
+    }
+}
+
+fn default_expires() -> u32 {
+    300
+}
+
+impl RegistrationSection {
+    /// host:port of the registrar; only IP literals (the box does no DNS on the call path).
+    pub fn registrar_addr(&self) -> Option<std::net::SocketAddr> {
+        let hostport = self.registrar.trim().trim_start_matches("sips:").trim_start_matches("sip:");
+        let hostport = hostport.split([';', '?']).next().unwrap_or("");
+        hostport
+            .parse()
+            .ok()
+            .or_else(|| hostport.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().ok().map(|ip| std::net::SocketAddr::new(ip, 5060)))
+    }
+}
+
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct RtpSection {
@@ -323,6 +372,13 @@ pub struct AnnounceSection {
     /// Recording stops after this many seconds, then the call is hung up.
     #[serde(default)]
     pub record_seconds: u32,
+}
+
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TransferSection {
+    /// Where the `transfer` app sends callers: a SIP URI or a number the PBX understands.
+    pub target: Option<String>,
 }
 
 /// One problem in the file, located for a person with an editor.
@@ -432,7 +488,18 @@ impl Config {
         if let Some(sip) = &self.sip {
             check(sip.max_calls >= 1 && sip.max_calls <= 64, "sip", "max_calls", format!("{}: use 1 to 64", sip.max_calls));
             check(matches!(sip.busy_status, 486 | 503), "sip", "busy_status", format!("{}: use 486 or 503", sip.busy_status));
-            check(matches!(sip.app.as_str(), "echo" | "announce"), "sip", "app", format!("{:?}: use \"echo\" or \"announce\"", sip.app));
+            check(
+                matches!(sip.app.as_str(), "echo" | "announce" | "transfer"),
+                "sip",
+                "app",
+                format!("{:?}: use \"echo\", \"announce\" or \"transfer\"", sip.app),
+            );
+            check(
+                sip.app != "transfer" || self.transfer.target.is_some(),
+                "sip",
+                "app",
+                "the transfer app needs [transfer] target".into(),
+            );
             check(
                 !sip.codecs.is_empty() && sip.codecs.iter().all(|c| matches!(c.to_ascii_uppercase().as_str(), "PCMU" | "PCMA")),
                 "sip",
@@ -448,6 +515,12 @@ impl Config {
                 "public_address",
                 "needed when sip.listen is 0.0.0.0 or [::]: the address peers should send to".into(),
             );
+        }
+        if let Some(reg) = &self.registration {
+            check(reg.registrar_addr().is_some(), "registration", "registrar", format!("{:?}: give the registrar as an IP address and port, e.g. \"192.168.1.10:5060\"", reg.registrar));
+            check(!reg.username.is_empty(), "registration", "username", "must not be empty".into());
+            check((60..=86_400).contains(&reg.expires), "registration", "expires", format!("{}: use 60 to 86400 seconds", reg.expires));
+            check(self.sip.is_some(), "registration", "registrar", "registration needs a [sip] section".into());
         }
         check(
             self.rtp.port_min >= 1024 && self.rtp.port_min < self.rtp.port_max,

@@ -23,6 +23,11 @@ struct Daemon {
 impl Daemon {
     /// Starts the daemon with the example config plus `[sip]`/`[announce]` settings.
     fn start(name: &str, base_port: u16, sip_extra: &str, announce: &str) -> Daemon {
+        Daemon::start_full(name, base_port, sip_extra, &format!("[announce]\n{announce}\n"))
+    }
+
+    /// As `start`, with `tail` (whole sections) appended to the config.
+    fn start_full(name: &str, base_port: u16, sip_extra: &str, tail: &str) -> Daemon {
         let dir = common::scratch(name);
         let models = common::repo().join("models");
         let mut text = std::fs::read_to_string(common::example_config_path())
@@ -32,7 +37,7 @@ impl Daemon {
             text.truncate(pos);
         }
         text.push_str(&format!(
-            "\n[sip]\nlisten = \"127.0.0.1:{base_port}\"\n{sip_extra}\n[rtp]\nport_min = {}\nport_max = {}\n[announce]\n{announce}\n",
+            "\n[sip]\nlisten = \"127.0.0.1:{base_port}\"\n{sip_extra}\n[rtp]\nport_min = {}\nport_max = {}\n{tail}\n",
             base_port as u32 * 2 % 20000 + 20000,
             base_port as u32 * 2 % 20000 + 20199
         ));
@@ -300,4 +305,13 @@ fn malformed_corpus_gets_the_expected_answers() {
     assert!(failures.is_empty(), "{failures:#?}");
     assert_sipp_ok(&out, &log);
     assert!(!log.contains("panicked"), "{log}");
+}
+
+#[test]
+fn refer_transfers_and_reports_the_notify_result() {
+    let d = Daemon::start_full("refer", 15960, "app = \"transfer\"", "[transfer]\ntarget = \"sip:staff@127.0.0.1:5099\"\n");
+    let out = sipp("transferee.xml", &d, 15970, &["-m", "1"]);
+    let log = d.stop();
+    assert_sipp_ok(&out, &log);
+    assert!(log.contains("transfer succeeded"), "{log}");
 }

@@ -2,6 +2,8 @@
 //!
 //! - `echo`: what the caller says comes back, 60 ms or so later: proves audio both ways.
 //! - `announce`: answer, play a WAV, record the caller to a WAV, hang up.
+//! - `transfer`: answer, then blind-transfer the caller (REFER) to a fixed target, e.g.
+//!   reception, and hang up once the transfer is reported done.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -103,4 +105,40 @@ pub fn announce(mut leg: Box<dyn CallLeg>, settings: &AnnounceSettings) {
     if !hung_up {
         leg.hang_up();
     }
+}
+
+/// Transfers every call to `target` and reports the outcome in the log.
+pub fn transfer(mut leg: Box<dyn CallLeg>, target: &str) {
+    let id = leg.info().log_id.clone();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        match leg.poll_event() {
+            Some(LineEvent::Answered) => break,
+            Some(LineEvent::Hangup) => return,
+            _ => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    leg.transfer(target);
+    let asked = Instant::now();
+    while asked.elapsed() < Duration::from_secs(30) {
+        match leg.poll_event() {
+            Some(LineEvent::TransferResult(Ok(()))) => {
+                tracing::info!(call = %id, "transfer succeeded");
+                leg.hang_up();
+                return;
+            }
+            Some(LineEvent::TransferResult(Err(reason))) => {
+                tracing::warn!(call = %id, %reason, "transfer failed");
+                leg.hang_up();
+                return;
+            }
+            Some(LineEvent::Hangup) => return,
+            _ => {
+                // Keep reading so the media queue does not fill while we wait.
+                let _ = leg.read_frame(Duration::from_millis(20));
+            }
+        }
+    }
+    tracing::warn!(call = %id, "transfer not confirmed within 30 s");
+    leg.hang_up();
 }

@@ -4,6 +4,7 @@
 pub mod acl;
 pub mod digest;
 pub mod message;
+pub mod register;
 pub mod sdp;
 pub mod ua;
 pub mod wire;

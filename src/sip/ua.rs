@@ -48,6 +48,7 @@ pub struct UaConfig {
     pub user_agent: String,
     /// Key for the hashes that stand for call ids and numbers in logs.
     pub log_secret: Vec<u8>,
+    pub registration: Option<super::register::RegistrationConfig>,
 }
 
 /// Counters for operators and tests; no caller data.
@@ -109,6 +110,7 @@ pub struct UserAgent {
     app: AppFactory,
     pub counters: UaCounters,
     next_rtp_port: u16,
+    registration: Option<super::register::Registration>,
 }
 
 impl UserAgent {
@@ -116,6 +118,7 @@ impl UserAgent {
         let socket = Arc::new(UdpSocket::bind(cfg.listen).await?);
         let (commands_tx, commands_rx) = unbounded_channel();
         Ok(UserAgent {
+            registration: cfg.registration.clone().map(|r| super::register::Registration::new(r, Instant::now())),
             acl: Acl::new(&cfg.allowed_sources),
             next_rtp_port: cfg.rtp_ports.0,
             cfg,
@@ -562,6 +565,13 @@ impl UserAgent {
 
     async fn on_response(&mut self, resp: Message) {
         let key = resp.call_id().to_string();
+        if let Some(reg) = &mut self.registration
+            && reg.call_id() == key
+        {
+            reg.on_response(&resp, Instant::now());
+            self.poll_registration().await;
+            return;
+        }
         let (cseq, method) = resp.cseq();
         let status = resp.status().unwrap_or(0);
         let Some(call) = self.calls.get_mut(&key) else { return };
@@ -698,7 +708,18 @@ impl UserAgent {
         }
     }
 
+    async fn poll_registration(&mut self) {
+        let contact = self.contact();
+        let Ok(local) = self.socket.local_addr() else { return };
+        if let Some(reg) = &mut self.registration
+            && let Some((bytes, to)) = reg.poll(Instant::now(), local, &contact)
+        {
+            self.send(&bytes, to).await;
+        }
+    }
+
     async fn on_tick(&mut self) {
+        self.poll_registration().await;
         let now = Instant::now();
         let mut to_send: Vec<(Vec<u8>, SocketAddr)> = Vec::new();
         let mut to_answer = Vec::new();
