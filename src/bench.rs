@@ -157,7 +157,7 @@ pub fn rtp(seconds: u64, calls: usize) -> Result<()> {
     use std::sync::mpsc::{channel, sync_channel};
     use std::sync::Arc;
 
-    use crate::rtp::session::{MediaChannels, MediaParams, MediaSession};
+    use crate::rtp::session::{MediaChannels, MediaParams, MediaSession, MediaSockets};
 
     println!("# frontdesk bench rtp");
     println!();
@@ -200,7 +200,7 @@ pub fn rtp(seconds: u64, calls: usize) -> Result<()> {
         let (_to_media, from_call) = sync_channel(50);
         let (events, _ev) = channel();
         let params = MediaParams { law: Law::Ulaw, payload_type: 0, telephone_event_pt: Some(101), remote: Some(sink_addr), send: true };
-        let s = MediaSession::start(socket, params, MediaChannels { to_call, from_call, events }, format!("bench-rtp-{i}"))?;
+        let s = MediaSession::start(MediaSockets { rtp: socket, rtcp: None }, params, MediaChannels { to_call, from_call, events }, format!("bench-rtp-{i}"))?;
         sessions.push((s, _from_media, _to_media, _ev));
     }
     std::thread::sleep(Duration::from_secs(seconds));

@@ -36,8 +36,10 @@ impl Daemon {
         if let Some(pos) = text.find("\n[sip]") {
             text.truncate(pos);
         }
+        // A test may give its own listen address (IPv6); the default is loopback IPv4.
+        let listen = if sip_extra.contains("listen =") { String::new() } else { format!("listen = \"127.0.0.1:{base_port}\"\n") };
         text.push_str(&format!(
-            "\n[sip]\nlisten = \"127.0.0.1:{base_port}\"\n{sip_extra}\n[rtp]\nport_min = {}\nport_max = {}\n{tail}\n",
+            "\n[sip]\n{listen}{sip_extra}\n[rtp]\nport_min = {}\nport_max = {}\n{tail}\n",
             base_port as u32 * 2 % 20000 + 20000,
             base_port as u32 * 2 % 20000 + 20199
         ));
@@ -94,14 +96,20 @@ impl Drop for Daemon {
 }
 
 fn sipp(scenario: &str, daemon: &Daemon, local_port: u16, extra: &[&str]) -> Output {
+    sipp_at("127.0.0.1", scenario, daemon, local_port, extra)
+}
+
+/// sipp with every address on `host` (127.0.0.1 or ::1).
+fn sipp_at(host: &str, scenario: &str, daemon: &Daemon, local_port: u16, extra: &[&str]) -> Output {
+    let remote = if host.contains(':') { format!("[{host}]:{}", daemon.sip_port) } else { format!("{host}:{}", daemon.sip_port) };
     let path = if scenario.starts_with('/') { PathBuf::from(scenario) } else { common::repo().join("tests/sipp").join(scenario) };
     let mut cmd = Command::new("sipp");
     cmd.arg("-sf")
         .arg(&path)
-        .args(["-i", "127.0.0.1", "-mi", "127.0.0.1", "-nostdin", "-timeout", "40", "-timeout_error"])
+        .args(["-i", host, "-mi", host, "-nostdin", "-timeout", "40", "-timeout_error"])
         .args(["-p", &local_port.to_string(), "-mp", &(local_port + 2).to_string()])
         .args(extra)
-        .arg(format!("127.0.0.1:{}", daemon.sip_port))
+        .arg(remote)
         .current_dir(&daemon.dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -151,7 +159,16 @@ fn g711_wav(dir: &Path, encoding: &str) -> PathBuf {
 }
 
 fn audio_call(name: &str, base: u16, codec: &str, codec_name: &str, encoding: &str) {
-    let d = Daemon::start(name, base, "app = \"echo\"", "");
+    audio_call_at("127.0.0.1", name, base, codec, codec_name, encoding);
+}
+
+fn audio_call_at(host: &str, name: &str, base: u16, codec: &str, codec_name: &str, encoding: &str) {
+    let sip = if host == "127.0.0.1" {
+        "app = \"echo\"".to_string()
+    } else {
+        format!("app = \"echo\"\nlisten = \"[{host}]:{base}\"\nallowed_sources = [\"{host}/128\"]")
+    };
+    let d = Daemon::start(name, base, &sip, "");
     let wav = g711_wav(&d.dir, encoding);
     // sipp takes no -key values inside rtp_stream, so the scenario is filled in here.
     let scenario = std::fs::read_to_string(common::repo().join("tests/sipp/invite_echo.xml"))
@@ -161,7 +178,7 @@ fn audio_call(name: &str, base: u16, codec: &str, codec_name: &str, encoding: &s
         .replace("@CODEC@", codec);
     let path = d.dir.join("invite_echo.xml");
     std::fs::write(&path, scenario).unwrap();
-    let out = sipp(path.to_str().unwrap(), &d, base + 10, &["-m", "1"]);
+    let out = sipp_at(host, path.to_str().unwrap(), &d, base + 10, &["-m", "1"]);
     let log = d.stop();
     assert_sipp_ok(&out, &log);
     let calls = ended_calls(&log);
@@ -172,6 +189,7 @@ fn audio_call(name: &str, base: u16, codec: &str, codec_name: &str, encoding: &s
     assert!(n("rtp_received") >= 150, "{c:?}");
     assert!(n("rtp_sent") >= 150, "{c:?}");
     assert_eq!(n("rtp_invalid"), 0, "{c:?}");
+    assert!(n("rtcp_sent") >= 1, "a sender report every 5 s, the first at 2.5 s: {c:?}");
     // Pacing sanity only (the benchmark measures it): no packet may be a whole frame late.
     assert!(n("pacing_p99_us") < 20_000, "{c:?}");
     assert!(log.contains("why=\"caller hung up\""), "{log}");
@@ -186,6 +204,11 @@ fn inbound_call_pcmu_audio_both_ways() {
 #[test]
 fn inbound_call_pcma_audio_both_ways() {
     audio_call("pcma", 15160, "8", "PCMA", "a-law");
+}
+
+#[test]
+fn inbound_call_over_ipv6() {
+    audio_call_at("::1", "ipv6", 16260, "0", "PCMU", "u-law");
 }
 
 #[test]

@@ -40,6 +40,8 @@ pub struct MediaStats {
     pub packets_invalid: u64,
     pub frames_missing: u64,
     pub dtmf_digits: u64,
+    pub rtcp_sent: u64,
+    pub rtcp_received: u64,
     /// |actual send interval - 20 ms|, microseconds, one sample per packet (capped).
     pub pacing_deviation_us: Vec<u32>,
 }
@@ -78,10 +80,20 @@ pub struct MediaChannels {
     pub events: Sender<LineEvent>,
 }
 
+/// The call's RTP socket and, on the next port up, its RTCP socket (RFC 3550 11).
+pub struct MediaSockets {
+    pub rtp: UdpSocket,
+    pub rtcp: Option<UdpSocket>,
+}
+
 impl MediaSession {
-    pub fn start(socket: UdpSocket, params: MediaParams, channels: MediaChannels, name: String) -> std::io::Result<Self> {
+    pub fn start(sockets: MediaSockets, params: MediaParams, channels: MediaChannels, name: String) -> std::io::Result<Self> {
+        let MediaSockets { rtp: socket, rtcp } = sockets;
         let local_port = socket.local_addr()?.port();
         socket.set_nonblocking(true)?;
+        if let Some(r) = &rtcp {
+            r.set_nonblocking(true)?;
+        }
         let control = Arc::new(MediaControl {
             stop: AtomicBool::new(false),
             params: Mutex::new(params),
@@ -89,7 +101,7 @@ impl MediaSession {
             stats: Mutex::new(MediaStats::default()),
         });
         let c = control.clone();
-        let thread = std::thread::Builder::new().name(name).spawn(move || media_loop(socket, c, channels))?;
+        let thread = std::thread::Builder::new().name(name).spawn(move || media_loop(socket, rtcp, c, channels))?;
         Ok(MediaSession { control, local_port, thread: Some(thread) })
     }
 
@@ -128,7 +140,7 @@ fn raise_priority() -> bool {
     }
 }
 
-fn media_loop(socket: UdpSocket, control: Arc<MediaControl>, ch: MediaChannels) {
+fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaControl>, ch: MediaChannels) {
     if !raise_priority() {
         tracing::debug!("media thread runs without real-time priority (no CAP_SYS_NICE)");
     }
@@ -149,6 +161,8 @@ fn media_loop(socket: UdpSocket, control: Arc<MediaControl>, ch: MediaChannels) 
     let mut tick: u64 = 0;
     let mut last_send: Option<Instant> = None;
     let mut local_stats = MediaStats::default();
+    let mut rtcp_latched: Option<SocketAddr> = None;
+    let mut octets_sent: u32 = 0;
 
     while !control.stop.load(Ordering::Relaxed) {
         let params = control.params.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -157,6 +171,11 @@ fn media_loop(socket: UdpSocket, control: Arc<MediaControl>, ch: MediaChannels) 
         loop {
             match socket.recv_from(&mut recv_buf) {
                 Ok((n, from)) => {
+                    // RTCP multiplexed on the RTP port (RFC 5761) is not an invalid packet.
+                    if super::rtcp::is_rtcp(&recv_buf[..n]) {
+                        local_stats.rtcp_received += 1;
+                        continue;
+                    }
                     let Ok(pkt) = RtpPacket::new_checked(&recv_buf[..n]) else {
                         local_stats.packets_invalid += 1;
                         continue;
@@ -174,6 +193,12 @@ fn media_loop(socket: UdpSocket, control: Arc<MediaControl>, ch: MediaChannels) 
                         }
                     } else if pkt.payload_type() == params.payload_type {
                         jitter.push(pkt.sequence(), pkt.timestamp(), pkt.payload());
+                        // A key press whose end packets were all lost is reported once audio
+                        // resumes rather than never.
+                        if let Some(d) = dtmf.poll(pkt.timestamp()) {
+                            local_stats.dtmf_digits += 1;
+                            let _ = ch.events.send(LineEvent::Dtmf(d.digit));
+                        }
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
@@ -225,6 +250,7 @@ fn media_loop(socket: UdpSocket, control: Arc<MediaControl>, ch: MediaChannels) 
                 let now = Instant::now();
                 if socket.send_to(&send_buf[..n], dest).is_ok() {
                     local_stats.packets_sent += 1;
+                    octets_sent = octets_sent.wrapping_add(payload.len() as u32);
                     if let Some(prev) = last_send
                         && local_stats.pacing_deviation_us.len() < 200_000
                     {
@@ -240,6 +266,34 @@ fn media_loop(socket: UdpSocket, control: Arc<MediaControl>, ch: MediaChannels) 
         }
         sequence = sequence.wrapping_add(1);
         timestamp = timestamp.wrapping_add(FRAME_SAMPLES as u32);
+
+        // RTCP: drain what the peer reports, and send a sender report every 5 s.
+        if let Some(r) = &rtcp {
+            while let Ok((_, from)) = r.recv_from(&mut recv_buf) {
+                local_stats.rtcp_received += 1;
+                rtcp_latched = Some(from);
+            }
+            let to = rtcp_latched.or_else(|| destination.map(|d| SocketAddr::new(d.ip(), d.port().wrapping_add(1))));
+            if tick % 250 == 125
+                && params.send
+                && let Some(to) = to
+            {
+                let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+                let info = super::rtcp::SenderInfo {
+                    ntp_timestamp: super::rtcp::ntp_timestamp(wall),
+                    rtp_timestamp: timestamp,
+                    packet_count: local_stats.packets_sent as u32,
+                    octet_count: octets_sent,
+                };
+                let mut out = [0u8; 128];
+                if let Ok(n) = super::rtcp::build_sender_report(ssrc, &info, &[], &mut out)
+                    && let Ok(m) = super::rtcp::build_sdes_cname(ssrc, b"frontdesk", &mut out[n..])
+                    && r.send_to(&out[..n + m], to).is_ok()
+                {
+                    local_stats.rtcp_sent += 1;
+                }
+            }
+        }
 
         if tick % 25 == 0 {
             *control.stats.lock().unwrap_or_else(|p| p.into_inner()) = local_stats.clone();

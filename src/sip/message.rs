@@ -49,11 +49,7 @@ impl Message {
             super::wire::StartLine::Request { method, uri } => StartLine::Request { method: method.clone(), uri: uri.clone() },
             super::wire::StartLine::Response { status, reason } => StartLine::Response { status: *status, reason: reason.clone() },
         };
-        let body = match &p.message {
-            rsip::SipMessage::Request(r) => r.body.clone(),
-            rsip::SipMessage::Response(r) => r.body.clone(),
-        };
-        Message { start, headers: p.headers.clone(), body }
+        Message { start, headers: p.headers.clone(), body: p.body.clone() }
     }
 
     pub fn from_rsip(msg: &rsip::SipMessage) -> Message {

@@ -24,7 +24,7 @@ use super::wire::{self, Policy, Transport};
 use crate::audio::g711::Law;
 use crate::line::sip_leg::{LegCommand, SipLeg};
 use crate::line::{CallInfo, CallLeg, LineEvent, log_id};
-use crate::rtp::session::{MediaChannels, MediaParams, MediaSession, rand_u32};
+use crate::rtp::session::{MediaChannels, MediaParams, MediaSession, MediaSockets, rand_u32};
 
 const T1: Duration = Duration::from_millis(500);
 const T2: Duration = Duration::from_secs(4);
@@ -308,7 +308,7 @@ impl UserAgent {
             self.reply(&req, from, 503, "Service Unavailable", Some(&local_tag), &[("Retry-After", "5".into())]).await;
             return;
         };
-        let local_port = rtp_socket.local_addr().map(|a| a.port()).unwrap_or(0);
+        let local_port = rtp_socket.rtp.local_addr().map(|a| a.port()).unwrap_or(0);
         let local_media = LocalMedia {
             address: self.cfg.public_ip,
             port: local_port,
@@ -687,6 +687,8 @@ impl UserAgent {
                     rtp_invalid = stats.packets_invalid,
                     frames_missing = stats.frames_missing,
                     dtmf = stats.dtmf_digits,
+                    rtcp_sent = stats.rtcp_sent,
+                    rtcp_received = stats.rtcp_received,
                     pacing_p50_us = p50,
                     pacing_p99_us = p99,
                     "call ended"
@@ -771,14 +773,17 @@ impl UserAgent {
         self.sent.retain(|_, (_, at)| now.duration_since(*at) < TIMER_F);
     }
 
-    fn bind_rtp(&mut self) -> Option<StdUdpSocket> {
+    /// An even RTP port and the RTCP port above it, from the configured range.
+    fn bind_rtp(&mut self) -> Option<MediaSockets> {
         let (lo, hi) = self.cfg.rtp_ports;
-        let span = (hi - lo) / 2 + 1;
+        let lo = lo + lo % 2;
+        let span = (hi.saturating_sub(lo)) / 2 + 1;
         for _ in 0..span {
-            let port = self.next_rtp_port;
+            let port = self.next_rtp_port.max(lo);
             self.next_rtp_port = if port + 2 > hi { lo } else { port + 2 };
-            if let Ok(s) = StdUdpSocket::bind(SocketAddr::new(self.cfg.listen.ip(), port)) {
-                return Some(s);
+            if let Ok(rtp) = StdUdpSocket::bind(SocketAddr::new(self.cfg.listen.ip(), port)) {
+                let rtcp = StdUdpSocket::bind(SocketAddr::new(self.cfg.listen.ip(), port + 1)).ok();
+                return Some(MediaSockets { rtp, rtcp });
             }
         }
         None

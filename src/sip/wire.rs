@@ -138,11 +138,15 @@ pub enum StartLine {
 /// An accepted message with the validated text alongside rsip's parse of it.
 #[derive(Clone, Debug)]
 pub struct Parsed {
-    pub message: rsip::SipMessage,
+    /// rsip's parse, when rsip can read the message. It cannot read some valid ones (IPv6 and
+    /// tel: Request-URIs among them); the validated parts below are complete without it.
+    pub message: Option<rsip::SipMessage>,
     pub start: StartLine,
     /// Header lines in order as (name, value): unfolded, compact names written out in full,
     /// one entry per Via value. This is the same text rsip was given.
     pub headers: Vec<(String, String)>,
+    /// The body, cut to Content-Length.
+    pub body: Vec<u8>,
 }
 
 /// Frames the first message in a stream buffer (TCP; RFC 3261 18.3: the end of a message on
@@ -214,7 +218,9 @@ pub fn parse(
     transport: Transport,
     policy: &Policy,
 ) -> Result<rsip::SipMessage, WireError> {
-    parse_parts(bytes, transport, policy).map(|p| p.message)
+    let msg = skip_crlf(bytes);
+    let parsed = parse_parts(bytes, transport, policy)?;
+    parsed.message.ok_or_else(|| Ctx::new(&Head::split(msg)).reject(Fail::bad(R_RSIP)))
 }
 
 /// As [`parse`], also returning the validated text, which is more faithful than rsip's
@@ -238,12 +244,18 @@ pub fn parse_parts(
     // slicing on it, and millions of mutated messages fed to it directly (typed headers
     // included) found none. It also only ever sees text we validated. So it is called
     // directly, not behind catch_unwind, which would not help under panic=abort anyway.
-    let message = rsip::SipMessage::try_from(checked.text.as_slice())
-        .map_err(|_| ctx.reject(Fail::bad(R_RSIP)))?;
+    let message = rsip::SipMessage::try_from(checked.text.as_slice()).ok();
+    let body = checked
+        .text
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| checked.text[i + 4..].to_vec())
+        .unwrap_or_default();
     Ok(Parsed {
         message,
         start: checked.start,
         headers: checked.headers,
+        body,
     })
 }
 
@@ -1427,7 +1439,7 @@ mod tests {
             &POLICY,
         )
         .unwrap();
-        assert_eq!(p.message.version(), &rsip::Version::V2);
+        assert_eq!(p.message.as_ref().unwrap().version(), &rsip::Version::V2);
     }
 
     #[test]
@@ -1566,7 +1578,7 @@ mod tests {
         );
         m.set("Subject", "a\r\n b");
         let p = parse_parts(&m.bytes(), Transport::Udp, &POLICY).unwrap();
-        let via = p.message.via_header().unwrap().typed().unwrap();
+        let via = p.message.as_ref().unwrap().via_header().unwrap().typed().unwrap();
         assert_eq!(
             via.branch().map(|b| b.to_string()).as_deref(),
             Some("z9hG4bK-1")
@@ -1722,6 +1734,8 @@ mod tests {
         );
         let rsip_vias = p
             .message
+            .as_ref()
+            .unwrap()
             .headers()
             .iter()
             .filter(|h| matches!(h, rsip::Header::Via(_)))
@@ -2244,7 +2258,7 @@ mod tests {
             } else {
                 Transport::Udp
             };
-            let got = parse(&bytes, transport, &POLICY);
+            let got = parse_parts(&bytes, transport, &POLICY);
             let prefix = name.split('-').next().unwrap_or_default();
             let ok = match (prefix, &got) {
                 ("ok", Ok(_)) => true,
@@ -2275,9 +2289,9 @@ mod tests {
     fn exercise(data: &[u8]) {
         for transport in [Transport::Udp, Transport::Tcp] {
             match parse_parts(data, transport, &POLICY) {
-                Ok(p) => {
+                Ok(Parsed { message: Some(m), .. }) => {
                     // rsip's typed parsers are what the UA will call next: they must not panic either.
-                    let m = &p.message;
+                    let m = &m;
                     let _ = m.via_header().map(|h| h.typed());
                     let _ = m.from_header().map(|h| h.typed());
                     let _ = m.to_header().map(|h| h.typed());
@@ -2290,6 +2304,7 @@ mod tests {
                     }
                     let _ = m.to_string();
                 }
+                Ok(Parsed { message: None, .. }) => {}
                 Err(e) => {
                     assert!(e.reason.is_ascii());
                     if let Some(rej) = &e.rejection {

@@ -17,11 +17,12 @@
 # NO_RECORD_ROUTE  1: do not Record-Route (in-dialog requests then go end to end)
 # KAMAILIO_DEBUG   log level, 2 (info, default) .. 3 (debug)
 #
-# It execs kamailio, so the PID of this script is kamailio's main process: SIGTERM it
-# and it stops its workers and exits. It logs to stderr; every routing decision is one
-# line ("REGISTERED frontdesk -> ...", "LOOKUP INVITE for frontdesk -> ...", "RELAY ...").
-# kamailio is ready once the UDP port answers (e.g. an OPTIONS gets 200 Keepalive) or
-# its log says "INFO: <core> [core/udp_server.c" ... or simply: retry the first request.
+# It execs kamailio, so the PID of this script is kamailio's main process: SIGTERM it and
+# it stops its workers and exits (about 2 s). SIGKILL would leave the workers running:
+# start it in a process group of its own and kill the group if you must (README.md).
+# It logs to stderr; "FIXTURE READY" means the port is bound and workers are up, and
+# every routing decision is one line ("REGISTERED frontdesk -> ...", "LOOKUP INVITE for
+# frontdesk -> ...", "RELAY ...").
 set -euo pipefail
 
 if [ $# -ne 3 ]; then

@@ -1,0 +1,489 @@
+//! The daemon's `echo` app called by baresip (Debian `baresip`), every address on 127.0.0.1.
+//!
+//! baresip's microphone is a WAV of our own voice (module aufile); what it hears is recorded by
+//! module sndfile. The test drives baresip over its ctrl_tcp module (JSON commands and events in
+//! netstrings): dial, wait for the answer, let the speech play and come back, send three RFC 4733
+//! digits, hang up. Then the recording must hold the same speech (correlation with the WAV sent,
+//! and the project's own Whisper transcribing it), and the daemon's log must hold the digits in
+//! order. baresip's config is tests/baresip/ with the ports and paths filled in.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The daemon's SIP port and RTP range (sip_sipp.rs uses 15060.. and 20000 + 2 * port % 20000).
+const SIP_PORT: u16 = 16060;
+const RTP_PORTS: (u16, u16) = (36000, 36199);
+/// baresip's SIP port (UDP and TCP; its TLS listener takes the next one), RTP range and
+/// control port.
+const BARESIP_SIP_PORT: u16 = 16070;
+const BARESIP_RTP_PORTS: &str = "36200-36299";
+const BARESIP_CTRL_PORT: u16 = 16075;
+
+const SENTENCE: &str = "Hello, I would like to book an appointment with Doctor Patel on Tuesday morning.";
+const KEY_WORDS: &[&str] = &["appointment", "patel", "tuesday", "morning"];
+const DIGITS: &[char] = &['1', '5', '#'];
+/// Silence before the speech in the WAV baresip plays, and after it (the call ends long before
+/// the file does).
+const LEAD_SECONDS: f32 = 0.5;
+const TAIL_SECONDS: f32 = 8.0;
+
+struct Daemon {
+    child: Child,
+    log: Arc<Mutex<String>>,
+    dir: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `frontdesk run` with the example config and `[sip] app = "echo"` on ports of its
+    /// own, logging DTMF digits (debug level) to a buffer.
+    fn start(name: &str) -> Daemon {
+        let dir = common::scratch(name);
+        let models = common::repo().join("models");
+        let mut text = std::fs::read_to_string(common::example_config_path())
+            .unwrap()
+            .replace("\"../models", &format!("\"{}", models.display()));
+        if let Some(pos) = text.find("\n[sip]") {
+            text.truncate(pos);
+        }
+        text.push_str(&format!(
+            "\n[sip]\nlisten = \"127.0.0.1:{SIP_PORT}\"\napp = \"echo\"\n[rtp]\nport_min = {}\nport_max = {}\n",
+            RTP_PORTS.0, RTP_PORTS.1
+        ));
+        let config = dir.join("frontdesk.toml");
+        std::fs::write(&config, text).unwrap();
+        let mut child = Command::new(common::frontdesk_bin())
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .env("RUST_LOG", "info,frontdesk=debug")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let d = Daemon { child, log, dir };
+        if let Err(e) = d.wait_for("SIP user agent listening", Duration::from_secs(60)) {
+            panic!("{e}");
+        }
+        d
+    }
+
+    fn wait_for(&self, needle: &str, timeout: Duration) -> Result<(), String> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self.log.lock().unwrap().contains(needle) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(format!("daemon did not log {needle:?} within {timeout:?}; log:\n{}", self.log.lock().unwrap()))
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// SIGTERM, wait, and the whole log.
+    fn stop(mut self) -> String {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+        self.log()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// baresip with its stdout and stderr (including the `-s` SIP trace) in a file.
+struct Baresip {
+    child: Child,
+    output: PathBuf,
+}
+
+impl Baresip {
+    fn start(config_dir: &Path) -> Baresip {
+        let output = config_dir.join("baresip.out");
+        let file = std::fs::File::create(&output).unwrap();
+        let child = Command::new("baresip")
+            // IPv4 only, SIP trace on, this config directory, quit after 45 s whatever happens.
+            .args(["-4", "-s", "-t", "45", "-f"])
+            .arg(config_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(file.try_clone().unwrap()))
+            .stderr(Stdio::from(file))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start baresip ({e}): install baresip (make test does)"));
+        Baresip { child, output }
+    }
+
+    fn output(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(&self.output).unwrap_or_default()).into_owned()
+    }
+
+    fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// Waits up to `timeout` for baresip to exit on its own; kills it otherwise.
+    fn wait_exit(&mut self, timeout: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self.exited() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        false
+    }
+}
+
+impl Drop for Baresip {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A client of baresip's ctrl_tcp module: `{"command":..,"params":..,"token":..}` out, responses
+/// (`"response":true` with our token) and events (`"event":true`, `"type":..`) in, each JSON
+/// object framed as a netstring (`LEN:JSON,`).
+struct Ctrl {
+    stream: TcpStream,
+    received: Arc<Mutex<Vec<Value>>>,
+    next_token: u32,
+}
+
+impl Ctrl {
+    fn connect(baresip: &mut Baresip, timeout: Duration) -> Result<Ctrl, String> {
+        let start = Instant::now();
+        let stream = loop {
+            match TcpStream::connect(("127.0.0.1", BARESIP_CTRL_PORT)) {
+                Ok(s) => break s,
+                Err(e) => {
+                    if baresip.exited() {
+                        return Err("baresip exited before its ctrl_tcp port opened".into());
+                    }
+                    if start.elapsed() > timeout {
+                        return Err(format!("cannot connect to baresip's ctrl_tcp on 127.0.0.1:{BARESIP_CTRL_PORT}: {e}"));
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        };
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let sink = received.clone();
+        let mut reader = stream.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut buf: Vec<u8> = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                while let Some(colon) = buf.iter().position(|&b| b == b':') {
+                    let Some(len) = std::str::from_utf8(&buf[..colon]).ok().and_then(|s| s.parse::<usize>().ok()) else {
+                        return;
+                    };
+                    if buf.len() < colon + 1 + len + 1 {
+                        break;
+                    }
+                    let v = serde_json::from_slice::<Value>(&buf[colon + 1..colon + 1 + len])
+                        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&buf[colon + 1..colon + 1 + len]).into_owned()));
+                    sink.lock().unwrap().push(v);
+                    buf.drain(..colon + 1 + len + 1);
+                }
+            }
+        });
+        Ok(Ctrl { stream, received, next_token: 0 })
+    }
+
+    /// Sends a long command (as typed after `/` in baresip's menu) and waits for its response.
+    fn command(&mut self, command: &str, params: &str) -> Result<(), String> {
+        self.next_token += 1;
+        let token = format!("t{}", self.next_token);
+        let json = serde_json::json!({ "command": command, "params": params, "token": token }).to_string();
+        self.stream
+            .write_all(format!("{}:{json},", json.len()).as_bytes())
+            .map_err(|e| format!("ctrl_tcp write of {command:?}: {e}"))?;
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            let found = self.received.lock().unwrap().iter().find(|v| v["response"] == true && v["token"] == token.as_str()).cloned();
+            if let Some(v) = found {
+                return if v["ok"] == true { Ok(()) } else { Err(format!("baresip refused /{command} {params}: {v}")) };
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err(format!("no response from baresip to /{command} {params}"))
+    }
+
+    /// Waits for an event of `kind` (CALL_ESTABLISHED, CALL_CLOSED, ...).
+    fn wait_event(&self, kind: &str, timeout: Duration) -> Result<Value, String> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            let found = self.received.lock().unwrap().iter().find(|v| v["event"] == true && v["type"] == kind).cloned();
+            if let Some(v) = found {
+                return Ok(v);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err(format!("baresip reported no {kind} within {timeout:?}; it reported:\n{}", self.transcript()))
+    }
+
+    fn transcript(&self) -> String {
+        self.received.lock().unwrap().iter().map(|v| v.to_string()).collect::<Vec<_>>().join("\n")
+    }
+}
+
+impl Drop for Ctrl {
+    fn drop(&mut self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}
+
+/// Fails (never skips) when baresip or the modules this test needs are missing.
+fn require_baresip() {
+    match Command::new("baresip").arg("-h").stdout(Stdio::null()).stderr(Stdio::null()).status() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!("baresip not found: install baresip (make test does)"),
+        Err(e) => panic!("cannot run baresip ({e}): install baresip (make test does)"),
+        Ok(_) => {}
+    }
+    for m in ["g711", "aufile", "sndfile", "account", "menu", "ctrl_tcp"] {
+        let p = Path::new("/usr/lib/baresip/modules").join(format!("{m}.so"));
+        assert!(p.exists(), "{} is missing: install baresip (make test does)", p.display());
+    }
+}
+
+/// The caller's speech in our own voice at 8 kHz, as said, and padded with silence as the WAV
+/// baresip plays (16-bit mono at the codec's rate, which aufile requires).
+fn caller_audio(dir: &Path) -> (Vec<f32>, PathBuf) {
+    let said = dir.join("speech.wav");
+    let o = Command::new(common::frontdesk_bin())
+        .arg("--config")
+        .arg(common::example_config_path())
+        .args(["say", "--rate", "8000", "--out"])
+        .arg(&said)
+        .arg(SENTENCE)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "frontdesk say failed: {}", String::from_utf8_lossy(&o.stderr));
+    let speech = frontdesk::wav::read_mono(&said, 30).unwrap();
+    assert_eq!(speech.sample_rate, 8000);
+    let mut padded = vec![0.0f32; (LEAD_SECONDS * 8000.0) as usize];
+    padded.extend_from_slice(&speech.samples);
+    padded.extend(std::iter::repeat_n(0.0f32, (TAIL_SECONDS * 8000.0) as usize));
+    let wav = dir.join("caller.wav");
+    frontdesk::wav::write_mono_i16(&wav, &padded, 8000).unwrap();
+    (speech.samples, wav)
+}
+
+/// baresip's config directory from tests/baresip/, with ports and paths filled in.
+fn baresip_config(dir: &Path, audio: &Path, rec_dir: &Path) -> PathBuf {
+    let conf = dir.join("baresip");
+    std::fs::create_dir_all(&conf).unwrap();
+    let templates = common::repo().join("tests/baresip");
+    let config = std::fs::read_to_string(templates.join("config"))
+        .unwrap()
+        .replace("@SIP_PORT@", &BARESIP_SIP_PORT.to_string())
+        .replace("@CTRL_PORT@", &BARESIP_CTRL_PORT.to_string())
+        .replace("@RTP_PORTS@", BARESIP_RTP_PORTS)
+        .replace("@AUDIO@", audio.to_str().unwrap())
+        .replace("@REC_DIR@", rec_dir.to_str().unwrap());
+    assert!(
+        !config.lines().any(|l| !l.starts_with('#') && l.contains('@')),
+        "unfilled placeholder in tests/baresip/config:\n{config}"
+    );
+    std::fs::write(conf.join("config"), config).unwrap();
+    std::fs::copy(templates.join("accounts"), conf.join("accounts")).unwrap();
+    std::fs::write(conf.join("contacts"), "").unwrap();
+    conf
+}
+
+/// The call as the caller makes it: dial, let the speech play and come back, send the digits,
+/// hang up, quit.
+fn make_call(baresip: &mut Baresip, speech_seconds: f32) -> Result<(), String> {
+    let mut ctrl = Ctrl::connect(baresip, Duration::from_secs(10))?;
+    ctrl.command("dial", &format!("sip:echo@127.0.0.1:{SIP_PORT}"))?;
+    ctrl.wait_event("CALL_ESTABLISHED", Duration::from_secs(10))?;
+    // The speech, its echo (60 to 100 ms later) and a margin.
+    std::thread::sleep(Duration::from_secs_f32(LEAD_SECONDS + speech_seconds + 1.2));
+    if ctrl.wait_event("CALL_CLOSED", Duration::ZERO).is_ok() {
+        return Err(format!("the call closed before the digits were sent; baresip reported:\n{}", ctrl.transcript()));
+    }
+    for d in DIGITS {
+        // One digit per command: baresip sends its RFC 4733 start packets, then the end packets.
+        ctrl.command("sndcode", &d.to_string())?;
+        std::thread::sleep(Duration::from_millis(350));
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    ctrl.command("hangup", "")?;
+    ctrl.wait_event("CALL_CLOSED", Duration::from_secs(5))?;
+    ctrl.command("quit", "")?;
+    Ok(())
+}
+
+/// Best normalised cross-correlation of `needle` inside `hay`, and its lag in samples.
+fn best_correlation(needle: &[f32], hay: &[f32]) -> (f32, usize) {
+    if hay.len() < needle.len() {
+        return (0.0, 0);
+    }
+    let dot = |lag: usize| -> f32 {
+        let seg = &hay[lag..lag + needle.len()];
+        let (mut xy, mut yy) = (0.0f64, 0.0f64);
+        for (x, y) in needle.iter().zip(seg) {
+            xy += (*x as f64) * (*y as f64);
+            yy += (*y as f64) * (*y as f64);
+        }
+        let xx: f64 = needle.iter().map(|x| (*x as f64) * (*x as f64)).sum();
+        if xx == 0.0 || yy == 0.0 { 0.0 } else { (xy / (xx * yy).sqrt()) as f32 }
+    };
+    let last = hay.len() - needle.len();
+    let mut best = (f32::MIN, 0);
+    for lag in (0..=last).step_by(4) {
+        let c = dot(lag);
+        if c > best.0 {
+            best = (c, lag);
+        }
+    }
+    for lag in best.1.saturating_sub(4)..=(best.1 + 4).min(last) {
+        let c = dot(lag);
+        if c > best.0 {
+            best = (c, lag);
+        }
+    }
+    best
+}
+
+/// Dotted quads in `text` (SIP headers, SDP), as written.
+fn ipv4_addresses(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .map(|t| t.trim_matches('.'))
+        .filter(|t| {
+            let parts: Vec<&str> = t.split('.').collect();
+            parts.len() == 4 && parts.iter().all(|p| !p.is_empty() && p.len() <= 3 && p.parse::<u16>().is_ok_and(|n| n <= 255))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// `key=value` fields of the daemon's "call ended" lines.
+fn ended_calls(log: &str) -> Vec<std::collections::HashMap<String, String>> {
+    log.lines()
+        .filter(|l| l.contains("call ended"))
+        .map(|l| {
+            l.split_whitespace()
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn baresip_call_to_echo_hears_its_speech_and_sends_dtmf() {
+    require_baresip();
+    let started = Instant::now();
+    let d = Daemon::start("baresip");
+    let (speech, wav) = caller_audio(&d.dir);
+    let rec_dir = d.dir.join("rec");
+    std::fs::create_dir_all(&rec_dir).unwrap();
+    let conf = baresip_config(&d.dir, &wav, &rec_dir);
+
+    let mut baresip = Baresip::start(&conf);
+    let call = make_call(&mut baresip, speech.len() as f32 / 8000.0);
+    let exited = baresip.wait_exit(Duration::from_secs(5));
+    let bout = baresip.output();
+    // The end-of-call line follows the BYE at once; wait for it before stopping the daemon.
+    let ended = d.wait_for("call ended", Duration::from_secs(5));
+    let log = d.stop();
+    let context = || format!("\n--- baresip output ---\n{bout}\n--- daemon log ---\n{log}");
+    if let Err(e) = call {
+        panic!("the call failed: {e}{}", context());
+    }
+    assert!(exited, "baresip did not quit after /quit{}", context());
+    if let Err(e) = ended {
+        panic!("{e}{}", context());
+    }
+
+    // Only the loopback address in the SIP messages and SDP both ways (baresip's -s trace).
+    assert!(bout.contains(&format!("INVITE sip:echo@127.0.0.1:{SIP_PORT} SIP/2.0")) && bout.contains("SIP/2.0 200 OK"), "no INVITE/200 in baresip's SIP trace{}", context());
+    let others: Vec<String> = ipv4_addresses(&bout).into_iter().filter(|a| a != "127.0.0.1").collect();
+    assert!(others.is_empty(), "addresses other than 127.0.0.1 in baresip's output: {others:?}{}", context());
+
+    // The daemon's view of the call.
+    let calls = ended_calls(&log);
+    assert_eq!(calls.len(), 1, "expected one call{}", context());
+    let c = &calls[0];
+    let n = |k: &str| c.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or_else(|| panic!("no {k} in {c:?}{}", context()));
+    assert!(log.lines().any(|l| l.contains("call ended") && l.contains("why=\"caller hung up\"")), "the call did not end by baresip's BYE{}", context());
+    assert!(n("rtp_received") >= 200 && n("rtp_sent") >= 200, "too few RTP packets: {c:?}{}", context());
+    assert_eq!(n("rtp_invalid"), 0, "{c:?}{}", context());
+
+    // (b) The RFC 4733 digits arrived as events, each once, in order.
+    let digits: Vec<char> = log
+        .lines()
+        .filter(|l| l.contains("DTMF digit"))
+        .filter_map(|l| l.split_whitespace().find_map(|kv| kv.strip_prefix("digit=")).and_then(|v| v.trim_matches('"').chars().next()))
+        .collect();
+    assert_eq!(digits, DIGITS, "digits logged by the daemon (sent {DIGITS:?}){}", context());
+    assert_eq!(log.matches("DTMF received").count(), DIGITS.len(), "{}", context());
+    assert_eq!(n("dtmf"), DIGITS.len() as u64, "{c:?}{}", context());
+
+    // (a) What baresip heard: its sndfile recording of the decoded audio.
+    let heard_path = std::fs::read_dir(&rec_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-dec.wav"))
+        .unwrap_or_else(|| panic!("baresip's sndfile wrote no *-dec.wav in {}{}", rec_dir.display(), context()));
+    let heard = frontdesk::wav::read_mono(&heard_path, 60).unwrap();
+    assert_eq!(heard.sample_rate, 8000, "{}", heard_path.display());
+    let (corr, lag) = best_correlation(&speech, &heard.samples);
+    assert!(
+        corr > 0.7,
+        "the recording does not hold the speech sent: best correlation {corr:.3} at {:.3} s ({} holds {:.1} s){}",
+        lag as f32 / 8000.0,
+        heard_path.display(),
+        heard.seconds(),
+        context()
+    );
+    let wide = frontdesk::audio::resample::resample(&heard.samples, 8000, 16_000).unwrap();
+    let transcript = common::stt().transcriber().unwrap().transcribe(&wide).unwrap();
+    let words: String = transcript.text.to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
+    let missing: Vec<&str> = KEY_WORDS.iter().copied().filter(|w| !words.split_whitespace().any(|x| x == *w)).collect();
+    assert!(
+        missing.is_empty(),
+        "the recording's transcript {:?} lacks {missing:?} (said {SENTENCE:?}; correlation {corr:.3}){}",
+        transcript.text,
+        context()
+    );
+    eprintln!(
+        "baresip heard {:?} (correlation {corr:.3} at {:.3} s into the recording); digits {digits:?}; {:.1} s in all",
+        transcript.text,
+        lag as f32 / 8000.0,
+        started.elapsed().as_secs_f32()
+    );
+}
