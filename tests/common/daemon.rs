@@ -1,0 +1,91 @@
+//! The daemon as a child process with a config of its own, for tests that talk to it over
+//! the network. Its log is collected line by line so tests can wait for and check it.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Daemon {
+    pub child: Child,
+    pub log: Arc<Mutex<String>>,
+    pub sip_port: u16,
+    pub dir: PathBuf,
+}
+
+impl Daemon {
+    /// Starts the daemon with the example config plus `[sip]`/`[announce]` settings.
+    pub fn start(name: &str, base_port: u16, sip_extra: &str, announce: &str) -> Daemon {
+        Daemon::start_full(name, base_port, sip_extra, &format!("[announce]\n{announce}\n"))
+    }
+
+    /// As `start`, with `tail` (whole sections) appended to the config.
+    pub fn start_full(name: &str, base_port: u16, sip_extra: &str, tail: &str) -> Daemon {
+        let dir = super::scratch(name);
+        let models = super::repo().join("models");
+        let mut text = std::fs::read_to_string(super::example_config_path())
+            .unwrap()
+            .replace("\"../models", &format!("\"{}", models.display()));
+        if let Some(pos) = text.find("\n[sip]") {
+            text.truncate(pos);
+        }
+        // A test may give its own listen address (IPv6); the default is loopback IPv4.
+        let listen = if sip_extra.contains("listen =") { String::new() } else { format!("listen = \"127.0.0.1:{base_port}\"\n") };
+        text.push_str(&format!(
+            "\n[sip]\n{listen}{sip_extra}\n[rtp]\nport_min = {}\nport_max = {}\n{tail}\n",
+            base_port as u32 * 2 % 20000 + 20000,
+            base_port as u32 * 2 % 20000 + 20199
+        ));
+        let config = dir.join("frontdesk.toml");
+        std::fs::write(&config, text).unwrap();
+        let mut child = Command::new(super::frontdesk_bin())
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let d = Daemon { child, log, sip_port: base_port, dir };
+        d.wait_for("SIP user agent listening", Duration::from_secs(60));
+        d
+    }
+
+    pub fn wait_for(&self, needle: &str, timeout: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self.log.lock().unwrap().contains(needle) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("daemon did not log {needle:?}; log:\n{}", self.log.lock().unwrap());
+    }
+
+    /// SIGTERM, wait, and the whole log.
+    pub fn stop(mut self) -> String {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+

@@ -1,0 +1,121 @@
+//! The daemon behind a real registrar and proxy (kamailio, tests/kamailio/): it registers with
+//! digest authentication, MD5 and SHA-256, and a call to its address of record, routed by
+//! kamailio to the registered contact, reaches it. All on 127.0.0.1.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::daemon::Daemon;
+
+struct Kamailio {
+    child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl Kamailio {
+    fn start(port: u16, staff_port: u16, algorithm: &str) -> Kamailio {
+        let rundir = common::scratch(&format!("kamailio-{port}"));
+        let mut child = Command::new(common::repo().join("tests/kamailio/start.sh"))
+            .args([port.to_string(), staff_port.to_string(), rundir.display().to_string()])
+            .env("AUTH_ALGORITHM", algorithm)
+            .process_group(0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kamailio is installed by make test");
+        let log = Arc::new(Mutex::new(String::new()));
+        for stream in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
+            let sink = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let mut l = sink.lock().unwrap();
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            });
+        }
+        let k = Kamailio { child, log };
+        let start = Instant::now();
+        while !k.log.lock().unwrap().contains("FIXTURE READY") {
+            assert!(start.elapsed() < Duration::from_secs(20), "kamailio did not start:\n{}", k.log.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        k
+    }
+}
+
+impl Drop for Kamailio {
+    fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(4) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // The workers would keep the port: kill the whole process group.
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn registration(port: u16, password: &str) -> String {
+    format!(
+        "[registration]\nregistrar = \"127.0.0.1:{port}\"\ndomain = \"clinic.test\"\nusername = \"frontdesk\"\npassword = \"{password}\"\nexpires = 120\n"
+    )
+}
+
+fn registers_and_takes_a_routed_call(name: &str, kport: u16, dport: u16, algorithm: &str) {
+    let kam = Kamailio::start(kport, kport + 30, algorithm);
+    let d = Daemon::start_full(name, dport, "app = \"echo\"", &registration(kport, "s3cret-test"));
+    d.wait_for("registered", Duration::from_secs(15));
+    // A caller dials the clinic's address at the proxy; kamailio finds our contact.
+    let out = Command::new("sipp")
+        .args(["-sn", "uac", "-s", "frontdesk", "-i", "127.0.0.1", "-p", &(kport + 20).to_string(), "-m", "1", "-d", "1000"])
+        .args(["-nostdin", "-timeout", "30", "-timeout_error"])
+        .arg(format!("127.0.0.1:{kport}"))
+        .current_dir(&d.dir)
+        .output()
+        .unwrap();
+    let log = d.stop();
+    let kam_log = kam.log.lock().unwrap().clone();
+    assert!(
+        out.status.success(),
+        "sipp: {}\n{}\nkamailio:\n{kam_log}\ndaemon:\n{log}",
+        String::from_utf8_lossy(&out.stdout).lines().rev().take(30).collect::<Vec<_>>().join("\n"),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(kam_log.contains(&format!("algorithm={algorithm}")) || kam_log.contains("AUTH challenge"), "{kam_log}");
+    assert!(kam_log.contains("REGISTERED frontdesk"), "{kam_log}");
+    assert!(kam_log.contains("LOOKUP INVITE for frontdesk"), "{kam_log}");
+    assert!(log.contains("incoming call") && log.contains("call ended"), "{log}");
+    assert!(!log.contains("s3cret-test") && !kam_log.is_empty(), "the password must never be logged");
+}
+
+#[test]
+fn registers_with_md5_digest_and_receives_a_routed_call() {
+    registers_and_takes_a_routed_call("kam-md5", 17060, 17160, "MD5");
+}
+
+#[test]
+fn registers_with_sha256_digest_and_receives_a_routed_call() {
+    registers_and_takes_a_routed_call("kam-sha256", 17260, 17360, "SHA-256");
+}
+
+#[test]
+fn wrong_password_is_reported_and_retried_with_backoff() {
+    let kport = 17460;
+    let _kam = Kamailio::start(kport, kport + 30, "MD5");
+    let d = Daemon::start_full("kam-wrong", 17560, "app = \"echo\"", &registration(kport, "not-the-password"));
+    d.wait_for("registration failed", Duration::from_secs(15));
+    let log = d.stop();
+    assert!(log.contains("refused our credentials") && log.contains("retry_in_s=5"), "{log}");
+    assert!(!log.contains("not-the-password"), "{log}");
+}
