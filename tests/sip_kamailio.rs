@@ -119,3 +119,32 @@ fn wrong_password_is_reported_and_retried_with_backoff() {
     assert!(log.contains("refused our credentials") && log.contains("retry_in_s=5"), "{log}");
     assert!(!log.contains("not-the-password"), "{log}");
 }
+
+#[test]
+fn transfer_through_the_proxy_reports_the_notify_result() {
+    let kport = 17660;
+    let kam = Kamailio::start(kport, kport + 30, "MD5");
+    let tail = format!("{}[transfer]\ntarget = \"sip:staff@clinic.test\"\n", registration(kport, "s3cret-test"));
+    let d = Daemon::start_full("kam-refer", 17760, "app = \"transfer\"", &tail);
+    d.wait_for("registered", Duration::from_secs(15));
+    // The caller reaches us through kamailio; our REFER and BYE go back along its Record-Route.
+    let out = Command::new("sipp")
+        .arg("-sf")
+        .arg(common::repo().join("tests/kamailio/transferee.xml"))
+        .args(["-s", "frontdesk", "-i", "127.0.0.1", "-p", &(kport + 20).to_string(), "-m", "1"])
+        .args(["-nostdin", "-timeout", "30", "-timeout_error"])
+        .arg(format!("127.0.0.1:{kport}"))
+        .current_dir(&d.dir)
+        .output()
+        .unwrap();
+    let log = d.stop();
+    let kam_log = kam.log.lock().unwrap().clone();
+    assert!(
+        out.status.success(),
+        "sipp: {}\n{}\nkamailio:\n{kam_log}\ndaemon:\n{log}",
+        String::from_utf8_lossy(&out.stdout).lines().rev().take(30).collect::<Vec<_>>().join("\n"),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(log.contains("transfer succeeded"), "{log}");
+    assert!(kam_log.contains("REFER"), "our REFER went through the proxy: {kam_log}");
+}

@@ -635,10 +635,15 @@ impl UserAgent {
         call.local_cseq += 1;
         let invite = &call.invite;
         let target = invite.header("Contact").map(uri_of).unwrap_or_else(|| invite.header("From").map(uri_of).unwrap_or(""));
-        // Where the INVITE came from is where the peer listens in every deployment we serve
-        // (PBX, trunk, softphone behind NAT with rport); the Contact's address is used only if
-        // it names a different port on the same host.
-        let dest = uri_socket_addr(target).filter(|a| a.ip() == call.source.ip()).unwrap_or(call.source);
+        // RFC 3261 12.2.1.1: with a route set, the request goes to its first entry (a proxy that
+        // record-routed); without one, to the remote target. A Contact on another host than the
+        // one the INVITE came from is taken for a NAT-private address, and the request follows
+        // the INVITE's source instead (what symmetric signalling behind NAT needs).
+        let first_route = invite.headers_named("Record-Route").flat_map(super::message::split_top_level_commas).next();
+        let dest = match first_route {
+            Some(route) => uri_socket_addr(uri_of(route)).unwrap_or(call.source),
+            None => uri_socket_addr(target).filter(|a| a.ip() == call.source.ip()).unwrap_or(call.source),
+        };
         let branch = format!("z9hG4bK{:08x}{:08x}", rand_u32(), rand_u32());
         let via_host = local.map(|a| a.to_string()).unwrap_or_default();
         let from = invite.header("To").map(|to| if param(to, "tag").is_some() { to.to_string() } else { format!("{to};tag={}", call.local_tag) }).unwrap_or_default();
@@ -648,8 +653,8 @@ impl UserAgent {
             invite.call_id(),
             call.local_cseq
         );
-        for r in invite.headers_named("Record-Route").collect::<Vec<_>>() {
-            text.push_str(&format!("Route: {r}\r\n"));
+        for r in invite.headers_named("Record-Route").flat_map(super::message::split_top_level_commas) {
+            text.push_str(&format!("Route: {}\r\n", r.trim()));
         }
         for (n, v) in extra {
             text.push_str(&format!("{n}: {v}\r\n"));
