@@ -301,8 +301,11 @@ pub fn rtp(seconds: u64, calls: usize) -> Result<()> {
         while peer.recv_from(&mut buf).is_ok() {}
         peer.set_read_timeout(Some(Duration::from_secs(2)))?;
     }
+    // Busy: one call held up, max_calls reached for the UA below, then INVITEs that must be
+    // refused at once.
     let _ = stop_tx.send(());
     let _ = rt.block_on(handle);
+    let busy = busy_refusal_times(&rt, 50)?;
     let median_answer = median(times.clone());
     times.sort();
     println!("## Time to answer");
@@ -312,7 +315,66 @@ pub fn rtp(seconds: u64, calls: usize) -> Result<()> {
         ms(median_answer),
         ms(*times.last().unwrap_or(&Duration::ZERO))
     );
+    let mut busy_sorted = busy.clone();
+    busy_sorted.sort();
+    println!(
+        "INVITE to 486 Busy Here past max_calls, {} INVITEs back to back: median {:.2} ms, max {:.2} ms",
+        busy.len(),
+        ms(median(busy)),
+        ms(*busy_sorted.last().unwrap_or(&Duration::ZERO))
+    );
     Ok(())
+}
+
+fn busy_refusal_times(rt: &tokio::runtime::Runtime, count: usize) -> Result<Vec<Duration>> {
+    use std::net::UdpSocket;
+    use std::sync::Arc;
+    let cfg = crate::sip::ua::UaConfig {
+        listen: "127.0.0.1:0".parse()?,
+        public_ip: "127.0.0.1".parse()?,
+        allowed_sources: vec!["127.0.0.0/8".into()],
+        max_calls: 1,
+        busy_status: 486,
+        ringing: Duration::ZERO,
+        codecs: vec![crate::sip::sdp::Codec::Pcmu],
+        rtp_ports: (42000, 42999),
+        user_agent: "frontdesk-bench".into(),
+        log_secret: vec![1, 2, 3],
+        registration: None,
+    };
+    let app: crate::sip::ua::AppFactory = Arc::new(crate::line::apps::echo);
+    let ua = rt.block_on(crate::sip::ua::UserAgent::bind(cfg, app))?;
+    let ua_addr = ua.local_addr()?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = rt.spawn(ua.run(async move {
+        let _ = stop_rx.await;
+    }));
+    let peer = UdpSocket::bind("127.0.0.1:0")?;
+    peer.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let local = peer.local_addr()?.to_string();
+    let mut buf = [0u8; 4096];
+    // The call that fills the box.
+    peer.send_to(sample_invite("busy-holder", &local).as_bytes(), ua_addr)?;
+    let mut times = Vec::new();
+    for i in 0..count {
+        let call_id = format!("busy-{i}");
+        let t = Instant::now();
+        peer.send_to(sample_invite(&call_id, &local).as_bytes(), ua_addr)?;
+        loop {
+            let (n, _) = peer.recv_from(&mut buf)?;
+            let text = String::from_utf8_lossy(&buf[..n]);
+            if text.starts_with("SIP/2.0 486") && text.contains(&format!("Call-ID: {call_id}\r\n")) {
+                times.push(t.elapsed());
+                let to = text.lines().find(|l| l.starts_with("To:")).unwrap_or("To: <sip:clinic@127.0.0.1>").to_string();
+                let ack = format!("ACK sip:clinic@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-{call_id};rport\r\nFrom: <sip:bench@{local}>;tag=b-{call_id}\r\n{to}\r\nCall-ID: {call_id}\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
+                peer.send_to(ack.as_bytes(), ua_addr)?;
+                break;
+            }
+        }
+    }
+    let _ = stop_tx.send(());
+    let _ = rt.block_on(handle);
+    Ok(times)
 }
 
 fn sample_invite(call_id: &str, from: &str) -> String {

@@ -256,3 +256,40 @@ fn refer_transfers_and_reports_the_notify_result() {
     assert_sipp_ok(&out, &log);
     assert!(log.contains("transfer succeeded"), "{log}");
 }
+
+#[test]
+fn failed_invite_answer_is_retransmitted_until_the_ack() {
+    let d = Daemon::start("timerg", 16360, "app = \"echo\"", "");
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let local = sock.local_addr().unwrap();
+    let sdp = "v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n";
+    let head = |method: &str, cseq: &str| {
+        format!(
+            "{method} sip:clinic@127.0.0.1:16360 SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-timerg;rport\r\nFrom: <sip:x@{local}>;tag=tg\r\nTo: <sip:clinic@127.0.0.1>\r\nCall-ID: timerg-1\r\nCSeq: {cseq}\r\nMax-Forwards: 70\r\n"
+        )
+    };
+    let invite = format!("{}Contact: <sip:x@{local}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}", head("INVITE", "1 INVITE"), sdp.len());
+    sock.send_to(invite.as_bytes(), ("127.0.0.1", 16360)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(1500))).unwrap();
+    let mut buf = [0u8; 4096];
+    let mut statuses = Vec::new();
+    // No ACK yet: the 488 must come again (Timer G: after 0.5 s, then 1 s).
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_millis(1700) {
+        if let Ok((n, _)) = sock.recv_from(&mut buf) {
+            statuses.push(String::from_utf8_lossy(&buf[..n]).split_whitespace().nth(1).unwrap_or("").to_string());
+        }
+    }
+    let finals = statuses.iter().filter(|s| *s == "488").count();
+    let ack = format!("{}Content-Length: 0\r\n\r\n", head("ACK", "1 ACK"));
+    sock.send_to(ack.as_bytes(), ("127.0.0.1", 16360)).unwrap();
+    // Drain anything already in flight, then nothing more may come.
+    std::thread::sleep(Duration::from_millis(100));
+    sock.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    while sock.recv_from(&mut buf).is_ok() {}
+    sock.set_read_timeout(Some(Duration::from_millis(2500))).unwrap();
+    let after_ack = sock.recv_from(&mut buf).map(|(n, _)| String::from_utf8_lossy(&buf[..n]).to_string());
+    let log = d.stop();
+    assert!(finals >= 2, "488 sent {finals} times before the ACK: {statuses:?}\n{log}");
+    assert!(after_ack.is_err(), "retransmission after the ACK: {after_ack:?}");
+}

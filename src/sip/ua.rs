@@ -105,6 +105,8 @@ pub struct UserAgent {
     calls: HashMap<String, Call>,
     /// Responses to non-INVITE requests and failed INVITEs, by branch, for retransmissions.
     sent: HashMap<String, (Vec<u8>, Instant)>,
+    /// Failed INVITEs' final responses, retransmitted until the ACK (Timer G, RFC 3261 17.2.1).
+    unacked: HashMap<String, ClientTx>,
     commands_tx: UnboundedSender<(String, LegCommand)>,
     commands_rx: UnboundedReceiver<(String, LegCommand)>,
     app: AppFactory,
@@ -125,6 +127,7 @@ impl UserAgent {
             socket,
             calls: HashMap::new(),
             sent: HashMap::new(),
+            unacked: HashMap::new(),
             commands_tx,
             commands_rx,
             app,
@@ -219,7 +222,13 @@ impl UserAgent {
     async fn reply(&mut self, req: &Message, from: SocketAddr, status: u16, reason: &str, tag: Option<&str>, extra: &[(&str, String)]) {
         let bytes = response(req, from, status, reason, tag, extra, None);
         if status >= 200 {
-            self.sent.insert(transaction_key(req), (bytes.clone(), Instant::now()));
+            let now = Instant::now();
+            self.sent.insert(transaction_key(req), (bytes.clone(), now));
+            // Not for 403: a scanner refused by the ACL gets one answer, not a stream of them.
+            if status >= 300 && status != 403 && req.method() == Some("INVITE") {
+                let tx = ClientTx { bytes: bytes.clone(), dest: from, next: now + T1, interval: T1, give_up: now + TIMER_F * 2, cseq: 0, method: "INVITE" };
+                self.unacked.insert(transaction_key(req), tx);
+            }
         }
         self.send(&bytes, from).await;
     }
@@ -430,6 +439,10 @@ impl UserAgent {
     }
 
     fn on_ack(&mut self, req: &Message, key: &str) {
+        // The ACK of a failed INVITE shares the INVITE's branch: it ends Timer G.
+        if self.unacked.remove(&transaction_key(req)).is_some() {
+            return;
+        }
         let Some(call) = self.calls.get_mut(key) else { return };
         if req.to_tag().as_deref() != Some(call.local_tag.as_str()) {
             return;
@@ -760,6 +773,17 @@ impl UserAgent {
                 to_end.push((key.clone(), "dialog finished"));
             }
         }
+        self.unacked.retain(|_, tx| {
+            if now >= tx.give_up {
+                return false;
+            }
+            if now >= tx.next {
+                to_send.push((tx.bytes.clone(), tx.dest));
+                tx.interval = (tx.interval * 2).min(T2);
+                tx.next = now + tx.interval;
+            }
+            true
+        });
         for (bytes, dest) in to_send {
             self.send(&bytes, dest).await;
         }
