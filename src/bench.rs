@@ -253,26 +253,7 @@ pub fn rtp(seconds: u64, calls: usize) -> Result<()> {
 
     // 3. Time from INVITE to 200 OK, no ringing configured.
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let cfg = crate::sip::ua::UaConfig {
-        listen: "127.0.0.1:0".parse()?,
-        public_ip: "127.0.0.1".parse()?,
-        allowed_sources: vec!["127.0.0.0/8".into()],
-        max_calls: 64,
-        busy_status: 486,
-        ringing: Duration::ZERO,
-        codecs: vec![crate::sip::sdp::Codec::Pcmu],
-        rtp_ports: (41000, 41999),
-        user_agent: "frontdesk-bench".into(),
-        log_secret: vec![1, 2, 3],
-        registration: None,
-    };
-    let app: crate::sip::ua::AppFactory = Arc::new(crate::line::apps::echo);
-    let ua = rt.block_on(crate::sip::ua::UserAgent::bind(cfg, app))?;
-    let ua_addr = ua.local_addr()?;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let handle = rt.spawn(ua.run(async move {
-        let _ = stop_rx.await;
-    }));
+    let (ua_addr, stop_tx, handle) = start_bench_ua(&rt, 64, (41000, 41999))?;
     let peer = UdpSocket::bind("127.0.0.1:0")?;
     peer.set_read_timeout(Some(Duration::from_secs(2)))?;
     let mut times = Vec::new();
@@ -326,29 +307,38 @@ pub fn rtp(seconds: u64, calls: usize) -> Result<()> {
     Ok(())
 }
 
-fn busy_refusal_times(rt: &tokio::runtime::Runtime, count: usize) -> Result<Vec<Duration>> {
-    use std::net::UdpSocket;
-    use std::sync::Arc;
+/// A user agent on a loopback port with the echo app, stopped by the returned sender.
+fn start_bench_ua(
+    rt: &tokio::runtime::Runtime,
+    max_calls: usize,
+    rtp_ports: (u16, u16),
+) -> Result<(std::net::SocketAddr, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)> {
     let cfg = crate::sip::ua::UaConfig {
         listen: "127.0.0.1:0".parse()?,
         public_ip: "127.0.0.1".parse()?,
         allowed_sources: vec!["127.0.0.0/8".into()],
-        max_calls: 1,
+        max_calls,
         busy_status: 486,
         ringing: Duration::ZERO,
         codecs: vec![crate::sip::sdp::Codec::Pcmu],
-        rtp_ports: (42000, 42999),
+        rtp_ports,
         user_agent: "frontdesk-bench".into(),
         log_secret: vec![1, 2, 3],
         registration: None,
     };
-    let app: crate::sip::ua::AppFactory = Arc::new(crate::line::apps::echo);
+    let app: crate::sip::ua::AppFactory = std::sync::Arc::new(crate::line::apps::echo);
     let ua = rt.block_on(crate::sip::ua::UserAgent::bind(cfg, app))?;
-    let ua_addr = ua.local_addr()?;
+    let addr = ua.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let handle = rt.spawn(ua.run(async move {
         let _ = stop_rx.await;
     }));
+    Ok((addr, stop_tx, handle))
+}
+
+fn busy_refusal_times(rt: &tokio::runtime::Runtime, count: usize) -> Result<Vec<Duration>> {
+    use std::net::UdpSocket;
+    let (ua_addr, stop_tx, handle) = start_bench_ua(rt, 1, (42000, 42999))?;
     let peer = UdpSocket::bind("127.0.0.1:0")?;
     peer.set_read_timeout(Some(Duration::from_secs(2)))?;
     let local = peer.local_addr()?.to_string();

@@ -9,7 +9,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use common::daemon::Daemon;
+
+use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,9 +20,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// The daemon's SIP port and RTP range (sip_sipp.rs uses 15060.. and 20000 + 2 * port % 20000).
+/// The daemon's SIP port (its RTP range follows from it, see tests/common/daemon.rs).
 const SIP_PORT: u16 = 16060;
-const RTP_PORTS: (u16, u16) = (36000, 36199);
 /// baresip's SIP port (UDP and TCP; its TLS listener takes the next one), RTP range and
 /// control port.
 const BARESIP_SIP_PORT: u16 = 16070;
@@ -34,87 +35,6 @@ const DIGITS: &[char] = &['1', '5', '#'];
 /// the file does).
 const LEAD_SECONDS: f32 = 0.5;
 const TAIL_SECONDS: f32 = 8.0;
-
-struct Daemon {
-    child: Child,
-    log: Arc<Mutex<String>>,
-    dir: PathBuf,
-}
-
-impl Daemon {
-    /// Starts `frontdesk run` with the example config and `[sip] app = "echo"` on ports of its
-    /// own, logging DTMF digits (debug level) to a buffer.
-    fn start(name: &str) -> Daemon {
-        let dir = common::scratch(name);
-        let models = common::repo().join("models");
-        let mut text = std::fs::read_to_string(common::example_config_path())
-            .unwrap()
-            .replace("\"../models", &format!("\"{}", models.display()));
-        if let Some(pos) = text.find("\n[sip]") {
-            text.truncate(pos);
-        }
-        text.push_str(&format!(
-            "\n[sip]\nlisten = \"127.0.0.1:{SIP_PORT}\"\napp = \"echo\"\n[rtp]\nport_min = {}\nport_max = {}\n",
-            RTP_PORTS.0, RTP_PORTS.1
-        ));
-        let config = dir.join("frontdesk.toml");
-        std::fs::write(&config, text).unwrap();
-        let mut child = Command::new(common::frontdesk_bin())
-            .arg("--config")
-            .arg(&config)
-            .arg("run")
-            .env("RUST_LOG", "info,frontdesk=debug")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut l = sink.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-        let d = Daemon { child, log, dir };
-        if let Err(e) = d.wait_for("SIP user agent listening", Duration::from_secs(60)) {
-            panic!("{e}");
-        }
-        d
-    }
-
-    fn wait_for(&self, needle: &str, timeout: Duration) -> Result<(), String> {
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if self.log.lock().unwrap().contains(needle) {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(format!("daemon did not log {needle:?} within {timeout:?}; log:\n{}", self.log.lock().unwrap()))
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// SIGTERM, wait, and the whole log.
-    fn stop(mut self) -> String {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
-        let _ = self.child.wait();
-        std::thread::sleep(Duration::from_millis(100));
-        self.log()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// baresip with its stdout and stderr (including the `-s` SIP trace) in a file.
 struct Baresip {
@@ -407,7 +327,7 @@ fn ended_calls(log: &str) -> Vec<std::collections::HashMap<String, String>> {
 fn baresip_call_to_echo_hears_its_speech_and_sends_dtmf() {
     require_baresip();
     let started = Instant::now();
-    let d = Daemon::start("baresip");
+    let d = Daemon::launch("baresip", SIP_PORT, "app = \"echo\"", "", "info,frontdesk=debug");
     let (speech, wav) = caller_audio(&d.dir);
     let rec_dir = d.dir.join("rec");
     std::fs::create_dir_all(&rec_dir).unwrap();
@@ -418,7 +338,7 @@ fn baresip_call_to_echo_hears_its_speech_and_sends_dtmf() {
     let exited = baresip.wait_exit(Duration::from_secs(5));
     let bout = baresip.output();
     // The end-of-call line follows the BYE at once; wait for it before stopping the daemon.
-    let ended = d.wait_for("call ended", Duration::from_secs(5));
+    let ended = d.try_wait_for("call ended", Duration::from_secs(5));
     let log = d.stop();
     let context = || format!("\n--- baresip output ---\n{bout}\n--- daemon log ---\n{log}");
     if let Err(e) = call {

@@ -22,6 +22,11 @@ impl Daemon {
 
     /// As `start`, with `tail` (whole sections) appended to the config.
     pub fn start_full(name: &str, base_port: u16, sip_extra: &str, tail: &str) -> Daemon {
+        Daemon::launch(name, base_port, sip_extra, tail, "info")
+    }
+
+    /// As `start_full`, with a log filter of the test's choosing (e.g. debug to see digits).
+    pub fn launch(name: &str, base_port: u16, sip_extra: &str, tail: &str, rust_log: &str) -> Daemon {
         let dir = super::scratch(name);
         let models = super::repo().join("models");
         let mut text = std::fs::read_to_string(super::example_config_path())
@@ -43,7 +48,7 @@ impl Daemon {
             .arg("--config")
             .arg(&config)
             .arg("run")
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", rust_log)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -64,14 +69,24 @@ impl Daemon {
     }
 
     pub fn wait_for(&self, needle: &str, timeout: Duration) {
+        if let Err(e) = self.try_wait_for(needle, timeout) {
+            panic!("{e}");
+        }
+    }
+
+    pub fn try_wait_for(&self, needle: &str, timeout: Duration) -> Result<(), String> {
         let start = Instant::now();
         while start.elapsed() < timeout {
             if self.log.lock().unwrap().contains(needle) {
-                return;
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("daemon did not log {needle:?}; log:\n{}", self.log.lock().unwrap());
+        Err(format!("daemon did not log {needle:?} within {timeout:?}; log:\n{}", self.log.lock().unwrap()))
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
     }
 
     /// SIGTERM, wait, and the whole log.
