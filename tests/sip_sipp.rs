@@ -293,3 +293,31 @@ fn failed_invite_answer_is_retransmitted_until_the_ack() {
     assert!(finals >= 2, "488 sent {finals} times before the ACK: {statuses:?}\n{log}");
     assert!(after_ack.is_err(), "retransmission after the ACK: {after_ack:?}");
 }
+
+#[test]
+fn calls_and_keepalives_over_tcp() {
+    let d = Daemon::start("tcp", 16460, "app = \"echo\"", "");
+    // One TCP connection for the whole dialog (-t t1): INVITE, ACK, two re-INVITEs, BYE.
+    let call = sipp("hold.xml", &d, 16470, &["-m", "1", "-t", "t1"]);
+    let options = sipp("options.xml", &d, 16480, &["-m", "1", "-t", "t1"]);
+    let log = d.stop();
+    assert_sipp_ok(&call, &log);
+    assert_sipp_ok(&options, &log);
+    assert!(log.contains("on_hold=true") && log.contains("why=\"caller hung up\""), "{log}");
+}
+
+#[test]
+fn unframeable_tcp_request_gets_400_and_the_connection_closes() {
+    use std::io::{Read, Write};
+    let d = Daemon::start("tcpbad", 16560, "app = \"echo\"", "");
+    let bytes = std::fs::read(common::repo().join("tests/sip-corpus/400-tcp-missing-content-length.sip")).unwrap();
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", 16560)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    conn.write_all(&bytes).unwrap();
+    let mut got = Vec::new();
+    let closed = conn.read_to_end(&mut got);
+    let log = d.stop();
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("SIP/2.0 400"), "{text:?}\n{log}");
+    assert!(closed.is_ok(), "the daemon must close a stream it can no longer frame: {closed:?}");
+}

@@ -113,13 +113,34 @@ pub struct UserAgent {
     pub counters: UaCounters,
     next_rtp_port: u16,
     registration: Option<super::register::Registration>,
+    tcp: Option<tokio::net::TcpListener>,
+    /// Open TCP connections by peer address: a response or in-dialog request to an address with
+    /// a connection goes over it (RFC 3261 18.2.2), everything else over UDP.
+    tcp_conns: HashMap<SocketAddr, UnboundedSender<Vec<u8>>>,
+    tcp_in_tx: UnboundedSender<TcpEvent>,
+    tcp_in_rx: UnboundedReceiver<TcpEvent>,
+}
+
+/// What connection tasks tell the UA task.
+enum TcpEvent {
+    Opened(SocketAddr, UnboundedSender<Vec<u8>>),
+    Message(Vec<u8>, SocketAddr),
+    /// A request that could be answered but not framed: answer, then the connection is closed.
+    Rejected(Vec<u8>, SocketAddr),
+    Closed(SocketAddr),
 }
 
 impl UserAgent {
     pub async fn bind(cfg: UaConfig, app: AppFactory) -> std::io::Result<Self> {
         let socket = Arc::new(UdpSocket::bind(cfg.listen).await?);
+        let tcp = tokio::net::TcpListener::bind(socket.local_addr()?).await?;
         let (commands_tx, commands_rx) = unbounded_channel();
+        let (tcp_in_tx, tcp_in_rx) = unbounded_channel();
         Ok(UserAgent {
+            tcp: Some(tcp),
+            tcp_conns: HashMap::new(),
+            tcp_in_tx,
+            tcp_in_rx,
             registration: cfg.registration.clone().map(|r| super::register::Registration::new(r, Instant::now())),
             acl: Acl::new(&cfg.allowed_sources),
             next_rtp_port: cfg.rtp_ports.0,
@@ -141,7 +162,10 @@ impl UserAgent {
 
     /// Serves until `shutdown` resolves, then ends every call with a BYE.
     pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
-        tracing::info!(listen = %self.cfg.listen, "SIP user agent listening (UDP)");
+        tracing::info!(listen = %self.cfg.listen, "SIP user agent listening (UDP and TCP)");
+        if let Some(listener) = self.tcp.take() {
+            tokio::spawn(accept_tcp(listener, self.tcp_in_tx.clone()));
+        }
         let mut buf = vec![0u8; 65_536];
         let mut tick = tokio::time::interval(Duration::from_millis(10));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -155,6 +179,16 @@ impl UserAgent {
                     }
                 }
                 Some((key, cmd)) = self.commands_rx.recv() => self.on_command(&key, cmd).await,
+                Some(ev) = self.tcp_in_rx.recv() => match ev {
+                    TcpEvent::Opened(peer, writer) => {
+                        self.tcp_conns.insert(peer, writer);
+                    }
+                    TcpEvent::Message(bytes, peer) => self.on_message(&bytes, peer, Transport::Tcp).await,
+                    TcpEvent::Rejected(bytes, peer) => self.send(&bytes, peer).await,
+                    TcpEvent::Closed(peer) => {
+                        self.tcp_conns.remove(&peer);
+                    }
+                },
                 _ = tick.tick() => self.on_tick().await,
                 _ = &mut shutdown => break,
             }
@@ -181,16 +215,23 @@ impl UserAgent {
     }
 
     async fn send(&self, bytes: &[u8], to: SocketAddr) {
+        if let Some(conn) = self.tcp_conns.get(&to) {
+            let _ = conn.send(bytes.to_vec());
+            return;
+        }
         let _ = self.socket.send_to(bytes, to).await;
     }
 
     async fn on_datagram(&mut self, bytes: &[u8], from: SocketAddr) {
+        self.on_message(bytes, from, Transport::Udp).await;
+    }
+
+    async fn on_message(&mut self, bytes: &[u8], from: SocketAddr, transport: Transport) {
         // Keep-alive pings (CRLF) are answered by nothing and counted by nobody.
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return;
         }
-        let policy = Policy { methods: METHODS, supported_options: &[], max_message_bytes: 65_535 };
-        let parsed = match wire::parse_parts(bytes, Transport::Udp, &policy) {
+        let parsed = match wire::parse_parts(bytes, transport, &POLICY) {
             Ok(p) => Message::from_parsed(&p),
             Err(e) => {
                 match e.rejection {
@@ -659,10 +700,11 @@ impl UserAgent {
         };
         let branch = format!("z9hG4bK{:08x}{:08x}", rand_u32(), rand_u32());
         let via_host = local.map(|a| a.to_string()).unwrap_or_default();
+        let transport = if self.tcp_conns.contains_key(&dest) { "TCP" } else { "UDP" };
         let from = invite.header("To").map(|to| if param(to, "tag").is_some() { to.to_string() } else { format!("{to};tag={}", call.local_tag) }).unwrap_or_default();
         let to = invite.header("From").unwrap_or("").to_string();
         let mut text = format!(
-            "{method} {target} SIP/2.0\r\nVia: SIP/2.0/UDP {via_host};branch={branch};rport\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {} {method}\r\nContact: {contact}\r\n",
+            "{method} {target} SIP/2.0\r\nVia: SIP/2.0/{transport} {via_host};branch={branch};rport\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {} {method}\r\nContact: {contact}\r\n",
             invite.call_id(),
             call.local_cseq
         );
@@ -816,6 +858,68 @@ impl UserAgent {
             }
         }
         None
+    }
+}
+
+const POLICY: Policy = Policy { methods: METHODS, supported_options: &[], max_message_bytes: 65_535 };
+
+/// Accepts SIP over TCP; each connection gets a task that frames messages (Content-Length, as
+/// RFC 3261 18.3 requires on streams) and one that writes what the UA sends back.
+async fn accept_tcp(listener: tokio::net::TcpListener, events: UnboundedSender<TcpEvent>) {
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else { continue };
+        let (mut reader, mut writer) = stream.into_split();
+        let (out_tx, mut out_rx) = unbounded_channel::<Vec<u8>>();
+        if events.send(TcpEvent::Opened(peer, out_tx.clone())).is_err() {
+            return;
+        }
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            while let Some(bytes) = out_rx.recv().await {
+                if writer.write_all(&bytes).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let events = events.clone();
+        tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let mut buf: Vec<u8> = Vec::with_capacity(8192);
+            let mut chunk = [0u8; 8192];
+            'conn: loop {
+                match reader.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+                loop {
+                    match wire::frame_stream(&buf, &POLICY) {
+                        Ok(wire::Frame::Message(len)) => {
+                            let msg: Vec<u8> = buf.drain(..len).collect();
+                            let _ = events.send(TcpEvent::Message(msg, peer));
+                        }
+                        Ok(wire::Frame::KeepAlive(len)) => {
+                            // A ping (CRLFCRLF) gets its pong (CRLF), RFC 5626 3.5.1.
+                            if len == 4 {
+                                let _ = out_tx.send(b"\r\n".to_vec());
+                            }
+                            buf.drain(..len);
+                        }
+                        Ok(wire::Frame::Incomplete) => break,
+                        Err(e) => {
+                            if let Some(rej) = e.rejection {
+                                let tag = format!("{:08x}", rand_u32());
+                                let _ = events.send(TcpEvent::Rejected(wire::rejection_response(&rej, &tag, "frontdesk"), peer));
+                            }
+                            tracing::debug!(reason = %e.reason, "closing a TCP connection that cannot be framed");
+                            break 'conn;
+                        }
+                    }
+                }
+            }
+            // Give a rejection time to be written before the writer goes with the connection.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let _ = events.send(TcpEvent::Closed(peer));
+        });
     }
 }
 
