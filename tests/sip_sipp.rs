@@ -321,3 +321,13 @@ fn unframeable_tcp_request_gets_400_and_the_connection_closes() {
     assert!(text.starts_with("SIP/2.0 400"), "{text:?}\n{log}");
     assert!(closed.is_ok(), "the daemon must close a stream it can no longer frame: {closed:?}");
 }
+
+#[test]
+fn box_hangs_up_over_tcp() {
+    // The box's own BYE must travel over the caller's TCP connection, with a TCP Via.
+    let d = Daemon::start("tcpbye", 16660, "app = \"announce\"", "record_seconds = 1");
+    let out = sipp("box_hangs_up.xml", &d, 16670, &["-m", "1", "-t", "t1"]);
+    let log = d.stop();
+    assert_sipp_ok(&out, &log);
+    assert!(log.contains("hung up by us"), "{log}");
+}

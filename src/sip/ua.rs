@@ -507,7 +507,7 @@ impl UserAgent {
             return;
         }
         let trying = response(&req, from, 100, "Trying", None, &[], None);
-        let _ = self.socket.send_to(&trying, from).await;
+        self.send(&trying, from).await;
         let offer = match std::str::from_utf8(&req.body).ok().map(SessionDescription::parse) {
             Some(Ok(o)) => o,
             _ => {
@@ -729,7 +729,8 @@ impl UserAgent {
         bytes.shrink_to_fit();
         let now = Instant::now();
         call.client.push(ClientTx { bytes: bytes.clone(), dest, next: now + T1, interval: T1, give_up: now + TIMER_F, cseq: call.local_cseq, method });
-        let _ = self.socket.send_to(&bytes, dest).await;
+        // Over the caller's TCP connection when there is one.
+        self.send(&bytes, dest).await;
     }
 
     /// Stops media and tells the call's logic; the dialog lives on until our BYE is answered.
