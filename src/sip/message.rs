@@ -1,9 +1,10 @@
 //! SIP messages as the user agent handles them: the validated text, header by header.
 //!
-//! The wire layer (`wire.rs`) decides what is acceptable; rsip gives us its parse. The UA itself
-//! works on plain header lines because it mostly copies them (Via, From, To, Call-ID, CSeq into
-//! responses) and reads a handful of parameters (tags, branch, rport), which is simpler and more
-//! faithful than round-tripping through typed headers.
+//! The wire layer (`wire.rs`) decides what is acceptable and hands over the validated text. The
+//! UA works on plain header lines because it mostly copies them (Via, From, To, Call-ID, CSeq
+//! into responses) and reads a handful of parameters (tags, branch, rport), which is simpler and
+//! more faithful than round-tripping through rsip's typed headers (which misread IPv6 and tel:
+//! URIs).
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -22,25 +23,6 @@ pub enum StartLine {
     Response { status: u16, reason: String },
 }
 
-/// Compact header forms (RFC 3261 7.3.3) mapped to their full names.
-fn full_name(name: &str) -> &str {
-    match name {
-        "v" | "V" => "Via",
-        "f" | "F" => "From",
-        "t" | "T" => "To",
-        "i" | "I" => "Call-ID",
-        "m" | "M" => "Contact",
-        "l" | "L" => "Content-Length",
-        "c" | "C" => "Content-Type",
-        "k" | "K" => "Supported",
-        "s" | "S" => "Subject",
-        "e" | "E" => "Content-Encoding",
-        "o" | "O" => "Event",
-        "r" | "R" => "Refer-To",
-        other => other,
-    }
-}
-
 impl Message {
     /// From the wire layer's validated text (rsip's rendering is lossy: it renames reason
     /// phrases and rewrites tel: URIs).
@@ -50,37 +32,6 @@ impl Message {
             super::wire::StartLine::Response { status, reason } => StartLine::Response { status: *status, reason: reason.clone() },
         };
         Message { start, headers: p.headers.clone(), body: p.body.clone() }
-    }
-
-    pub fn from_rsip(msg: &rsip::SipMessage) -> Message {
-        let (start, headers, body) = match msg {
-            rsip::SipMessage::Request(r) => (
-                StartLine::Request { method: r.method.to_string(), uri: r.uri.to_string() },
-                &r.headers,
-                r.body.clone(),
-            ),
-            rsip::SipMessage::Response(r) => (
-                StartLine::Response { status: u16::from(r.status_code.clone()), reason: r.status_code.to_string() },
-                &r.headers,
-                r.body.clone(),
-            ),
-        };
-        let mut list = Vec::new();
-        for h in headers.iter() {
-            let line = h.to_string();
-            if let Some((name, value)) = line.split_once(':') {
-                let name = full_name(name.trim()).to_string();
-                // Multi-valued headers folded onto one line are split so Via order is kept.
-                if name.eq_ignore_ascii_case("Via") {
-                    for v in split_top_level_commas(value) {
-                        list.push((name.clone(), v.trim().to_string()));
-                    }
-                } else {
-                    list.push((name, value.trim().to_string()));
-                }
-            }
-        }
-        Message { start, headers: list, body }
     }
 
     pub fn method(&self) -> Option<&str> {
