@@ -72,13 +72,12 @@ fn registration(port: u16, password: &str) -> String {
     )
 }
 
-fn registers_and_takes_a_routed_call(name: &str, kport: u16, dport: u16, algorithm: &str) {
-    let kam = Kamailio::start(kport, kport + 30, algorithm);
-    let d = Daemon::start_full(name, dport, "app = \"echo\"", &registration(kport, "s3cret-test"));
-    d.wait_for("registered", Duration::from_secs(15));
-    // A caller dials the clinic's address at the proxy; kamailio finds our contact.
+/// A sipp caller dials frontdesk at the proxy (`scenario`: sipp arguments choosing the
+/// scenario); asserts sipp succeeded, then returns the daemon's and kamailio's logs.
+fn call_through_proxy(kam: &Kamailio, kport: u16, d: Daemon, scenario: &[&str]) -> (String, String) {
     let out = Command::new("sipp")
-        .args(["-sn", "uac", "-s", "frontdesk", "-i", "127.0.0.1", "-p", &(kport + 20).to_string(), "-m", "1", "-d", "1000"])
+        .args(scenario)
+        .args(["-s", "frontdesk", "-i", "127.0.0.1", "-p", &(kport + 20).to_string(), "-m", "1"])
         .args(["-nostdin", "-timeout", "30", "-timeout_error"])
         .arg(format!("127.0.0.1:{kport}"))
         .current_dir(&d.dir)
@@ -92,6 +91,15 @@ fn registers_and_takes_a_routed_call(name: &str, kport: u16, dport: u16, algorit
         String::from_utf8_lossy(&out.stdout).lines().rev().take(30).collect::<Vec<_>>().join("\n"),
         String::from_utf8_lossy(&out.stderr)
     );
+    (log, kam_log)
+}
+
+fn registers_and_takes_a_routed_call(name: &str, kport: u16, dport: u16, algorithm: &str) {
+    let kam = Kamailio::start(kport, kport + 30, algorithm);
+    let d = Daemon::start_full(name, dport, "app = \"echo\"", &registration(kport, "s3cret-test"));
+    d.wait_for("registered", Duration::from_secs(15));
+    // A caller dials the clinic's address at the proxy; kamailio finds our contact.
+    let (log, kam_log) = call_through_proxy(&kam, kport, d, &["-sn", "uac", "-d", "1000"]);
     assert!(kam_log.contains(&format!("algorithm={algorithm}")) || kam_log.contains("AUTH challenge"), "{kam_log}");
     assert!(kam_log.contains("REGISTERED frontdesk"), "{kam_log}");
     assert!(kam_log.contains("LOOKUP INVITE for frontdesk"), "{kam_log}");
@@ -128,23 +136,8 @@ fn transfer_through_the_proxy_reports_the_notify_result() {
     let d = Daemon::start_full("kam-refer", 17760, "app = \"transfer\"", &tail);
     d.wait_for("registered", Duration::from_secs(15));
     // The caller reaches us through kamailio; our REFER and BYE go back along its Record-Route.
-    let out = Command::new("sipp")
-        .arg("-sf")
-        .arg(common::repo().join("tests/kamailio/transferee.xml"))
-        .args(["-s", "frontdesk", "-i", "127.0.0.1", "-p", &(kport + 20).to_string(), "-m", "1"])
-        .args(["-nostdin", "-timeout", "30", "-timeout_error"])
-        .arg(format!("127.0.0.1:{kport}"))
-        .current_dir(&d.dir)
-        .output()
-        .unwrap();
-    let log = d.stop();
-    let kam_log = kam.log.lock().unwrap().clone();
-    assert!(
-        out.status.success(),
-        "sipp: {}\n{}\nkamailio:\n{kam_log}\ndaemon:\n{log}",
-        String::from_utf8_lossy(&out.stdout).lines().rev().take(30).collect::<Vec<_>>().join("\n"),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let scenario = common::repo().join("tests/kamailio/transferee.xml");
+    let (log, kam_log) = call_through_proxy(&kam, kport, d, &["-sf", scenario.to_str().unwrap()]);
     assert!(log.contains("transfer succeeded"), "{log}");
     assert!(kam_log.contains("REFER"), "our REFER went through the proxy: {kam_log}");
 }
