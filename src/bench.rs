@@ -314,6 +314,7 @@ fn start_bench_ua(
     rtp_ports: (u16, u16),
 ) -> Result<(std::net::SocketAddr, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)> {
     let cfg = crate::sip::ua::UaConfig {
+        outbound: Default::default(),
         listen: "127.0.0.1:0".parse()?,
         public_ip: "127.0.0.1".parse()?,
         allowed_sources: vec!["127.0.0.0/8".into()],

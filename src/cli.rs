@@ -64,6 +64,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Place one call through the configured PBX or proxy (to test outbound calling and its
+    /// credentials): play a WAV when answered, listen a while, hang up.
+    Dial {
+        /// A SIP URI, or a number or extension the PBX understands.
+        target: String,
+        /// 8 kHz-convertible WAV to play once answered.
+        #[arg(long, value_name = "FILE.wav")]
+        play: Option<PathBuf>,
+        /// Seconds to stay on the line after playing.
+        #[arg(long, default_value_t = 2)]
+        seconds: u32,
+        /// Seconds to let it ring before giving up.
+        #[arg(long, default_value_t = 60)]
+        ring_timeout: u64,
+    },
     /// Measure speed on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -171,6 +186,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             crate::logging::init("warn");
             crate::bench::rtp(seconds.clamp(1, 120), calls.clamp(1, 64))?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Dial { target, play, seconds, ring_timeout } => {
+            let config = load_config(&path)?;
+            crate::logging::init(&config.logging.level);
+            dial(&config, &target, play.as_deref(), seconds, ring_timeout)
         }
         Command::Run => {
             let config = load_config(&path)?;
@@ -287,6 +307,61 @@ fn transcribe(config: &Config, file: &Path, audio_context: Option<&str>, json: b
     Ok(ExitCode::SUCCESS)
 }
 
+/// One outgoing call with its own UA on a free port, so it works beside a running daemon.
+fn dial(config: &Config, target: &str, play: Option<&Path>, seconds: u32, ring_timeout: u64) -> Result<ExitCode> {
+    use crate::line::apps;
+    let sip = config.sip.as_ref().context("dial needs a [sip] section in the config")?;
+    let mut ua_config = ua_config(sip, config)?;
+    ua_config.listen.set_port(0);
+    // Only the credentials of [registration] are wanted here, not a second registration.
+    ua_config.registration = None;
+    let settings = apps::AnnounceSettings {
+        prompt: match play {
+            Some(p) => apps::load_announcement(p)?,
+            None => Vec::new(),
+        },
+        record_dir: None,
+        record_seconds: seconds,
+    };
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let done_tx = std::sync::Mutex::new(done_tx);
+    let app: crate::sip::ua::AppFactory = Arc::new(move |leg| {
+        apps::announce(leg, &settings);
+        let _ = done_tx.lock().map(|tx| tx.send(()));
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.block_on(async move {
+        let ua = crate::sip::ua::UserAgent::bind(ua_config, app).await.context("cannot open a SIP socket")?;
+        let dialer = ua.dialer();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(ua.run(async move {
+            let _ = stop_rx.await;
+        }));
+        let (result_tx, result_rx) = std::sync::mpsc::channel();
+        let _ = dialer.send(crate::sip::ua::Dial {
+            target: target.to_string(),
+            ring_timeout: std::time::Duration::from_secs(ring_timeout.clamp(1, 600)),
+            result: result_tx,
+        });
+        let result = tokio::task::spawn_blocking(move || result_rx.recv().unwrap_or(Err("the SIP user agent stopped".into()))).await?;
+        let code = match result {
+            Ok(()) => {
+                println!("answered");
+                let _ = tokio::task::spawn_blocking(move || done_rx.recv()).await;
+                println!("hung up");
+                ExitCode::SUCCESS
+            }
+            Err(why) => {
+                println!("failed: {why}");
+                ExitCode::FAILURE
+            }
+        };
+        let _ = stop_tx.send(());
+        let _ = serving.await;
+        anyhow::Ok(code)
+    })
+}
+
 fn run(config: Config) -> Result<ExitCode> {
     tracing::info!(config = %config.path.display(), "starting");
     require_models(&config)?;
@@ -351,12 +426,17 @@ fn ua_config(sip: &crate::config::SipSection, _config: &Config) -> Result<crate:
         rtp_ports: (_config.rtp.port_min, _config.rtp.port_max),
         user_agent: format!("frontdesk/{}", env!("CARGO_PKG_VERSION")),
         log_secret: secret.to_vec(),
+        outbound: crate::sip::ua::OutboundConfig {
+            proxy: sip.outbound_proxy.or_else(|| _config.registration.as_ref().and_then(|r| r.registrar_addr())),
+            from_uri: _config.registration.as_ref().and_then(|r| {
+                let registrar = r.registrar_addr()?;
+                Some(format!("sip:{}@{}", r.username, r.domain.clone().unwrap_or_else(|| host_of(registrar))))
+            }),
+            credentials: _config.registration.as_ref().map(|r| crate::sip::digest::Credentials::new(r.username.clone(), r.password.clone())),
+        },
         registration: _config.registration.as_ref().and_then(|r| {
             let registrar = r.registrar_addr()?;
-            let host = r.domain.clone().unwrap_or_else(|| match registrar.ip() {
-                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
-                v4 => v4.to_string(),
-            });
+            let host = r.domain.clone().unwrap_or_else(|| host_of(registrar));
             Some(crate::sip::register::RegistrationConfig {
                 registrar,
                 registrar_uri: format!("sip:{registrar}"),
@@ -366,6 +446,14 @@ fn ua_config(sip: &crate::config::SipSection, _config: &Config) -> Result<crate:
             })
         }),
     })
+}
+
+/// The host part of a SIP URI for an address (IPv6 in brackets).
+fn host_of(addr: std::net::SocketAddr) -> String {
+    match addr.ip() {
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        v4 => v4.to_string(),
+    }
 }
 
 fn line_app(sip: &crate::config::SipSection, config: &Config) -> Result<crate::sip::ua::AppFactory> {

@@ -274,6 +274,9 @@ pub struct SipSection {
     /// Codecs in order of preference: "PCMU", "PCMA".
     #[serde(default = "default_codecs")]
     pub codecs: Vec<String>,
+    /// Where calls the box places go (IP:port of the PBX or trunk proxy); default: the
+    /// registrar.
+    pub outbound_proxy: Option<std::net::SocketAddr>,
 }
 
 fn default_sip_listen() -> std::net::SocketAddr {

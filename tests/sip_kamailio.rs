@@ -141,3 +141,54 @@ fn transfer_through_the_proxy_reports_the_notify_result() {
     assert!(log.contains("transfer succeeded"), "{log}");
     assert!(kam_log.contains("REFER"), "our REFER went through the proxy: {kam_log}");
 }
+
+/// `frontdesk dial staff` with the registration account: kamailio challenges the INVITE
+/// (407), the box answers with digest credentials, kamailio routes it to a sipp UAS standing
+/// in for staff, which answers; the box hangs up after a second.
+fn dial_through_the_proxy(name: &str, kport: u16, dport: u16, password: &str) -> (std::process::Output, String, Child) {
+    let kam = Kamailio::start(kport, kport + 30, "MD5");
+    let staff = Command::new("sipp")
+        .args(["-sn", "uas", "-i", "127.0.0.1", "-p", &(kport + 30).to_string(), "-m", "1"])
+        .args(["-nostdin", "-timeout", "40", "-timeout_error", "-rtp_echo"])
+        .current_dir(common::scratch(&format!("{name}-staff")))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let config = common::daemon::write_config(name, dport, "app = \"echo\"", &registration(kport, password));
+    let out = Command::new(common::frontdesk_bin())
+        .arg("--config")
+        .arg(&config)
+        .args(["dial", "staff", "--seconds", "1", "--ring-timeout", "20"])
+        .output()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let kam_log = kam.log.lock().unwrap().clone();
+    (out, kam_log, staff)
+}
+
+#[test]
+fn places_a_call_through_the_proxy_answering_its_digest_challenge() {
+    let (out, kam_log, mut staff) = dial_through_the_proxy("kam-dial", 17860, 17960, "s3cret-test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stdout.contains("answered") && stdout.contains("hung up"), "{stdout}\n{stderr}\nkamailio:\n{kam_log}");
+    assert!(kam_log.contains("AUTH challenge INVITE from frontdesk"), "{kam_log}");
+    assert!(kam_log.contains("AUTHENTICATED INVITE from frontdesk to staff"), "{kam_log}");
+    assert!(stderr.contains("outgoing call answered") && stderr.contains("call ended"), "{stderr}");
+    assert!(!stderr.contains("s3cret-test"), "the password must never be logged");
+    // The staff UAS saw the whole call: INVITE answered, our ACK, our BYE.
+    let status = staff.wait().unwrap();
+    assert!(status.success(), "sipp staff UAS failed; kamailio:\n{kam_log}");
+}
+
+#[test]
+fn a_refused_password_fails_the_call_with_the_reason() {
+    let (out, kam_log, mut staff) = dial_through_the_proxy("kam-dial-bad", 18060, 18160, "wrong-password");
+    let _ = staff.kill();
+    let _ = staff.wait();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stdout.contains("failed: 407") && stdout.contains("refused our credentials"), "{stdout}\nkamailio:\n{kam_log}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("wrong-password"));
+}

@@ -52,6 +52,9 @@ pub trait CallLeg: Send {
     fn hang_up(&mut self);
     /// Blind transfer to `target` (a SIP URI or a number the PBX understands).
     fn transfer(&mut self, target: &str);
+    /// Presses keys on the line (0-9, * and #), e.g. a PBX feature code; false when the line
+    /// cannot send them.
+    fn send_dtmf(&mut self, digits: &str) -> bool;
 }
 
 /// Identifiers in logs: a keyed hash, so lines of one call can be followed without the log

@@ -90,6 +90,15 @@ impl CallLeg for SipLeg {
         }
     }
 
+    fn send_dtmf(&mut self, digits: &str) -> bool {
+        if self.closed || !self.media.can_send_dtmf() {
+            tracing::debug!(call = %self.info.log_id, "the peer takes no telephone-events: key presses not sent");
+            return false;
+        }
+        self.media.queue_dtmf(digits);
+        true
+    }
+
     fn transfer(&mut self, target: &str) {
         let _ = self.commands.send((self.call_key.clone(), LegCommand::Transfer(target.to_string())));
     }

@@ -11,13 +11,16 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::dtmf::{DtmfReceiver, TelephoneEvent};
+use super::dtmf::{DtmfReceiver, DtmfSender, TelephoneEvent};
 use super::jitter::{JitterBuffer, Playout, conceal};
 use super::packet::{RtpHeader, RtpPacket};
 use crate::audio::g711::Law;
 use crate::line::{FRAME_SAMPLES, Frame, LineEvent};
 
 const TICK: Duration = Duration::from_millis(20);
+/// How long a key press we send lasts, and the audio between two (what PBX IVRs accept).
+const DTMF_MS: u32 = 100;
+const DTMF_GAP_TICKS: u32 = 3;
 
 /// What the SIP side negotiated; may change mid-call (re-INVITE: hold, new address).
 #[derive(Clone, Debug)]
@@ -64,6 +67,34 @@ pub struct MediaControl {
     /// Bumped by `clear_output`: frames written before it are dropped, not played.
     pub output_generation: AtomicU64,
     stats: Mutex<MediaStats>,
+    /// Key presses to send as RFC 4733 events, in order; `dtmf_pending` lets the 20 ms loop
+    /// skip the lock when there are none (nearly always).
+    dtmf_queue: Mutex<std::collections::VecDeque<char>>,
+    dtmf_pending: AtomicBool,
+}
+
+impl MediaControl {
+    /// Queues key presses (0-9, *, #, A-D) to send to the peer; other characters are skipped.
+    pub fn queue_dtmf(&self, digits: &str) {
+        let mut q = self.dtmf_queue.lock().unwrap_or_else(|p| p.into_inner());
+        q.extend(digits.chars().filter(|c| super::dtmf::digit_to_event(*c).is_some()));
+        self.dtmf_pending.store(!q.is_empty(), Ordering::SeqCst);
+    }
+
+    /// Whether the peer negotiated telephone-events, without which key presses cannot be sent.
+    pub fn can_send_dtmf(&self) -> bool {
+        self.params.lock().unwrap_or_else(|p| p.into_inner()).telephone_event_pt.is_some()
+    }
+
+    fn next_dtmf(&self) -> Option<char> {
+        if !self.dtmf_pending.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut q = self.dtmf_queue.lock().unwrap_or_else(|p| p.into_inner());
+        let d = q.pop_front();
+        self.dtmf_pending.store(!q.is_empty(), Ordering::SeqCst);
+        d
+    }
 }
 
 /// The UA's handle on a call's media thread.
@@ -99,6 +130,8 @@ impl MediaSession {
             params: Mutex::new(params),
             output_generation: AtomicU64::new(0),
             stats: Mutex::new(MediaStats::default()),
+            dtmf_queue: Mutex::new(std::collections::VecDeque::new()),
+            dtmf_pending: AtomicBool::new(false),
         });
         let c = control.clone();
         let thread = std::thread::Builder::new().name(name).spawn(move || media_loop(socket, rtcp, c, channels))?;
@@ -163,6 +196,10 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
     let mut local_stats = MediaStats::default();
     let mut rtcp_latched: Option<SocketAddr> = None;
     let mut octets_sent: u32 = 0;
+    // A key press being sent, and the ticks of audio still to send before the next one (a
+    // receiver needs a gap to tell "1 1" from one long "1").
+    let mut dtmf_out: Option<DtmfSender> = None;
+    let mut dtmf_gap: u32 = 0;
 
     while !control.stop.load(Ordering::Relaxed) {
         let params = control.params.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -242,11 +279,40 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
         let out = frame.unwrap_or([0; FRAME_SAMPLES]);
         params.law.encode(&out, &mut payload);
         let destination = latched.or(params.remote);
+        // A queued key press replaces audio for its duration (RFC 4733 2.5.1), when the peer
+        // takes telephone-events; otherwise it is dropped (logged by the leg).
+        if dtmf_out.is_none() {
+            if dtmf_gap > 0 {
+                dtmf_gap -= 1;
+            } else if params.telephone_event_pt.is_some()
+                && let Some(d) = control.next_dtmf()
+            {
+                dtmf_out = DtmfSender::new(d, DTMF_MS, timestamp);
+            }
+        }
+        let event = match (&mut dtmf_out, params.telephone_event_pt) {
+            (Some(sender), Some(pt)) => match sender.next() {
+                Some(p) => Some((p, pt)),
+                None => {
+                    dtmf_out = None;
+                    dtmf_gap = DTMF_GAP_TICKS;
+                    None
+                }
+            },
+            _ => None,
+        };
+        let mut event_payload = [0u8; super::dtmf::EVENT_LEN];
+        let (header, body): (RtpHeader, &[u8]) = match event {
+            Some((p, pt)) => {
+                p.event.write(&mut event_payload);
+                (RtpHeader { marker: p.marker, payload_type: pt, sequence, timestamp: p.timestamp, ssrc }, &event_payload)
+            }
+            None => (RtpHeader { marker: first_packet, payload_type: params.payload_type, sequence, timestamp, ssrc }, &payload),
+        };
         if params.send
             && let Some(dest) = destination
         {
-            let header = RtpHeader { marker: first_packet, payload_type: params.payload_type, sequence, timestamp, ssrc };
-            if let Ok(n) = super::packet::build(&header, &payload, &mut send_buf) {
+            if let Ok(n) = super::packet::build(&header, body, &mut send_buf) {
                 let now = Instant::now();
                 if socket.send_to(&send_buf[..n], dest).is_ok() {
                     local_stats.packets_sent += 1;
@@ -327,4 +393,62 @@ pub fn rand_u32() -> u32 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(Instant::now().elapsed().as_nanos() ^ std::process::id() as u128);
     h.finish() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rtp::dtmf::DtmfReceiver;
+
+    /// Key presses queued on a running media thread arrive at a peer socket as RFC 4733
+    /// events that a receiver decodes to the same keys, between ordinary audio packets.
+    #[test]
+    fn queued_key_presses_go_out_as_telephone_events() {
+        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+        peer.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (to_call, _from_media) = std::sync::mpsc::sync_channel(50);
+        let (_to_media, from_call) = std::sync::mpsc::sync_channel(50);
+        let (events, _events_rx) = std::sync::mpsc::channel();
+        let params = MediaParams { law: Law::Ulaw, payload_type: 0, telephone_event_pt: Some(101), remote: Some(peer.local_addr().unwrap()), send: true };
+        let media = MediaSession::start(MediaSockets { rtp, rtcp: None }, params, MediaChannels { to_call, from_call, events }, "rtp-test".into()).unwrap();
+        assert!(media.control.can_send_dtmf());
+        media.control.queue_dtmf("1x#");
+        let mut receiver = DtmfReceiver::new();
+        let mut digits = String::new();
+        let (mut audio, mut ssrcs) = (0, std::collections::HashSet::new());
+        let mut buf = [0u8; 1500];
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(1500) && digits.len() < 2 {
+            let Ok(n) = peer.recv(&mut buf) else { continue };
+            let pkt = RtpPacket::new_checked(&buf[..n]).unwrap();
+            ssrcs.insert(pkt.ssrc());
+            match pkt.payload_type() {
+                101 => {
+                    let ev = TelephoneEvent::parse(pkt.payload()).unwrap();
+                    if let Some(d) = receiver.on_packet(pkt.timestamp(), pkt.marker(), ev) {
+                        digits.push(d.digit);
+                    }
+                }
+                0 => audio += 1,
+                other => panic!("unexpected payload type {other}"),
+            }
+        }
+        media.stop();
+        assert_eq!(digits, "1#", "'x' is not a key and is skipped");
+        assert!(audio >= 3, "audio keeps flowing between key presses");
+        assert_eq!(ssrcs.len(), 1, "events and audio share one RTP stream");
+    }
+
+    #[test]
+    fn no_telephone_event_means_no_key_presses() {
+        let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (to_call, _a) = std::sync::mpsc::sync_channel(50);
+        let (_b, from_call) = std::sync::mpsc::sync_channel(50);
+        let (events, _c) = std::sync::mpsc::channel();
+        let params = MediaParams { law: Law::Ulaw, payload_type: 0, telephone_event_pt: None, remote: None, send: true };
+        let media = MediaSession::start(MediaSockets { rtp, rtcp: None }, params, MediaChannels { to_call, from_call, events }, "rtp-test".into()).unwrap();
+        assert!(!media.control.can_send_dtmf());
+        media.stop();
+    }
 }

@@ -7,4 +7,5 @@ pub mod message;
 pub mod register;
 pub mod sdp;
 pub mod ua;
+pub mod uac;
 pub mod wire;

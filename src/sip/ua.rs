@@ -30,7 +30,9 @@ const T1: Duration = Duration::from_millis(500);
 const T2: Duration = Duration::from_secs(4);
 const TIMER_F: Duration = Duration::from_secs(32);
 const METHODS: &[&str] = &["INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "NOTIFY", "REFER"];
-const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, NOTIFY, REFER";
+pub(crate) const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, NOTIFY, REFER";
+/// Timer B (RFC 3261 17.1.1.2): an INVITE nobody answers, not even with 100 Trying.
+const TIMER_B: Duration = Duration::from_secs(32);
 
 /// Starts the call logic for a new call, on a thread of its own.
 pub type AppFactory = Arc<dyn Fn(Box<dyn CallLeg>) + Send + Sync>;
@@ -49,6 +51,29 @@ pub struct UaConfig {
     /// Key for the hashes that stand for call ids and numbers in logs.
     pub log_secret: Vec<u8>,
     pub registration: Option<super::register::RegistrationConfig>,
+    pub outbound: OutboundConfig,
+}
+
+/// How calls the box places leave it.
+#[derive(Clone, Debug, Default)]
+pub struct OutboundConfig {
+    /// Where outgoing INVITEs go (the PBX or the trunk's proxy); without one, the target's own
+    /// host.
+    pub proxy: Option<SocketAddr>,
+    /// Our From: the address of record we register, e.g. `sip:frontdesk@pbx.clinic.local`.
+    pub from_uri: Option<String>,
+    /// Answer a 401/407 to our INVITE with these (the registration account).
+    pub credentials: Option<super::digest::Credentials>,
+}
+
+/// Asks the UA to place a call. Once answered, the call runs the UA's app like an incoming one.
+pub struct Dial {
+    /// A SIP URI, or a number or extension to reach through the outbound proxy.
+    pub target: String,
+    /// How long to let it ring before giving up with CANCEL.
+    pub ring_timeout: Duration,
+    /// Ok once the far end answered; Err with its final response or why no call was placed.
+    pub result: Sender<Result<(), String>>,
 }
 
 /// Counters for operators and tests; no caller data.
@@ -74,6 +99,8 @@ struct ClientTx {
 }
 
 enum CallState {
+    /// Our INVITE is out (a call we placed); see `Call::outgoing`.
+    Calling,
     /// 180 sent; answer at this instant.
     Ringing { answer_at: Instant },
     /// 200 OK sent, retransmitting until the ACK.
@@ -96,6 +123,33 @@ struct Call {
     answer_sdp: Vec<u8>,
     client: Vec<ClientTx>,
     started: Instant,
+    /// For a call we placed: its INVITE transaction, until the final response.
+    outgoing: Option<Outgoing>,
+    /// The ACK of our answered INVITE, sent again if the 2xx is (RFC 3261 13.2.2.4).
+    ack: Option<(Vec<u8>, SocketAddr)>,
+}
+
+/// The INVITE client transaction of a call we placed (RFC 3261 17.1.1).
+struct Outgoing {
+    template: super::uac::InviteTemplate,
+    /// The INVITE in flight, as sent: its ACK and CANCEL copy it.
+    request: Message,
+    bytes: Vec<u8>,
+    dest: SocketAddr,
+    cseq: u32,
+    next: Instant,
+    interval: Duration,
+    /// Timer B until a provisional response, then the ring timeout.
+    give_up: Instant,
+    ring_timeout: Duration,
+    proceeding: bool,
+    authenticated: bool,
+    cancelled: bool,
+    sockets: Option<MediaSockets>,
+    /// The leg's end of the event channel, until the leg exists. In a Mutex only so the UA
+    /// (held across awaits) stays Sync; it is never contended.
+    events_rx: Option<std::sync::Mutex<std::sync::mpsc::Receiver<LineEvent>>>,
+    result: Sender<Result<(), String>>,
 }
 
 pub struct UserAgent {
@@ -119,6 +173,8 @@ pub struct UserAgent {
     tcp_conns: HashMap<SocketAddr, UnboundedSender<Vec<u8>>>,
     tcp_in_tx: UnboundedSender<TcpEvent>,
     tcp_in_rx: UnboundedReceiver<TcpEvent>,
+    dial_tx: UnboundedSender<Dial>,
+    dial_rx: UnboundedReceiver<Dial>,
 }
 
 /// What connection tasks tell the UA task.
@@ -136,7 +192,10 @@ impl UserAgent {
         let tcp = tokio::net::TcpListener::bind(socket.local_addr()?).await?;
         let (commands_tx, commands_rx) = unbounded_channel();
         let (tcp_in_tx, tcp_in_rx) = unbounded_channel();
+        let (dial_tx, dial_rx) = unbounded_channel();
         Ok(UserAgent {
+            dial_tx,
+            dial_rx,
             tcp: Some(tcp),
             tcp_conns: HashMap::new(),
             tcp_in_tx,
@@ -160,6 +219,11 @@ impl UserAgent {
         self.socket.local_addr()
     }
 
+    /// Where to send `Dial`s: calls for the UA to place.
+    pub fn dialer(&self) -> UnboundedSender<Dial> {
+        self.dial_tx.clone()
+    }
+
     /// Serves until `shutdown` resolves, then ends every call with a BYE.
     pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
         tracing::info!(listen = %self.cfg.listen, "SIP user agent listening (UDP and TCP)");
@@ -179,6 +243,7 @@ impl UserAgent {
                     }
                 }
                 Some((key, cmd)) = self.commands_rx.recv() => self.on_command(&key, cmd).await,
+                Some(dial) = self.dial_rx.recv() => self.on_dial(dial).await,
                 Some(ev) = self.tcp_in_rx.recv() => match ev {
                     TcpEvent::Opened(peer, writer) => {
                         self.tcp_conns.insert(peer, writer);
@@ -379,8 +444,6 @@ impl UserAgent {
         let log = log_id(&self.cfg.log_secret, req.call_id());
         let caller = req.header("From").and_then(|f| uri_user(uri_of(f))).map(str::to_string);
         let dialled = req.uri().and_then(uri_user).map(str::to_string);
-        let (to_call_tx, to_call_rx) = sync_channel(50);
-        let (from_call_tx, from_call_rx) = sync_channel(50);
         let (events_tx, events_rx) = std::sync::mpsc::channel();
         let params = MediaParams {
             law: if answer.codec == Codec::Pcma { Law::Alaw } else { Law::Ulaw },
@@ -389,39 +452,17 @@ impl UserAgent {
             remote: answer.remote,
             send: matches!(answer.direction, Direction::SendRecv | Direction::SendOnly),
         };
-        let media = match MediaSession::start(
-            rtp_socket,
-            params,
-            MediaChannels { to_call: to_call_tx, from_call: from_call_rx, events: events_tx.clone() },
-            format!("rtp-{log}"),
-        ) {
+        tracing::info!(call = %log, codec = ?answer.codec, "incoming call");
+        tracing::debug!(call = %log, caller = ?caller, dialled = ?dialled, "incoming call parties");
+        let info = CallInfo { caller, dialled, log_id: log.clone() };
+        let media = match self.launch(&key, info, rtp_socket, params, events_tx.clone(), events_rx) {
             Ok(m) => m,
             Err(e) => {
-                tracing::error!("cannot start media: {e}");
+                tracing::error!(call = %log, "cannot start the call: {e}");
                 self.reply(&req, from, 500, "Server Internal Error", Some(&local_tag), &[]).await;
                 return;
             }
         };
-        tracing::info!(call = %log, codec = ?answer.codec, "incoming call");
-        tracing::debug!(call = %log, caller = ?caller, dialled = ?dialled, "incoming call parties");
-
-        let leg = SipLeg {
-            info: CallInfo { caller, dialled, log_id: log.clone() },
-            call_key: key.clone(),
-            from_media: to_call_rx,
-            to_media: from_call_tx,
-            events: events_rx,
-            commands: self.commands_tx.clone(),
-            media: media.control.clone(),
-            closed: false,
-        };
-        let app = self.app.clone();
-        let spawned = std::thread::Builder::new().name(format!("call-{log}")).spawn(move || app(Box::new(leg)));
-        if spawned.is_err() {
-            self.reply(&req, from, 500, "Server Internal Error", Some(&local_tag), &[]).await;
-            let _ = media.stop();
-            return;
-        }
 
         let mut call = Call {
             log_id: log,
@@ -438,6 +479,8 @@ impl UserAgent {
             answer_sdp: answer.sdp.into_bytes(),
             client: Vec::new(),
             started: Instant::now(),
+            outgoing: None,
+            ack: None,
         };
         if self.cfg.ringing > Duration::ZERO {
             let ringing = response(&req, from, 180, "Ringing", Some(&local_tag), &[("Contact", self.contact())], None);
@@ -447,6 +490,282 @@ impl UserAgent {
         } else {
             self.calls.insert(key.clone(), call);
             self.answer(&key).await;
+        }
+    }
+
+    /// Starts a call's media thread and its app (on a thread of its own) on the leg.
+    fn launch(
+        &self,
+        key: &str,
+        info: CallInfo,
+        sockets: MediaSockets,
+        params: MediaParams,
+        events_tx: Sender<LineEvent>,
+        events_rx: std::sync::mpsc::Receiver<LineEvent>,
+    ) -> std::io::Result<MediaSession> {
+        let (to_call_tx, to_call_rx) = sync_channel(50);
+        let (from_call_tx, from_call_rx) = sync_channel(50);
+        let log = info.log_id.clone();
+        let media = MediaSession::start(
+            sockets,
+            params,
+            MediaChannels { to_call: to_call_tx, from_call: from_call_rx, events: events_tx },
+            format!("rtp-{log}"),
+        )?;
+        let leg = SipLeg {
+            info,
+            call_key: key.to_string(),
+            from_media: to_call_rx,
+            to_media: from_call_tx,
+            events: events_rx,
+            commands: self.commands_tx.clone(),
+            media: media.control.clone(),
+            closed: false,
+        };
+        let app = self.app.clone();
+        if let Err(e) = std::thread::Builder::new().name(format!("call-{log}")).spawn(move || app(Box::new(leg))) {
+            let _ = media.stop();
+            return Err(e);
+        }
+        Ok(media)
+    }
+
+    /// Places a call: an SDP offer in an INVITE to the outbound proxy (or the target's host).
+    async fn on_dial(&mut self, dial: Dial) {
+        let proxy = self.cfg.outbound.proxy;
+        let Some(dest) = proxy.or_else(|| uri_socket_addr(&super::uac::target_uri(&dial.target, "127.0.0.1:5060".parse().expect("literal")))) else {
+            let _ = dial.result.send(Err("no sip.outbound_proxy configured and the target has no IP address to send to".into()));
+            return;
+        };
+        if self.calls.len() >= self.cfg.max_calls {
+            let _ = dial.result.send(Err("sip.max_calls calls are already in progress".into()));
+            return;
+        }
+        let Some(sockets) = self.bind_rtp() else {
+            let _ = dial.result.send(Err("no free RTP port in rtp.port_min..port_max".into()));
+            return;
+        };
+        let Ok(local) = self.socket.local_addr() else { return };
+        let local_media = LocalMedia {
+            address: self.cfg.public_ip,
+            port: sockets.rtp.local_addr().map(|a| a.port()).unwrap_or(0),
+            codecs: self.cfg.codecs.clone(),
+            telephone_event: true,
+            ptime_ms: 20,
+        };
+        let sdp_session = rand_u32() as u64;
+        let offer = sdp::offer(&local_media, sdp_session, 1, Direction::SendRecv);
+        let host = match self.cfg.public_ip {
+            IpAddr::V6(v6) => format!("[{v6}]"),
+            v4 => v4.to_string(),
+        };
+        let from_tag = format!("{:08x}{:04x}", rand_u32(), rand_u32() & 0xffff);
+        let from_uri = self.cfg.outbound.from_uri.clone().unwrap_or_else(|| format!("sip:frontdesk@{host}"));
+        let template = super::uac::InviteTemplate {
+            target: super::uac::target_uri(&dial.target, dest),
+            from: format!("<{from_uri}>;tag={from_tag}"),
+            call_id: format!("{:08x}{:08x}@{host}", rand_u32(), rand_u32()),
+            contact: self.contact(),
+            route: proxy.map(|p| format!("<sip:{p};lr>")),
+            via_host: SocketAddr::new(self.cfg.public_ip, local.port()).to_string(),
+            user_agent: self.cfg.user_agent.clone(),
+            sdp: offer.clone(),
+        };
+        let branch = format!("z9hG4bK{:08x}{:08x}", rand_u32(), rand_u32());
+        let bytes = template.render(1, &branch, None);
+        let Ok(parsed) = wire::parse_parts(&bytes, Transport::Udp, &POLICY) else {
+            let _ = dial.result.send(Err(format!("cannot make a valid INVITE for {:?}", dial.target)));
+            return;
+        };
+        let request = Message::from_parsed(&parsed);
+        let key = template.call_id.clone();
+        let log = log_id(&self.cfg.log_secret, &key);
+        let (events_tx, events_rx) = std::sync::mpsc::channel();
+        let now = Instant::now();
+        tracing::info!(call = %log, "placing a call");
+        tracing::debug!(call = %log, target = %template.target, "outgoing call target");
+        let call = Call {
+            log_id: log,
+            invite: request.clone(),
+            source: dest,
+            local_tag: from_tag,
+            state: CallState::Calling,
+            local_cseq: 1,
+            media: None,
+            events: events_tx,
+            local_media,
+            sdp_session,
+            sdp_version: 1,
+            answer_sdp: offer.into_bytes(),
+            client: Vec::new(),
+            started: now,
+            outgoing: Some(Outgoing {
+                template,
+                request,
+                bytes: bytes.clone(),
+                dest,
+                cseq: 1,
+                next: now + T1,
+                interval: T1,
+                give_up: now + TIMER_B,
+                ring_timeout: dial.ring_timeout,
+                proceeding: false,
+                authenticated: false,
+                cancelled: false,
+                sockets: Some(sockets),
+                events_rx: Some(std::sync::Mutex::new(events_rx)),
+                result: dial.result,
+            }),
+            ack: None,
+        };
+        self.calls.insert(key, call);
+        self.send(&bytes, dest).await;
+    }
+
+    /// A response to the INVITE of a call we placed.
+    async fn on_invite_response(&mut self, key: &str, resp: Message) {
+        let status = resp.status().unwrap_or(0);
+        let Some(call) = self.calls.get_mut(key) else { return };
+        if (200..300).contains(&status)
+            && let Some((ack, to)) = call.ack.clone()
+        {
+            // Our ACK was lost: the 2xx comes again, and so does the ACK.
+            self.send(&ack, to).await;
+            return;
+        }
+        let Some(out) = call.outgoing.as_mut() else { return };
+        if resp.cseq().0 != out.cseq {
+            return;
+        }
+        let now = Instant::now();
+        if status < 200 {
+            if !out.proceeding {
+                out.proceeding = true;
+                if !out.cancelled {
+                    out.give_up = now + out.ring_timeout;
+                }
+            }
+            return;
+        }
+        if status >= 300 {
+            let ack = super::uac::ack_for_failure(&out.request, &resp);
+            let dest = out.dest;
+            self.send(&ack, dest).await;
+            let Some(call) = self.calls.get_mut(key) else { return };
+            let Some(out) = call.outgoing.as_mut() else { return };
+            if matches!(status, 401 | 407)
+                && !out.authenticated
+                && !out.cancelled
+                && let Some(creds) = &self.cfg.outbound.credentials
+            {
+                let header = if status == 407 { "Proxy-Authenticate" } else { "WWW-Authenticate" };
+                let answer = super::digest::Challenge::select(resp.headers_named(header)).and_then(|ch| {
+                    let cnonce = format!("{:08x}{:08x}", rand_u32(), rand_u32());
+                    creds.authorization(&ch, "INVITE", &out.template.target, &cnonce, 1)
+                });
+                match answer {
+                    Ok(value) => {
+                        let name = if status == 407 { "Proxy-Authorization" } else { "Authorization" };
+                        out.cseq += 1;
+                        let branch = format!("z9hG4bK{:08x}{:08x}", rand_u32(), rand_u32());
+                        out.bytes = out.template.render(out.cseq, &branch, Some((name, &value)));
+                        if let Ok(p) = wire::parse_parts(&out.bytes, Transport::Udp, &POLICY) {
+                            out.request = Message::from_parsed(&p);
+                            out.authenticated = true;
+                            out.proceeding = false;
+                            out.next = now + T1;
+                            out.interval = T1;
+                            out.give_up = now + TIMER_B;
+                            call.local_cseq = out.cseq;
+                            let (bytes, dest) = (out.bytes.clone(), out.dest);
+                            tracing::debug!(call = %call.log_id, status, "answering the proxy's challenge");
+                            self.send(&bytes, dest).await;
+                            return;
+                        }
+                    }
+                    Err(e) => tracing::warn!(call = %call.log_id, "cannot answer the challenge to our INVITE: {e}"),
+                }
+            }
+            let reason = match &resp.start {
+                super::message::StartLine::Response { reason, .. } => reason.clone(),
+                _ => String::new(),
+            };
+            let why = if matches!(status, 401 | 407) && self.cfg.outbound.credentials.is_some() {
+                format!("{status} {reason} (the proxy refused our credentials: check registration.username and password)")
+            } else {
+                format!("{status} {reason}")
+            };
+            self.fail_outgoing(key, why);
+            return;
+        }
+        // 2xx: the dialog, the ACK, media and the app.
+        let Some(view) = super::uac::dialog_view(&out.request, &resp, call.source) else {
+            tracing::warn!(call = %call.log_id, "2xx to our INVITE without a To tag: ignored");
+            return;
+        };
+        let negotiated = std::str::from_utf8(&resp.body)
+            .ok()
+            .and_then(|b| SessionDescription::parse(b).ok())
+            .ok_or_else(|| "the answer has no readable SDP".to_string())
+            .and_then(|answer| sdp::accept_answer(&call.local_media, &answer).map_err(|e| e.to_string()));
+        let mut out = call.outgoing.take().expect("checked above");
+        call.invite = view;
+        call.local_cseq = out.cseq;
+        call.state = CallState::Confirmed;
+        let cseq = out.cseq;
+        if let Some((ack, to)) = self.in_dialog_request(key, "ACK", Some(cseq), &[], None) {
+            self.send(&ack, to).await;
+            if let Some(call) = self.calls.get_mut(key) {
+                call.ack = Some((ack, to));
+            }
+        }
+        let negotiated = match negotiated {
+            Ok(n) => n,
+            Err(e) => {
+                // Answered, but with nothing we can play: end it properly with a BYE.
+                let _ = out.result.send(Err(format!("answered without usable media: {e}")));
+                self.send_in_dialog(key, "BYE", &[], None).await;
+                self.end_call(key, "answer without usable media");
+                return;
+            }
+        };
+        let (Some(sockets), Some(events_rx)) = (out.sockets.take(), out.events_rx.take()) else { return };
+        let events_rx = events_rx.into_inner().unwrap_or_else(|p| p.into_inner());
+        let Some(call) = self.calls.get(key) else { return };
+        let params = MediaParams {
+            law: if negotiated.codec == Codec::Pcma { Law::Alaw } else { Law::Ulaw },
+            payload_type: negotiated.payload_type,
+            telephone_event_pt: negotiated.telephone_event_pt,
+            remote: negotiated.remote,
+            send: matches!(negotiated.direction, Direction::SendRecv | Direction::SendOnly),
+        };
+        let dialled = uri_user(&out.template.target).map(str::to_string);
+        let info = CallInfo { caller: None, dialled, log_id: call.log_id.clone() };
+        let events_tx = call.events.clone();
+        match self.launch(key, info, sockets, params, events_tx.clone(), events_rx) {
+            Ok(media) => {
+                let Some(call) = self.calls.get_mut(key) else { return };
+                tracing::info!(call = %call.log_id, codec = ?negotiated.codec, "outgoing call answered");
+                call.media = Some(media);
+                self.counters.calls_answered += 1;
+                let _ = events_tx.send(LineEvent::Answered);
+                let _ = out.result.send(Ok(()));
+            }
+            Err(e) => {
+                let _ = out.result.send(Err(format!("cannot start the call: {e}")));
+                self.send_in_dialog(key, "BYE", &[], None).await;
+                self.end_call(key, "cannot start media");
+            }
+        }
+    }
+
+    /// A call we placed did not get through: tell whoever asked, and forget it.
+    fn fail_outgoing(&mut self, key: &str, why: String) {
+        if let Some(mut call) = self.calls.remove(key)
+            && let Some(out) = call.outgoing.take()
+        {
+            tracing::info!(call = %call.log_id, why = %why, "outgoing call failed");
+            let _ = out.result.send(Err(why));
         }
     }
 
@@ -628,6 +947,10 @@ impl UserAgent {
         }
         let (cseq, method) = resp.cseq();
         let status = resp.status().unwrap_or(0);
+        if method == "INVITE" {
+            self.on_invite_response(&key, resp).await;
+            return;
+        }
         let Some(call) = self.calls.get_mut(&key) else { return };
         if status < 200 {
             // Provisional: stop retransmitting on UDP, keep waiting (Timer F still runs).
@@ -654,8 +977,19 @@ impl UserAgent {
     async fn on_command(&mut self, key: &str, cmd: LegCommand) {
         match cmd {
             LegCommand::Hangup => {
-                let Some(call) = self.calls.get(key) else { return };
+                let Some(call) = self.calls.get_mut(key) else { return };
                 match call.state {
+                    CallState::Calling => {
+                        // Shutting down while a call we placed rings: CANCEL it.
+                        if let Some(out) = call.outgoing.as_mut()
+                            && !out.cancelled
+                        {
+                            out.cancelled = true;
+                            let (bytes, dest) = (super::uac::cancel(&out.request), out.dest);
+                            self.send(&bytes, dest).await;
+                        }
+                        self.fail_outgoing(key, "cancelled by us".into());
+                    }
                     CallState::Ringing { .. } => {
                         let (invite, tag, source) = (call.invite.clone(), call.local_tag.clone(), call.source);
                         self.reply(&invite, source, 480, "Temporarily Unavailable", Some(&tag), &[]).await;
@@ -681,12 +1015,29 @@ impl UserAgent {
         }
     }
 
-    /// Sends a request inside the dialog of `key`, as the UAS of its INVITE.
+    /// Sends a request inside the dialog of `key` and retransmits it until answered.
     async fn send_in_dialog(&mut self, key: &str, method: &'static str, extra: &[(&str, String)], body: Option<(&str, &[u8])>) {
+        let Some((bytes, dest)) = self.in_dialog_request(key, method, None, extra, body) else { return };
+        let Some(call) = self.calls.get_mut(key) else { return };
+        let now = Instant::now();
+        call.client.push(ClientTx { bytes: bytes.clone(), dest, next: now + T1, interval: T1, give_up: now + TIMER_F, cseq: call.local_cseq, method });
+        // Over the caller's TCP connection when there is one.
+        self.send(&bytes, dest).await;
+    }
+
+    /// A request inside the dialog of `key` and where it goes. `cseq` None takes the next
+    /// local CSeq; an ACK passes its INVITE's.
+    fn in_dialog_request(&mut self, key: &str, method: &'static str, cseq: Option<u32>, extra: &[(&str, String)], body: Option<(&str, &[u8])>) -> Option<(Vec<u8>, SocketAddr)> {
         let local = self.socket.local_addr().ok();
         let contact = self.contact();
-        let Some(call) = self.calls.get_mut(key) else { return };
-        call.local_cseq += 1;
+        let call = self.calls.get_mut(key)?;
+        let cseq = match cseq {
+            Some(n) => n,
+            None => {
+                call.local_cseq += 1;
+                call.local_cseq
+            }
+        };
         let invite = &call.invite;
         let target = invite.header("Contact").map(uri_of).unwrap_or_else(|| invite.header("From").map(uri_of).unwrap_or(""));
         // RFC 3261 12.2.1.1: with a route set, the request goes to its first entry (a proxy that
@@ -706,7 +1057,7 @@ impl UserAgent {
         let mut text = format!(
             "{method} {target} SIP/2.0\r\nVia: SIP/2.0/{transport} {via_host};branch={branch};rport\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {} {method}\r\nContact: {contact}\r\n",
             invite.call_id(),
-            call.local_cseq
+            cseq
         );
         for r in invite.headers_named("Record-Route").flat_map(super::message::split_top_level_commas) {
             text.push_str(&format!("Route: {}\r\n", r.trim()));
@@ -727,10 +1078,7 @@ impl UserAgent {
             }
         };
         bytes.shrink_to_fit();
-        let now = Instant::now();
-        call.client.push(ClientTx { bytes: bytes.clone(), dest, next: now + T1, interval: T1, give_up: now + TIMER_F, cseq: call.local_cseq, method });
-        // Over the caller's TCP connection when there is one.
-        self.send(&bytes, dest).await;
+        Some((bytes, dest))
     }
 
     /// Stops media and tells the call's logic; the dialog lives on until our BYE is answered.
@@ -787,6 +1135,7 @@ impl UserAgent {
         let mut to_send: Vec<(Vec<u8>, SocketAddr)> = Vec::new();
         let mut to_answer = Vec::new();
         let mut to_end = Vec::new();
+        let mut to_fail: Vec<(String, &'static str)> = Vec::new();
         for (key, call) in self.calls.iter_mut() {
             match &mut call.state {
                 CallState::Ringing { answer_at } if now >= *answer_at => to_answer.push(key.clone()),
@@ -812,9 +1161,30 @@ impl UserAgent {
                 }
                 true
             });
+            if let Some(out) = &mut call.outgoing {
+                if now >= out.give_up {
+                    if out.proceeding && !out.cancelled {
+                        // Rang too long: CANCEL, and wait (Timer F) for the 487 that ends it.
+                        to_send.push((super::uac::cancel(&out.request), out.dest));
+                        out.cancelled = true;
+                        out.give_up = now + TIMER_F;
+                    } else {
+                        to_fail.push((key.clone(), if out.cancelled { "no answer (cancelled after the ring timeout)" } else { "no response to our INVITE" }));
+                    }
+                } else if !out.proceeding && now >= out.next {
+                    // Timer A doubles without the T2 cap (RFC 3261 17.1.1.2).
+                    to_send.push((out.bytes.clone(), out.dest));
+                    out.interval *= 2;
+                    out.next = now + out.interval;
+                }
+                continue;
+            }
             if call.media.is_none() && call.client.is_empty() {
                 to_end.push((key.clone(), "dialog finished"));
             }
+        }
+        for (key, why) in to_fail {
+            self.fail_outgoing(&key, why.to_string());
         }
         self.unacked.retain(|_, tx| {
             if now >= tx.give_up {

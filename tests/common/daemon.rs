@@ -27,23 +27,8 @@ impl Daemon {
 
     /// As `start_full`, with a log filter of the test's choosing (e.g. debug to see digits).
     pub fn launch(name: &str, base_port: u16, sip_extra: &str, tail: &str, rust_log: &str) -> Daemon {
-        let dir = super::scratch(name);
-        let models = super::repo().join("models");
-        let mut text = std::fs::read_to_string(super::example_config_path())
-            .unwrap()
-            .replace("\"../models", &format!("\"{}", models.display()));
-        if let Some(pos) = text.find("\n[sip]") {
-            text.truncate(pos);
-        }
-        // A test may give its own listen address (IPv6); the default is loopback IPv4.
-        let listen = if sip_extra.contains("listen =") { String::new() } else { format!("listen = \"127.0.0.1:{base_port}\"\n") };
-        text.push_str(&format!(
-            "\n[sip]\n{listen}{sip_extra}\n[rtp]\nport_min = {}\nport_max = {}\n{tail}\n",
-            base_port as u32 * 2 % 20000 + 20000,
-            base_port as u32 * 2 % 20000 + 20199
-        ));
-        let config = dir.join("frontdesk.toml");
-        std::fs::write(&config, text).unwrap();
+        let config = write_config(name, base_port, sip_extra, tail);
+        let dir = config.parent().unwrap().to_path_buf();
         let mut child = Command::new(super::frontdesk_bin())
             .arg("--config")
             .arg(&config)
@@ -104,3 +89,25 @@ impl Drop for Daemon {
     }
 }
 
+/// The example config with models from the repository, `[sip]` on `base_port` plus
+/// `sip_extra`, an RTP range of its own and `tail`, in a fresh scratch directory.
+pub fn write_config(name: &str, base_port: u16, sip_extra: &str, tail: &str) -> PathBuf {
+    let dir = super::scratch(name);
+    let models = super::repo().join("models");
+    let mut text = std::fs::read_to_string(super::example_config_path())
+        .unwrap()
+        .replace("\"../models", &format!("\"{}", models.display()));
+    if let Some(pos) = text.find("\n[sip]") {
+        text.truncate(pos);
+    }
+    // A test may give its own listen address (IPv6); the default is loopback IPv4.
+    let listen = if sip_extra.contains("listen =") { String::new() } else { format!("listen = \"127.0.0.1:{base_port}\"\n") };
+    text.push_str(&format!(
+        "\n[sip]\n{listen}{sip_extra}\n[rtp]\nport_min = {}\nport_max = {}\n{tail}\n",
+        base_port as u32 * 2 % 20000 + 20000,
+        base_port as u32 * 2 % 20000 + 20199
+    ));
+    let config = dir.join("frontdesk.toml");
+    std::fs::write(&config, text).unwrap();
+    config
+}
