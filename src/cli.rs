@@ -79,6 +79,23 @@ pub enum Command {
         #[arg(long, default_value_t = 60)]
         ring_timeout: u64,
     },
+    /// Hold a conversation on the terminal, without a phone: caller turns from standard input,
+    /// one per line (`<silence 5s>`, `<dtmf 03051990#>`, `<hangup>` allowed); prints
+    /// `AGENT: ...` lines and the final `RECORD: {json}`.
+    Simulate {
+        /// Speak each caller line with the voice, through 8 kHz G.711, and recognise it.
+        #[arg(long)]
+        audio: bool,
+        /// The clinic's clock, e.g. 2026-11-23T10:00:00-05:00 (default: now).
+        #[arg(long)]
+        now: Option<String>,
+        /// Caller ID to pretend, e.g. +16175550199.
+        #[arg(long)]
+        caller: Option<String>,
+        /// Make transfers fail, as when nobody picks up.
+        #[arg(long)]
+        transfer_fails: bool,
+    },
     /// Measure speed on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -191,6 +208,17 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let config = load_config(&path)?;
             crate::logging::init(&config.logging.level);
             dial(&config, &target, play.as_deref(), seconds, ring_timeout)
+        }
+        Command::Simulate { audio, now, caller, transfer_fails } => {
+            let config = load_config(&path)?;
+            crate::logging::init("warn");
+            let now = now
+                .map(|n| parse_clock(&n))
+                .transpose()?;
+            let opts = crate::call::simulate::Options { audio, now, caller, transfer_fails };
+            let stdin = std::io::stdin();
+            crate::call::simulate::run(&config, &opts, &mut stdin.lock(), &mut std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Run => {
             let config = load_config(&path)?;
@@ -305,6 +333,13 @@ fn transcribe(config: &Config, file: &Path, audio_context: Option<&str>, json: b
         println!("{}", result.text);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A point in time from the command line: RFC 3339 with offset, or a civil time taken in UTC.
+fn parse_clock(s: &str) -> Result<jiff::Timestamp> {
+    s.parse::<jiff::Timestamp>()
+        .or_else(|_| s.parse::<jiff::civil::DateTime>().map_err(anyhow::Error::from).and_then(|dt| Ok(dt.to_zoned(jiff::tz::TimeZone::UTC)?.timestamp())))
+        .with_context(|| format!("--now {s:?}: write a time such as 2026-11-23T10:00:00-05:00"))
 }
 
 /// One outgoing call with its own UA on a free port, so it works beside a running daemon.

@@ -39,9 +39,26 @@ pub struct Config {
     /// Settings of the built-in `announce` app.
     #[serde(default)]
     pub announce: AnnounceSection,
-    /// Settings of the built-in `transfer` app.
+    /// Where callers who ask for a person are transferred (and the built-in `transfer` app).
     #[serde(default)]
     pub transfer: TransferSection,
+    #[serde(default)]
+    pub hours: crate::call::script::HoursSection,
+    /// Answers to frequent questions, by topic; merged over the built-in ones.
+    #[serde(default)]
+    pub faq: std::collections::BTreeMap<String, crate::call::script::FaqEntry>,
+    /// What each kind of request collects; replaces the built-in flow of the same name.
+    #[serde(default)]
+    pub intents: std::collections::BTreeMap<String, crate::call::script::IntentFlow>,
+    /// How each detail is asked for; replaces the built-in questions of the same name.
+    #[serde(default)]
+    pub slots: std::collections::BTreeMap<String, crate::call::script::SlotPrompts>,
+    #[serde(default)]
+    pub conversation: crate::call::script::ConversationSection,
+    #[serde(default)]
+    pub emergency: crate::call::script::EmergencySection,
+    #[serde(default)]
+    pub store: crate::call::script::StoreSection,
     /// Directory of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -54,12 +71,19 @@ pub struct Config {
 pub struct ClinicSection {
     #[serde(default = "default_clinic_name")]
     pub name: String,
+    /// What callers are told will happen to their request ({callback_promise} in prompts).
+    #[serde(default = "default_callback_promise")]
+    pub callback_promise: String,
 }
 
 impl Default for ClinicSection {
     fn default() -> Self {
-        ClinicSection { name: default_clinic_name() }
+        ClinicSection { name: default_clinic_name(), callback_promise: default_callback_promise() }
     }
+}
+
+fn default_callback_promise() -> String {
+    "someone from our office will call you back within one business day".into()
 }
 
 fn default_clinic_name() -> String {
@@ -189,27 +213,96 @@ fn default_sentence_silence() -> u32 {
     200
 }
 
-/// Fixed things the box says; synthesised at start so they cost nothing on a call.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// What the box says, besides FAQ answers and the questions of `[slots.*]`. Each may use
+/// {clinic}, {hours} and {callback_promise}. Fixed ones are synthesised at start.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, default)]
 pub struct PromptsSection {
-    #[serde(default = "default_greeting")]
     pub greeting: String,
-    #[serde(default = "default_goodbye")]
+    pub after_hours_greeting: String,
     pub goodbye: String,
+    pub anything_else: String,
+    pub not_understood: String,
+    pub still_there: String,
+    pub no_input_goodbye: String,
+    /// Said, uninterruptible, when a caller describes an emergency.
+    pub emergency: String,
+    pub transferring: String,
+    pub transfer_failed: String,
+    /// A caller asks for a person while the clinic is closed.
+    pub after_hours_person: String,
+    /// The call went wrong on our side (nothing heard or played for too long).
+    pub watchdog: String,
+    pub max_duration: String,
+    pub offer_message: String,
+    pub spell_last_name: String,
+    pub date_year: String,
+    pub keypad_date: String,
+    pub keypad_phone: String,
+    pub confirm_summary: String,
+    pub correction_which: String,
+    pub closing: String,
+    pub no_medical_advice: String,
 }
 
 impl Default for PromptsSection {
     fn default() -> Self {
-        PromptsSection { greeting: default_greeting(), goodbye: default_goodbye() }
+        let s = |t: &str| t.to_string();
+        PromptsSection {
+            greeting: s("Thank you for calling {clinic}. I'm the automated assistant. How can I help you today?"),
+            after_hours_greeting: s("Thank you for calling {clinic}. We're closed right now; our hours are {hours}. If this is an emergency, please hang up and call 9 1 1. I can take a message or answer questions. How can I help?"),
+            goodbye: s("Thank you for calling {clinic}. Goodbye."),
+            anything_else: s("Is there anything else I can help you with?"),
+            not_understood: s("Sorry, I didn't catch that."),
+            still_there: s("Are you still there?"),
+            no_input_goodbye: s("I haven't heard anything, so I'll end the call now. Please call back anytime. Goodbye."),
+            emergency: s("This sounds like it could be an emergency. Please hang up and call 9 1 1 now, or go to the nearest emergency room."),
+            transferring: s("Please hold while I transfer you."),
+            transfer_failed: s("I'm sorry, I couldn't reach anyone right now."),
+            after_hours_person: s("Our office is closed right now, so nobody can take the call."),
+            watchdog: s("I'm sorry, something went wrong on my end."),
+            max_duration: s("I'm sorry, we need to wrap up this call."),
+            offer_message: s("I can take a message, and {callback_promise}."),
+            spell_last_name: s("Could you spell your last name for me, letter by letter?"),
+            date_year: s("And what year were you born?"),
+            keypad_date: s("Please enter your date of birth on the keypad: two digits for the month, two for the day, and four for the year."),
+            keypad_phone: s("Please enter the ten digit phone number on the keypad."),
+            confirm_summary: s("Let me read that back."),
+            correction_which: s("What should I change: the name, the date of birth, the phone number, or something else?"),
+            closing: s("Thank you. I've passed this on, and {callback_promise}."),
+            no_medical_advice: s("I'm not able to give medical advice, but I can take a message for the care team."),
+        }
     }
 }
 
-fn default_greeting() -> String {
-    "Thank you for calling. How can I help you today?".into()
-}
-fn default_goodbye() -> String {
-    "Thank you for calling. Goodbye.".into()
+impl PromptsSection {
+    /// (key, text) of every prompt, for checks and for synthesising them at start.
+    pub fn all(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("greeting", &self.greeting),
+            ("after_hours_greeting", &self.after_hours_greeting),
+            ("goodbye", &self.goodbye),
+            ("anything_else", &self.anything_else),
+            ("not_understood", &self.not_understood),
+            ("still_there", &self.still_there),
+            ("no_input_goodbye", &self.no_input_goodbye),
+            ("emergency", &self.emergency),
+            ("transferring", &self.transferring),
+            ("transfer_failed", &self.transfer_failed),
+            ("after_hours_person", &self.after_hours_person),
+            ("watchdog", &self.watchdog),
+            ("max_duration", &self.max_duration),
+            ("offer_message", &self.offer_message),
+            ("spell_last_name", &self.spell_last_name),
+            ("date_year", &self.date_year),
+            ("keypad_date", &self.keypad_date),
+            ("keypad_phone", &self.keypad_phone),
+            ("confirm_summary", &self.confirm_summary),
+            ("correction_which", &self.correction_which),
+            ("closing", &self.closing),
+            ("no_medical_advice", &self.no_medical_advice),
+        ]
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -532,13 +625,110 @@ impl Config {
             format!("{}..{}: use a range above 1023 with port_min < port_max", self.rtp.port_min, self.rtp.port_max),
         );
         check(!self.prompts.greeting.trim().is_empty(), "prompts", "greeting", "must not be empty".into());
+
         check(
             tracing_subscriber::EnvFilter::try_new(&self.logging.level).is_ok(),
             "logging",
             "level",
             format!("{:?} is not a log filter: use error, warn, info, debug or trace", self.logging.level),
         );
+        self.validate_script(text, file, &mut errors);
         errors
+    }
+
+    /// The conversation's settings: prompts, hours, flows and their references to each other.
+    fn validate_script(&self, text: &str, file: &str, errors: &mut Vec<ConfigError>) {
+        use crate::call::script::{self, INTENTS, SLOTS};
+        let mut check = |ok: bool, section: &str, key: &str, message: String| {
+            if !ok {
+                errors.push(ConfigError { file: file.to_string(), line: find_key_line(text, section, key), key: Some(format!("{section}.{key}")), message });
+            }
+        };
+        let placeholders = |t: &str| {
+            let bad = script::unknown_placeholders(t);
+            (bad.is_empty(), format!("unknown placeholder {{{}}}: use {{clinic}}, {{hours}} or {{callback_promise}}", bad.join("}, {")))
+        };
+        for (key, prompt) in self.prompts.all() {
+            check(!prompt.trim().is_empty(), "prompts", key, "must not be empty".into());
+            let (ok, msg) = placeholders(prompt);
+            check(ok, "prompts", key, msg);
+        }
+        for (topic, faq) in &self.faq {
+            let section = format!("faq.{topic}");
+            check(!faq.phrases.iter().all(|p| p.trim().is_empty()), &section, "phrases", "list at least one word or phrase callers say".into());
+            check(!faq.answer.trim().is_empty(), &section, "answer", "must not be empty".into());
+            let (ok, msg) = placeholders(&faq.answer);
+            check(ok, &section, "answer", msg);
+        }
+        for (name, flow) in &self.intents {
+            let section = format!("intents.{name}");
+            if !INTENTS.contains(&name.as_str()) {
+                check(false, "intents", name, format!("unknown request type {name:?}: use one of {}", INTENTS.join(", ")));
+                continue;
+            }
+            check(!flow.slots.is_empty(), &section, "slots", "list at least one detail to collect".into());
+            for slot in &flow.slots {
+                check(SLOTS.contains(&slot.as_str()), &section, "slots", format!("{slot:?} is not a detail the box can collect: use {}", SLOTS.join(", ")));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for slot in &flow.slots {
+                check(seen.insert(slot), &section, "slots", format!("{slot:?} is listed twice"));
+            }
+            let (ok, msg) = placeholders(&flow.intro);
+            check(ok, &section, "intro", msg);
+        }
+        for (name, prompts) in &self.slots {
+            let section = format!("slots.{name}");
+            if !SLOTS.contains(&name.as_str()) {
+                check(false, "slots", name, format!("unknown detail {name:?}: use one of {}", SLOTS.join(", ")));
+                continue;
+            }
+            for (key, t) in [("ask", &prompts.ask), ("retry", &prompts.retry)] {
+                check(!t.trim().is_empty(), &section, key, "must not be empty".into());
+                let (ok, msg) = placeholders(t);
+                check(ok, &section, key, msg);
+            }
+        }
+        if let Err((day, msg)) = script::Week::parse(&self.hours.week) {
+            check(false, "hours.week", &day, msg);
+        }
+        check(
+            jiff::tz::TimeZone::get(&self.hours.time_zone).is_ok(),
+            "hours",
+            "time_zone",
+            format!("{:?} is not a time zone: use a name such as \"America/Chicago\"", self.hours.time_zone),
+        );
+        for d in &self.hours.closed_dates {
+            check(d.parse::<jiff::civil::Date>().is_ok(), "hours", "closed_dates", format!("{d:?} is not a date: write YYYY-MM-DD"));
+        }
+        let c = &self.conversation;
+        check((200..=3000).contains(&c.silence_ms), "conversation", "silence_ms", format!("{}: use 200 to 3000", c.silence_ms));
+        check(c.long_silence_ms >= c.silence_ms && c.long_silence_ms <= 5000, "conversation", "long_silence_ms", format!("{}: use silence_ms to 5000", c.long_silence_ms));
+        check((5..=60).contains(&c.max_utterance_s), "conversation", "max_utterance_s", format!("{}: use 5 to 60", c.max_utterance_s));
+        check((3..=60).contains(&c.no_input_s), "conversation", "no_input_s", format!("{}: use 3 to 60", c.no_input_s));
+        check((60..=7200).contains(&c.max_call_s), "conversation", "max_call_s", format!("{}: use 60 to 7200", c.max_call_s));
+        check((60..=2000).contains(&c.barge_in_min_speech_ms), "conversation", "barge_in_min_speech_ms", format!("{}: use 60 to 2000", c.barge_in_min_speech_ms));
+        check(c.barge_in_protect_ms <= 3000, "conversation", "barge_in_protect_ms", format!("{}: use 0 to 3000", c.barge_in_protect_ms));
+        check((1..=5).contains(&c.retries), "conversation", "retries", format!("{}: use 1 to 5", c.retries));
+    }
+
+    /// FAQ topics: the built-in ones with the config's on top.
+    pub fn faq_entries(&self) -> std::collections::BTreeMap<String, crate::call::script::FaqEntry> {
+        let mut m = crate::call::script::default_faq();
+        m.extend(self.faq.clone());
+        m
+    }
+
+    pub fn intent_flows(&self) -> std::collections::BTreeMap<String, crate::call::script::IntentFlow> {
+        let mut m = crate::call::script::default_intents();
+        m.extend(self.intents.clone());
+        m
+    }
+
+    pub fn slot_prompts(&self) -> std::collections::BTreeMap<String, crate::call::script::SlotPrompts> {
+        let mut m = crate::call::script::default_slot_prompts();
+        m.extend(self.slots.clone());
+        m
     }
 
     /// A path from the file, made absolute against the file's directory.
@@ -616,11 +806,16 @@ fn table_header(line: &str) -> Option<String> {
     Some(inner.trim_matches(|c| c == '[' || c == ' ').to_string())
 }
 
-/// The line where `key` is set inside `[section]`, for errors found after parsing.
+/// The line where `key` is set inside `[section]` (or where the table `[section.key]`
+/// starts), for errors found after parsing.
 fn find_key_line(text: &str, section: &str, key: &str) -> Option<usize> {
     let mut current = String::new();
+    let table = format!("{section}.{key}");
     for (i, line) in text.lines().enumerate() {
         if let Some(h) = table_header(line) {
+            if h == table {
+                return Some(i + 1);
+            }
             current = h;
             continue;
         }

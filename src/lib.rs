@@ -6,6 +6,7 @@
 
 pub mod audio;
 pub mod bench;
+pub mod call;
 pub mod cli;
 pub mod config;
 pub mod line;
@@ -13,5 +14,6 @@ pub mod logging;
 pub mod rtp;
 pub mod sip;
 pub mod speech;
+pub mod store;
 pub mod telephone;
 pub mod wav;

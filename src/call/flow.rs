@@ -1,0 +1,944 @@
+//! The scripted conversation: what to say next, given what the caller said.
+//!
+//! Pure and synchronous: text (or key presses, or "nothing was heard") in, actions out. No
+//! audio, no clock, no network; the engine (`engine.rs`) drives it on a call and `simulate`
+//! drives it from a terminal, so every path of a conversation is testable in milliseconds.
+//!
+//! The safety net comes first on every turn: red-flag words lead to the emergency instruction
+//! whatever the conversation was doing, and no path gives medical advice.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::record::{CallRecord, Outcome, Speaker, Utterance};
+use super::script::{FaqEntry, IntentFlow, SlotPrompts, Week};
+use super::understand::dates::{self, Date, DobParse};
+use super::understand::intent::{Intent, IntentMatcher};
+use super::understand::names::{self, FullName};
+use super::understand::phone::{self, PhoneNumber, PhoneParse};
+use super::understand::yesno::{self, Answer};
+use super::understand::{preference, redflag};
+use crate::config::{Config, PromptsSection};
+
+/// What the caller did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    Heard { text: String, confidence: f32 },
+    /// Keys pressed, collected by the engine up to '#' or the expected count.
+    Keys(String),
+    /// Nothing heard for `conversation.no_input_s` after a question.
+    NoInput,
+    TransferResult(Result<(), String>),
+    /// The engine found the call stuck (nothing played or heard for too long).
+    Watchdog,
+    /// `conversation.max_call_s` reached.
+    MaxDuration,
+    CallerHungUp,
+}
+
+/// What the kind of answer expected next means for listening.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Ordinary speech: the normal end-of-turn silence.
+    Speech,
+    /// A number, a date or spelled letters: callers pause between groups, so a longer silence
+    /// ends the turn.
+    Digits,
+    /// Keys on the keypad: up to `count` keys or '#'.
+    Keypad { count: usize },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Say { text: String, interruptible: bool },
+    Listen(Expect),
+    Transfer(String),
+    HangUp,
+}
+
+/// The clinic's script, prepared once from the config and shared by every call.
+pub struct Script {
+    pub prompts: PromptsSection,
+    pub faq: BTreeMap<String, FaqEntry>,
+    pub flows: BTreeMap<String, IntentFlow>,
+    pub slots: BTreeMap<String, SlotPrompts>,
+    pub matcher: IntentMatcher,
+    pub red_flag_phrases: Vec<String>,
+    pub transfer_target: Option<String>,
+    pub emergency_transfer: Option<String>,
+    pub retries: u32,
+    pub min_confidence: f32,
+    pub week: Week,
+    pub time_zone: String,
+    pub closed_dates: Vec<String>,
+}
+
+impl Script {
+    pub fn from_config(config: &Config) -> Arc<Script> {
+        let week = Week::parse(&config.hours.week).unwrap_or_default();
+        let hours = week.spoken();
+        let fill = |t: &str| t.replace("{clinic}", &config.clinic.name).replace("{hours}", &hours).replace("{callback_promise}", &config.clinic.callback_promise);
+        let mut prompts = config.prompts.clone();
+        for (key, _) in config.prompts.all() {
+            let text = prompt_mut(&mut prompts, key);
+            *text = fill(text);
+        }
+        let mut faq = config.faq_entries();
+        for f in faq.values_mut() {
+            f.answer = fill(&f.answer);
+        }
+        let mut flows = config.intent_flows();
+        for f in flows.values_mut() {
+            f.intro = fill(&f.intro);
+        }
+        let mut slots = config.slot_prompts();
+        for s in slots.values_mut() {
+            s.ask = fill(&s.ask);
+            s.retry = fill(&s.retry);
+        }
+        let extra: Vec<(Intent, Vec<String>)> = flows.iter().filter_map(|(name, f)| Some((intent_of(name)?, f.phrases.clone()))).collect();
+        let topics: Vec<(String, Vec<String>)> = faq.iter().map(|(t, f)| (t.clone(), f.phrases.clone())).collect();
+        Arc::new(Script {
+            matcher: IntentMatcher::new(&extra, &topics),
+            prompts,
+            faq,
+            flows,
+            slots,
+            red_flag_phrases: config.emergency.phrases.clone(),
+            transfer_target: config.transfer.target.clone(),
+            emergency_transfer: config.emergency.transfer.clone().or_else(|| config.transfer.target.clone()),
+            retries: config.conversation.retries,
+            min_confidence: config.stt.min_confidence,
+            week,
+            time_zone: config.hours.time_zone.clone(),
+            closed_dates: config.hours.closed_dates.clone(),
+        })
+    }
+
+    /// Whether the clinic is open at `now`, and the local date (for ages).
+    pub fn open_at(&self, now: jiff::Timestamp) -> (bool, Date) {
+        let tz = jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let local = now.to_zoned(tz);
+        let date = local.date();
+        let today = Date::new(date.year() as i32, date.month() as u8, date.day() as u8).unwrap_or(Date { year: 2000, month: 1, day: 1 });
+        let holiday = self.closed_dates.iter().any(|d| d.parse::<jiff::civil::Date>().ok() == Some(date));
+        let weekday = date.weekday().to_monday_zero_offset() as usize;
+        let minute = local.hour() as u16 * 60 + local.minute() as u16;
+        (!holiday && self.week.is_open(weekday, minute), today)
+    }
+}
+
+fn prompt_mut<'a>(p: &'a mut PromptsSection, key: &str) -> &'a mut String {
+    match key {
+        "greeting" => &mut p.greeting,
+        "after_hours_greeting" => &mut p.after_hours_greeting,
+        "goodbye" => &mut p.goodbye,
+        "anything_else" => &mut p.anything_else,
+        "not_understood" => &mut p.not_understood,
+        "still_there" => &mut p.still_there,
+        "no_input_goodbye" => &mut p.no_input_goodbye,
+        "emergency" => &mut p.emergency,
+        "transferring" => &mut p.transferring,
+        "transfer_failed" => &mut p.transfer_failed,
+        "after_hours_person" => &mut p.after_hours_person,
+        "watchdog" => &mut p.watchdog,
+        "max_duration" => &mut p.max_duration,
+        "offer_message" => &mut p.offer_message,
+        "spell_last_name" => &mut p.spell_last_name,
+        "date_year" => &mut p.date_year,
+        "keypad_date" => &mut p.keypad_date,
+        "keypad_phone" => &mut p.keypad_phone,
+        "confirm_summary" => &mut p.confirm_summary,
+        "correction_which" => &mut p.correction_which,
+        "closing" => &mut p.closing,
+        _ => &mut p.no_medical_advice,
+    }
+}
+
+fn intent_of(name: &str) -> Option<Intent> {
+    Some(match name {
+        "new_appointment" => Intent::NewAppointment,
+        "reschedule" => Intent::Reschedule,
+        "cancel" => Intent::Cancel,
+        "refill" => Intent::Refill,
+        "test_results" => Intent::TestResults,
+        "billing" => Intent::Billing,
+        "message" => Intent::Message,
+        _ => return None,
+    })
+}
+
+fn flow_name(intent: &Intent) -> Option<&'static str> {
+    Some(match intent {
+        Intent::NewAppointment => "new_appointment",
+        Intent::Reschedule => "reschedule",
+        Intent::Cancel => "cancel",
+        Intent::Refill => "refill",
+        Intent::TestResults => "test_results",
+        Intent::Billing => "billing",
+        Intent::Message => "message",
+        _ => return None,
+    })
+}
+
+/// The situation of this call, from the engine: open or closed, today's date, caller ID.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    pub open: bool,
+    pub today: Date,
+    pub caller: Option<String>,
+    pub dialled: Option<String>,
+    pub started_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum SlotStep {
+    Ask,
+    SpellLastName,
+    DobYear { month: u8, day: u8 },
+    DobConfirm(Date),
+    DobKeypad,
+    CallerIdOffer(PhoneNumber),
+    PhoneConfirm(PhoneNumber),
+    PhoneKeypad,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    AwaitIntent,
+    AnythingElse,
+    Slot { flow: String, index: usize, step: SlotStep, redo: bool },
+    Confirm { flow: String },
+    CorrectionWhich { flow: String },
+    Transferring { emergency: bool },
+    Done,
+}
+
+/// Phrases that ask for medical advice the box must not give.
+const ADVICE_PHRASES: &[&str] = &["should i take", "is it safe to", "how much should i", "what dose", "can i take", "should i go to the", "is it normal"];
+
+pub struct Flow {
+    script: Arc<Script>,
+    ctx: CallContext,
+    step: Step,
+    misses: u32,
+    silences: u32,
+    name: Option<FullName>,
+    spelled: Option<String>,
+    dob: Option<Date>,
+    callback: Option<PhoneNumber>,
+    transfer_succeeded: bool,
+    pub record: CallRecord,
+    /// What the caller heard last as a question: said again after "Are you still there?".
+    last_question: String,
+    last_expect: Expect,
+}
+
+impl Flow {
+    pub fn new(script: Arc<Script>, ctx: CallContext) -> Flow {
+        let record = CallRecord::new(ctx.started_at.clone(), ctx.caller.clone(), ctx.dialled.clone(), !ctx.open);
+        Flow {
+            script,
+            ctx,
+            step: Step::AwaitIntent,
+            misses: 0,
+            silences: 0,
+            name: None,
+            spelled: None,
+            dob: None,
+            callback: None,
+            transfer_succeeded: false,
+            record,
+            last_question: String::new(),
+            last_expect: Expect::Speech,
+        }
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.step == Step::Done
+    }
+
+    /// The greeting.
+    pub fn start(&mut self) -> Vec<Action> {
+        let greeting = if self.ctx.open { self.script.prompts.greeting.clone() } else { self.script.prompts.after_hours_greeting.clone() };
+        let mut out = Vec::new();
+        self.ask(&mut out, greeting, Expect::Speech);
+        out
+    }
+
+    /// Notes what the agent said in the transcript (the engine calls this as prompts play, with
+    /// the call clock; `simulate` with zero).
+    pub fn note_said(&mut self, at_ms: u64, text: &str, interrupted: bool) {
+        self.record.transcript.push(Utterance { at_ms, speaker: Speaker::Agent, text: text.to_string(), confidence: None, keypad: false, interrupted });
+    }
+
+    pub fn on_input(&mut self, at_ms: u64, input: Input) -> Vec<Action> {
+        let mut out = Vec::new();
+        if self.step == Step::Done {
+            return out;
+        }
+        match input {
+            Input::CallerHungUp => {
+                self.step = Step::Done;
+            }
+            Input::MaxDuration => {
+                let text = self.script.prompts.max_duration.clone();
+                self.say(&mut out, text, true);
+                self.finish(&mut out);
+            }
+            Input::Watchdog => {
+                let text = self.script.prompts.watchdog.clone();
+                self.say(&mut out, text, true);
+                self.offer_message(&mut out);
+            }
+            Input::NoInput => {
+                self.silences += 1;
+                if self.silences > 1 {
+                    let text = self.script.prompts.no_input_goodbye.clone();
+                    self.say(&mut out, text, true);
+                    self.finish(&mut out);
+                } else {
+                    let q = format!("{} {}", self.script.prompts.still_there, self.last_question);
+                    let expect = self.last_expect;
+                    self.say(&mut out, q, true);
+                    out.push(Action::Listen(expect));
+                }
+            }
+            Input::TransferResult(result) => self.on_transfer_result(&mut out, result),
+            Input::Keys(keys) => {
+                self.silences = 0;
+                self.record.transcript.push(Utterance { at_ms, speaker: Speaker::Caller, text: keys.clone(), confidence: None, keypad: true, interrupted: false });
+                self.on_keys(&mut out, &keys);
+            }
+            Input::Heard { text, confidence } => {
+                let text = text.trim().to_string();
+                if !text.is_empty() {
+                    self.silences = 0;
+                    self.record.transcript.push(Utterance { at_ms, speaker: Speaker::Caller, text: text.clone(), confidence: Some(confidence), keypad: false, interrupted: false });
+                }
+                // The safety net, before anything else the caller might have meant.
+                if !text.is_empty()
+                    && self.record.red_flag.is_none()
+                    && let Some(flag) = redflag::red_flag(&text, &self.script.red_flag_phrases)
+                {
+                    self.emergency(&mut out, flag.label(), &text);
+                } else if text.is_empty() || confidence < self.script.min_confidence {
+                    self.not_understood(&mut out);
+                } else {
+                    self.on_heard(&mut out, &text);
+                }
+            }
+        }
+        out
+    }
+
+    /// The final record, with the outcome decided from what happened.
+    pub fn finish_record(&mut self, ended_at: String, duration_ms: u64) -> CallRecord {
+        let r = &mut self.record;
+        r.ended_at = Some(ended_at);
+        r.duration_ms = duration_ms;
+        let collected = r.intent.as_ref().and_then(|i| self.script.flows.get(i)).is_some_and(|f| f.slots.iter().all(|s| r.slots.contains_key(s)));
+        r.outcome = if r.red_flag.is_some() {
+            Outcome::Emergency
+        } else if self.transfer_succeeded {
+            Outcome::Transferred
+        } else if r.confirmed || collected {
+            Outcome::MessageTaken
+        } else if !r.questions.is_empty() {
+            Outcome::Answered
+        } else {
+            Outcome::Abandoned
+        };
+        r.clone()
+    }
+
+    // --- the steps -----------------------------------------------------------------------
+
+    fn on_heard(&mut self, out: &mut Vec<Action>, text: &str) {
+        match self.step.clone() {
+            Step::AwaitIntent => self.on_request(out, text),
+            Step::AnythingElse => match yesno::yes_no(text) {
+                Answer::No if self.script.matcher.classify(text).is_none() => self.goodbye(out),
+                Answer::Yes if self.script.matcher.classify(text).is_none() => {
+                    self.step = Step::AwaitIntent;
+                    self.ask(out, "What else can I help you with?".into(), Expect::Speech);
+                }
+                _ => self.on_request(out, text),
+            },
+            Step::Slot { flow, index, step, redo } => self.on_slot_answer(out, &flow, index, step, redo, text),
+            Step::Confirm { flow } => match yesno::yes_no(text) {
+                Answer::Yes => {
+                    self.record.confirmed = true;
+                    self.misses = 0;
+                    let closing = self.script.prompts.closing.clone();
+                    self.say(out, closing, true);
+                    self.step = Step::AnythingElse;
+                    let q = self.script.prompts.anything_else.clone();
+                    self.ask(out, q, Expect::Speech);
+                }
+                Answer::No => {
+                    // "No, the number ends in 4471" corrects in one go.
+                    if !self.try_direct_correction(out, &flow, text) {
+                        self.step = Step::CorrectionWhich { flow };
+                        let q = self.script.prompts.correction_which.clone();
+                        self.ask(out, q, Expect::Speech);
+                    }
+                }
+                Answer::Unclear => {
+                    if !self.try_direct_correction(out, &flow, text) {
+                        self.not_understood(out);
+                    }
+                }
+            },
+            Step::CorrectionWhich { flow } => {
+                if self.try_direct_correction(out, &flow, text) {
+                    return;
+                }
+                let w = text.to_lowercase();
+                let slot = if w.contains("name") || w.contains("spell") {
+                    "name"
+                } else if w.contains("birth") || w.contains("date") || w.contains("born") {
+                    "date_of_birth"
+                } else if w.contains("number") || w.contains("phone") || w.contains("call") {
+                    "callback"
+                } else if w.contains("medic") || w.contains("prescription") {
+                    "medication"
+                } else if w.contains("time") || w.contains("day") {
+                    "preferred_times"
+                } else if w.contains("reason") || w.contains("about") || w.contains("message") {
+                    "reason"
+                } else if yesno::yes_no(text) == Answer::No || w.contains("nothing") {
+                    // "No, it's fine actually."
+                    self.step = Step::Confirm { flow: flow.clone() };
+                    self.read_back(out, &flow);
+                    return;
+                } else {
+                    self.not_understood(out);
+                    return;
+                };
+                match self.script.flows.get(&flow).and_then(|f| f.slots.iter().position(|s| s == slot)) {
+                    Some(index) => self.ask_slot(out, &flow, index, true),
+                    None => self.not_understood(out),
+                }
+            }
+            Step::Transferring { .. } | Step::Done => {}
+        }
+    }
+
+    fn on_keys(&mut self, out: &mut Vec<Action>, keys: &str) {
+        let keys = keys.trim_end_matches('#');
+        match self.step.clone() {
+            Step::Slot { flow, index, step, redo } => {
+                let slot = self.slot_name(&flow, index);
+                match (slot.as_str(), step) {
+                    ("date_of_birth", _) => match dates::parse_dtmf_date(keys, self.ctx.today) {
+                        DobParse::Valid(d) => self.confirm_dob(out, &flow, index, redo, d),
+                        DobParse::Invalid { reason } => {
+                            let t = format!("Sorry, {reason}.");
+                            self.say(out, t, true);
+                            self.keypad_dob(out, &flow, index, redo);
+                        }
+                        _ => self.keypad_dob(out, &flow, index, redo),
+                    },
+                    ("callback", _) => match phone::classify_digits(keys) {
+                        PhoneParse::Valid(p) => self.confirm_phone(out, &flow, index, redo, p),
+                        other => {
+                            let t = phone_problem(&other);
+                            self.say(out, t, true);
+                            self.keypad_phone(out, &flow, index, redo);
+                        }
+                    },
+                    _ => self.not_understood(out),
+                }
+            }
+            Step::AwaitIntent | Step::AnythingElse if keys == "0" => self.person(out),
+            _ => self.not_understood(out),
+        }
+    }
+
+    fn on_request(&mut self, out: &mut Vec<Action>, text: &str) {
+        let lower = text.to_lowercase();
+        if ADVICE_PHRASES.iter().any(|p| lower.contains(p)) {
+            let t = self.script.prompts.no_medical_advice.clone();
+            self.say(out, t, true);
+            self.start_flow(out, "message", Some(text));
+            return;
+        }
+        match self.script.matcher.classify(text).map(|m| m.intent) {
+            Some(Intent::Faq(topic)) => {
+                self.misses = 0;
+                if let Some(f) = self.script.faq.get(&topic) {
+                    let answer = f.answer.clone();
+                    if !self.record.questions.contains(&topic) {
+                        self.record.questions.push(topic);
+                    }
+                    self.say(out, answer, true);
+                }
+                self.step = Step::AnythingElse;
+                let q = self.script.prompts.anything_else.clone();
+                self.ask(out, q, Expect::Speech);
+            }
+            Some(Intent::Person) => self.person(out),
+            Some(Intent::Goodbye) => self.goodbye(out),
+            Some(Intent::Emergency) => self.emergency(out, "other", text),
+            Some(intent) => match flow_name(&intent) {
+                Some(name) if self.script.flows.contains_key(name) => self.start_flow(out, name, None),
+                _ => self.not_understood(out),
+            },
+            None => self.not_understood(out),
+        }
+    }
+
+    fn person(&mut self, out: &mut Vec<Action>) {
+        self.misses = 0;
+        match (&self.script.transfer_target, self.ctx.open) {
+            (Some(target), true) => {
+                let target = target.clone();
+                let t = self.script.prompts.transferring.clone();
+                self.say(out, t, false);
+                self.record.transfer = Some(target.clone());
+                self.step = Step::Transferring { emergency: false };
+                out.push(Action::Transfer(target));
+            }
+            _ => {
+                let t = self.script.prompts.after_hours_person.clone();
+                self.say(out, t, true);
+                self.offer_message(out);
+            }
+        }
+    }
+
+    fn emergency(&mut self, out: &mut Vec<Action>, label: &str, text: &str) {
+        self.record.red_flag = Some(label.to_string());
+        let t = self.script.prompts.emergency.clone();
+        self.say(out, t, false);
+        let target = if self.ctx.open { self.script.emergency_transfer.clone() } else { None };
+        match target {
+            Some(target) => {
+                let t = self.script.prompts.transferring.clone();
+                self.say(out, t, false);
+                self.record.transfer = Some(target.clone());
+                self.step = Step::Transferring { emergency: true };
+                out.push(Action::Transfer(target));
+            }
+            None => {
+                // Nobody to hand over to: say it again, then take a message for the care team
+                // with the caller's own words as the reason.
+                self.start_flow(out, "message", Some(text));
+            }
+        }
+    }
+
+    fn on_transfer_result(&mut self, out: &mut Vec<Action>, result: Result<(), String>) {
+        let Step::Transferring { emergency } = self.step else { return };
+        match result {
+            Ok(()) => {
+                self.transfer_succeeded = true;
+                self.step = Step::Done;
+                out.push(Action::HangUp);
+            }
+            Err(_) => {
+                let t = self.script.prompts.transfer_failed.clone();
+                self.say(out, t, true);
+                if emergency {
+                    let t = self.script.prompts.emergency.clone();
+                    self.say(out, t, false);
+                    let reason = self.record.transcript.iter().rev().find(|u| u.speaker == Speaker::Caller).map(|u| u.text.clone());
+                    self.start_flow(out, "message", reason.as_deref());
+                } else {
+                    self.offer_message(out);
+                }
+            }
+        }
+    }
+
+    fn offer_message(&mut self, out: &mut Vec<Action>) {
+        let t = self.script.prompts.offer_message.clone();
+        self.say(out, t, true);
+        let flow = self.record.intent.clone().filter(|i| self.script.flows.contains_key(i)).unwrap_or_else(|| "message".into());
+        self.start_flow(out, &flow, None);
+    }
+
+    fn start_flow(&mut self, out: &mut Vec<Action>, name: &str, reason: Option<&str>) {
+        self.misses = 0;
+        let Some(flow) = self.script.flows.get(name) else {
+            self.goodbye(out);
+            return;
+        };
+        if self.record.intent.is_none() || self.record.intent.as_deref() == Some("message") {
+            self.record.intent = Some(name.to_string());
+        }
+        if let Some(r) = reason
+            && flow.slots.iter().any(|s| s == "reason")
+        {
+            self.record.slots.insert("reason".into(), r.to_string());
+        }
+        let intro = flow.intro.clone();
+        self.say(out, intro, true);
+        self.next_slot(out, name, 0);
+    }
+
+    /// Asks for the first slot at or after `from` that is still empty, or reads back.
+    fn next_slot(&mut self, out: &mut Vec<Action>, flow: &str, from: usize) {
+        let slots = self.script.flows.get(flow).map(|f| f.slots.clone()).unwrap_or_default();
+        match (from..slots.len()).find(|&i| !self.record.slots.contains_key(&slots[i])) {
+            Some(i) => self.ask_slot(out, flow, i, false),
+            None => {
+                self.step = Step::Confirm { flow: flow.to_string() };
+                self.read_back(out, flow);
+            }
+        }
+    }
+
+    fn slot_name(&self, flow: &str, index: usize) -> String {
+        self.script.flows.get(flow).and_then(|f| f.slots.get(index)).cloned().unwrap_or_default()
+    }
+
+    fn ask_slot(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool) {
+        self.misses = 0;
+        let slot = self.slot_name(flow, index);
+        if slot == "callback"
+            && !redo
+            && let Some(PhoneParse::Valid(p)) = self.ctx.caller.as_deref().map(|c| phone::classify_digits(&c.chars().filter(char::is_ascii_digit).collect::<String>()))
+        {
+            let last4: String = p.digits()[6..].chars().map(|c| digit_word(c).to_string() + " ").collect();
+            self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::CallerIdOffer(p), redo };
+            self.ask(out, format!("Is the number you're calling from, ending in {}, the best one to reach you?", last4.trim()), Expect::Speech);
+            return;
+        }
+        let prompt = self.script.slots.get(&slot).map(|p| p.ask.clone()).unwrap_or_default();
+        self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::Ask, redo };
+        let expect = if matches!(slot.as_str(), "date_of_birth" | "callback") { Expect::Digits } else { Expect::Speech };
+        self.ask(out, prompt, expect);
+    }
+
+    /// The slot is filled: on to the next one, or back to the read-back after a correction.
+    fn slot_done(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool) {
+        self.misses = 0;
+        if redo {
+            self.step = Step::Confirm { flow: flow.into() };
+            self.read_back(out, flow);
+        } else {
+            self.next_slot(out, flow, index + 1);
+        }
+    }
+
+    fn on_slot_answer(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, step: SlotStep, redo: bool, text: &str) {
+        let slot = self.slot_name(flow, index);
+        match (slot.as_str(), step) {
+            ("name", SlotStep::Ask) => match names::parse_full_name(text) {
+                Some(n) => {
+                    // A spelling given with the name ("Jane Doe, D O E") is already in it.
+                    self.spelled = names::parse_spelling(text);
+                    self.name = Some(n);
+                    if self.spelled.is_some() {
+                        self.store_name();
+                        self.slot_done(out, flow, index, redo);
+                    } else {
+                        self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::SpellLastName, redo };
+                        let q = self.script.prompts.spell_last_name.clone();
+                        self.ask(out, q, Expect::Digits);
+                    }
+                }
+                None => self.slot_miss(out, flow, index, redo, None),
+            },
+            ("name", SlotStep::SpellLastName) => match names::parse_spelling(text) {
+                Some(family) => {
+                    if let Some(n) = &mut self.name {
+                        n.family = family.clone();
+                    }
+                    self.spelled = Some(family.clone());
+                    self.store_name();
+                    let letters: Vec<String> = family.chars().filter(|c| c.is_alphabetic()).map(|c| c.to_ascii_uppercase().to_string()).collect();
+                    let t = format!("Thank you. {}, spelled {}.", self.name.as_ref().map(|n| n.display()).unwrap_or_default(), letters.join(" "));
+                    self.say(out, t, true);
+                    self.slot_done(out, flow, index, redo);
+                }
+                None if self.misses >= 1 => {
+                    // Spelling did not work twice: keep the name as heard.
+                    self.store_name();
+                    self.slot_done(out, flow, index, redo);
+                }
+                None => self.slot_miss(out, flow, index, redo, Some(self.script.prompts.spell_last_name.clone())),
+            },
+            ("date_of_birth", SlotStep::Ask) | ("date_of_birth", SlotStep::DobKeypad) => self.on_dob(out, flow, index, redo, text),
+            ("date_of_birth", SlotStep::DobYear { month, day }) => {
+                let month_name = MONTHS[(month as usize).saturating_sub(1).min(11)];
+                match dates::parse_date_of_birth(&format!("{month_name} {day} {text}"), self.ctx.today) {
+                    DobParse::Valid(d) => self.confirm_dob(out, flow, index, redo, d),
+                    _ => self.on_dob(out, flow, index, redo, text),
+                }
+            }
+            ("date_of_birth", SlotStep::DobConfirm(d)) => match yesno::yes_no(text) {
+                Answer::Yes => {
+                    self.dob = Some(d);
+                    self.record.slots.insert("date_of_birth".into(), d.iso());
+                    self.slot_done(out, flow, index, redo);
+                }
+                _ => {
+                    // "No, it's the fifteenth": a date in the answer is taken at once.
+                    match dates::parse_date_of_birth(text, self.ctx.today) {
+                        DobParse::Valid(d2) if d2 != d => self.confirm_dob(out, flow, index, redo, d2),
+                        _ => {
+                            self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::Ask, redo };
+                            let q = self.script.slots.get("date_of_birth").map(|p| p.retry.clone()).unwrap_or_default();
+                            self.ask(out, format!("Let's try again. {q}"), Expect::Digits);
+                        }
+                    }
+                }
+            },
+            ("callback", SlotStep::CallerIdOffer(p)) => match yesno::yes_no(text) {
+                Answer::Yes => self.store_phone(out, flow, index, redo, p),
+                _ => match phone::parse_phone(text) {
+                    PhoneParse::Valid(p2) => self.confirm_phone(out, flow, index, redo, p2),
+                    _ => {
+                        self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::Ask, redo };
+                        let q = self.script.slots.get("callback").map(|p| p.ask.clone()).unwrap_or_default();
+                        self.ask(out, q, Expect::Digits);
+                    }
+                },
+            },
+            ("callback", SlotStep::Ask) | ("callback", SlotStep::PhoneKeypad) => match phone::parse_phone(text) {
+                PhoneParse::Valid(p) => self.confirm_phone(out, flow, index, redo, p),
+                other => {
+                    let problem = phone_problem(&other);
+                    self.slot_miss(out, flow, index, redo, Some(problem));
+                }
+            },
+            ("callback", SlotStep::PhoneConfirm(p)) => match yesno::yes_no(text) {
+                Answer::Yes => self.store_phone(out, flow, index, redo, p),
+                _ => match phone::apply_correction(&p, text) {
+                    Some(PhoneParse::Valid(p2)) => self.confirm_phone(out, flow, index, redo, p2),
+                    Some(other) => {
+                        let t = phone_problem(&other);
+                        self.say(out, t, true);
+                        self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::Ask, redo };
+                        let q = self.script.slots.get("callback").map(|p| p.retry.clone()).unwrap_or_default();
+                        self.ask(out, q, Expect::Digits);
+                    }
+                    None => {
+                        self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::Ask, redo };
+                        let q = self.script.slots.get("callback").map(|p| p.retry.clone()).unwrap_or_default();
+                        self.ask(out, format!("Okay. {q}"), Expect::Digits);
+                    }
+                },
+            },
+            ("preferred_times", _) => {
+                let p = preference::parse_preference(text);
+                let summary = p.summary();
+                let value = if summary.is_empty() { text.to_string() } else { format!("{summary} ({text})") };
+                self.record.slots.insert("preferred_times".into(), value);
+                self.slot_done(out, flow, index, redo);
+            }
+            (free, _) => {
+                // Reason, medication: the caller's own words.
+                self.record.slots.insert(free.to_string(), text.to_string());
+                self.slot_done(out, flow, index, redo);
+            }
+        }
+    }
+
+    fn on_dob(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool, text: &str) {
+        match dates::parse_date_of_birth(text, self.ctx.today) {
+            DobParse::Valid(d) => self.confirm_dob(out, flow, index, redo, d),
+            DobParse::MissingYear { month, day } => {
+                self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::DobYear { month, day }, redo };
+                let q = self.script.prompts.date_year.clone();
+                self.ask(out, q, Expect::Digits);
+            }
+            DobParse::Invalid { reason } => self.slot_miss(out, flow, index, redo, Some(format!("Sorry, {reason}."))),
+            DobParse::Nothing => self.slot_miss(out, flow, index, redo, None),
+        }
+    }
+
+    fn confirm_dob(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool, d: Date) {
+        self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::DobConfirm(d), redo };
+        self.ask(out, format!("{}. Is that right?", d.spoken()), Expect::Speech);
+    }
+
+    fn keypad_dob(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool) {
+        self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::DobKeypad, redo };
+        let q = self.script.prompts.keypad_date.clone();
+        self.ask(out, q, Expect::Keypad { count: 8 });
+    }
+
+    fn confirm_phone(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool, p: PhoneNumber) {
+        let t = format!("I have {}. Is that right?", p.grouped_words());
+        self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::PhoneConfirm(p), redo };
+        self.ask(out, t, Expect::Speech);
+    }
+
+    fn store_phone(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool, p: PhoneNumber) {
+        self.record.slots.insert("callback".into(), p.digits().to_string());
+        self.callback = Some(p);
+        self.slot_done(out, flow, index, redo);
+    }
+
+    fn keypad_phone(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool) {
+        self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::PhoneKeypad, redo };
+        let q = self.script.prompts.keypad_phone.clone();
+        self.ask(out, q, Expect::Keypad { count: 10 });
+    }
+
+    fn store_name(&mut self) {
+        if let Some(n) = &self.name {
+            self.record.slots.insert("name".into(), n.display());
+        }
+    }
+
+    /// An answer that could not be used: say why and ask again, or after `retries`, fall back
+    /// (the keypad for numbers and dates, taking what was said for the rest).
+    fn slot_miss(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool, problem: Option<String>) {
+        self.misses += 1;
+        let slot = self.slot_name(flow, index);
+        if self.misses > self.script.retries {
+            match slot.as_str() {
+                "date_of_birth" => {
+                    self.misses = 0;
+                    return self.keypad_dob(out, flow, index, redo);
+                }
+                "callback" => {
+                    self.misses = 0;
+                    return self.keypad_phone(out, flow, index, redo);
+                }
+                _ => {
+                    // A name we cannot make out is still worth passing on as heard.
+                    if let Some(last) = self.record.transcript.iter().rev().find(|u| u.speaker == Speaker::Caller) {
+                        let heard = last.text.clone();
+                        self.record.slots.insert(slot.clone(), format!("(unclear) {heard}"));
+                    }
+                    return self.slot_done(out, flow, index, redo);
+                }
+            }
+        }
+        let problem = problem.unwrap_or_else(|| self.script.prompts.not_understood.clone());
+        self.say(out, problem, true);
+        let retry = self.script.slots.get(&slot).map(|p| p.retry.clone()).unwrap_or_default();
+        let expect = self.last_expect;
+        let Step::Slot { step, .. } = self.step.clone() else { return };
+        let step = if matches!(step, SlotStep::SpellLastName) { step } else { SlotStep::Ask };
+        let retry = if matches!(step, SlotStep::SpellLastName) { String::new() } else { retry };
+        self.step = Step::Slot { flow: flow.into(), index, step, redo };
+        if retry.is_empty() {
+            out.push(Action::Listen(expect));
+        } else {
+            self.ask(out, retry, expect);
+        }
+    }
+
+    fn not_understood(&mut self, out: &mut Vec<Action>) {
+        if let Step::Slot { flow, index, redo, .. } = self.step.clone() {
+            return self.slot_miss(out, &flow, index, redo, None);
+        }
+        self.misses += 1;
+        if self.misses > self.script.retries && matches!(self.step, Step::AwaitIntent | Step::AnythingElse) {
+            self.misses = 0;
+            return self.offer_message(out);
+        }
+        let sorry = self.script.prompts.not_understood.clone();
+        self.say(out, sorry, true);
+        let q = match self.step {
+            Step::AwaitIntent => "How can I help you? For example, you can ask for an appointment, a prescription refill, or to leave a message.".to_string(),
+            _ => self.last_question.clone(),
+        };
+        let expect = self.last_expect;
+        self.ask(out, q, expect);
+    }
+
+    fn try_direct_correction(&mut self, out: &mut Vec<Action>, flow: &str, text: &str) -> bool {
+        if let Some(p) = &self.callback
+            && let Some(PhoneParse::Valid(p2)) = phone::apply_correction(p, text)
+        {
+            let index = self.script.flows.get(flow).and_then(|f| f.slots.iter().position(|s| s == "callback")).unwrap_or(0);
+            self.confirm_phone(out, flow, index, true, p2);
+            return true;
+        }
+        if let Some(n) = &self.name
+            && let Some(n2) = names::apply_name_correction(n, text)
+        {
+            self.name = Some(n2);
+            self.store_name();
+            self.step = Step::Confirm { flow: flow.into() };
+            self.read_back(out, flow);
+            return true;
+        }
+        if self.dob.is_some()
+            && let DobParse::Valid(d) = dates::parse_date_of_birth(text, self.ctx.today)
+        {
+            let index = self.script.flows.get(flow).and_then(|f| f.slots.iter().position(|s| s == "date_of_birth")).unwrap_or(0);
+            self.confirm_dob(out, flow, index, true, d);
+            return true;
+        }
+        false
+    }
+
+    fn read_back(&mut self, out: &mut Vec<Action>, flow: &str) {
+        let Some(f) = self.script.flows.get(flow) else { return };
+        let mut parts = vec![f.summary.clone()];
+        let s = &self.record.slots;
+        if let Some(n) = s.get("name") {
+            parts.push(format!("for {n}"));
+        }
+        if let Some(d) = &self.dob {
+            parts.push(format!("born {}", d.spoken()));
+        }
+        if let Some(p) = &self.callback {
+            parts.push(format!("call back at {}", p.grouped_words()));
+        }
+        if let Some(m) = s.get("medication") {
+            parts.push(format!("for {m}"));
+        }
+        if let Some(r) = s.get("reason") {
+            parts.push(format!("about: {r}"));
+        }
+        if let Some(t) = s.get("preferred_times") {
+            let t = t.split(" (").next().unwrap_or(t);
+            parts.push(format!("preferring {t}"));
+        }
+        let mut summary = parts.join(", ");
+        if let Some(first) = summary.get(..1) {
+            summary = first.to_uppercase() + &summary[1..];
+        }
+        let text = format!("{} {summary}. Is that all correct?", self.script.prompts.confirm_summary);
+        self.ask(out, text, Expect::Speech);
+    }
+
+    fn goodbye(&mut self, out: &mut Vec<Action>) {
+        let t = self.script.prompts.goodbye.clone();
+        self.say(out, t, true);
+        self.finish(out);
+    }
+
+    fn finish(&mut self, out: &mut Vec<Action>) {
+        self.step = Step::Done;
+        out.push(Action::HangUp);
+    }
+
+    fn say(&mut self, out: &mut Vec<Action>, text: String, interruptible: bool) {
+        if !text.trim().is_empty() {
+            out.push(Action::Say { text, interruptible });
+        }
+    }
+
+    fn ask(&mut self, out: &mut Vec<Action>, question: String, expect: Expect) {
+        self.last_question = question.clone();
+        self.last_expect = expect;
+        self.say(out, question, true);
+        out.push(Action::Listen(expect));
+    }
+}
+
+const MONTHS: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+
+fn digit_word(c: char) -> &'static str {
+    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"][c.to_digit(10).unwrap_or(0) as usize]
+}
+
+fn phone_problem(p: &PhoneParse) -> String {
+    match p {
+        PhoneParse::Incomplete { digits } if !digits.is_empty() => format!("I only got {} digits.", digits.len()),
+        PhoneParse::TooLong { .. } => "That sounded like too many digits.".into(),
+        PhoneParse::Invalid { reason, .. } => format!("Sorry, {reason}."),
+        _ => "Sorry, I didn't catch the number.".into(),
+    }
+}

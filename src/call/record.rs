@@ -1,0 +1,132 @@
+//! The record of one call: what staff need to act on it, and what lets anyone see how the call
+//! went (both sides of the transcript, with times and per-turn latencies).
+//!
+//! It is patient data through and through (caller number, name, date of birth, transcript):
+//! it goes to the store and to `simulate`'s output, never to the log.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The caller's request was collected for staff to act on.
+    MessageTaken,
+    /// Handed to a person (the transfer target answered).
+    Transferred,
+    /// Questions answered; nothing for staff to do.
+    Answered,
+    /// The caller hung up, or went silent, before anything was collected.
+    Abandoned,
+    /// Red-flag words: emergency instructions were given.
+    Emergency,
+    /// The call was cut by the box stopping (or crashing) mid-call.
+    Interrupted,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::MessageTaken => "message_taken",
+            Outcome::Transferred => "transferred",
+            Outcome::Answered => "answered",
+            Outcome::Abandoned => "abandoned",
+            Outcome::Emergency => "emergency",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Speaker {
+    Agent,
+    Caller,
+}
+
+/// One line of the transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Utterance {
+    /// Milliseconds since the call was answered.
+    pub at_ms: u64,
+    pub speaker: Speaker,
+    pub text: String,
+    /// Recognition confidence of a caller's words (absent for the agent and for key presses).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub confidence: Option<f32>,
+    /// Set when the caller pressed keys instead of speaking.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub keypad: bool,
+    /// Set when the caller interrupted this prompt.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub interrupted: bool,
+}
+
+/// Where the time of one turn went, measured by the engine (not by `simulate`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TurnLatency {
+    /// Caller's last voiced audio to the end-of-turn decision (the silence hangover).
+    pub endpoint_ms: u32,
+    /// End of turn to transcript.
+    pub stt_ms: u32,
+    /// Transcript to the reply's text.
+    pub decide_ms: u32,
+    /// Reply text to its first audio.
+    pub tts_ms: u32,
+    /// Caller's last voiced audio to the reply's first audio frame handed to the line.
+    pub total_ms: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallRecord {
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub duration_ms: u64,
+    /// The caller's number as the line gave it.
+    pub caller: Option<String>,
+    pub dialled: Option<String>,
+    pub after_hours: bool,
+    /// The request the call was about (`new_appointment`, `refill`, ...).
+    pub intent: Option<String>,
+    /// FAQ topics answered.
+    pub questions: Vec<String>,
+    /// Collected details: name, date_of_birth (YYYY-MM-DD), callback (10 digits), reason, ...
+    pub slots: BTreeMap<String, String>,
+    /// The caller said yes to the read-back of the details.
+    pub confirmed: bool,
+    pub outcome: Outcome,
+    /// Which red flag, when the outcome is an emergency (a code such as "chest_pain").
+    pub red_flag: Option<String>,
+    pub transfer: Option<String>,
+    pub transcript: Vec<Utterance>,
+    pub latencies: Vec<TurnLatency>,
+}
+
+impl CallRecord {
+    pub fn new(started_at: String, caller: Option<String>, dialled: Option<String>, after_hours: bool) -> CallRecord {
+        CallRecord {
+            started_at,
+            ended_at: None,
+            duration_ms: 0,
+            caller,
+            dialled,
+            after_hours,
+            intent: None,
+            questions: Vec::new(),
+            slots: BTreeMap::new(),
+            confirmed: false,
+            outcome: Outcome::Abandoned,
+            red_flag: None,
+            transfer: None,
+            transcript: Vec::new(),
+            latencies: Vec::new(),
+        }
+    }
+}
+
+/// Now, as RFC 3339 UTC.
+pub fn now_rfc3339() -> String {
+    jiff::Timestamp::now().round(jiff::Unit::Millisecond).map(|t| t.to_string()).unwrap_or_default()
+}
