@@ -322,7 +322,7 @@ impl Flow {
                     && let Some(flag) = redflag::red_flag(&text, &self.script.red_flag_phrases)
                 {
                     self.emergency(&mut out, flag.label(), &text);
-                } else if text.is_empty() || confidence < self.script.min_confidence {
+                } else if text.is_empty() || (confidence < self.script.min_confidence && !self.expects_checked_value()) {
                     self.not_understood(&mut out);
                 } else {
                     self.on_heard(&mut out, &text);
@@ -350,6 +350,19 @@ impl Flow {
             Outcome::Abandoned
         };
         r.clone()
+    }
+
+    /// Whether the answer expected now is checked by parsing and read back (a spelling, a
+    /// date, a number, yes or no to a read-back): then a low recognition confidence is no reason
+    /// to ask again, since a wrong value would not parse or would be corrected by the caller.
+    fn expects_checked_value(&self) -> bool {
+        match &self.step {
+            Step::Slot { flow, index, step, .. } => {
+                !matches!(step, SlotStep::Ask) || matches!(self.slot_name(flow, *index).as_str(), "date_of_birth" | "callback" | "name")
+            }
+            Step::Confirm { .. } => true,
+            _ => false,
+        }
     }
 
     // --- the steps -----------------------------------------------------------------------
@@ -642,7 +655,7 @@ impl Flow {
                 }
                 None => self.slot_miss(out, flow, index, redo, None),
             },
-            ("name", SlotStep::SpellLastName) => match names::parse_spelling(text) {
+            ("name", SlotStep::SpellLastName) => match names::parse_spelling(&letters_apart(text)) {
                 Some(family) => {
                     if let Some(n) = &mut self.name {
                         n.family = family.clone();
@@ -659,7 +672,10 @@ impl Flow {
                     self.store_name();
                     self.slot_done(out, flow, index, redo);
                 }
-                None => self.slot_miss(out, flow, index, redo, Some(self.script.prompts.spell_last_name.clone())),
+                None => {
+                    let again = format!("{} {}", self.script.prompts.not_understood, self.script.prompts.spell_last_name);
+                    self.slot_miss(out, flow, index, redo, Some(again));
+                }
             },
             ("date_of_birth", SlotStep::Ask) | ("date_of_birth", SlotStep::DobKeypad) => self.on_dob(out, flow, index, redo, text),
             ("date_of_birth", SlotStep::DobYear { month, day }) => {
@@ -886,10 +902,10 @@ impl Flow {
             parts.push(format!("call back at {}", p.grouped_words()));
         }
         if let Some(m) = s.get("medication") {
-            parts.push(format!("for {m}"));
+            parts.push(format!("for {}", m.trim_end_matches(['.', '!', '?', ' '])));
         }
         if let Some(r) = s.get("reason") {
-            parts.push(format!("about: {r}"));
+            parts.push(format!("about: {}", r.trim_end_matches(['.', '!', '?', ' '])));
         }
         if let Some(t) = s.get("preferred_times") {
             let t = t.split(" (").next().unwrap_or(t);
@@ -930,6 +946,16 @@ impl Flow {
 
 const MONTHS: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
 
+/// Whisper sometimes writes spelled letters in groups ("S-M-I-TH."): when every group is at
+/// most three capitals and at least half are single letters, the groups are split into letters,
+/// so "S-M-I-TH" reads as S M I T H. Anything else is left as it is.
+fn letters_apart(text: &str) -> String {
+    let groups: Vec<&str> = text.split(|c: char| !c.is_alphabetic()).filter(|g| !g.is_empty()).collect();
+    let single = groups.iter().filter(|g| g.chars().count() == 1).count();
+    let spelled = groups.len() >= 2 && single * 2 >= groups.len() && groups.iter().all(|g| g.chars().count() <= 3 && g.chars().all(char::is_uppercase));
+    if spelled { groups.iter().flat_map(|g| g.chars()).map(String::from).collect::<Vec<_>>().join(" ") } else { text.to_string() }
+}
+
 fn digit_word(c: char) -> &'static str {
     ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"][c.to_digit(10).unwrap_or(0) as usize]
 }
@@ -940,5 +966,19 @@ fn phone_problem(p: &PhoneParse) -> String {
         PhoneParse::TooLong { .. } => "That sounded like too many digits.".into(),
         PhoneParse::Invalid { reason, .. } => format!("Sorry, {reason}."),
         _ => "Sorry, I didn't catch the number.".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::letters_apart;
+
+    #[test]
+    fn grouped_capitals_are_split_into_letters() {
+        assert_eq!(letters_apart("S-M-I-TH."), "S M I T H");
+        assert_eq!(letters_apart("D, O, E"), "D, O, E");
+        assert_eq!(letters_apart("It's Smith"), "It's Smith");
+        assert_eq!(letters_apart("B as in boy"), "B as in boy");
+        assert_eq!(letters_apart("NG-U-Y-EN"), "N G U Y E N");
     }
 }

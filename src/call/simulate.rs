@@ -119,16 +119,18 @@ pub fn run(config: &Config, opts: &Options, input: &mut dyn BufRead, out: &mut d
         let next = if let Some(i) = follow_up {
             i
         } else if listening {
-            match lines.next().transpose()? {
-                None => Input::CallerHungUp,
-                Some(line) => match parse_line(&line) {
-                    Line::HangUp => Input::CallerHungUp,
-                    Line::Keys(k) => Input::Keys(k),
-                    Line::Silence(s) if s >= no_input_s => Input::NoInput,
-                    // A pause shorter than the timeout changes nothing: read on.
-                    Line::Silence(_) => continue,
-                    Line::Say(text) => ear.hear(&text)?,
-                },
+            loop {
+                match lines.next().transpose()? {
+                    None => break Input::CallerHungUp,
+                    Some(line) => match parse_line(&line) {
+                        Line::HangUp => break Input::CallerHungUp,
+                        Line::Keys(k) => break Input::Keys(k),
+                        Line::Silence(s) if s >= no_input_s => break Input::NoInput,
+                        // A pause shorter than the timeout changes nothing: read on.
+                        Line::Silence(_) => continue,
+                        Line::Say(text) => break ear.hear(&text)?,
+                    },
+                }
             }
         } else {
             // The flow neither listens nor ends (it should not happen): do not spin.
