@@ -337,7 +337,7 @@ fn audio_mode_hears_an_appointment_request() {
         &[
             "I'd like to make an appointment.",
             "My name is John Smith.",
-            "S, M, I, T, H.",
+            "S. M. I. T. H.",
             "March fifth, nineteen eighty.",
             "Yes.",
             "Six one seven, five five five, zero one nine nine.",

@@ -7,7 +7,8 @@
 //! printed as `AGENT: ...`; the next caller line is read whenever the agent listens; the final
 //! record is printed as `RECORD: {json}`.
 //!
-//! With `--audio`, each caller line is spoken by the configured voice, taken through 8 kHz
+//! With `--audio`, each caller line is spoken by the configured voice (without its random
+//! variation, so runs repeat), taken through 8 kHz
 //! G.711 and recognised by the configured Whisper, so what the flow gets is what it would get
 //! on a call.
 
@@ -79,7 +80,9 @@ fn parse_line(line: &str) -> Line {
 pub fn run(config: &Config, opts: &Options, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<CallRecord> {
     let script = Script::from_config(config);
     let ear = if opts.audio {
-        let voice = Arc::new(crate::speech::tts::Voice::load(&config.tts_settings())?);
+        // The caller speaks with the clinic's voice without its random variation, so a
+        // conversation replays the same way every time.
+        let voice = Arc::new(crate::speech::tts::Voice::load(&config.tts_settings())?.without_variation());
         let stt = Box::new(crate::speech::stt::Stt::load(&config.stt_settings())?);
         Ear::Audio { voice, stt }
     } else {

@@ -134,6 +134,14 @@ impl Voice {
         self.config.audio.sample_rate
     }
 
+    /// Turns off the voice's random variation (Piper's noise inputs), so the same text always
+    /// gives the same audio: a reproducible caller for `simulate --audio` and end-to-end tests.
+    pub fn without_variation(mut self) -> Self {
+        self.config.inference.noise_scale = 0.0;
+        self.config.inference.noise_w = 0.0;
+        self
+    }
+
     /// Piper's id sequence: BOS, pad, then each phoneme followed by pad, then EOS. Phonemes the
     /// voice does not know are skipped, as Piper does.
     pub fn phoneme_ids(&self, phonemes: &str) -> Vec<i64> {
