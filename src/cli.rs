@@ -14,7 +14,7 @@ use crate::audio::g711::Law;
 use crate::config::Config;
 use crate::speech::models::{self, Status};
 use crate::speech::stt::{self, AudioContext, Stt};
-use crate::speech::tts::{PromptCache, Voice};
+use crate::speech::tts::Voice;
 
 pub const DEFAULT_CONFIG: &str = "/etc/frontdesk/frontdesk.toml";
 
@@ -400,15 +400,32 @@ fn dial(config: &Config, target: &str, play: Option<&Path>, seconds: u32, ring_t
 fn run(config: Config) -> Result<ExitCode> {
     tracing::info!(config = %config.path.display(), "starting");
     require_models(&config)?;
-    let stt = Stt::load(&config.stt_settings())?;
+    let stt = Arc::new(Stt::load(&config.stt_settings())?);
     let voice = Arc::new(Voice::load(&config.tts_settings())?);
-    let prompts = PromptCache::new(voice.clone());
-    let warmed = prompts.warm([config.prompts.greeting.as_str(), config.prompts.goodbye.as_str()])?;
+    let store = match &config.sip {
+        Some(sip) if sip.app == "conversation" => {
+            let dir = config.resolve(&config.store.data_dir);
+            let store = crate::store::Store::open(&dir)?;
+            tracing::info!(database = %store.path().display(), "call records");
+            Some(Arc::new(store))
+        }
+        _ => None,
+    };
+    let shared = Arc::new(crate::call::engine::Shared {
+        script: crate::call::flow::Script::from_config(&config),
+        stt: stt.clone(),
+        voice: voice.clone(),
+        conversation: config.conversation.clone(),
+        store,
+        prompt_audio: Default::default(),
+    });
+    let warmed = shared.warm()?;
     // Run one transcription now: the first real one would otherwise pay whisper's lazy set-up.
-    let greeting = prompts.get(&config.prompts.greeting)?;
+    let greeting = voice.synthesize(&shared.script.prompts.greeting)?;
     let mut transcriber = stt.transcriber()?;
     let heard = crate::audio::resample::resample(&greeting.samples, greeting.sample_rate, stt::SAMPLE_RATE)?;
     let self_test = transcriber.transcribe(&heard)?;
+    drop(transcriber);
     tracing::info!(
         prompts = warmed,
         self_test_words = self_test.text.split_whitespace().count(),
@@ -418,7 +435,7 @@ fn run(config: Config) -> Result<ExitCode> {
     match &config.sip {
         Some(sip) => {
             let ua_config = ua_config(sip, &config)?;
-            let app = line_app(sip, &config)?;
+            let app = line_app(sip, &config, &shared)?;
             rt.block_on(async move {
                 let ua = crate::sip::ua::UserAgent::bind(ua_config, app)
                     .await
@@ -491,9 +508,13 @@ fn host_of(addr: std::net::SocketAddr) -> String {
     }
 }
 
-fn line_app(sip: &crate::config::SipSection, config: &Config) -> Result<crate::sip::ua::AppFactory> {
+fn line_app(sip: &crate::config::SipSection, config: &Config, shared: &Arc<crate::call::engine::Shared>) -> Result<crate::sip::ua::AppFactory> {
     use crate::line::apps;
     Ok(match sip.app.as_str() {
+        "conversation" => {
+            let shared = shared.clone();
+            Arc::new(move |leg| crate::call::engine::answer(shared.clone(), leg))
+        }
         "announce" => {
             let a = &config.announce;
             let prompt = match &a.play {

@@ -361,7 +361,8 @@ pub struct SipSection {
     /// Ring this long before answering (0: answer at once).
     #[serde(default)]
     pub ringing_ms: u64,
-    /// What answers calls until the conversation engine exists: "echo" or "announce".
+    /// What answers calls: "conversation" (the clinic's assistant), or for tests and
+    /// integrators "echo", "announce" or "transfer".
     #[serde(default = "default_app")]
     pub app: String,
     /// Codecs in order of preference: "PCMU", "PCMA".
@@ -385,7 +386,7 @@ fn default_busy_status() -> u16 {
     486
 }
 fn default_app() -> String {
-    "echo".into()
+    "conversation".into()
 }
 fn default_codecs() -> Vec<String> {
     vec!["PCMU".into(), "PCMA".into()]
@@ -585,10 +586,10 @@ impl Config {
             check(sip.max_calls >= 1 && sip.max_calls <= 64, "sip", "max_calls", format!("{}: use 1 to 64", sip.max_calls));
             check(matches!(sip.busy_status, 486 | 503), "sip", "busy_status", format!("{}: use 486 or 503", sip.busy_status));
             check(
-                matches!(sip.app.as_str(), "echo" | "announce" | "transfer"),
+                matches!(sip.app.as_str(), "conversation" | "echo" | "announce" | "transfer"),
                 "sip",
                 "app",
-                format!("{:?}: use \"echo\", \"announce\" or \"transfer\"", sip.app),
+                format!("{:?}: use \"conversation\", \"echo\", \"announce\" or \"transfer\"", sip.app),
             );
             check(
                 sip.app != "transfer" || self.transfer.target.is_some(),

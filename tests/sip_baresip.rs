@@ -11,14 +11,11 @@ mod common;
 
 use common::daemon::Daemon;
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use common::baresip::{Baresip, Ctrl, Ports, baresip_config, require_baresip};
 
 /// The daemon's SIP port (its RTP range follows from it, see tests/common/daemon.rs).
 const SIP_PORT: u16 = 16060;
@@ -35,168 +32,6 @@ const DIGITS: &[char] = &['1', '5', '#'];
 /// the file does).
 const LEAD_SECONDS: f32 = 0.5;
 const TAIL_SECONDS: f32 = 8.0;
-
-/// baresip with its stdout and stderr (including the `-s` SIP trace) in a file.
-struct Baresip {
-    child: Child,
-    output: PathBuf,
-}
-
-impl Baresip {
-    fn start(config_dir: &Path) -> Baresip {
-        let output = config_dir.join("baresip.out");
-        let file = std::fs::File::create(&output).unwrap();
-        let child = Command::new("baresip")
-            // IPv4 only, SIP trace on, this config directory, quit after 45 s whatever happens.
-            .args(["-4", "-s", "-t", "45", "-f"])
-            .arg(config_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(file.try_clone().unwrap()))
-            .stderr(Stdio::from(file))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start baresip ({e}): install baresip (make test does)"));
-        Baresip { child, output }
-    }
-
-    fn output(&self) -> String {
-        String::from_utf8_lossy(&std::fs::read(&self.output).unwrap_or_default()).into_owned()
-    }
-
-    fn exited(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(Some(_)))
-    }
-
-    /// Waits up to `timeout` for baresip to exit on its own; kills it otherwise.
-    fn wait_exit(&mut self, timeout: Duration) -> bool {
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if self.exited() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        false
-    }
-}
-
-impl Drop for Baresip {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A client of baresip's ctrl_tcp module: `{"command":..,"params":..,"token":..}` out, responses
-/// (`"response":true` with our token) and events (`"event":true`, `"type":..`) in, each JSON
-/// object framed as a netstring (`LEN:JSON,`).
-struct Ctrl {
-    stream: TcpStream,
-    received: Arc<Mutex<Vec<Value>>>,
-    next_token: u32,
-}
-
-impl Ctrl {
-    fn connect(baresip: &mut Baresip, timeout: Duration) -> Result<Ctrl, String> {
-        let start = Instant::now();
-        let stream = loop {
-            match TcpStream::connect(("127.0.0.1", BARESIP_CTRL_PORT)) {
-                Ok(s) => break s,
-                Err(e) => {
-                    if baresip.exited() {
-                        return Err("baresip exited before its ctrl_tcp port opened".into());
-                    }
-                    if start.elapsed() > timeout {
-                        return Err(format!("cannot connect to baresip's ctrl_tcp on 127.0.0.1:{BARESIP_CTRL_PORT}: {e}"));
-                    }
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            }
-        };
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let sink = received.clone();
-        let mut reader = stream.try_clone().unwrap();
-        std::thread::spawn(move || {
-            let mut buf: Vec<u8> = Vec::new();
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = reader.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                while let Some(colon) = buf.iter().position(|&b| b == b':') {
-                    let Some(len) = std::str::from_utf8(&buf[..colon]).ok().and_then(|s| s.parse::<usize>().ok()) else {
-                        return;
-                    };
-                    if buf.len() < colon + 1 + len + 1 {
-                        break;
-                    }
-                    let v = serde_json::from_slice::<Value>(&buf[colon + 1..colon + 1 + len])
-                        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&buf[colon + 1..colon + 1 + len]).into_owned()));
-                    sink.lock().unwrap().push(v);
-                    buf.drain(..colon + 1 + len + 1);
-                }
-            }
-        });
-        Ok(Ctrl { stream, received, next_token: 0 })
-    }
-
-    /// Sends a long command (as typed after `/` in baresip's menu) and waits for its response.
-    fn command(&mut self, command: &str, params: &str) -> Result<(), String> {
-        self.next_token += 1;
-        let token = format!("t{}", self.next_token);
-        let json = serde_json::json!({ "command": command, "params": params, "token": token }).to_string();
-        self.stream
-            .write_all(format!("{}:{json},", json.len()).as_bytes())
-            .map_err(|e| format!("ctrl_tcp write of {command:?}: {e}"))?;
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(5) {
-            let found = self.received.lock().unwrap().iter().find(|v| v["response"] == true && v["token"] == token.as_str()).cloned();
-            if let Some(v) = found {
-                return if v["ok"] == true { Ok(()) } else { Err(format!("baresip refused /{command} {params}: {v}")) };
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Err(format!("no response from baresip to /{command} {params}"))
-    }
-
-    /// Waits for an event of `kind` (CALL_ESTABLISHED, CALL_CLOSED, ...).
-    fn wait_event(&self, kind: &str, timeout: Duration) -> Result<Value, String> {
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            let found = self.received.lock().unwrap().iter().find(|v| v["event"] == true && v["type"] == kind).cloned();
-            if let Some(v) = found {
-                return Ok(v);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Err(format!("baresip reported no {kind} within {timeout:?}; it reported:\n{}", self.transcript()))
-    }
-
-    fn transcript(&self) -> String {
-        self.received.lock().unwrap().iter().map(|v| v.to_string()).collect::<Vec<_>>().join("\n")
-    }
-}
-
-impl Drop for Ctrl {
-    fn drop(&mut self) {
-        let _ = self.stream.shutdown(Shutdown::Both);
-    }
-}
-
-/// Fails (never skips) when baresip or the modules this test needs are missing.
-fn require_baresip() {
-    match Command::new("baresip").arg("-h").stdout(Stdio::null()).stderr(Stdio::null()).status() {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!("baresip not found: install baresip (make test does)"),
-        Err(e) => panic!("cannot run baresip ({e}): install baresip (make test does)"),
-        Ok(_) => {}
-    }
-    for m in ["g711", "aufile", "sndfile", "account", "menu", "ctrl_tcp"] {
-        let p = Path::new("/usr/lib/baresip/modules").join(format!("{m}.so"));
-        assert!(p.exists(), "{} is missing: install baresip (make test does)", p.display());
-    }
-}
 
 /// The caller's speech in our own voice at 8 kHz, as said, and padded with silence as the WAV
 /// baresip plays (16-bit mono at the codec's rate, which aufile requires).
@@ -221,32 +56,10 @@ fn caller_audio(dir: &Path) -> (Vec<f32>, PathBuf) {
     (speech.samples, wav)
 }
 
-/// baresip's config directory from tests/baresip/, with ports and paths filled in.
-fn baresip_config(dir: &Path, audio: &Path, rec_dir: &Path) -> PathBuf {
-    let conf = dir.join("baresip");
-    std::fs::create_dir_all(&conf).unwrap();
-    let templates = common::repo().join("tests/baresip");
-    let config = std::fs::read_to_string(templates.join("config"))
-        .unwrap()
-        .replace("@SIP_PORT@", &BARESIP_SIP_PORT.to_string())
-        .replace("@CTRL_PORT@", &BARESIP_CTRL_PORT.to_string())
-        .replace("@RTP_PORTS@", BARESIP_RTP_PORTS)
-        .replace("@AUDIO@", audio.to_str().unwrap())
-        .replace("@REC_DIR@", rec_dir.to_str().unwrap());
-    assert!(
-        !config.lines().any(|l| !l.starts_with('#') && l.contains('@')),
-        "unfilled placeholder in tests/baresip/config:\n{config}"
-    );
-    std::fs::write(conf.join("config"), config).unwrap();
-    std::fs::copy(templates.join("accounts"), conf.join("accounts")).unwrap();
-    std::fs::write(conf.join("contacts"), "").unwrap();
-    conf
-}
-
 /// The call as the caller makes it: dial, let the speech play and come back, send the digits,
 /// hang up, quit.
 fn make_call(baresip: &mut Baresip, speech_seconds: f32) -> Result<(), String> {
-    let mut ctrl = Ctrl::connect(baresip, Duration::from_secs(10))?;
+    let mut ctrl = Ctrl::connect(baresip, BARESIP_CTRL_PORT, Duration::from_secs(10))?;
     ctrl.command("dial", &format!("sip:echo@127.0.0.1:{SIP_PORT}"))?;
     ctrl.wait_event("CALL_ESTABLISHED", Duration::from_secs(10))?;
     // The speech, its echo (60 to 100 ms later) and a margin.
@@ -331,9 +144,10 @@ fn baresip_call_to_echo_hears_its_speech_and_sends_dtmf() {
     let (speech, wav) = caller_audio(&d.dir);
     let rec_dir = d.dir.join("rec");
     std::fs::create_dir_all(&rec_dir).unwrap();
-    let conf = baresip_config(&d.dir, &wav, &rec_dir);
+    let ports = Ports { sip: BARESIP_SIP_PORT, rtp: BARESIP_RTP_PORTS, ctrl: BARESIP_CTRL_PORT };
+    let conf = baresip_config(&d.dir, ports, &wav, &rec_dir);
 
-    let mut baresip = Baresip::start(&conf);
+    let mut baresip = Baresip::start(&conf, 45);
     let call = make_call(&mut baresip, speech.len() as f32 / 8000.0);
     let exited = baresip.wait_exit(Duration::from_secs(5));
     let bout = baresip.output();

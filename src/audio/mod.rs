@@ -1,5 +1,6 @@
 //! Pure signal processing over sample slices: no I/O, and no allocation per frame on the call path.
 
+pub mod echo;
 pub mod g711;
 pub mod resample;
 pub mod vad;

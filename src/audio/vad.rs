@@ -113,3 +113,60 @@ mod tests {
         assert!(voiced_duration_ms(&s, 16_000, VoiceActivity::Quality) > 500);
     }
 }
+
+/// Frame-by-frame speech decisions for a live call: webrtc-vad on 20 ms of 8 kHz audio, with
+/// the zero-crossing check against hiss and an energy floor against a quiet line's rumble.
+/// Not `Send` (see the module note): each call makes its own on its engine thread.
+pub struct FrameVad {
+    vad: Vad,
+}
+
+/// Below this RMS (about -48 dBFS) a frame is line noise, whatever the detector says.
+const MIN_SPEECH_RMS: f32 = 130.0;
+
+impl FrameVad {
+    pub fn new(activity: VoiceActivity) -> FrameVad {
+        FrameVad { vad: Vad::new_with_rate_and_mode(SampleRate::Rate8kHz, activity.mode()) }
+    }
+
+    /// Whether 20 ms of 8 kHz audio (160 samples) holds speech.
+    pub fn is_voiced(&mut self, frame: &[i16; 160]) -> bool {
+        let energy: f32 = frame.iter().map(|&s| (s as f32) * (s as f32)).sum::<f32>() / frame.len() as f32;
+        if energy.sqrt() < MIN_SPEECH_RMS {
+            return false;
+        }
+        let crossings = frame.windows(2).filter(|w| (w[0] >= 0) != (w[1] >= 0)).count();
+        if crossings as f32 / (frame.len() - 1) as f32 >= MAX_VOICED_ZCR {
+            return false;
+        }
+        self.vad.is_voice_segment(frame).unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod frame_tests {
+    use super::*;
+
+    #[test]
+    fn frames_of_silence_and_hiss_are_not_voiced_and_a_vowel_is() {
+        let mut vad = FrameVad::new(VoiceActivity::Aggressive);
+        assert!(!vad.is_voiced(&[0; 160]));
+        let mut x = 0x9e37_79b9u32;
+        let hiss: [i16; 160] = std::array::from_fn(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x % 8000) as i16 - 4000
+        });
+        assert!(!vad.is_voiced(&hiss));
+        let mut voiced = 0;
+        for n in 0..25 {
+            let frame: [i16; 160] = std::array::from_fn(|i| {
+                let t = (n * 160 + i) as f32 / 8000.0;
+                ((1..=12).map(|h| (2.0 * std::f32::consts::PI * 140.0 * h as f32 * t).sin() / h as f32).sum::<f32>() * 6000.0) as i16
+            });
+            voiced += vad.is_voiced(&frame) as u32;
+        }
+        assert!(voiced > 15, "{voiced} of 25 frames of a vowel-like signal");
+    }
+}

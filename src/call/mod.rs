@@ -2,6 +2,8 @@
 //! the dialog (`flow`), the per-call engine on a line (`engine`), the record it leaves
 //! (`record`), and `simulate` for trying it all without a phone.
 
+pub mod endpoint;
+pub mod engine;
 pub mod flow;
 pub mod record;
 pub mod script;

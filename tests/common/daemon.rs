@@ -27,7 +27,18 @@ impl Daemon {
 
     /// As `start_full`, with a log filter of the test's choosing (e.g. debug to see digits).
     pub fn launch(name: &str, base_port: u16, sip_extra: &str, tail: &str, rust_log: &str) -> Daemon {
+        Daemon::launch_edited(name, base_port, sip_extra, tail, rust_log, &[])
+    }
+
+    /// As `launch`, with settings of the example config changed: each (from, to) replaces text.
+    pub fn launch_edited(name: &str, base_port: u16, sip_extra: &str, tail: &str, rust_log: &str, edits: &[(&str, &str)]) -> Daemon {
         let config = write_config(name, base_port, sip_extra, tail);
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        for (from, to) in edits {
+            assert!(text.contains(from), "the example config has no {from:?}");
+            text = text.replace(from, to);
+        }
+        std::fs::write(&config, text).unwrap();
         let dir = config.parent().unwrap().to_path_buf();
         let mut child = Command::new(super::frontdesk_bin())
             .arg("--config")
@@ -100,6 +111,8 @@ pub fn write_config(name: &str, base_port: u16, sip_extra: &str, tail: &str) -> 
     if let Some(pos) = text.find("\n[sip]") {
         text.truncate(pos);
     }
+    // Call records of a test stay in its scratch directory.
+    text = text.replace("data_dir = \"/var/lib/frontdesk\"", &format!("data_dir = \"{}\"", dir.join("data").display()));
     // A test may give its own listen address (IPv6); the default is loopback IPv4.
     let listen = if sip_extra.contains("listen =") { String::new() } else { format!("listen = \"127.0.0.1:{base_port}\"\n") };
     text.push_str(&format!(

@@ -1,6 +1,7 @@
 //! Shared set-up for tests that use the real models (fetched by `make models`).
 #![allow(dead_code)]
 
+pub mod baresip;
 pub mod daemon;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,265 @@
+//! Whole conversations over SIP: baresip calls the daemon's conversation app and plays a
+//! scripted caller (utterances in our own voice, without its random variation, through 8 kHz,
+//! with pauses timed to the agent's replies); the record the daemon stores must hold what the
+//! caller said. Also: a caller who talks over the greeting stops it, and a silent caller ends
+//! as abandoned after the reprompt. Every address is 127.0.0.1.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::baresip::{Baresip, Ctrl, Ports, baresip_config, recording, require_baresip};
+use common::daemon::Daemon;
+use serde_json::Value;
+
+/// The clinic is open around the clock in these tests, so the conversation does not depend on
+/// when CI runs.
+const ALWAYS_OPEN: &[(&str, &str)] = &[
+    ("monday = \"08:00-17:00\"", "monday = \"00:00-24:00\""),
+    ("tuesday = \"08:00-17:00\"", "tuesday = \"00:00-24:00\""),
+    ("wednesday = \"08:00-17:00\"", "wednesday = \"00:00-24:00\""),
+    ("thursday = \"08:00-19:00\"", "thursday = \"00:00-24:00\""),
+    ("friday = \"08:00-17:00\"", "friday = \"00:00-24:00\""),
+    ("saturday = \"09:00-12:00\"", "saturday = \"00:00-24:00\"\nsunday = \"00:00-24:00\""),
+    ("closed_dates = [\"2026-12-25\", \"2027-01-01\"]", "closed_dates = []"),
+];
+
+fn caller_voice() -> frontdesk::speech::tts::Voice {
+    frontdesk::speech::tts::Voice::load(&common::config().tts_settings()).unwrap().without_variation()
+}
+
+/// Text at 8 kHz through mu-law, as the caller's phone sends it.
+fn phone(voice: &frontdesk::speech::tts::Voice, text: &str) -> Vec<f32> {
+    let a = voice.synthesize(text).unwrap();
+    frontdesk::telephone::through_g711(&a.samples, a.sample_rate, frontdesk::audio::g711::Law::Ulaw).unwrap()
+}
+
+/// What the agent says in reply to each caller line, from `frontdesk simulate` with the same
+/// lines: element 0 is the greeting, element i the reply to line i.
+fn agent_turns(config: &Path, lines: &[&str]) -> Vec<String> {
+    let mut child = Command::new(common::frontdesk_bin())
+        .arg("--config")
+        .arg(config)
+        .arg("simulate")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all((lines.join("\n") + "\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let record: Value = serde_json::from_str(stdout.lines().find_map(|l| l.strip_prefix("RECORD: ")).unwrap()).unwrap();
+    let mut turns = vec![String::new()];
+    for u in record["transcript"].as_array().unwrap() {
+        if u["speaker"] == "caller" {
+            turns.push(String::new());
+        } else {
+            let t = turns.last_mut().unwrap();
+            t.push(' ');
+            t.push_str(u["text"].as_str().unwrap());
+        }
+    }
+    turns
+}
+
+/// The caller's side as one WAV: each line starts once the agent's reply to the previous one
+/// has had time to play (its length spoken by the agent's voice, plus margins for the end of
+/// turn and recognition).
+fn scripted_caller(dir: &Path, config: &Path, lines: &[&str]) -> (PathBuf, f32) {
+    let turns = agent_turns(config, lines);
+    assert_eq!(turns.len(), lines.len() + 1, "{turns:?}");
+    let voice = caller_voice();
+    let agent = common::voice();
+    let agent_seconds = |text: &str| {
+        let a = agent.synthesize(text).unwrap();
+        a.samples.len() as f32 / a.sample_rate as f32
+    };
+    let mut audio: Vec<f32> = Vec::new();
+    let mut t = 0.3 + agent_seconds(&turns[0]) * 1.15 + 0.8;
+    for (i, line) in lines.iter().enumerate() {
+        audio.resize((t * 8000.0) as usize, 0.0);
+        audio.extend(phone(&voice, line));
+        let end = audio.len() as f32 / 8000.0;
+        // End of turn (up to 1.3 s for numbers), recognition and the first audio: about 2 s.
+        t = end + 2.0 + agent_seconds(&turns[i + 1]) * 1.15 + 1.0;
+    }
+    audio.resize((t * 8000.0) as usize + 8000 * 5, 0.0);
+    let wav = dir.join("caller.wav");
+    frontdesk::wav::write_mono_i16(&wav, &audio, 8000).unwrap();
+    (wav, audio.len() as f32 / 8000.0)
+}
+
+fn stored_calls(d: &Path) -> Vec<frontdesk::store::StoredCall> {
+    frontdesk::store::Store::open(&d.join("data")).unwrap().all().unwrap()
+}
+
+/// Starts the daemon and baresip, dials, waits until the daemon hangs up (or `max` passes).
+struct Run {
+    log: String,
+    baresip_out: String,
+    rec: Option<PathBuf>,
+    dir: PathBuf,
+    closed: Result<(), String>,
+}
+
+fn call(name: &str, port: u16, ports: Ports, edits: &[(&str, &str)], caller: impl FnOnce(&Path, &Path) -> PathBuf, max: Duration) -> Run {
+    require_baresip();
+    let d = Daemon::launch_edited(name, port, "app = \"conversation\"", "", "info,frontdesk=debug", edits);
+    let config = d.dir.join("frontdesk.toml");
+    let wav = caller(&d.dir, &config);
+    let rec_dir = d.dir.join("rec");
+    std::fs::create_dir_all(&rec_dir).unwrap();
+    let conf = baresip_config(&d.dir, ports, &wav, &rec_dir);
+    let mut baresip = Baresip::start(&conf, max.as_secs() as u32 + 20);
+    let closed = (|| {
+        let mut ctrl = Ctrl::connect(&mut baresip, ports.ctrl, Duration::from_secs(10))?;
+        ctrl.command("dial", &format!("sip:frontdesk@127.0.0.1:{port}"))?;
+        ctrl.wait_event("CALL_ESTABLISHED", Duration::from_secs(10))?;
+        let r = ctrl.wait_event("CALL_CLOSED", max).map(|_| ());
+        let _ = ctrl.command("quit", "");
+        r
+    })();
+    baresip.wait_exit(Duration::from_secs(5));
+    let _ = d.try_wait_for("conversation ended", Duration::from_secs(5));
+    let dir = d.dir.clone();
+    let log = d.stop();
+    Run { log, baresip_out: baresip.output(), rec: recording(&rec_dir), dir, closed }
+}
+
+impl Run {
+    fn context(&self) -> String {
+        format!("\n--- daemon log ---\n{}\n--- baresip (tail) ---\n{}", self.log, self.baresip_out.lines().rev().take(40).collect::<Vec<_>>().join("\n"))
+    }
+}
+
+const APPOINTMENT: &[&str] = &[
+    "I'd like to make an appointment.",
+    "My name is John Smith.",
+    "S. M. I. T. H.",
+    "March fifth, nineteen eighty.",
+    "Yes.",
+    "Six one seven, five five five, zero one nine nine.",
+    "Yes.",
+    "I have a sore throat.",
+    "Monday morning.",
+    "Yes, that's right.",
+    "No, thank you.",
+];
+
+#[test]
+fn a_caller_requests_an_appointment_and_the_record_holds_it() {
+    let ports = Ports { sip: 18270, rtp: "36400-36499", ctrl: 18275 };
+    let run = call("conv-appointment", 18260, ports, ALWAYS_OPEN, |dir, config| scripted_caller(dir, config, APPOINTMENT).0, Duration::from_secs(150));
+    if let Err(e) = &run.closed {
+        panic!("the call did not end: {e}{}", run.context());
+    }
+    let calls = stored_calls(&run.dir);
+    assert_eq!(calls.len(), 1, "{}", run.context());
+    let r = calls[0].record.as_ref().expect("a record");
+    let slot = |k: &str| r.slots.get(k).cloned().unwrap_or_default();
+    let context = || format!("record: {}{}", serde_json::to_string_pretty(r).unwrap(), run.context());
+    assert_eq!(slot("name"), "John Smith", "{}", context());
+    assert_eq!(slot("date_of_birth"), "1980-03-05", "{}", context());
+    assert_eq!(slot("callback"), "6175550199", "{}", context());
+    assert!(slot("reason").to_lowercase().contains("sore throat"), "{}", context());
+    assert_eq!(r.outcome, frontdesk::call::record::Outcome::MessageTaken, "{}", context());
+    assert!(r.confirmed);
+    assert_eq!(calls[0].outcome, "message_taken");
+    // Per-turn latencies were measured on the call.
+    assert!(r.latencies.len() >= 10, "{:?}", r.latencies);
+    // Patient data stays out of the log at info level.
+    for secret in ["Smith", "6175550199", "617", "1980", "sore throat"] {
+        assert!(!run.log.lines().filter(|l| !l.contains("DEBUG")).any(|l| l.contains(secret)), "{secret:?} in the log{}", run.context());
+    }
+}
+
+/// Start of the first run of at least `min_ms` of quiet (below `floor`) at or after `from_s`.
+fn quiet_from(samples: &[f32], from_s: f32, min_ms: u32, floor: f32) -> Option<f32> {
+    let win = 80; // 10 ms
+    let need = (min_ms / 10) as usize;
+    let mut run = 0;
+    let start = (from_s * 8000.0) as usize / win;
+    for (i, w) in samples.chunks(win).enumerate().skip(start) {
+        let rms = (w.iter().map(|x| x * x).sum::<f32>() / w.len() as f32).sqrt();
+        if rms < floor {
+            run += 1;
+            if run == need {
+                return Some((i + 1 - need) as f32 * 0.01);
+            }
+        } else {
+            run = 0;
+        }
+    }
+    None
+}
+
+#[test]
+fn talking_over_the_greeting_stops_it() {
+    let ports = Ports { sip: 18370, rtp: "36500-36599", ctrl: 18375 };
+    const ONSET_S: f32 = 2.5;
+    let mut onset_in_wav = 0.0;
+    let run = call(
+        "conv-barge",
+        18360,
+        ports,
+        ALWAYS_OPEN,
+        |dir, _| {
+            let speech = phone(&caller_voice(), "What are your hours?");
+            let first = speech.iter().position(|x| x.abs() > 0.02).unwrap_or(0);
+            onset_in_wav = ONSET_S + first as f32 / 8000.0;
+            let mut audio = vec![0.0f32; (ONSET_S * 8000.0) as usize];
+            audio.extend(speech);
+            audio.resize(audio.len() + 8000 * 25, 0.0);
+            let wav = dir.join("caller.wav");
+            frontdesk::wav::write_mono_i16(&wav, &audio, 8000).unwrap();
+            wav
+        },
+        Duration::from_secs(25),
+    );
+    let heard = frontdesk::wav::read_mono(run.rec.as_ref().unwrap_or_else(|| panic!("no recording{}", run.context())), 120).unwrap();
+    // The greeting plays from the start; it must fall silent soon after the caller starts.
+    let loud_before = heard.samples[..(onset_in_wav * 8000.0) as usize].iter().filter(|x| x.abs() > 0.05).count();
+    assert!(loud_before > 4000, "the greeting was not playing when the caller spoke{}", run.context());
+    let stop = quiet_from(&heard.samples, onset_in_wav - 0.1, 400, 0.01).unwrap_or_else(|| panic!("the greeting never stopped{}", run.context()));
+    let latency_ms = ((stop - onset_in_wav) * 1000.0).round();
+    eprintln!("greeting stopped {latency_ms} ms after the caller's speech onset (as baresip heard it)");
+    assert!(latency_ms <= 300.0, "the greeting stopped {latency_ms} ms after the caller started{}", run.context());
+    assert!(run.log.contains("barge-in"), "{}", run.context());
+    // And the caller's question was answered.
+    let calls = stored_calls(&run.dir);
+    let r = calls[0].record.as_ref().unwrap();
+    assert!(r.transcript.iter().any(|u| u.interrupted), "the greeting is marked interrupted: {:?}", r.transcript);
+    assert_eq!(r.questions, ["hours"], "{}", run.context());
+}
+
+#[test]
+fn a_silent_caller_is_asked_then_the_call_ends_as_abandoned() {
+    let ports = Ports { sip: 18470, rtp: "36600-36699", ctrl: 18475 };
+    let mut edits = ALWAYS_OPEN.to_vec();
+    edits.push(("no_input_s = 8", "no_input_s = 3"));
+    let started = Instant::now();
+    let run = call(
+        "conv-silent",
+        18460,
+        ports,
+        &edits,
+        |dir, _| {
+            let wav = dir.join("caller.wav");
+            frontdesk::wav::write_mono_i16(&wav, &vec![0.0f32; 8000 * 60], 8000).unwrap();
+            wav
+        },
+        Duration::from_secs(45),
+    );
+    if let Err(e) = &run.closed {
+        panic!("the daemon did not hang up on a silent caller: {e}{}", run.context());
+    }
+    let calls = stored_calls(&run.dir);
+    let r = calls[0].record.as_ref().unwrap();
+    assert_eq!(r.outcome, frontdesk::call::record::Outcome::Abandoned, "{}", run.context());
+    assert!(r.transcript.iter().any(|u| u.text.contains("Are you still there?")), "{:?}", r.transcript);
+    assert!(r.transcript.iter().any(|u| u.text.contains("I haven't heard anything")), "{:?}", r.transcript);
+    eprintln!("silent call ended after {:.1} s", started.elapsed().as_secs_f32());
+}
