@@ -117,6 +117,15 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         iterations: usize,
     },
+    /// Turn latency on the wire: callers on loopback ask FAQ questions over RTP; from the
+    /// caller's last voiced packet to the reply's first, with where the time went.
+    Turns {
+        #[arg(long, default_value_t = 1)]
+        calls: usize,
+        /// Turns to measure per call.
+        #[arg(long, default_value_t = 20)]
+        turns: usize,
+    },
     /// RTP pacing with simultaneous calls under CPU load, SIP parse rate, time to answer.
     Rtp {
         #[arg(long, default_value_t = 10)]
@@ -197,6 +206,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let config = load_config(&path)?;
             crate::logging::init("warn");
             crate::bench::speech(&config, iterations.max(1))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Turns { calls, turns }) => {
+            let config = load_config(&path)?;
+            crate::logging::init("warn");
+            crate::bench_turns::run(&config, calls.clamp(1, 16), turns.clamp(1, 500))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Rtp { seconds, calls }) => {
@@ -419,7 +434,9 @@ fn run(config: Config) -> Result<ExitCode> {
         store,
         prompt_audio: Default::default(),
     });
-    let warmed = shared.warm()?;
+    // The conversation's fixed prompts are synthesised now, so no caller waits for them.
+    let conversation = config.sip.as_ref().is_some_and(|sip| sip.app == "conversation");
+    let warmed = if conversation { shared.warm()? } else { 0 };
     // Run one transcription now: the first real one would otherwise pay whisper's lazy set-up.
     let greeting = voice.synthesize(&shared.script.prompts.greeting)?;
     let mut transcriber = stt.transcriber()?;

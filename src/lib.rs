@@ -6,6 +6,7 @@
 
 pub mod audio;
 pub mod bench;
+pub mod bench_turns;
 pub mod call;
 pub mod cli;
 pub mod config;

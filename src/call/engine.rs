@@ -27,6 +27,11 @@ use crate::speech::stt::Stt;
 use crate::speech::tts::Voice;
 use crate::store::Store;
 
+/// Turns shorter than this are transcribed whole at each short pause (most answers); longer
+/// ones in parts, so the end of a long turn leaves only its tail to transcribe.
+const SPECULATE_BELOW_SAMPLES: usize = 8000 * 4;
+/// Silence after which a short turn is transcribed speculatively.
+const SPECULATE_AFTER_SILENCE_MS: u32 = 200;
 /// Voiced audio that starts a caller's turn.
 const MIN_TURN_SPEECH_MS: u32 = 120;
 /// Audio kept queued in the line ahead of the clock: enough to ride out a late loop, little
@@ -56,14 +61,26 @@ impl Shared {
     /// on a call.
     pub fn warm(&self) -> anyhow::Result<usize> {
         let mut n = 0;
-        for (_, text) in self.script.prompts.all() {
-            if !text.contains('{') {
-                let audio = synthesize_8k(&self.voice, text)?;
-                self.prompt_audio.lock().unwrap_or_else(|p| p.into_inner()).insert(text.to_string(), Arc::new(audio));
-                n += 1;
-            }
+        for text in self.fixed_texts() {
+            let audio = synthesize_8k(&self.voice, &text)?;
+            self.prompt_audio.lock().unwrap_or_else(|p| p.into_inner()).insert(text, Arc::new(audio));
+            n += 1;
         }
         Ok(n)
+    }
+
+    /// Everything the script says word for word: prompts, FAQ answers, request intros and
+    /// questions. (Read-backs hold what the caller said and are synthesised on the call.)
+    fn fixed_texts(&self) -> Vec<String> {
+        let s = &self.script;
+        let mut v: Vec<String> = s.prompts.all().into_iter().map(|(_, t)| t.to_string()).collect();
+        v.extend(s.faq.values().map(|f| f.answer.clone()));
+        v.extend(s.flows.values().map(|f| f.intro.clone()));
+        v.extend(s.slots.values().flat_map(|p| [p.ask.clone(), p.retry.clone()]));
+        v.retain(|t| !t.contains('{') && !t.trim().is_empty());
+        v.sort();
+        v.dedup();
+        v
     }
 }
 
@@ -87,10 +104,21 @@ pub fn answer(shared: Arc<Shared>, leg: Box<dyn CallLeg>) {
 
 // --- workers ---------------------------------------------------------------------------------
 
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum JobKind {
+    /// The start of a long turn, transcribed while the caller goes on.
+    Part,
+    /// The rest of the turn, after its end.
+    Last,
+    /// The whole turn so far, at a short pause: if it reads as finished and the caller stays
+    /// quiet, the turn ends here instead of after the full silence.
+    Speculative { voiced_ms: u32 },
+}
+
 struct SttJob {
     turn: u64,
     audio: Vec<i16>,
-    last: bool,
+    kind: JobKind,
 }
 
 struct SttDone {
@@ -98,7 +126,7 @@ struct SttDone {
     text: String,
     confidence: f32,
     elapsed: Duration,
-    last: bool,
+    kind: JobKind,
 }
 
 fn stt_worker(stt: Arc<Stt>, jobs: Receiver<SttJob>, done: Sender<SttDone>, log_id: String) {
@@ -122,7 +150,7 @@ fn stt_worker(stt: Arc<Stt>, jobs: Receiver<SttJob>, done: Sender<SttDone>, log_
                 (String::new(), 0.0)
             }
         };
-        if done.send(SttDone { turn: job.turn, text, confidence, elapsed: started.elapsed(), last: job.last }).is_err() {
+        if done.send(SttDone { turn: job.turn, text, confidence, elapsed: started.elapsed(), kind: job.kind }).is_err() {
             return;
         }
     }
@@ -286,6 +314,9 @@ impl Call {
             // Keep a second from before the onset: a fricative the detector calls unvoiced, or
             // a first letter too short to start a turn ("S. M. I..."), is not clipped.
             preroll_ms: 1000,
+            // A short pause in any turn is a moment to try transcribing it (see JobKind).
+            partial_after_ms: 0,
+            partial_pause_ms: SPECULATE_AFTER_SILENCE_MS,
             ..EndpointConfig::default()
         });
         let now = Instant::now();
@@ -476,13 +507,18 @@ impl Call {
                     self.listen(expect);
                 }
             }
+            EndpointEvent::Pause if self.endpointer.utterance().len() < SPECULATE_BELOW_SAMPLES && self.stt_outstanding == 0 && self.partial_text.is_empty() => {
+                let audio = self.endpointer.utterance().to_vec();
+                let voiced_ms = self.endpointer.voiced_ms();
+                let _ = self.stt_jobs.send(SttJob { turn: self.turn, audio, kind: JobKind::Speculative { voiced_ms } });
+            }
             EndpointEvent::Pause => {
                 // The start of a long turn is transcribed while the caller goes on.
                 let audio = self.endpointer.take_new_audio().to_vec();
                 tracing::debug!(call = %self.log_id, ms = audio.len() / 8, "early transcription of a long turn");
                 if !audio.is_empty() {
                     self.stt_outstanding += 1;
-                    let _ = self.stt_jobs.send(SttJob { turn: self.turn, audio, last: false });
+                    let _ = self.stt_jobs.send(SttJob { turn: self.turn, audio, kind: JobKind::Part });
                 }
             }
             EndpointEvent::Ended { reason } => {
@@ -496,7 +532,7 @@ impl Call {
                 self.phase = Phase::Transcribing;
                 if !audio.is_empty() {
                     self.stt_outstanding += 1;
-                    let _ = self.stt_jobs.send(SttJob { turn: self.turn, audio, last: true });
+                    let _ = self.stt_jobs.send(SttJob { turn: self.turn, audio, kind: JobKind::Last });
                 } else if self.stt_outstanding == 0 {
                     self.finish_turn();
                 }
@@ -535,6 +571,10 @@ impl Call {
             return;
         }
         self.last_progress = Instant::now();
+        if let JobKind::Speculative { voiced_ms } = done.kind {
+            self.on_speculative(done, voiced_ms);
+            return;
+        }
         self.stt_outstanding = self.stt_outstanding.saturating_sub(1);
         self.clock.stt_ms += done.elapsed.as_millis() as u32;
         if !done.text.is_empty() {
@@ -544,13 +584,49 @@ impl Call {
             self.partial_text.push_str(&done.text);
             self.turn_confidence = self.turn_confidence.min(done.confidence);
             // A caller in the middle of a number gets the longer pause.
-            if !done.last && done.text.trim_end_matches(['.', ',', ' ']).ends_with(|c: char| c.is_ascii_digit()) {
+            if done.kind == JobKind::Part && done.text.trim_end_matches(['.', ',', ' ']).ends_with(|c: char| c.is_ascii_digit()) {
                 self.endpointer.set_hangover(Hangover::Long);
             }
         }
         if self.stt_outstanding == 0 && self.phase == Phase::Transcribing {
             self.finish_turn();
         }
+    }
+
+    /// A transcript of the turn at a short pause. Taken as the whole turn when the caller has
+    /// said nothing since and it reads as finished (a sentence Whisper closed with punctuation,
+    /// or a complete date or phone number); otherwise the turn's end is waited for as usual.
+    fn on_speculative(&mut self, done: SttDone, voiced_ms: u32) {
+        let Phase::Listening { expect, .. } = self.phase else { return };
+        if !self.endpointer.is_in_speech() || self.endpointer.voiced_ms() != voiced_ms || expect != self.last_expect {
+            return;
+        }
+        let text = done.text.trim();
+        let today = self.flow_today();
+        let finished = match expect {
+            Expect::Speech => text.ends_with(['.', '?', '!']),
+            Expect::Digits => {
+                matches!(super::understand::phone::parse_phone(text), super::understand::phone::PhoneParse::Valid(_))
+                    || matches!(super::understand::dates::parse_date_of_birth(text, today), super::understand::dates::DobParse::Valid(_))
+            }
+            Expect::Keypad { .. } => false,
+        };
+        if text.is_empty() || !finished {
+            return;
+        }
+        tracing::debug!(call = %self.log_id, silence_ms = self.endpointer.trailing_silence_ms(), "turn ended early: the words read as finished");
+        self.endpointer.reset();
+        self.clock.endpoint = Some(Instant::now() - done.elapsed);
+        self.clock.stt_ms = done.elapsed.as_millis() as u32;
+        self.partial_text = done.text;
+        self.turn_confidence = done.confidence;
+        self.stt_outstanding = 0;
+        self.phase = Phase::Transcribing;
+        self.finish_turn();
+    }
+
+    fn flow_today(&self) -> super::understand::dates::Date {
+        self.shared.script.open_at(jiff::Timestamp::now()).1
     }
 
     /// Everything the caller said in this turn is transcribed: hand it to the flow.
