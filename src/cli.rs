@@ -428,7 +428,7 @@ fn run(config: Config) -> Result<ExitCode> {
     };
     let shared = Arc::new(crate::call::engine::Shared {
         script: crate::call::flow::Script::from_config(&config),
-        stt: stt.clone(),
+        stt_pool: crate::call::engine::SttPool::start(stt.clone()),
         voice: voice.clone(),
         conversation: config.conversation.clone(),
         store,

@@ -897,4 +897,33 @@ mod tests {
         assert_eq!(c.tts_settings().voice, PathBuf::from("/opt/v.onnx"));
         assert_eq!(c.onnxruntime_path(), PathBuf::from("/opt/onnxruntime/libonnxruntime.so"));
     }
+
+    #[test]
+    fn script_mistakes_are_found_with_their_lines() {
+        let text = "[prompts]\ngreeting = \"Welcome to {clinc}\"\n\n[hours]\ntime_zone = \"Mars/Olympus\"\nclosed_dates = [\"2026-13-01\"]\n\n[hours.week]\nmonday = \"9-5\"\n\n[intents.refill]\nslots = [\"name\", \"pharmacy\"]\nintro = \"Refill.\"\nsummary = \"a refill\"\n\n[intents.lunch]\nslots = [\"name\"]\nintro = \"x\"\nsummary = \"x\"\n\n[slots.shoe_size]\nask = \"?\"\nretry = \"?\"\n\n[faq.parking]\nphrases = [\"park\"]\nanswer = \"\"\n\n[conversation]\nsilence_ms = 50\n";
+        let err = parse(text).unwrap_err();
+        let found: Vec<(String, Option<usize>)> = err.0.iter().map(|e| (e.key.clone().unwrap_or_default(), e.line)).collect();
+        let expect = [
+            ("prompts.greeting", 2),
+            ("hours.week.monday", 9),
+            ("hours.time_zone", 5),
+            ("hours.closed_dates", 6),
+            ("intents.refill.slots", 12),
+            ("intents.lunch", 16),
+            ("slots.shoe_size", 21),
+            ("faq.parking.answer", 27),
+            ("conversation.silence_ms", 30),
+        ];
+        for (key, line) in expect {
+            assert!(found.contains(&(key.to_string(), Some(line))), "{key} at line {line} not reported: {err}");
+        }
+        assert!(err.to_string().contains("\"pharmacy\" is not a detail the box can collect"), "{err}");
+        assert!(err.to_string().contains("unknown placeholder {clinc}"), "{err}");
+    }
+
+    #[test]
+    fn the_example_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/frontdesk.toml");
+        Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    }
 }

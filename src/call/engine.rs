@@ -48,7 +48,7 @@ const RESUME_BACK_SAMPLES: usize = 8000 * 400 / 1000;
 /// What every call shares: models loaded once, the script, the store.
 pub struct Shared {
     pub script: Arc<Script>,
-    pub stt: Arc<Stt>,
+    pub stt_pool: Arc<SttPool>,
     pub voice: Arc<Voice>,
     pub conversation: ConversationSection,
     pub store: Option<Arc<Store>>,
@@ -129,30 +129,96 @@ struct SttDone {
     kind: JobKind,
 }
 
-fn stt_worker(stt: Arc<Stt>, jobs: Receiver<SttJob>, done: Sender<SttDone>, log_id: String) {
-    let mut transcriber = match stt.transcriber() {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::error!(call = %log_id, "speech recognition unavailable: {e}");
-            return;
+/// Speech recognition shared by every call: a few workers, each with its own whisper state,
+/// taking jobs from one queue. On a 2-core box one transcription at a time with both cores
+/// finishes each sooner than four at once fighting over them, and a turn's end is served before
+/// speculative work (which is dropped once stale).
+pub struct SttPool {
+    queue: std::sync::Mutex<VecDeque<(SttJob, Sender<SttDone>, Instant)>>,
+    ready: std::sync::Condvar,
+}
+
+/// A speculative transcription that waited longer than this is of no use any more.
+const SPECULATION_STALE: Duration = Duration::from_millis(400);
+
+impl SttPool {
+    /// Starts `workers` recognition threads (cores divided by `stt.threads`, at least one).
+    pub fn start(stt: Arc<Stt>) -> Arc<SttPool> {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let workers = (cores / stt.settings().threads.max(1)).max(1);
+        let pool = Arc::new(SttPool { queue: std::sync::Mutex::new(VecDeque::new()), ready: std::sync::Condvar::new() });
+        for i in 0..workers {
+            let (pool, stt) = (pool.clone(), stt.clone());
+            let _ = std::thread::Builder::new().name(format!("stt-{i}")).spawn(move || pool.work(&stt));
         }
-    };
-    for job in jobs {
-        let started = Instant::now();
-        let samples: Vec<f32> = job.audio.iter().map(|&s| crate::audio::resample::i16_to_f32(s)).collect();
-        let result = crate::audio::resample::resample(&samples, 8000, crate::speech::stt::SAMPLE_RATE)
-            .map_err(anyhow::Error::from)
-            .and_then(|wide| if wide.is_empty() { Err(anyhow::anyhow!("empty")) } else { Ok(transcriber.transcribe(&wide)?) });
-        let (text, confidence) = match result {
-            Ok(t) => (t.text, t.confidence),
+        pool
+    }
+
+    fn submit(&self, job: SttJob, reply: Sender<SttDone>) {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).push_back((job, reply, Instant::now()));
+        self.ready.notify_one();
+    }
+
+    /// The next job: the oldest turn-end or part first, else the newest fresh speculation.
+    fn next(&self) -> (SttJob, Sender<SttDone>) {
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            // Stale speculations get an empty answer, so their call may speculate again.
+            q.retain(|(j, reply, at)| {
+                let stale = matches!(j.kind, JobKind::Speculative { .. }) && at.elapsed() >= SPECULATION_STALE;
+                if stale {
+                    let _ = reply.send(SttDone { turn: j.turn, text: String::new(), confidence: 0.0, elapsed: Duration::ZERO, kind: j.kind });
+                }
+                !stale
+            });
+            if let Some(i) = q.iter().position(|(j, _, _)| !matches!(j.kind, JobKind::Speculative { .. })) {
+                let (j, r, _) = q.remove(i).expect("index from position");
+                return (j, r);
+            }
+            if let Some((j, r, _)) = q.pop_back() {
+                return (j, r);
+            }
+            q = self.ready.wait(q).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn work(&self, stt: &Stt) {
+        let mut transcriber = match stt.transcriber() {
+            Ok(t) => t,
             Err(e) => {
-                tracing::debug!(call = %log_id, "no transcript: {e}");
-                (String::new(), 0.0)
+                tracing::error!("speech recognition unavailable: {e}");
+                return;
             }
         };
-        if done.send(SttDone { turn: job.turn, text, confidence, elapsed: started.elapsed(), kind: job.kind }).is_err() {
-            return;
+        loop {
+            let (job, reply) = self.next();
+            let started = Instant::now();
+            let samples: Vec<f32> = job.audio.iter().map(|&s| crate::audio::resample::i16_to_f32(s)).collect();
+            let result = crate::audio::resample::resample(&samples, 8000, crate::speech::stt::SAMPLE_RATE)
+                .map_err(anyhow::Error::from)
+                .and_then(|wide| if wide.is_empty() { Err(anyhow::anyhow!("empty")) } else { Ok(transcriber.transcribe(&wide)?) });
+            let (text, confidence) = match result {
+                Ok(t) => (t.text, t.confidence),
+                Err(e) => {
+                    tracing::debug!("no transcript: {e}");
+                    (String::new(), 0.0)
+                }
+            };
+            let _ = reply.send(SttDone { turn: job.turn, text, confidence, elapsed: started.elapsed(), kind: job.kind });
         }
+    }
+}
+
+/// A call's handle on the pool.
+struct SttClient {
+    pool: Arc<SttPool>,
+    reply: Sender<SttDone>,
+}
+
+impl SttClient {
+    fn send(&self, job: SttJob) -> Result<(), ()> {
+        self.pool.submit(job, self.reply.clone());
+        Ok(())
     }
 }
 
@@ -246,7 +312,7 @@ struct Call {
     vad: FrameVad,
     echo: EchoGuard,
     endpointer: Endpointer,
-    stt_jobs: Sender<SttJob>,
+    stt_jobs: SttClient,
     stt_done: Receiver<SttDone>,
     tts_jobs: Sender<TtsJob>,
     tts_out: Receiver<TtsChunk>,
@@ -275,6 +341,8 @@ struct Call {
     last_expect: Expect,
     /// When the caller started talking over a prompt, until it counts as a barge-in.
     barge_onset: Option<Instant>,
+    /// A speculative transcription is out (one at a time per call).
+    speculating: bool,
     log_id: String,
 }
 
@@ -292,14 +360,12 @@ impl Call {
         let (open, today) = shared.script.open_at(jiff::Timestamp::now());
         let ctx = CallContext { open, today, caller: info.caller.clone(), dialled: info.dialled.clone(), started_at: now_rfc3339() };
         let flow = Flow::new(shared.script.clone(), ctx);
-        let (stt_jobs, stt_rx) = channel();
         let (stt_tx, stt_done) = channel();
+        let stt_jobs = SttClient { pool: shared.stt_pool.clone(), reply: stt_tx };
         let (tts_jobs, tts_rx) = channel();
         let (tts_tx, tts_out) = channel();
         let tts_cancelled = Arc::new(AtomicU64::new(0));
         {
-            let (stt, id) = (shared.stt.clone(), log_id.clone());
-            let _ = std::thread::Builder::new().name(format!("stt-{log_id}")).spawn(move || stt_worker(stt, stt_rx, stt_tx, id));
             let (sh, cancel, id) = (shared.clone(), tts_cancelled.clone(), log_id.clone());
             let _ = std::thread::Builder::new().name(format!("tts-{log_id}")).spawn(move || tts_worker(sh, tts_rx, tts_tx, cancel, id));
         }
@@ -351,6 +417,7 @@ impl Call {
             max_duration_sent: false,
             last_expect: Expect::Speech,
             barge_onset: None,
+            speculating: false,
             log_id,
             shared,
             leg,
@@ -508,6 +575,10 @@ impl Call {
                 }
             }
             EndpointEvent::Pause if self.endpointer.utterance().len() < SPECULATE_BELOW_SAMPLES && self.stt_outstanding == 0 && self.partial_text.is_empty() => {
+                if self.speculating {
+                    return;
+                }
+                self.speculating = true;
                 let audio = self.endpointer.utterance().to_vec();
                 let voiced_ms = self.endpointer.voiced_ms();
                 let _ = self.stt_jobs.send(SttJob { turn: self.turn, audio, kind: JobKind::Speculative { voiced_ms } });
@@ -572,6 +643,7 @@ impl Call {
         }
         self.last_progress = Instant::now();
         if let JobKind::Speculative { voiced_ms } = done.kind {
+            self.speculating = false;
             self.on_speculative(done, voiced_ms);
             return;
         }
