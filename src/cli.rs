@@ -558,10 +558,10 @@ fn line_app(sip: &crate::config::SipSection, config: &Config, shared: &Arc<crate
 
 /// Tells systemd (Type=notify) that start-up finished; a no-op outside systemd.
 fn notify_systemd(state: &str) {
-    if let Some(path) = std::env::var_os("NOTIFY_SOCKET") {
-        if let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() {
-            let _ = sock.send_to(state.as_bytes(), path);
-        }
+    if let Some(path) = std::env::var_os("NOTIFY_SOCKET")
+        && let Ok(sock) = std::os::unix::net::UnixDatagram::unbound()
+    {
+        let _ = sock.send_to(state.as_bytes(), path);
     }
 }
 

@@ -31,8 +31,7 @@ fn sipp_at(host: &str, scenario: &str, daemon: &Daemon, local_port: u16, extra: 
         .current_dir(&daemon.dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let out = cmd.output().expect("sipp is installed by make test (Debian sip-tester)");
-    out
+    cmd.output().expect("sipp is installed by make test (Debian sip-tester)")
 }
 
 fn assert_sipp_ok(out: &Output, log: &str) {

@@ -383,7 +383,6 @@ impl Call {
             // A short pause in any turn is a moment to try transcribing it (see JobKind).
             partial_after_ms: 0,
             partial_pause_ms: SPECULATE_AFTER_SILENCE_MS,
-            ..EndpointConfig::default()
         });
         let now = Instant::now();
         Call {

@@ -363,7 +363,7 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
 
         // Counters for readers twice a second; the pacing samples (up to 800 KB) are handed
         // over once, at the end, so the 20 ms loop never copies them.
-        if tick % 25 == 0 {
+        if tick.is_multiple_of(25) {
             let mut shared = control.stats.lock().unwrap_or_else(|p| p.into_inner());
             shared.packets_sent = local_stats.packets_sent;
             shared.packets_received = local_stats.packets_received;

@@ -412,88 +412,15 @@ pub(super) fn digits_in(w: &[String]) -> String {
     out
 }
 
-/// English words for 0..=99 ("seven", "forty-four"), for read-back by text-to-speech.
+/// English words for 0..=99 ("seven", "forty-four"), for read-back by text-to-speech: the
+/// voice's normaliser's own, so what is read back is what the voice would say.
 pub fn cardinal_words(n: u32) -> String {
-    const SMALL: [&str; 20] = [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-    ];
-    const TENS: [&str; 10] = [
-        "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-    ];
-    let n = n % 100;
-    if n < 20 {
-        return SMALL[n as usize].to_string();
-    }
-    let t = TENS[(n / 10) as usize];
-    match n % 10 {
-        0 => t.to_string(),
-        u => format!("{t}-{}", SMALL[u as usize]),
-    }
+    crate::speech::normalize::number_words(i64::from(n % 100))
 }
 
 /// English ordinal words for 1..=99 ("fifth", "twenty-first"), for reading dates back.
 pub fn ordinal_words(n: u32) -> String {
-    const SMALL: [&str; 20] = [
-        "zeroth",
-        "first",
-        "second",
-        "third",
-        "fourth",
-        "fifth",
-        "sixth",
-        "seventh",
-        "eighth",
-        "ninth",
-        "tenth",
-        "eleventh",
-        "twelfth",
-        "thirteenth",
-        "fourteenth",
-        "fifteenth",
-        "sixteenth",
-        "seventeenth",
-        "eighteenth",
-        "nineteenth",
-    ];
-    const TENS: [&str; 10] = [
-        "",
-        "",
-        "twentieth",
-        "thirtieth",
-        "fortieth",
-        "fiftieth",
-        "sixtieth",
-        "seventieth",
-        "eightieth",
-        "ninetieth",
-    ];
-    let n = n % 100;
-    if n < 20 {
-        return SMALL[n as usize].to_string();
-    }
-    match n % 10 {
-        0 => TENS[(n / 10) as usize].to_string(),
-        u => format!("{}-{}", cardinal_words(n - u), SMALL[u as usize]),
-    }
+    crate::speech::normalize::ordinal_words(u64::from(n % 100))
 }
 
 #[cfg(test)]
