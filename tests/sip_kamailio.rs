@@ -144,12 +144,16 @@ fn transfer_through_the_proxy_reports_the_notify_result() {
 
 /// `frontdesk dial staff` with the registration account: kamailio challenges the INVITE
 /// (407), the box answers with digest credentials, kamailio routes it to a sipp UAS standing
-/// in for staff, which answers; the box hangs up after a second.
+/// in for staff (tests/kamailio/staff_answers.xml), which answers; the box hangs up after a
+/// second, its ACK and BYE going back through the proxy along the route set.
 fn dial_through_the_proxy(name: &str, kport: u16, dport: u16, password: &str) -> (std::process::Output, String, Child) {
     let kam = Kamailio::start(kport, kport + 30, "MD5");
+    let scenario = common::repo().join("tests/kamailio/staff_answers.xml");
     let staff = Command::new("sipp")
-        .args(["-sn", "uas", "-i", "127.0.0.1", "-p", &(kport + 30).to_string(), "-m", "1"])
-        .args(["-nostdin", "-timeout", "40", "-timeout_error", "-rtp_echo"])
+        .arg("-sf")
+        .arg(&scenario)
+        .args(["-i", "127.0.0.1", "-p", &(kport + 30).to_string(), "-m", "1"])
+        .args(["-nostdin", "-timeout", "40", "-timeout_error", "-trace_err"])
         .current_dir(common::scratch(&format!("{name}-staff")))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -179,7 +183,9 @@ fn places_a_call_through_the_proxy_answering_its_digest_challenge() {
     assert!(!stderr.contains("s3cret-test"), "the password must never be logged");
     // The staff UAS saw the whole call: INVITE answered, our ACK, our BYE.
     let status = staff.wait().unwrap();
-    assert!(status.success(), "sipp staff UAS failed; kamailio:\n{kam_log}");
+    assert!(status.success(), "sipp staff UAS failed; kamailio:\n{kam_log}\ndaemon:\n{stderr}");
+    // Our ACK and BYE followed the route set back through the proxy.
+    assert!(kam_log.contains("IN-DIALOG ACK loose-routed") && kam_log.contains("IN-DIALOG BYE loose-routed"), "{kam_log}");
 }
 
 #[test]
