@@ -1150,17 +1150,7 @@ impl UserAgent {
                 }
                 _ => {}
             }
-            call.client.retain_mut(|tx| {
-                if now >= tx.give_up {
-                    return false;
-                }
-                if now >= tx.next {
-                    to_send.push((tx.bytes.clone(), tx.dest));
-                    tx.interval = (tx.interval * 2).min(T2);
-                    tx.next = now + tx.interval;
-                }
-                true
-            });
+            call.client.retain_mut(|tx| retransmit_if_due(tx, now, &mut to_send));
             if let Some(out) = &mut call.outgoing {
                 if now >= out.give_up {
                     if out.proceeding && !out.cancelled {
@@ -1186,17 +1176,7 @@ impl UserAgent {
         for (key, why) in to_fail {
             self.fail_outgoing(&key, why.to_string());
         }
-        self.unacked.retain(|_, tx| {
-            if now >= tx.give_up {
-                return false;
-            }
-            if now >= tx.next {
-                to_send.push((tx.bytes.clone(), tx.dest));
-                tx.interval = (tx.interval * 2).min(T2);
-                tx.next = now + tx.interval;
-            }
-            true
-        });
+        self.unacked.retain(|_, tx| retransmit_if_due(tx, now, &mut to_send));
         for (bytes, dest) in to_send {
             self.send(&bytes, dest).await;
         }
@@ -1292,6 +1272,20 @@ async fn accept_tcp(listener: tokio::net::TcpListener, events: UnboundedSender<T
             let _ = events.send(TcpEvent::Closed(peer));
         });
     }
+}
+
+/// Queues `tx` again when its timer is due, doubling the interval up to T2 (Timers E and G);
+/// false once it has been given up, so `retain` drops it.
+fn retransmit_if_due(tx: &mut ClientTx, now: Instant, to_send: &mut Vec<(Vec<u8>, SocketAddr)>) -> bool {
+    if now >= tx.give_up {
+        return false;
+    }
+    if now >= tx.next {
+        to_send.push((tx.bytes.clone(), tx.dest));
+        tx.interval = (tx.interval * 2).min(T2);
+        tx.next = now + tx.interval;
+    }
+    true
 }
 
 /// Server transaction key (RFC 3261 17.2.3): top Via branch plus method, with ACK matched to
