@@ -679,7 +679,7 @@ impl Flow {
             },
             ("date_of_birth", SlotStep::Ask) | ("date_of_birth", SlotStep::DobKeypad) => self.on_dob(out, flow, index, redo, text),
             ("date_of_birth", SlotStep::DobYear { month, day }) => {
-                let month_name = MONTHS[(month as usize).saturating_sub(1).min(11)];
+                let month_name = crate::speech::normalize::MONTHS[(month as usize).saturating_sub(1).min(11)];
                 match dates::parse_date_of_birth(&format!("{month_name} {day} {text}"), self.ctx.today) {
                     DobParse::Valid(d) => self.confirm_dob(out, flow, index, redo, d),
                     _ => self.on_dob(out, flow, index, redo, text),
@@ -944,7 +944,6 @@ impl Flow {
     }
 }
 
-const MONTHS: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
 
 /// Whisper sometimes writes spelled letters in groups ("S-M-I-TH."): when every group is at
 /// most three capitals and at least half are single letters, the groups are split into letters,

@@ -699,7 +699,8 @@ fn extension_after(t: &[Tok], end: usize) -> Option<(String, usize)> {
 
 // --- Dates -----------------------------------------------------------------
 
-const MONTHS: [&str; 12] = [
+/// Month names, January first: shared with the dialog's date understanding and read-back.
+pub const MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",

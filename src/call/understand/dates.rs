@@ -22,20 +22,7 @@ pub struct Date {
     pub day: u8,
 }
 
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
+use crate::speech::normalize::MONTHS;
 
 /// Whether `year` has a February 29th (Gregorian rules).
 pub fn is_leap_year(year: i32) -> bool {
