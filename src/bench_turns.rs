@@ -27,7 +27,8 @@ pub fn run(config: &Config, calls: usize, turns: usize) -> Result<()> {
     println!();
     let data = std::env::temp_dir().join(format!("frontdesk-bench-turns-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
-    let store = Arc::new(crate::store::Store::open(&data)?);
+    let settings = crate::store::StoreSettings { data_dir: data.join("data"), key_file: data.join("master.key") };
+    let store = Arc::new(crate::store::Store::open(&settings, crate::store::Role::Daemon)?);
     let stt = Arc::new(crate::speech::stt::Stt::load(&config.stt_settings())?);
     let voice = Arc::new(crate::speech::tts::Voice::load(&config.tts_settings())?);
     let mut conversation = config.conversation.clone();
@@ -38,6 +39,7 @@ pub fn run(config: &Config, calls: usize, turns: usize) -> Result<()> {
         voice: voice.clone(),
         conversation,
         store: Some(store.clone()),
+        recording: None,
         prompt_audio: Default::default(),
     });
     shared.warm()?;
@@ -102,7 +104,7 @@ pub fn run(config: &Config, calls: usize, turns: usize) -> Result<()> {
     // Where the time went, from the engine's own records of the same turns.
     let mut stages: Vec<crate::call::record::TurnLatency> = Vec::new();
     for c in store.all()? {
-        if let Some(r) = c.record {
+        if let Some(r) = c.record() {
             stages.extend(r.latencies);
         }
     }

@@ -95,10 +95,100 @@ pub enum Command {
         /// Make transfers fail, as when nobody picks up.
         #[arg(long)]
         transfer_fails: bool,
+        /// Store the finished call in the configured store, as the daemon would.
+        #[arg(long)]
+        save: bool,
     },
     /// Measure speed on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Call records: list, show, export, counts. Every read is written to the audit trail.
+    #[command(subcommand)]
+    Calls(CallsCommand),
+    /// The callback worklist (emergencies first); `messages ack ID` marks one handled.
+    Messages {
+        #[command(subcommand)]
+        action: Option<MessagesCommand>,
+    },
+    /// The audit trail of reads, exports, starts, config loads, purges and key changes.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Destroy what retention says is too old (the daemon does this at start and daily).
+    Purge {
+        /// Purge as if it were this time, e.g. 2027-06-01 or 2027-06-01T09:00:00Z (to see
+        /// what a policy will remove).
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// The master key that seals the records.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CallsCommand {
+    /// Calls, oldest first, with the caller's name and number.
+    List {
+        /// From this date (YYYY-MM-DD, clinic time) or instant.
+        #[arg(long)]
+        since: Option<String>,
+        /// Before this date or instant.
+        #[arg(long)]
+        until: Option<String>,
+        /// message_taken, transferred, answered, abandoned, emergency, interrupted, in_progress.
+        #[arg(long)]
+        outcome: Option<String>,
+        /// new_appointment, refill, ... (see [intents] in the config).
+        #[arg(long)]
+        intent: Option<String>,
+    },
+    /// One call: details, transcript, whether it was recorded.
+    Show { id: i64 },
+    /// One call as JSON, or its recording as a WAV file (caller left, agent right).
+    Export {
+        id: i64,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
+        /// Write the call's recording here instead.
+        #[arg(long, value_name = "FILE.wav")]
+        recording: Option<PathBuf>,
+    },
+    /// Counts by outcome and request, from the unencrypted columns only (for monitoring).
+    Stats,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ExportFormat {
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MessagesCommand {
+    /// Mark a message handled (recorded with your user name).
+    Ack { id: i64 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the chain; names the first entry changed, removed or out of order.
+    Verify,
+    /// The newest entries.
+    Show {
+        #[arg(long, default_value_t = 50)]
+        last: usize,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Make the master key if there is none (systemd runs this as root before the service).
+    Init {
+        /// Give the new key file to this user (the service user).
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// Replace the master key: every record's key is rewrapped. Stop the daemon first.
+    Rotate,
 }
 
 #[derive(Subcommand, Debug)]
@@ -125,6 +215,11 @@ pub enum BenchCommand {
         /// Turns to measure per call.
         #[arg(long, default_value_t = 20)]
         turns: usize,
+    },
+    /// Call record writes with and without encryption: time per write, bytes per call.
+    Records {
+        #[arg(long, default_value_t = 200)]
+        calls: usize,
     },
     /// RTP pacing with simultaneous calls under CPU load, SIP parse rate, time to answer.
     Rtp {
@@ -214,6 +309,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             crate::bench_turns::run(&config, calls.clamp(1, 16), turns.clamp(1, 500))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Bench(BenchCommand::Records { calls }) => {
+            crate::logging::init("warn");
+            crate::bench_records::run(calls.clamp(1, 100_000))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(BenchCommand::Rtp { seconds, calls }) => {
             crate::logging::init("warn");
             crate::bench::rtp(seconds.clamp(1, 120), calls.clamp(1, 64))?;
@@ -224,16 +324,70 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             crate::logging::init(&config.logging.level);
             dial(&config, &target, play.as_deref(), seconds, ring_timeout)
         }
-        Command::Simulate { audio, now, caller, transfer_fails } => {
+        Command::Simulate { audio, now, caller, transfer_fails, save } => {
             let config = load_config(&path)?;
-            crate::logging::init("warn");
+            crate::logging::init(if save { &config.logging.level } else { "warn" });
+            crate::logging::allow_patient_data(config.logging.patient_data);
             let now = now
                 .map(|n| parse_clock(&n))
                 .transpose()?;
             let opts = crate::call::simulate::Options { audio, now, caller, transfer_fails };
             let stdin = std::io::stdin();
-            crate::call::simulate::run(&config, &opts, &mut stdin.lock(), &mut std::io::stdout())?;
+            let record = crate::call::simulate::run(&config, &opts, &mut stdin.lock(), &mut std::io::stdout())?;
+            if save {
+                crate::staff::save_simulated(&config, &record)?;
+            }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Calls(c) => {
+            let config = load_config(&path)?;
+            crate::logging::init("warn");
+            let out = &mut std::io::stdout();
+            match c {
+                CallsCommand::List { since, until, outcome, intent } => {
+                    let filter = crate::store::Filter {
+                        since: since.map(|s| crate::staff::parse_when(&config, &s, "--since")).transpose()?,
+                        until: until.map(|s| crate::staff::parse_when(&config, &s, "--until")).transpose()?,
+                        outcome,
+                        intent,
+                        worklist: false,
+                    };
+                    crate::staff::list(&config, &filter, out)
+                }
+                CallsCommand::Show { id } => crate::staff::show(&config, id, out),
+                CallsCommand::Export { id, format: ExportFormat::Json, recording } => crate::staff::export(&config, id, recording.as_deref(), out),
+                CallsCommand::Stats => crate::staff::stats(&config, out),
+            }
+        }
+        Command::Messages { action } => {
+            let config = load_config(&path)?;
+            crate::logging::init("warn");
+            match action {
+                None => crate::staff::messages(&config, &mut std::io::stdout()),
+                Some(MessagesCommand::Ack { id }) => crate::staff::ack(&config, id),
+            }
+        }
+        Command::Audit(a) => {
+            let config = load_config(&path)?;
+            crate::logging::init("warn");
+            match a {
+                AuditCommand::Verify => crate::staff::audit_verify(&config),
+                AuditCommand::Show { last } => crate::staff::audit_show(&config, last, &mut std::io::stdout()),
+            }
+        }
+        Command::Purge { now } => {
+            let config = load_config(&path)?;
+            crate::logging::init("warn");
+            let now = now.map(|n| parse_clock(&n)).transpose()?;
+            crate::staff::purge(&config, now)
+        }
+        Command::Key(k) => {
+            let config = load_config(&path)?;
+            crate::logging::init("warn");
+            match k {
+                KeyCommand::Init { owner } => crate::staff::key_init(&config, owner.as_deref()),
+                KeyCommand::Rotate => crate::staff::key_rotate(&config),
+            }
         }
         Command::Run => {
             let config = load_config(&path)?;
@@ -414,24 +568,26 @@ fn dial(config: &Config, target: &str, play: Option<&Path>, seconds: u32, ring_t
 
 fn run(config: Config) -> Result<ExitCode> {
     tracing::info!(config = %config.path.display(), "starting");
+    crate::logging::allow_patient_data(config.logging.patient_data);
+    // The store opens first: a missing or wrong key must stop the daemon before anything else.
+    let (store, _daemon_lock) = crate::staff::daemon_store(&config)?;
+    let store = Arc::new(store);
+    tracing::info!(database = %store.path().display(), key_id = store.key_id(), "call records (encrypted)");
+    start_retention(store.clone(), config.retention.clone());
     require_models(&config)?;
     let stt = Arc::new(Stt::load(&config.stt_settings())?);
     let voice = Arc::new(Voice::load(&config.tts_settings())?);
-    let store = match &config.sip {
-        Some(sip) if sip.app == "conversation" => {
-            let dir = config.resolve(&config.store.data_dir);
-            let store = crate::store::Store::open(&dir)?;
-            tracing::info!(database = %store.path().display(), "call records");
-            Some(Arc::new(store))
-        }
-        _ => None,
-    };
+    let recording = config.recording.enabled.then(|| config.recording.announcement.clone());
+    if recording.is_some() {
+        tracing::info!("calls are recorded (recording.enabled), after the consent announcement");
+    }
     let shared = Arc::new(crate::call::engine::Shared {
         script: crate::call::flow::Script::from_config(&config),
         stt_pool: crate::call::engine::SttPool::start(stt.clone()),
         voice: voice.clone(),
         conversation: config.conversation.clone(),
-        store,
+        store: Some(store.clone()),
+        recording,
         prompt_audio: Default::default(),
     });
     // The conversation's fixed prompts are synthesised now, so no caller waits for them.
@@ -470,7 +626,24 @@ fn run(config: Config) -> Result<ExitCode> {
     }
     notify_systemd("STOPPING=1");
     tracing::info!("stopping");
+    if let Err(e) = store.audit("stop", &format!("pid {}", std::process::id())) {
+        tracing::error!("cannot write the audit trail: {e:#}");
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Retention runs at start and then once a day. A failed purge is logged and retried the next
+/// day; it never stops the phone being answered.
+fn start_retention(store: Arc<crate::store::Store>, policy: crate::store::retention::RetentionSection) {
+    let _ = std::thread::Builder::new().name("retention".into()).spawn(move || {
+        loop {
+            match crate::store::retention::purge(&store, &policy, jiff::Timestamp::now()) {
+                Ok(report) => tracing::info!(%report, "retention purge"),
+                Err(e) => tracing::error!("retention purge failed: {e:#}"),
+            }
+            std::thread::sleep(std::time::Duration::from_secs(24 * 3600));
+        }
+    });
 }
 
 fn ua_config(sip: &crate::config::SipSection, _config: &Config) -> Result<crate::sip::ua::UaConfig> {

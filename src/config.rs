@@ -59,6 +59,10 @@ pub struct Config {
     pub emergency: crate::call::script::EmergencySection,
     #[serde(default)]
     pub store: crate::call::script::StoreSection,
+    #[serde(default)]
+    pub retention: crate::store::retention::RetentionSection,
+    #[serde(default)]
+    pub recording: RecordingSection,
     /// Directory of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -329,12 +333,38 @@ pub struct LoggingSection {
     /// tracing filter, e.g. "info" or "frontdesk=debug".
     #[serde(default = "default_log_level")]
     pub level: String,
+    /// Puts caller numbers, transcripts and collected details into debug lines, for a
+    /// technician chasing a recognition problem. Off unless set here; the daemon warns at start
+    /// while it is on.
+    #[serde(default)]
+    pub patient_data: bool,
 }
 
 impl Default for LoggingSection {
     fn default() -> Self {
-        LoggingSection { level: default_log_level() }
+        LoggingSection { level: default_log_level(), patient_data: false }
     }
+}
+
+/// `[recording]`: whole-call recordings, off by default.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingSection {
+    #[serde(default)]
+    pub enabled: bool,
+    /// Played before the greeting on every recorded call; callers must be told.
+    #[serde(default = "default_recording_announcement")]
+    pub announcement: String,
+}
+
+impl Default for RecordingSection {
+    fn default() -> Self {
+        RecordingSection { enabled: false, announcement: default_recording_announcement() }
+    }
+}
+
+fn default_recording_announcement() -> String {
+    "This call is recorded for quality and safety.".into()
 }
 
 fn default_log_level() -> String {
@@ -633,6 +663,21 @@ impl Config {
             "level",
             format!("{:?} is not a log filter: use error, warn, info, debug or trace", self.logging.level),
         );
+        check(
+            !self.recording.enabled || !self.recording.announcement.trim().is_empty(),
+            "recording",
+            "announcement",
+            "callers must be told the call is recorded: write the announcement, or set enabled = false".into(),
+        );
+        for (key, days) in self.retention.classes() {
+            check((1..=36_500).contains(&days), "retention", key, format!("{days} days: use 1 to 36500"));
+        }
+        check(
+            !self.resolve(&self.store.key_file).starts_with(self.resolve(&self.store.data_dir)),
+            "store",
+            "key_file",
+            "keep the master key outside the data directory, or a copy of the data is a copy of the key".into(),
+        );
         self.validate_script(text, file, &mut errors);
         errors
     }
@@ -735,6 +780,10 @@ impl Config {
     /// A path from the file, made absolute against the file's directory.
     pub fn resolve(&self, p: &Path) -> PathBuf {
         if p.is_absolute() { p.to_path_buf() } else { self.base_dir.join(p) }
+    }
+
+    pub fn store_settings(&self) -> crate::store::StoreSettings {
+        crate::store::StoreSettings { data_dir: self.resolve(&self.store.data_dir), key_file: self.resolve(&self.store.key_file) }
     }
 
     pub fn stt_settings(&self) -> SttSettings {

@@ -6,6 +6,7 @@
 
 pub mod audio;
 pub mod bench;
+pub mod bench_records;
 pub mod bench_turns;
 pub mod call;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod logging;
 pub mod rtp;
 pub mod sip;
 pub mod speech;
+pub mod staff;
 pub mod store;
 pub mod telephone;
 pub mod wav;

@@ -93,7 +93,8 @@ fn scripted_caller(dir: &Path, config: &Path, lines: &[&str]) -> (PathBuf, f32) 
 }
 
 fn stored_calls(d: &Path) -> Vec<frontdesk::store::StoredCall> {
-    frontdesk::store::Store::open(&d.join("data")).unwrap().all().unwrap()
+    let settings = frontdesk::store::StoreSettings { data_dir: d.join("data"), key_file: d.join("etc/master.key") };
+    frontdesk::store::Store::open(&settings, frontdesk::store::Role::Staff).unwrap().all().unwrap()
 }
 
 /// Starts the daemon and baresip, dials, waits until the daemon hangs up (or `max` passes).
@@ -158,9 +159,9 @@ fn a_caller_requests_an_appointment_and_the_record_holds_it() {
     }
     let calls = stored_calls(&run.dir);
     assert_eq!(calls.len(), 1, "{}", run.context());
-    let r = calls[0].record.as_ref().expect("a record");
+    let r = calls[0].record().expect("a record");
     let slot = |k: &str| r.slots.get(k).cloned().unwrap_or_default();
-    let context = || format!("record: {}{}", serde_json::to_string_pretty(r).unwrap(), run.context());
+    let context = || format!("record: {}{}", serde_json::to_string_pretty(&r).unwrap(), run.context());
     assert_eq!(slot("name"), "John Smith", "{}", context());
     assert_eq!(slot("date_of_birth"), "1980-03-05", "{}", context());
     assert_eq!(slot("callback"), "6175550199", "{}", context());
@@ -234,7 +235,7 @@ fn talking_over_the_greeting_stops_it() {
     assert!(run.log.contains("barge-in"), "{}", run.context());
     // And the caller's question was answered.
     let calls = stored_calls(&run.dir);
-    let r = calls[0].record.as_ref().unwrap();
+    let r = calls[0].record().unwrap();
     assert!(r.transcript.iter().any(|u| u.interrupted), "the greeting is marked interrupted: {:?}", r.transcript);
     assert_eq!(r.questions, ["hours"], "{}", run.context());
 }
@@ -261,9 +262,103 @@ fn a_silent_caller_is_asked_then_the_call_ends_as_abandoned() {
         panic!("the daemon did not hang up on a silent caller: {e}{}", run.context());
     }
     let calls = stored_calls(&run.dir);
-    let r = calls[0].record.as_ref().unwrap();
+    let r = calls[0].record().unwrap();
     assert_eq!(r.outcome, frontdesk::call::record::Outcome::Abandoned, "{}", run.context());
     assert!(r.transcript.iter().any(|u| u.text.contains("Are you still there?")), "{:?}", r.transcript);
     assert!(r.transcript.iter().any(|u| u.text.contains("I haven't heard anything")), "{:?}", r.transcript);
     eprintln!("silent call ended after {:.1} s", started.elapsed().as_secs_f32());
+}
+
+/// One baresip call from its own config directory; returns once it is established.
+fn dial(dir: &Path, ports: Ports, wav: &Path, daemon_port: u16, quit_after_s: u32) -> (Baresip, Ctrl) {
+    std::fs::create_dir_all(dir).unwrap();
+    let rec_dir = dir.join("rec");
+    std::fs::create_dir_all(&rec_dir).unwrap();
+    let conf = baresip_config(dir, ports, wav, &rec_dir);
+    let mut baresip = Baresip::start(&conf, quit_after_s);
+    let mut ctrl = Ctrl::connect(&mut baresip, ports.ctrl, Duration::from_secs(10)).unwrap();
+    ctrl.command("dial", &format!("sip:frontdesk@127.0.0.1:{daemon_port}")).unwrap();
+    ctrl.wait_event("CALL_ESTABLISHED", Duration::from_secs(10)).unwrap();
+    (baresip, ctrl)
+}
+
+/// `kill -9` while a call is in progress. The restarted daemon finds the database intact, the
+/// call that had finished complete, and the cut call stored as interrupted with what it had
+/// captured; its recording keeps the seconds before the crash and says it was cut short.
+#[test]
+fn a_crash_mid_call_loses_no_finished_record() {
+    require_baresip();
+    let port = 18490;
+    let mut edits = ALWAYS_OPEN.to_vec();
+    edits.push(("[recording]\n# Record whole calls (both sides, encrypted like the rest). Off unless you turn it on; check\n# your state's consent rules first. The announcement is played before the greeting.\nenabled = false", "[recording]\nenabled = true"));
+    let d = Daemon::launch_edited("conv-crash", port, "app = \"conversation\"", "", "info", &edits);
+    let config = d.dir.join("frontdesk.toml");
+    let settings = frontdesk::store::StoreSettings { data_dir: d.dir.join("data"), key_file: d.dir.join("etc/master.key") };
+
+    // A call that ends normally: a question, then "no, thank you".
+    let first = ["What are your hours?", "No, thank you."];
+    let (wav, seconds) = scripted_caller(&d.dir, &config, &first);
+    let (mut b1, c1) = dial(&d.dir.join("first"), Ports { sip: 18491, rtp: "36700-36749", ctrl: 18492 }, &wav, port, seconds as u32 + 30);
+    c1.wait_event("CALL_CLOSED", Duration::from_secs(seconds as u64 + 30)).unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    b1.wait_exit(Duration::from_secs(5));
+    d.wait_for("conversation ended", Duration::from_secs(10));
+
+    // A call cut by the crash once it has said what it wants.
+    let second = phone(&caller_voice(), "I'd like to make an appointment, please.");
+    let mut audio = vec![0.0; 8000 * 7];
+    audio.extend(second);
+    audio.resize(audio.len() + 8000 * 60, 0.0);
+    let wav2 = d.dir.join("second.wav");
+    frontdesk::wav::write_mono_i16(&wav2, &audio, 8000).unwrap();
+    let (mut b2, _c2) = dial(&d.dir.join("second"), Ports { sip: 18493, rtp: "36750-36799", ctrl: 18494 }, &wav2, port, 90);
+    let started = Instant::now();
+    let captured = loop {
+        let calls = frontdesk::store::Store::open(&settings, frontdesk::store::Role::Staff).unwrap().all().unwrap();
+        if let Some(c) = calls.iter().find(|c| c.outcome == "in_progress" && c.intent.as_deref() == Some("new_appointment")) {
+            break c.record().unwrap();
+        }
+        assert!(started.elapsed() < Duration::from_secs(40), "the second call never stored its request: {calls:?}\n{}", d.log());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let log = d.kill_hard();
+    let _ = b2.child.kill();
+
+    let d = Daemon::run_config(&config, port, "info");
+    d.wait_for("stored as interrupted", Duration::from_secs(10));
+    let log2 = d.stop();
+    let context = format!("\n--- before the crash ---\n{log}\n--- after ---\n{log2}");
+
+    let conn = rusqlite::Connection::open(settings.data_dir.join("calls.db")).unwrap();
+    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(integrity, "ok", "{context}");
+    drop(conn);
+    let calls = frontdesk::store::Store::open(&settings, frontdesk::store::Role::Staff).unwrap().all().unwrap();
+    assert_eq!(calls.len(), 2, "{calls:?}{context}");
+    let done = calls[0].record().unwrap();
+    assert_eq!(calls[0].outcome, "answered", "{done:?}{context}");
+    assert!(calls[0].ended_at.is_some() && calls[0].duration_ms.unwrap_or(0) > 0);
+    assert_eq!(done.questions, ["hours"], "{done:?}");
+    assert!(done.transcript.iter().any(|u| u.text.contains("goodbye") || u.text.contains("Goodbye")), "{:?}", done.transcript);
+    let cut = calls[1].record().unwrap();
+    assert_eq!(calls[1].outcome, "interrupted", "{context}");
+    assert_eq!(cut.intent.as_deref(), Some("new_appointment"));
+    assert!(cut.transcript.len() >= captured.transcript.len() && cut.transcript.iter().any(|u| u.speaker == frontdesk::call::record::Speaker::Caller), "{:?}", cut.transcript);
+
+    // Both recordings: the first whole, the second up to the crash and marked so.
+    for (id, whole) in [(calls[0].id, true), (calls[1].id, false)] {
+        let out = d_dir_file(&settings, &format!("call-{id}.wav"));
+        let export = Command::new(common::frontdesk_bin())
+            .args(["--config", config.to_str().unwrap(), "calls", "export", &id.to_string(), "--recording", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&export.stderr);
+        assert!(export.status.success(), "{said}");
+        assert_eq!(!said.contains("cut short"), whole, "{said}");
+        let seconds = hound::WavReader::open(&out).unwrap().duration() as f32 / 8000.0;
+        assert!(seconds > 5.0, "call {id}: {seconds} s recorded");
+    }
+}
+
+fn d_dir_file(settings: &frontdesk::store::StoreSettings, name: &str) -> PathBuf {
+    settings.data_dir.parent().unwrap().join(name)
 }

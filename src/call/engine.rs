@@ -52,6 +52,8 @@ pub struct Shared {
     pub voice: Arc<Voice>,
     pub conversation: ConversationSection,
     pub store: Option<Arc<Store>>,
+    /// The consent announcement, when calls are recorded (`[recording] enabled`).
+    pub recording: Option<String>,
     /// Fixed prompts already at 8 kHz: played with no synthesis at all.
     pub prompt_audio: std::sync::Mutex<std::collections::HashMap<String, Arc<Vec<i16>>>>,
 }
@@ -343,6 +345,7 @@ struct Call {
     barge_onset: Option<Instant>,
     /// A speculative transcription is out (one at a time per call).
     speculating: bool,
+    recorder: Option<crate::store::recording::Recorder>,
     log_id: String,
 }
 
@@ -417,6 +420,7 @@ impl Call {
             last_expect: Expect::Speech,
             barge_onset: None,
             speculating: false,
+            recorder: None,
             log_id,
             shared,
             leg,
@@ -450,7 +454,11 @@ impl Call {
             }
         }
         if self.phase != Phase::Ended {
-            let actions = self.flow.start();
+            let mut actions = self.flow.start();
+            if let Some(announcement) = self.start_recording() {
+                // Callers are told before anything else is said, and cannot talk it away.
+                actions.insert(0, Action::Say { text: announcement, interruptible: false });
+            }
             self.take_actions(actions);
         }
         while self.phase != Phase::Ended {
@@ -468,7 +476,10 @@ impl Call {
             }
         }
         match self.leg.read_frame(Duration::from_millis(20)) {
-            Ok(Some(frame)) => self.on_frame(&frame),
+            Ok(Some(frame)) => {
+                self.record_audio(Some(&frame), None);
+                self.on_frame(&frame)
+            }
             Ok(None) => {}
             Err(_) => {
                 self.on_input(Input::CallerHungUp);
@@ -706,7 +717,11 @@ impl Call {
         let confidence = std::mem::replace(&mut self.turn_confidence, 1.0);
         self.turn += 1;
         self.clock.transcribed = Some(Instant::now());
-        tracing::debug!(call = %self.log_id, words = text.split_whitespace().count(), confidence, "caller turn");
+        if crate::logging::patient_data() {
+            tracing::debug!(call = %self.log_id, confidence, text = %text, "caller turn");
+        } else {
+            tracing::debug!(call = %self.log_id, words = text.split_whitespace().count(), confidence, "caller turn");
+        }
         // Nothing, or "mm-hmm" over a prompt that asked nothing: not a turn. The prompt resumes.
         let barged_statement = self.barged.as_ref().is_some_and(|b| !b.prompts.iter().any(|p| p.text.trim_end().ends_with('?')));
         if text.trim().is_empty() || (barged_statement && yesno::is_backchannel(&text)) {
@@ -875,6 +890,7 @@ impl Call {
         while self.mirror_next <= now {
             let frame = self.mirror.pop_front().unwrap_or([0; FRAME_SAMPLES]);
             self.echo.played(&frame);
+            self.record_audio(None, Some(&frame));
             self.mirror_next += Duration::from_millis(20);
         }
     }
@@ -996,6 +1012,36 @@ impl Call {
         }
     }
 
+    /// Opens the call's recording when recording is on; returns the announcement to play.
+    fn start_recording(&mut self) -> Option<String> {
+        let announcement = self.shared.recording.clone()?;
+        let (Some(store), Some(id)) = (&self.shared.store, self.record_id) else { return None };
+        match crate::store::recording::Recorder::create(store, id) {
+            Ok(r) => {
+                self.recorder = Some(r);
+                Some(announcement)
+            }
+            Err(e) => {
+                // Not recording, so no announcement: the call itself goes on.
+                tracing::error!(call = %self.log_id, "cannot record the call: {e:#}");
+                None
+            }
+        }
+    }
+
+    fn record_audio(&mut self, caller: Option<&Frame>, agent: Option<&Frame>) {
+        let Some(rec) = &mut self.recorder else { return };
+        let result = match (caller, agent) {
+            (Some(c), _) => rec.caller(c),
+            (_, Some(a)) => rec.agent(a),
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            tracing::error!(call = %self.log_id, "recording stopped: {e:#}");
+            self.recorder = None;
+        }
+    }
+
     fn save_progress(&self) {
         if let (Some(store), Some(id)) = (&self.shared.store, self.record_id)
             && let Err(e) = store.update_call(id, &self.flow.record)
@@ -1014,6 +1060,11 @@ impl Call {
             seconds = record.duration_ms / 1000,
             "conversation ended"
         );
+        if let Some(rec) = self.recorder.take()
+            && let Err(e) = rec.finish()
+        {
+            tracing::error!(call = %self.log_id, "cannot finish the recording: {e:#}");
+        }
         if let (Some(store), Some(id)) = (&self.shared.store, self.record_id)
             && let Err(e) = store.finish_call(id, &record)
         {

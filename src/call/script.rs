@@ -170,12 +170,21 @@ pub struct StoreSection {
     /// Directory of the database (calls.db).
     #[serde(default = "default_data_dir")]
     pub data_dir: std::path::PathBuf,
+    /// The master key (64 hex digits, mode 0600), outside the data directory. Made on first
+    /// start; back it up, since the records cannot be read without it. A systemd credential
+    /// named master.key takes its place when the service has one.
+    #[serde(default = "default_key_file")]
+    pub key_file: std::path::PathBuf,
 }
 
 impl Default for StoreSection {
     fn default() -> Self {
-        StoreSection { data_dir: default_data_dir() }
+        StoreSection { data_dir: default_data_dir(), key_file: default_key_file() }
     }
+}
+
+fn default_key_file() -> std::path::PathBuf {
+    "/etc/frontdesk/master.key".into()
 }
 
 fn default_data_dir() -> std::path::PathBuf {

@@ -453,7 +453,7 @@ impl UserAgent {
             send: matches!(answer.direction, Direction::SendRecv | Direction::SendOnly),
         };
         tracing::info!(call = %log, codec = ?answer.codec, "incoming call");
-        tracing::debug!(call = %log, caller = ?caller, dialled = ?dialled, "incoming call parties");
+        tracing::debug!(call = %log, caller = %caller.as_deref().map(crate::logging::tag).unwrap_or_default(), dialled = ?dialled, "incoming call parties");
         let info = CallInfo { caller, dialled, log_id: log.clone() };
         let media = match self.launch(&key, info, rtp_socket, params, events_tx.clone(), events_rx) {
             Ok(m) => m,

@@ -39,10 +39,16 @@ impl Daemon {
             text = text.replace(from, to);
         }
         std::fs::write(&config, text).unwrap();
+        Daemon::run_config(&config, base_port, rust_log)
+    }
+
+    /// Starts the daemon on an existing config (to start it again after a crash, on the same
+    /// data).
+    pub fn run_config(config: &std::path::Path, base_port: u16, rust_log: &str) -> Daemon {
         let dir = config.parent().unwrap().to_path_buf();
         let mut child = Command::new(super::frontdesk_bin())
             .arg("--config")
-            .arg(&config)
+            .arg(config)
             .arg("run")
             .env("RUST_LOG", rust_log)
             .stderr(Stdio::piped())
@@ -85,6 +91,14 @@ impl Daemon {
         self.log.lock().unwrap().clone()
     }
 
+    /// SIGKILL, as a crash or power cut would end it; the whole log.
+    pub fn kill_hard(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+        self.log.lock().unwrap().clone()
+    }
+
     /// SIGTERM, wait, and the whole log.
     pub fn stop(mut self) -> String {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
@@ -113,6 +127,7 @@ pub fn write_config(name: &str, base_port: u16, sip_extra: &str, tail: &str) -> 
     }
     // Call records of a test stay in its scratch directory.
     text = text.replace("data_dir = \"/var/lib/frontdesk\"", &format!("data_dir = \"{}\"", dir.join("data").display()));
+    text = text.replace("key_file = \"/etc/frontdesk/master.key\"", &format!("key_file = \"{}\"", dir.join("etc/master.key").display()));
     // A test may give its own listen address (IPv6); the default is loopback IPv4.
     let listen = if sip_extra.contains("listen =") { String::new() } else { format!("listen = \"127.0.0.1:{base_port}\"\n") };
     text.push_str(&format!(
