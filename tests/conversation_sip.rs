@@ -298,7 +298,7 @@ fn a_crash_mid_call_loses_no_finished_record() {
     // A call that ends normally: a question, then "no, thank you".
     let first = ["What are your hours?", "No, thank you."];
     let (wav, seconds) = scripted_caller(&d.dir, &config, &first);
-    let (mut b1, c1) = dial(&d.dir.join("first"), Ports { sip: 18491, rtp: "36700-36749", ctrl: 18492 }, &wav, port, seconds as u32 + 30);
+    let (mut b1, c1) = dial(&d.dir.join("first"), Ports { sip: 18491, rtp: "36700-36749", ctrl: 18493 }, &wav, port, seconds as u32 + 30);
     c1.wait_event("CALL_CLOSED", Duration::from_secs(seconds as u64 + 30)).unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
     b1.wait_exit(Duration::from_secs(5));
     d.wait_for("conversation ended", Duration::from_secs(10));
@@ -310,7 +310,7 @@ fn a_crash_mid_call_loses_no_finished_record() {
     audio.resize(audio.len() + 8000 * 60, 0.0);
     let wav2 = d.dir.join("second.wav");
     frontdesk::wav::write_mono_i16(&wav2, &audio, 8000).unwrap();
-    let (mut b2, _c2) = dial(&d.dir.join("second"), Ports { sip: 18493, rtp: "36750-36799", ctrl: 18494 }, &wav2, port, 90);
+    let (mut b2, _c2) = dial(&d.dir.join("second"), Ports { sip: 18495, rtp: "36750-36799", ctrl: 18497 }, &wav2, port, 90);
     let started = Instant::now();
     let captured = loop {
         let calls = frontdesk::store::Store::open(&settings, frontdesk::store::Role::Staff).unwrap().all().unwrap();

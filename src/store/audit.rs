@@ -227,34 +227,26 @@ mod tests {
         assert_eq!(verify(&empty, &key).unwrap(), Verdict::Intact { entries: 0 });
     }
 
-    #[test]
-    fn a_changed_byte_is_found_at_its_entry() {
+    /// A chain of six entries with `sql` applied: where verification says it breaks, and why.
+    fn tampered(sql: &str) -> (i64, String) {
         let (conn, key) = chain(6);
-        conn.execute("UPDATE audit SET detail = 'call 9' WHERE seq = 4", []).unwrap();
-        let (pos, why) = broken_at(&conn, &key);
-        assert_eq!(pos, 4, "{why}");
-        assert!(why.contains("changed"), "{why}");
+        conn.execute(sql, []).unwrap();
+        broken_at(&conn, &key)
     }
 
     #[test]
-    fn a_removed_entry_is_found_where_it_was() {
-        let (conn, key) = chain(6);
-        conn.execute("DELETE FROM audit WHERE seq = 3", []).unwrap();
-        let (pos, why) = broken_at(&conn, &key);
-        assert_eq!(pos, 3, "{why}");
-        assert!(why.contains("number 3) was removed"), "{why}");
-    }
-
-    #[test]
-    fn removing_the_newest_or_oldest_entries_is_found() {
-        let (conn, key) = chain(6);
-        conn.execute("DELETE FROM audit WHERE seq = 6", []).unwrap();
-        let (pos, why) = broken_at(&conn, &key);
-        assert_eq!(pos, 6, "{why}");
-        assert!(why.contains("removed"), "{why}");
-        let (conn, key) = chain(6);
-        conn.execute("DELETE FROM audit WHERE seq = 1", []).unwrap();
-        assert_eq!(broken_at(&conn, &key).0, 1);
+    fn changed_and_removed_entries_are_found_where_they_are() {
+        let cases = [
+            ("UPDATE audit SET detail = 'call 9' WHERE seq = 4", 4, "changed"),
+            ("DELETE FROM audit WHERE seq = 3", 3, "number 3) was removed"),
+            ("DELETE FROM audit WHERE seq = 6", 6, "removed"),
+            ("DELETE FROM audit WHERE seq = 1", 1, "removed"),
+        ];
+        for (sql, position, problem) in cases {
+            let (pos, why) = tampered(sql);
+            assert_eq!(pos, position, "{sql}: {why}");
+            assert!(why.contains(problem), "{sql}: {why}");
+        }
     }
 
     #[test]

@@ -329,21 +329,17 @@ impl Store {
         let conn = self.conn();
         let mut sql = format!("SELECT {COLUMNS} FROM calls WHERE 1");
         let mut args: Vec<String> = Vec::new();
-        if let Some(s) = &filter.since {
-            args.push(s.clone());
-            sql += &format!(" AND julianday(started_at) >= julianday(?{})", args.len());
-        }
-        if let Some(u) = &filter.until {
-            args.push(u.clone());
-            sql += &format!(" AND julianday(started_at) < julianday(?{})", args.len());
-        }
-        if let Some(o) = &filter.outcome {
-            args.push(o.clone());
-            sql += &format!(" AND outcome = ?{}", args.len());
-        }
-        if let Some(i) = &filter.intent {
-            args.push(i.clone());
-            sql += &format!(" AND intent = ?{}", args.len());
+        let conditions = [
+            (&filter.since, "julianday(started_at) >= julianday(?)"),
+            (&filter.until, "julianday(started_at) < julianday(?)"),
+            (&filter.outcome, "outcome = ?"),
+            (&filter.intent, "intent = ?"),
+        ];
+        for (value, condition) in conditions {
+            if let Some(v) = value {
+                args.push(v.clone());
+                sql += &format!(" AND {}", condition.replace('?', &format!("?{}", args.len())));
+            }
         }
         if filter.worklist {
             let outcomes: Vec<String> = WORKLIST_OUTCOMES.iter().map(|o| format!("'{o}'")).collect();
