@@ -107,12 +107,11 @@ fn pct(v: &mut [Duration], p: usize) -> f64 {
     v[(v.len() * p / 100).min(v.len() - 1)].as_secs_f64() * 1000.0
 }
 
-pub fn run(calls: usize) -> Result<()> {
-    // Beside the data directory's disk would be best; the temp dir is what a bench box has.
-    let dir = std::env::temp_dir().join(format!("frontdesk-bench-records-{}", std::process::id()));
+pub fn run(calls: usize, parent: &std::path::Path) -> Result<()> {
+    let dir = parent.join(format!("frontdesk-bench-records-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    println!("# frontdesk bench records: {calls} calls of {TURNS} turns, {} writes each", TURNS + 2);
+    println!("# frontdesk bench records: {calls} calls of {TURNS} turns, {} writes each, in {}", TURNS + 2, parent.display());
     println!();
     println!("| store | write p50 (ms) | write p95 (ms) | bytes per call |");
     println!("|---|---|---|---|");

@@ -220,6 +220,10 @@ pub enum BenchCommand {
     Records {
         #[arg(long, default_value_t = 200)]
         calls: usize,
+        /// Where to write (use the disk the data directory is on; the default temp directory
+        /// may be in memory, where a sync costs nothing).
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// RTP pacing with simultaneous calls under CPU load, SIP parse rate, time to answer.
     Rtp {
@@ -309,9 +313,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             crate::bench_turns::run(&config, calls.clamp(1, 16), turns.clamp(1, 500))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench(BenchCommand::Records { calls }) => {
-            crate::logging::init("warn");
-            crate::bench_records::run(calls.clamp(1, 100_000))?;
+        Command::Bench(BenchCommand::Records { calls, dir }) => {
+            crate::logging::init("error");
+            crate::bench_records::run(calls.clamp(1, 100_000), &dir.unwrap_or_else(std::env::temp_dir))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Rtp { seconds, calls }) => {
