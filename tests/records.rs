@@ -122,6 +122,7 @@ fn planted_patient_data_is_sealed_on_disk_and_absent_from_logs_but_staff_see_it(
     assert!(list.contains(NAME) && list.contains("2 calls"), "{list}");
     let export: serde_json::Value = serde_json::from_str(&b.ok(&["calls", "export", "1", "--format", "json"])).unwrap();
     assert_eq!(export["record"]["slots"]["date_of_birth"], DOB);
+    assert_eq!(export["record"]["slots"]["callback"], CALLBACK);
     let messages = b.ok(&["messages"]);
     assert!(messages.contains(NAME) && messages.contains("2 waiting"), "{messages}");
     let stats = b.ok(&["calls", "stats"]);

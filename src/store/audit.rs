@@ -52,17 +52,24 @@ fn end_mac(key: &SecretKey, which: &str, n: i64, mac: &[u8]) -> [u8; 32] {
     hmac_sha256(key.bytes(), &[b"frontdesk audit ", which.as_bytes(), b"\0", &n.to_be_bytes(), mac])
 }
 
-/// (n, mac) of a chain end, with the MAC over it.
-fn read_end(conn: &Connection, key: &SecretKey, which: &str) -> Result<Option<std::result::Result<(i64, Vec<u8>), ()>>> {
+/// One end of the chain as recorded in `meta`.
+enum End {
+    Missing,
+    /// The number and MAC the chain starts from (anchor) or ends with (head).
+    Valid(i64, Vec<u8>),
+    /// Its own MAC does not match.
+    Altered,
+}
+
+fn read_end(conn: &Connection, key: &SecretKey, which: &str) -> Result<End> {
     let value: Option<Vec<u8>> = conn.query_row("SELECT value FROM meta WHERE name = ?1", params![format!("audit_{which}")], |r| r.get(0)).optional()?;
-    Ok(value.map(|v| {
-        if v.len() != 8 + 32 + 32 {
-            return Err(());
-        }
-        let n = i64::from_be_bytes(v[..8].try_into().unwrap());
-        let mac = v[8..40].to_vec();
-        if end_mac(key, which, n, &mac)[..] == v[40..] { Ok((n, mac)) } else { Err(()) }
-    }))
+    let Some(v) = value else { return Ok(End::Missing) };
+    if v.len() != 8 + 32 + 32 {
+        return Ok(End::Altered);
+    }
+    let n = i64::from_be_bytes(v[..8].try_into().expect("8 bytes"));
+    let mac = v[8..40].to_vec();
+    Ok(if end_mac(key, which, n, &mac)[..] == v[40..] { End::Valid(n, mac) } else { End::Altered })
 }
 
 pub(crate) fn write_end(conn: &Connection, key: &SecretKey, which: &str, n: i64, mac: &[u8]) -> Result<()> {
@@ -84,7 +91,7 @@ pub fn append(conn: &Connection, key: &SecretKey, actor: &str, action: &str, det
         let (n, prev) = match last {
             Some((n, mac)) => (n + 1, mac),
             None => match read_end(conn, key, "anchor")? {
-                Some(Ok((n, mac))) => (n, mac),
+                End::Valid(n, mac) => (n, mac),
                 _ => (1, GENESIS.to_vec()),
             },
         };
@@ -120,9 +127,9 @@ pub fn entries(conn: &Connection) -> Result<Vec<Entry>> {
 pub fn verify(conn: &Connection, key: &SecretKey) -> Result<Verdict> {
     let list = entries(conn)?;
     let (mut expected_n, mut expected_prev) = match read_end(conn, key, "anchor")? {
-        None => (1, GENESIS.to_vec()),
-        Some(Ok(a)) => a,
-        Some(Err(())) => return Ok(Verdict::Broken { position: 0, problem: "the chain's anchor (where retention cut it) was altered".into() }),
+        End::Missing => (1, GENESIS.to_vec()),
+        End::Valid(n, mac) => (n, mac),
+        End::Altered => return Ok(Verdict::Broken { position: 0, problem: "the chain's anchor (where retention cut it) was altered".into() }),
     };
     for (i, e) in list.iter().enumerate() {
         let position = i as i64 + 1;
@@ -148,10 +155,10 @@ pub fn verify(conn: &Connection, key: &SecretKey) -> Result<Verdict> {
         return Ok(Verdict::Broken { position, problem });
     }
     match read_end(conn, key, "head")? {
-        None if list.is_empty() => {}
-        None => return Ok(Verdict::Broken { position: list.len() as i64, problem: "the chain's head record is missing".into() }),
-        Some(Err(())) => return Ok(Verdict::Broken { position: list.len() as i64, problem: "the chain's head record was altered".into() }),
-        Some(Ok((head_n, head_mac))) => {
+        End::Missing if list.is_empty() => {}
+        End::Missing => return Ok(Verdict::Broken { position: list.len() as i64, problem: "the chain's head record is missing".into() }),
+        End::Altered => return Ok(Verdict::Broken { position: list.len() as i64, problem: "the chain's head record was altered".into() }),
+        End::Valid(head_n, head_mac) => {
             if head_n != expected_n - 1 || head_mac != expected_prev {
                 let position = list.len() as i64 + 1;
                 let problem = if head_n >= expected_n {
