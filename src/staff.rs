@@ -370,11 +370,23 @@ pub fn key_init(config: &Config, owner: Option<&str>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `frontdesk key rotate`.
+/// `frontdesk key rotate`. Unlike the other commands this one keeps root's rights: the new key
+/// is written beside the old one under /etc, which the service user cannot write. The files it
+/// touches are given back to their owners afterwards.
 pub fn key_rotate(config: &Config) -> Result<ExitCode> {
-    let mut store = open(config)?;
-    let path = crate::store::crypto::key_source(&config.resolve(&config.store.key_file));
+    use std::os::unix::fs::MetadataExt;
+    let settings = config.store_settings();
+    let mut store = Store::open(&settings, Role::Staff)?;
+    let path = crate::store::crypto::key_source(&settings.key_file);
     let (old, new) = store.rotate_key(&path)?;
+    drop(store);
+    if unsafe { libc::geteuid() } == 0
+        && let Ok(meta) = std::fs::metadata(&settings.data_dir)
+    {
+        for name in ["calls.db", "calls.db-wal", "calls.db-shm"] {
+            let _ = std::os::unix::fs::chown(settings.data_dir.join(name), Some(meta.uid()), Some(meta.gid()));
+        }
+    }
     println!("{}: key {old} replaced by {new}. Back up the new key; the old one no longer opens anything", path.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -304,6 +304,13 @@ impl Endpointer {
         self.state == State::InSpeech
     }
 
+    /// Keeps the preroll ring fed with a frame that must not start or extend a turn (while a
+    /// prompt is in its protection window), so that if the caller was already talking and goes
+    /// on, the turn that starts when listening resumes still has those first words.
+    pub fn overhear(&mut self, frame: &Frame) {
+        self.ring_push(frame);
+    }
+
     /// Drops the utterance and returns to Idle, ready for the next turn. The
     /// preroll ring keeps running (its content stays valid) and the hangover
     /// setting is kept.
@@ -657,6 +664,21 @@ mod tests {
         assert!(e.take_new_audio().is_empty());
         feed(&mut e, &mut n, 10, true);
         assert_eq!(ids(e.utterance()), (52..72).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn overheard_frames_start_no_turn_but_lead_the_next_one() {
+        let mut e = ep();
+        for id in 0..8 {
+            e.overhear(&fr(id));
+        }
+        assert!(!e.is_in_speech() && e.utterance().is_empty(), "overhearing never starts a turn");
+        let mut n = 8;
+        feed(&mut e, &mut n, 12, true);
+        // All 8 overheard frames fit in the default preroll of 10: the turn begins with them.
+        let heard = ids(e.utterance());
+        assert_eq!(heard.first(), Some(&0), "{heard:?}");
+        assert_eq!(heard, (0..20).collect::<Vec<_>>());
     }
 
     #[test]

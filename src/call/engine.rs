@@ -37,6 +37,9 @@ const MIN_TURN_SPEECH_MS: u32 = 120;
 /// Audio kept queued in the line ahead of the clock: enough to ride out a late loop, little
 /// enough that a barge-in has little to throw away.
 const AHEAD_FRAMES: usize = 6;
+/// Callers answer a question they can see coming before it is over; an answer this close to
+/// the question's end takes the turn however short it is.
+const ANSWER_OVERLAP_MS: usize = 1200;
 /// A key press ends the keypad entry after this pause.
 const KEY_PAUSE: Duration = Duration::from_millis(3000);
 /// Nothing played, heard or computed for this long on a live call is a fault.
@@ -561,6 +564,10 @@ impl Call {
             if self.endpointer.is_in_speech() {
                 self.endpointer.reset();
             }
+            // A caller who started talking just as a prompt began (a reply that came late on a
+            // loaded box) keeps those words: they stay in the preroll of the turn that starts
+            // once the protection window is over.
+            self.endpointer.overhear(frame);
             return;
         }
         if voiced {
@@ -633,10 +640,12 @@ impl Call {
             EndpointEvent::Nothing => {}
         }
         // Talking over a prompt stops it once there is enough of it to be speech, not a click.
+        // A short answer over the last words of a question ("yes" as "Is that right?" ends)
+        // is the answer, not a cough: it takes the turn too.
         if self.phase == Phase::Speaking
             && let Some(onset) = self.barge_onset
             && self.endpointer.is_in_speech()
-            && self.endpointer.voiced_ms() >= self.shared.conversation.barge_in_min_speech_ms
+            && (self.endpointer.voiced_ms() >= self.shared.conversation.barge_in_min_speech_ms || self.question_nearly_asked())
         {
             tracing::debug!(call = %self.log_id, since_onset_ms = onset.elapsed().as_millis() as u64, "barge-in");
             self.barge_onset = None;
@@ -893,6 +902,15 @@ impl Call {
             self.record_audio(None, Some(&frame));
             self.mirror_next += Duration::from_millis(20);
         }
+    }
+
+    /// The last prompt before the caller's turn is a question with less than
+    /// `ANSWER_OVERLAP_MS` left to play.
+    fn question_nearly_asked(&self) -> bool {
+        let [p] = self.prompts.iter().collect::<Vec<_>>()[..] else { return false };
+        let listen_next = matches!(self.pending.front(), Some(Action::Listen(_)));
+        let left = p.audio.len().saturating_sub(p.written) + self.mirror.len() * FRAME_SAMPLES;
+        p.complete && listen_next && p.interruptible && p.text.trim_end().ends_with('?') && left <= ANSWER_OVERLAP_MS * 8
     }
 
     fn playing_interruptible(&self) -> bool {
