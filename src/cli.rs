@@ -642,7 +642,12 @@ fn start_retention(store: Arc<crate::store::Store>, policy: crate::store::retent
     let _ = std::thread::Builder::new().name("retention".into()).spawn(move || {
         loop {
             match crate::store::retention::purge(&store, &policy, jiff::Timestamp::now()) {
-                Ok(report) => tracing::info!(%report, "retention purge"),
+                Ok(report) => {
+                    tracing::info!(%report, "retention purge");
+                    if let Ok(Some((entries, head))) = store.audit_head() {
+                        tracing::info!(entries, head = %head, "audit trail checkpoint (compare with `frontdesk audit show`)");
+                    }
+                }
                 Err(e) => tracing::error!("retention purge failed: {e:#}"),
             }
             std::thread::sleep(std::time::Duration::from_secs(24 * 3600));

@@ -338,7 +338,9 @@ pub fn audit_show(config: &Config, last: usize, out: &mut dyn Write) -> Result<E
     let store = open(config)?;
     let entries = store.audit_entries()?;
     for e in entries.iter().skip(entries.len().saturating_sub(last)) {
-        writeln!(out, "{:>6}  {}  {:<28} {:<14} {}", e.seq, local(config, &e.at), e.actor, e.action, e.detail)?;
+        // The MAC's start is what the daemon's journal checkpoints name.
+        let mac = hex::encode(&e.mac[..e.mac.len().min(8)]);
+        writeln!(out, "{:>6}  {}  {:<28} {:<14} {}  [{} {mac}]", e.seq, local(config, &e.at), e.actor, e.action, e.detail, e.n)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -184,6 +184,15 @@ fn a_caller_requests_an_appointment_and_the_record_holds_it() {
     for secret in ["Smith", "6175550199", "617", "1980", "sore throat"] {
         assert!(!run.log.lines().filter(|l| !l.contains("DEBUG")).any(|l| l.contains(secret)), "{secret:?} in the log{}", run.context());
     }
+    // Nor at debug level (this run logs frontdesk=debug), without logging.patient_data; nor in
+    // the clear in the database or its WAL.
+    let mut disk = std::fs::read(run.dir.join("data/calls.db")).unwrap();
+    disk.extend(std::fs::read(run.dir.join("data/calls.db-wal")).unwrap_or_default());
+    for secret in ["Smith", "SMITH", "6175550199", "1980-03-05", "March fifth", "sore throat"] {
+        assert!(!run.log.contains(secret), "{secret:?} in the debug log{}", run.context());
+        assert!(!disk.windows(secret.len()).any(|w| w == secret.as_bytes()), "{secret:?} in the clear in calls.db");
+    }
+    assert!(disk.windows(13).any(|w| w == b"message_taken"), "the search sees the clear columns");
 }
 
 /// Start of the first run of at least `min_ms` of quiet (below `floor`) at or after `from_s`.

@@ -263,6 +263,15 @@ impl Store {
         audit::verify(&self.conn(), &self.audit_key)
     }
 
+    /// The newest entry's number and the start of its MAC. The daemon logs it at start and
+    /// after each purge: the journal then holds checkpoints of the chain outside the database,
+    /// which even someone holding the master key cannot rewrite along with it.
+    pub fn audit_head(&self) -> Result<Option<(i64, String)>> {
+        let conn = self.conn();
+        let head: Option<(i64, Vec<u8>)> = conn.query_row("SELECT n, mac FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        Ok(head.map(|(n, mac)| (n, hex::encode(&mac[..mac.len().min(8)]))))
+    }
+
     pub fn audit_entries(&self) -> Result<Vec<audit::Entry>> {
         audit::entries(&self.conn())
     }
