@@ -34,7 +34,7 @@ pub fn run(config: &Config, calls: usize, turns: usize) -> Result<()> {
     let mut conversation = config.conversation.clone();
     conversation.max_call_s = 3600;
     let shared = Arc::new(crate::call::engine::Shared {
-        script: crate::call::flow::Script::from_config(config),
+        script: std::sync::RwLock::new(crate::call::flow::Script::from_config(config)),
         stt_pool: crate::call::engine::SttPool::start(stt),
         voice: voice.clone(),
         conversation,

@@ -577,7 +577,8 @@ fn run(config: Config) -> Result<ExitCode> {
     let (store, _daemon_lock) = crate::staff::daemon_store(&config)?;
     let store = Arc::new(store);
     tracing::info!(database = %store.path().display(), key_id = store.key_id(), "call records (encrypted)");
-    start_retention(store.clone(), config.retention.clone());
+    let retention = Arc::new(std::sync::RwLock::new(config.retention.clone()));
+    start_retention(store.clone(), retention.clone());
     require_models(&config)?;
     let stt = Arc::new(Stt::load(&config.stt_settings())?);
     let voice = Arc::new(Voice::load(&config.tts_settings())?);
@@ -586,7 +587,7 @@ fn run(config: Config) -> Result<ExitCode> {
         tracing::info!("calls are recorded (recording.enabled), after the consent announcement");
     }
     let shared = Arc::new(crate::call::engine::Shared {
-        script: crate::call::flow::Script::from_config(&config),
+        script: std::sync::RwLock::new(crate::call::flow::Script::from_config(&config)),
         stt_pool: crate::call::engine::SttPool::start(stt.clone()),
         voice: voice.clone(),
         conversation: config.conversation.clone(),
@@ -598,7 +599,7 @@ fn run(config: Config) -> Result<ExitCode> {
     let conversation = config.sip.as_ref().is_some_and(|sip| sip.app == "conversation");
     let warmed = if conversation { shared.warm()? } else { 0 };
     // Run one transcription now: the first real one would otherwise pay whisper's lazy set-up.
-    let greeting = voice.synthesize(&shared.script.prompts.greeting)?;
+    let greeting = voice.synthesize(&shared.script().prompts.greeting)?;
     let mut transcriber = stt.transcriber()?;
     let heard = crate::audio::resample::resample(&greeting.samples, greeting.sample_rate, stt::SAMPLE_RATE)?;
     let self_test = transcriber.transcribe(&heard)?;
@@ -609,6 +610,7 @@ fn run(config: Config) -> Result<ExitCode> {
         "speech ready: models loaded and verified"
     );
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.spawn(reload_on_hangup(Reload { path: config.path.clone(), shared: shared.clone(), store: store.clone(), retention }));
     match &config.sip {
         Some(sip) => {
             let ua_config = ua_config(sip, &config)?;
@@ -636,12 +638,64 @@ fn run(config: Config) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What a reload may change while calls go on.
+struct Reload {
+    path: PathBuf,
+    shared: Arc<crate::call::engine::Shared>,
+    store: Arc<crate::store::Store>,
+    retention: Arc<std::sync::RwLock<crate::store::retention::RetentionSection>>,
+}
+
+/// `systemctl reload frontdesk` (SIGHUP): the config is read again. If it has mistakes they are
+/// logged as file:line: key and the running configuration stays; otherwise the script (prompts,
+/// hours, FAQ, requests), retention and logging.patient_data take effect for the calls that
+/// start from then on. Both outcomes are audited.
+async fn reload_on_hangup(reload: Reload) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else { return };
+    let reload = Arc::new(reload);
+    while hangup.recv().await.is_some() {
+        let r = reload.clone();
+        let _ = tokio::task::spawn_blocking(move || reload_config(&r)).await;
+    }
+}
+
+fn reload_config(r: &Reload) {
+    let digest = crate::staff::config_digest(&r.path);
+    let audit = |action: &str, detail: String| {
+        if let Err(e) = r.store.audit(action, &detail) {
+            tracing::error!("cannot write the audit trail: {e:#}");
+        }
+    };
+    match Config::load(&r.path) {
+        Err(errors) => {
+            tracing::error!("configuration NOT reloaded; the running one stays in effect. Fix:\n{errors}");
+            audit("config_reload_refused", format!("{} sha256 {digest}: {} mistakes", r.path.display(), errors.0.len()));
+        }
+        Ok(config) => {
+            r.shared.replace_script(crate::call::flow::Script::from_config(&config));
+            *r.retention.write().unwrap_or_else(|p| p.into_inner()) = config.retention.clone();
+            crate::logging::allow_patient_data(config.logging.patient_data);
+            audit("config_reload", format!("{} sha256 {digest}", r.path.display()));
+            let warmed = r.shared.warm().unwrap_or_else(|e| {
+                tracing::error!("new prompts will be synthesised on the calls that need them: {e:#}");
+                0
+            });
+            tracing::info!(
+                new_prompts = warmed,
+                "configuration reloaded: prompts, hours, FAQ, requests, retention and logging.patient_data apply to new calls; [sip], [registration], [rtp], [stt], [tts], [models], [store], [recording] and [conversation] take effect at the next restart"
+            );
+        }
+    }
+}
+
 /// Retention runs at start and then once a day. A failed purge is logged and retried the next
 /// day; it never stops the phone being answered.
-fn start_retention(store: Arc<crate::store::Store>, policy: crate::store::retention::RetentionSection) {
+fn start_retention(store: Arc<crate::store::Store>, policy: Arc<std::sync::RwLock<crate::store::retention::RetentionSection>>) {
     let _ = std::thread::Builder::new().name("retention".into()).spawn(move || {
         loop {
-            match crate::store::retention::purge(&store, &policy, jiff::Timestamp::now()) {
+            let current = policy.read().unwrap_or_else(|p| p.into_inner()).clone();
+            match crate::store::retention::purge(&store, &current, jiff::Timestamp::now()) {
                 Ok(report) => {
                     tracing::info!(%report, "retention purge");
                     if let Ok(Some((entries, head))) = store.audit_head() {

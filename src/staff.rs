@@ -438,7 +438,7 @@ pub fn daemon_store(config: &Config) -> Result<(Store, crate::store::DaemonLock)
     Ok((store, lock))
 }
 
-fn config_digest(path: &Path) -> String {
+pub fn config_digest(path: &Path) -> String {
     use sha2::Digest;
     std::fs::read(path).map(|b| hex::encode(&sha2::Sha256::digest(&b)[..8])).unwrap_or_else(|_| "unreadable".into())
 }

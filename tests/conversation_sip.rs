@@ -382,3 +382,49 @@ fn a_crash_mid_call_loses_no_finished_record() {
 fn d_dir_file(settings: &frontdesk::store::StoreSettings, name: &str) -> PathBuf {
     settings.data_dir.parent().unwrap().join(name)
 }
+
+fn hangup_signal(d: &Daemon) {
+    let status = Command::new("kill").arg("-HUP").arg(d.child.id().to_string()).status().unwrap();
+    assert!(status.success());
+}
+
+/// `systemctl reload` (SIGHUP): a config with a mistake is refused with its location and the
+/// running one stays; a good one changes what the next caller hears. Both are audited.
+#[test]
+fn a_reloaded_config_changes_what_the_next_caller_hears() {
+    require_baresip();
+    let _serial = one_at_a_time();
+    let port = 18520;
+    let d = Daemon::launch_edited("conv-reload", port, "app = \"conversation\"", "", "info", ALWAYS_OPEN);
+    let config = d.dir.join("frontdesk.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+
+    std::fs::write(&config, text.replace("name = \"Riverside Family Clinic\"", "name = \"Riverside Family Clinic\"\nnmae = \"typo\"")).unwrap();
+    hangup_signal(&d);
+    d.wait_for("configuration NOT reloaded", Duration::from_secs(10));
+    assert!(d.log().contains("clinic.nmae"), "the mistake is named: {}", d.log());
+
+    std::fs::write(&config, text.replace("Riverside Family Clinic", "Sunflower Valley Clinic")).unwrap();
+    hangup_signal(&d);
+    d.wait_for("configuration reloaded:", Duration::from_secs(60));
+
+    let quiet = d.dir.join("quiet.wav");
+    frontdesk::wav::write_mono_i16(&quiet, &vec![0.0; 8000 * 30], 8000).unwrap();
+    let dir = d.dir.join("caller");
+    let (mut baresip, mut ctrl) = dial(&dir, Ports { sip: 18521, rtp: "36800-36849", ctrl: 18523 }, &quiet, port, 30);
+    std::thread::sleep(Duration::from_secs(9));
+    let _ = ctrl.command("hangup", "");
+    let _ = ctrl.command("quit", "");
+    baresip.wait_exit(Duration::from_secs(5));
+    let heard = frontdesk::wav::read_mono(&recording(&dir.join("rec")).expect("baresip's recording"), 60).unwrap();
+    let first = &heard.samples[..heard.samples.len().min(heard.sample_rate as usize * 8)];
+    let wide = frontdesk::audio::resample::resample(first, heard.sample_rate, 16_000).unwrap();
+    let greeting = common::stt().transcriber().unwrap().transcribe(&wide).unwrap().text;
+    let log = d.stop();
+    assert!(greeting.contains("Sunflower"), "the greeting after the reload: {greeting:?}\n{log}");
+    assert!(!greeting.contains("Riverside"), "{greeting:?}");
+
+    let audit = Command::new(common::frontdesk_bin()).args(["--config", config.to_str().unwrap(), "audit", "show"]).output().unwrap();
+    let audit = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.contains("config_reload_refused") && audit.contains("config_reload "), "{audit}");
+}

@@ -50,7 +50,9 @@ const RESUME_BACK_SAMPLES: usize = 8000 * 400 / 1000;
 
 /// What every call shares: models loaded once, the script, the store.
 pub struct Shared {
-    pub script: Arc<Script>,
+    /// The clinic's script; replaced whole when the config is reloaded. A call keeps the
+    /// script it started with.
+    pub script: std::sync::RwLock<Arc<Script>>,
     pub stt_pool: Arc<SttPool>,
     pub voice: Arc<Voice>,
     pub conversation: ConversationSection,
@@ -67,6 +69,9 @@ impl Shared {
     pub fn warm(&self) -> anyhow::Result<usize> {
         let mut n = 0;
         for text in self.fixed_texts() {
+            if self.prompt_audio.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&text) {
+                continue;
+            }
             let audio = synthesize_8k(&self.voice, &text)?;
             self.prompt_audio.lock().unwrap_or_else(|p| p.into_inner()).insert(text, Arc::new(audio));
             n += 1;
@@ -77,7 +82,7 @@ impl Shared {
     /// Everything the script says word for word: prompts, FAQ answers, request intros and
     /// questions. (Read-backs hold what the caller said and are synthesised on the call.)
     fn fixed_texts(&self) -> Vec<String> {
-        let s = &self.script;
+        let s = self.script();
         let mut v: Vec<String> = s.prompts.all().into_iter().map(|(_, t)| t.to_string()).collect();
         v.extend(s.faq.values().map(|f| f.answer.clone()));
         v.extend(s.flows.values().map(|f| f.intro.clone()));
@@ -86,6 +91,18 @@ impl Shared {
         v.sort();
         v.dedup();
         v
+    }
+}
+
+impl Shared {
+    /// The script new calls start with.
+    pub fn script(&self) -> Arc<Script> {
+        self.script.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Puts a reloaded script in place for the calls that start from now on.
+    pub fn replace_script(&self, script: Arc<Script>) {
+        *self.script.write().unwrap_or_else(|p| p.into_inner()) = script;
     }
 }
 
@@ -363,9 +380,10 @@ impl Call {
     fn new(shared: Arc<Shared>, leg: Box<dyn CallLeg>) -> Call {
         let info = leg.info().clone();
         let log_id = info.log_id.clone();
-        let (open, today) = shared.script.open_at(jiff::Timestamp::now());
+        let script = shared.script();
+        let (open, today) = script.open_at(jiff::Timestamp::now());
         let ctx = CallContext { open, today, caller: info.caller.clone(), dialled: info.dialled.clone(), started_at: now_rfc3339() };
-        let flow = Flow::new(shared.script.clone(), ctx);
+        let flow = Flow::new(script, ctx);
         let (stt_tx, stt_done) = channel();
         let stt_jobs = SttClient { pool: shared.stt_pool.clone(), reply: stt_tx };
         let (tts_jobs, tts_rx) = channel();
@@ -717,7 +735,7 @@ impl Call {
     }
 
     fn flow_today(&self) -> super::understand::dates::Date {
-        self.shared.script.open_at(jiff::Timestamp::now()).1
+        self.flow.script().open_at(jiff::Timestamp::now()).1
     }
 
     /// Everything the caller said in this turn is transcribed: hand it to the flow.

@@ -259,6 +259,11 @@ impl Flow {
     }
 
     /// The greeting.
+    /// The script this call runs on (a reload does not change a call in progress).
+    pub fn script(&self) -> &Arc<Script> {
+        &self.script
+    }
+
     pub fn start(&mut self) -> Vec<Action> {
         let greeting = if self.ctx.open { self.script.prompts.greeting.clone() } else { self.script.prompts.after_hours_greeting.clone() };
         let mut out = Vec::new();
