@@ -270,6 +270,13 @@ fn load_config(path: &Path) -> Result<Config> {
     Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// The config for a tool whose output is the answer: the log only speaks up for problems.
+fn quiet_config(path: &Path) -> Result<Config> {
+    let config = load_config(path)?;
+    crate::logging::init("warn");
+    Ok(config)
+}
+
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     let path = config_path(&cli.config);
     match cli.command {
@@ -302,14 +309,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             transcribe(&config, &file, audio_context.as_deref(), json)
         }
         Command::Bench(BenchCommand::Speech { iterations }) => {
-            let config = load_config(&path)?;
-            crate::logging::init("warn");
+            let config = quiet_config(&path)?;
             crate::bench::speech(&config, iterations.max(1))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Turns { calls, turns }) => {
-            let config = load_config(&path)?;
-            crate::logging::init("warn");
+            let config = quiet_config(&path)?;
             crate::bench_turns::run(&config, calls.clamp(1, 16), turns.clamp(1, 500))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -344,8 +349,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Calls(c) => {
-            let config = load_config(&path)?;
-            crate::logging::init("warn");
+            let config = quiet_config(&path)?;
             let out = &mut std::io::stdout();
             match c {
                 CallsCommand::List { since, until, outcome, intent } => {
@@ -364,30 +368,26 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Messages { action } => {
-            let config = load_config(&path)?;
-            crate::logging::init("warn");
+            let config = quiet_config(&path)?;
             match action {
                 None => crate::staff::messages(&config, &mut std::io::stdout()),
                 Some(MessagesCommand::Ack { id }) => crate::staff::ack(&config, id),
             }
         }
         Command::Audit(a) => {
-            let config = load_config(&path)?;
-            crate::logging::init("warn");
+            let config = quiet_config(&path)?;
             match a {
                 AuditCommand::Verify => crate::staff::audit_verify(&config),
                 AuditCommand::Show { last } => crate::staff::audit_show(&config, last, &mut std::io::stdout()),
             }
         }
         Command::Purge { now } => {
-            let config = load_config(&path)?;
-            crate::logging::init("warn");
+            let config = quiet_config(&path)?;
             let now = now.map(|n| parse_clock(&n)).transpose()?;
             crate::staff::purge(&config, now)
         }
         Command::Key(k) => {
-            let config = load_config(&path)?;
-            crate::logging::init("warn");
+            let config = quiet_config(&path)?;
             match k {
                 KeyCommand::Init { owner } => crate::staff::key_init(&config, owner.as_deref()),
                 KeyCommand::Rotate => crate::staff::key_rotate(&config),

@@ -408,7 +408,6 @@ fn user_ids(name: &str) -> Result<(u32, u32)> {
 /// `simulate --save`: the call goes into the store as the daemon would put it there.
 pub fn save_simulated(config: &Config, record: &CallRecord) -> Result<()> {
     let settings = config.store_settings();
-    std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("cannot create {}", settings.data_dir.display()))?;
     // Beside a running daemon, open as staff do: only the daemon may settle unfinished calls.
     let lock = crate::store::DaemonLock::try_take(&settings.data_dir)?;
     let store = Store::open(&settings, if lock.is_some() { Role::Daemon } else { Role::Staff })?;
@@ -428,7 +427,6 @@ pub fn save_simulated(config: &Config, record: &CallRecord) -> Result<()> {
 /// The daemon's side: open the store, record the start and the config it loaded, purge.
 pub fn daemon_store(config: &Config) -> Result<(Store, crate::store::DaemonLock)> {
     let settings = config.store_settings();
-    std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("cannot create the data directory {} (store.data_dir)", settings.data_dir.display()))?;
     let lock = crate::store::DaemonLock::try_take(&settings.data_dir)?
         .with_context(|| format!("another frontdesk daemon is already using {}", settings.data_dir.display()))?;
     let store = Store::open(&settings, Role::Daemon)?;

@@ -145,24 +145,10 @@ impl Run {
     }
 }
 
-const APPOINTMENT: &[&str] = &[
-    "I'd like to make an appointment.",
-    "My name is John Smith.",
-    "S. M. I. T. H.",
-    "March fifth, nineteen eighty.",
-    "Yes.",
-    "Six one seven, five five five, zero one nine nine.",
-    "Yes.",
-    "I have a sore throat.",
-    "Monday morning.",
-    "Yes, that's right.",
-    "No, thank you.",
-];
-
 #[test]
 fn a_caller_requests_an_appointment_and_the_record_holds_it() {
     let ports = Ports { sip: 18270, rtp: "36400-36499", ctrl: 18275 };
-    let run = call("conv-appointment", 18260, ports, ALWAYS_OPEN, |dir, config| scripted_caller(dir, config, APPOINTMENT).0, Duration::from_secs(150));
+    let run = call("conv-appointment", 18260, ports, ALWAYS_OPEN, |dir, config| scripted_caller(dir, config, common::APPOINTMENT).0, Duration::from_secs(150));
     if let Err(e) = &run.closed {
         panic!("the call did not end: {e}{}", run.context());
     }

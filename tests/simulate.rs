@@ -334,19 +334,7 @@ fn audio_mode_hears_an_appointment_request() {
     let c = simulate_with(
         &config("sim-audio", ""),
         &["--audio", "--now", OPEN],
-        &[
-            "I'd like to make an appointment.",
-            "My name is John Smith.",
-            "S. M. I. T. H.",
-            "March fifth, nineteen eighty.",
-            "Yes.",
-            "Six one seven, five five five, zero one nine nine.",
-            "Yes.",
-            "I have a sore throat.",
-            "Monday morning.",
-            "Yes, that's right.",
-            "No, thank you.",
-        ],
+        common::APPOINTMENT,
     );
     assert_eq!(c.slot("name"), "John Smith");
     assert_eq!(c.slot("date_of_birth"), "1980-03-05");

@@ -92,9 +92,7 @@ impl Shared {
         v.dedup();
         v
     }
-}
 
-impl Shared {
     /// The script new calls start with.
     pub fn script(&self) -> Arc<Script> {
         self.script.read().unwrap_or_else(|p| p.into_inner()).clone()
@@ -925,7 +923,8 @@ impl Call {
     /// The last prompt before the caller's turn is a question with less than
     /// `ANSWER_OVERLAP_MS` left to play.
     fn question_nearly_asked(&self) -> bool {
-        let [p] = self.prompts.iter().collect::<Vec<_>>()[..] else { return false };
+        // Called per frame while the caller talks over a prompt: no allocation here.
+        let (1, Some(p)) = (self.prompts.len(), self.prompts.front()) else { return false };
         let listen_next = matches!(self.pending.front(), Some(Action::Listen(_)));
         let left = p.audio.len().saturating_sub(p.written) + self.mirror.len() * FRAME_SAMPLES;
         p.complete && listen_next && p.interruptible && p.text.trim_end().ends_with('?') && left <= ANSWER_OVERLAP_MS * 8

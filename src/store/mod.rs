@@ -468,6 +468,7 @@ impl DaemonLock {
     /// `None` when another process holds it.
     pub fn try_take(dir: &Path) -> Result<Option<DaemonLock>> {
         use std::os::fd::AsRawFd;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {} (store.data_dir)", dir.display()))?;
         let path = dir.join("daemon.lock");
         let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).with_context(|| format!("cannot open {}", path.display()))?;
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };

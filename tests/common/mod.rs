@@ -64,3 +64,20 @@ pub fn phone_speech(text: &str) -> Vec<f32> {
     let phone = frontdesk::telephone::through_g711(&audio.samples, audio.sample_rate, frontdesk::audio::g711::Law::Ulaw).unwrap();
     frontdesk::audio::resample::resample(&phone, 8000, 16_000).unwrap()
 }
+
+/// A caller asking for an appointment, one line per turn, in the order the built-in flow asks
+/// (name, spelling, date of birth and its read-back, number and its read-back, reason, times,
+/// the summary, "anything else"). The simulate and SIP tests play the same caller.
+pub const APPOINTMENT: &[&str] = &[
+    "I'd like to make an appointment.",
+    "My name is John Smith.",
+    "S. M. I. T. H.",
+    "March fifth, nineteen eighty.",
+    "Yes.",
+    "Six one seven, five five five, zero one nine nine.",
+    "Yes.",
+    "I have a sore throat.",
+    "Monday morning.",
+    "Yes, that's right.",
+    "No, thank you.",
+];
