@@ -407,8 +407,10 @@ fn a_reloaded_config_changes_what_the_next_caller_hears() {
     let wide = frontdesk::audio::resample::resample(first, heard.sample_rate, 16_000).unwrap();
     let greeting = common::stt().transcriber().unwrap().transcribe(&wide).unwrap().text;
     let log = d.stop();
-    assert!(greeting.contains("Sunflower"), "the greeting after the reload: {greeting:?}\n{log}");
-    assert!(!greeting.contains("Riverside"), "{greeting:?}");
+    // Whisper capitalises a name it does not know at random ("sunflower valley clinic").
+    let heard_words = greeting.to_lowercase();
+    assert!(heard_words.contains("sunflower"), "the greeting after the reload: {greeting:?}\n{log}");
+    assert!(!heard_words.contains("riverside"), "{greeting:?}");
 
     let audit = Command::new(common::frontdesk_bin()).args(["--config", config.to_str().unwrap(), "audit", "show"]).output().unwrap();
     let audit = String::from_utf8_lossy(&audit.stdout);
