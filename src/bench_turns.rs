@@ -68,6 +68,7 @@ pub fn run(config: &Config, calls: usize, turns: usize) -> Result<()> {
         user_agent: "frontdesk-bench".into(),
         log_secret: vec![7],
         registration: None,
+        jitter: config.rtp.jitter(),
     };
     let app_shared = shared.clone();
     let app: crate::sip::ua::AppFactory = Arc::new(move |leg| crate::call::engine::answer(app_shared.clone(), leg));

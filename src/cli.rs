@@ -195,6 +195,9 @@ pub enum KeyCommand {
 pub enum ModelsCommand {
     /// Convert a CTranslate2 Whisper model directory into whisper.cpp's ggml file.
     ImportCt2 { dir: PathBuf, out: PathBuf },
+    /// Rewrite a ggml Whisper model with its matrices in 8-bit blocks (q8_0): faster on a small
+    /// CPU, a quarter of the file gone.
+    QuantizeQ8 { input: PathBuf, output: PathBuf },
     /// Verify that every configured model file exists and matches its recorded checksum.
     Check,
 }
@@ -281,6 +284,18 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     let path = config_path(&cli.config);
     match cli.command {
         Command::Models(ModelsCommand::ImportCt2 { dir, out }) => import_ct2(&dir, &out),
+        Command::Models(ModelsCommand::QuantizeQ8 { input, output }) => {
+            let s = crate::speech::ggml_quantize::quantize_q8_0(&input, &output)?;
+            println!(
+                "{}: {} matrices in q8_0, {} tensors copied, {:.1} MB -> {:.1} MB",
+                output.display(),
+                s.quantized,
+                s.copied,
+                s.bytes_in as f64 / 1e6,
+                s.bytes_out as f64 / 1e6
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::CheckConfig { file } => {
             let file = file.unwrap_or(path);
             match Config::load(&file) {
@@ -729,6 +744,7 @@ fn ua_config(sip: &crate::config::SipSection, _config: &Config) -> Result<crate:
         ringing: std::time::Duration::from_millis(sip.ringing_ms),
         codecs,
         rtp_ports: (_config.rtp.port_min, _config.rtp.port_max),
+        jitter: _config.rtp.jitter(),
         user_agent: format!("frontdesk/{}", env!("CARGO_PKG_VERSION")),
         log_secret: secret.to_vec(),
         outbound: crate::sip::ua::OutboundConfig {

@@ -137,7 +137,7 @@ impl Default for SttSection {
 }
 
 fn default_stt_model() -> PathBuf {
-    "/var/lib/frontdesk/models/ggml-tiny.en.bin".into()
+    "/var/lib/frontdesk/models/ggml-tiny.en-q8_0.bin".into()
 }
 fn default_threads() -> usize {
     2
@@ -474,11 +474,24 @@ pub struct RtpSection {
     pub port_min: u16,
     #[serde(default = "default_rtp_max")]
     pub port_max: u16,
+    /// Delay the jitter buffer starts with; it grows when packets come later than that.
+    #[serde(default = "default_jitter_min")]
+    pub jitter_min_ms: u32,
+    /// The most it grows to.
+    #[serde(default = "default_jitter_max")]
+    pub jitter_max_ms: u32,
+}
+
+impl RtpSection {
+    /// The jitter buffer's limits in 20 ms frames.
+    pub fn jitter(&self) -> crate::rtp::jitter::JitterDepth {
+        crate::rtp::jitter::JitterDepth { min_frames: (self.jitter_min_ms / 20) as usize, max_frames: (self.jitter_max_ms / 20) as usize }
+    }
 }
 
 impl Default for RtpSection {
     fn default() -> Self {
-        RtpSection { port_min: default_rtp_min(), port_max: default_rtp_max() }
+        RtpSection { port_min: default_rtp_min(), port_max: default_rtp_max(), jitter_min_ms: default_jitter_min(), jitter_max_ms: default_jitter_max() }
     }
 }
 
@@ -487,6 +500,12 @@ fn default_rtp_min() -> u16 {
 }
 fn default_rtp_max() -> u16 {
     20999
+}
+fn default_jitter_min() -> u32 {
+    20
+}
+fn default_jitter_max() -> u32 {
+    160
 }
 
 #[derive(Debug, Deserialize, Clone, Default)]
@@ -654,6 +673,15 @@ impl Config {
             "rtp",
             "port_min",
             format!("{}..{}: use a range above 1023 with port_min < port_max", self.rtp.port_min, self.rtp.port_max),
+        );
+        for (key, ms) in [("jitter_min_ms", self.rtp.jitter_min_ms), ("jitter_max_ms", self.rtp.jitter_max_ms)] {
+            check(ms % 20 == 0 && (20..=1000).contains(&ms), "rtp", key, format!("{ms}: use a multiple of 20 from 20 to 1000 (one RTP frame is 20 ms)"));
+        }
+        check(
+            self.rtp.jitter_min_ms <= self.rtp.jitter_max_ms,
+            "rtp",
+            "jitter_max_ms",
+            format!("{} is below jitter_min_ms ({})", self.rtp.jitter_max_ms, self.rtp.jitter_min_ms),
         );
         check(!self.prompts.greeting.trim().is_empty(), "prompts", "greeting", "must not be empty".into());
 

@@ -1,4 +1,4 @@
-//! Fixed-depth jitter buffer for one stream of 20 ms G.711 frames, and a
+//! Jitter buffer (fixed or growing depth) for one stream of 20 ms G.711 frames, and a
 //! simple packet-loss concealment helper.
 //!
 //! # Model
@@ -34,13 +34,24 @@
 //!
 //! # Depth
 //!
-//! The depth is fixed (not adaptive): a new timeline's first frame is
-//! played `depth` pops after it arrives, so `depth = 3` gives 60 ms of
-//! protection against jitter and reordering. The ring holds
-//! `2 * depth + 2` slots so that frames arriving early (after a network
-//! stall releases a burst) fit; a frame arriving beyond that makes the
-//! buffer drop the oldest frames so that the newest sits `depth` frames
-//! ahead again, keeping latency bounded instead of growing with each burst.
+//! A new timeline's first frame is played `depth` pops after it arrives,
+//! so `depth = 3` gives 60 ms of protection against jitter and reordering.
+//! [`JitterBuffer::new`] keeps the depth fixed. [`JitterBuffer::adaptive`]
+//! starts small and grows: a packet that arrives after its turn (it was
+//! reported `Missing`) shows the network is later than the buffer allows,
+//! so the depth grows by how late it was, up to the maximum, by holding
+//! the playout clock for that many pops (they return `Empty`: the
+//! listener gets no frame, not a made-up one). It never shrinks during a
+//! stream: a network that was late once is likely to be late again, and
+//! dropping audio to shrink could cut a word. On a quiet LAN it stays at
+//! one frame, which is most of the delay a caller's turn would otherwise
+//! wait for.
+//!
+//! The ring holds `2 * max_depth + 2` slots so that frames arriving early
+//! (after a network stall releases a burst) fit; a frame arriving beyond
+//! that makes the buffer drop the oldest frames so that the newest sits
+//! `depth` frames ahead again, keeping latency bounded instead of growing
+//! with each burst.
 //!
 //! # Underruns and pauses
 //!
@@ -81,6 +92,20 @@ pub const FORGET_AFTER_DRY: u32 = 50;
 /// per packet so that the backlog a network stall releases all at once
 /// (late packets first, then current ones) does not trigger it.
 pub const LATE_RESYNC: u32 = 3;
+
+/// How deep a call's jitter buffer starts and how deep it may grow, in 20 ms frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JitterDepth {
+    pub min_frames: usize,
+    pub max_frames: usize,
+}
+
+impl Default for JitterDepth {
+    /// One frame on a quiet LAN, up to 160 ms on a jittery trunk.
+    fn default() -> Self {
+        JitterDepth { min_frames: 1, max_frames: 8 }
+    }
+}
 
 /// What [`JitterBuffer::push`] did with a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +165,8 @@ pub struct JitterStats {
     pub discarded: u64,
     /// Packets held pending confirmation of a discontinuity.
     pub held: u64,
+    /// Frames the adaptive depth grew by (pops that held the clock).
+    pub grown: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -207,6 +234,9 @@ impl core::fmt::Debug for JitterBuffer {
 /// Reorders, de-duplicates and paces 20 ms frames; see the module docs.
 pub struct JitterBuffer {
     depth: usize,
+    max_depth: usize,
+    /// Pops still to hold the playout clock for, after the depth grew.
+    holding: usize,
     slots: Box<[Slot]>,
     /// Payload of the held discontinuity candidate.
     spare: Slot,
@@ -229,10 +259,20 @@ impl JitterBuffer {
     /// A buffer delaying playout by `depth_frames` × 20 ms, clamped to
     /// `1..=MAX_DEPTH`. Allocates all frame storage now.
     pub fn new(depth_frames: usize) -> Self {
-        let depth = depth_frames.clamp(1, MAX_DEPTH);
+        Self::adaptive(depth_frames, depth_frames)
+    }
+
+    /// A buffer starting at `min_frames` of delay that grows towards
+    /// `max_frames` when packets arrive too late for it (module docs).
+    /// Both are clamped to `1..=MAX_DEPTH`.
+    pub fn adaptive(min_frames: usize, max_frames: usize) -> Self {
+        let depth = min_frames.clamp(1, MAX_DEPTH);
+        let max_depth = max_frames.clamp(depth, MAX_DEPTH);
         Self {
             depth,
-            slots: vec![Slot::EMPTY; 2 * depth + 2].into_boxed_slice(),
+            max_depth,
+            holding: 0,
+            slots: vec![Slot::EMPTY; 2 * max_depth + 2].into_boxed_slice(),
             spare: Slot::EMPTY,
             candidate: None,
             clock: None,
@@ -278,6 +318,7 @@ impl JitterBuffer {
         self.dry = 0;
         self.late_periods = 0;
         self.played_bits = 0;
+        self.holding = 0;
     }
 
     /// Offers one received packet's sequence number, timestamp and payload.
@@ -307,6 +348,13 @@ impl JitterBuffer {
                 return PushResult::Duplicate;
             }
             self.stats.late += 1;
+            // Later than the largest depth could have saved: a stray, not a measure.
+            let grow = if (back as usize) <= self.max_depth { (back as usize).min(self.max_depth - self.depth) } else { 0 };
+            if grow > 0 {
+                self.depth += grow;
+                self.holding += grow;
+                self.stats.grown += grow as u64;
+            }
             if self.popped_since_late {
                 self.popped_since_late = false;
                 self.late_periods += 1;
@@ -443,6 +491,10 @@ impl JitterBuffer {
         let Some(clock) = self.clock.as_mut() else {
             return Playout::Empty;
         };
+        if self.holding > 0 {
+            self.holding -= 1;
+            return Playout::Empty;
+        }
         let pos = clock.next_seq;
         let idx = clock.head;
         clock.next_seq = pos.wrapping_add(1);
@@ -598,6 +650,56 @@ mod tests {
         let st = jb.stats();
         assert_eq!((st.received, st.played, st.missing, st.late), (20, 17, 0, 0));
         assert_eq!(pop(&mut jb), Out::F(17));
+    }
+
+    #[test]
+    fn adaptive_stays_at_one_frame_on_a_steady_stream() {
+        let mut jb = JitterBuffer::adaptive(1, 8);
+        let s = Sender { seq0: 100, ts0: 0 };
+        let out = run(&mut jb, &s, &steady(0..50));
+        assert_eq!(&out[..2], &[Out::Empty, Out::F(0)]);
+        assert_eq!(frames(&out), (0..49).collect::<Vec<_>>());
+        assert_eq!((jb.depth(), jb.stats().grown, jb.stats().missing), (1, 0, 0));
+    }
+
+    #[test]
+    fn adaptive_grows_by_how_late_a_packet_was_then_rides_out_that_jitter() {
+        let mut jb = JitterBuffer::adaptive(1, 8);
+        let s = Sender { seq0: 0, ts0: 0 };
+        // Every tenth frame arrives three frame periods late.
+        let mut arr: Vec<Vec<u32>> = vec![vec![]; 80];
+        for n in 0..70u32 {
+            let late = if n % 10 == 5 { 3 } else { 0 };
+            arr[n as usize + late].push(n);
+        }
+        let out = run(&mut jb, &s, &arr);
+        // The first late frame is lost (it told the buffer how late the network is) ...
+        assert_eq!(jb.stats().late, 1, "{out:?}");
+        assert!(!frames(&out).contains(&5));
+        // ... and from then on the same lateness costs nothing.
+        let played = frames(&out);
+        assert!((6..66).all(|n| played.contains(&n)), "{played:?}");
+        assert_eq!(jb.depth(), 1 + 2, "grew by the frames it was late past its turn");
+        assert!(jb.stats().grown >= 2);
+    }
+
+    #[test]
+    fn adaptive_growth_stops_at_the_maximum_and_ignores_strays() {
+        let mut jb = JitterBuffer::adaptive(2, 4);
+        let s = Sender { seq0: 0, ts0: 0 };
+        let mut arr = steady(0..40);
+        arr[30].push(3); // a duplicate-looking stray from long ago: not a measure of the network
+        arr[20].retain(|&n| n != 20);
+        arr[27].push(20); // seven periods late: more than the maximum could have saved
+        let _ = run(&mut jb, &s, &arr);
+        assert_eq!(jb.depth(), 2);
+        let mut jb = JitterBuffer::adaptive(2, 4);
+        let mut arr = steady(0..40);
+        arr[20].retain(|&n| n != 20);
+        arr[23].push(20);
+        let _ = run(&mut jb, &s, &arr);
+        assert_eq!(jb.depth(), 3, "late by one past a depth of 2");
+        assert!(JitterBuffer::adaptive(3, 99).capacity() == 2 * MAX_DEPTH + 2);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::dtmf::{DtmfReceiver, DtmfSender, TelephoneEvent};
-use super::jitter::{JitterBuffer, Playout, conceal};
+use super::jitter::{JitterBuffer, JitterDepth, Playout, conceal};
 use super::packet::{RtpHeader, RtpPacket};
 use crate::audio::g711::Law;
 use crate::line::{FRAME_SAMPLES, Frame, LineEvent};
@@ -33,6 +33,8 @@ pub struct MediaParams {
     pub remote: Option<SocketAddr>,
     /// False while the peer has us on hold (it sent sendonly or inactive).
     pub send: bool,
+    /// Read when the session starts; a re-INVITE does not change it.
+    pub jitter: JitterDepth,
 }
 
 /// Counters a test or an operator can read; no caller data.
@@ -42,6 +44,8 @@ pub struct MediaStats {
     pub packets_received: u64,
     pub packets_invalid: u64,
     pub frames_missing: u64,
+    /// The jitter buffer's delay when the call ended (it grows on a late network).
+    pub jitter_ms: u32,
     pub dtmf_digits: u64,
     pub rtcp_sent: u64,
     pub rtcp_received: u64,
@@ -180,7 +184,8 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
     let ssrc: u32 = rand_u32();
     let mut sequence: u16 = (rand_u32() & 0x7fff) as u16;
     let mut timestamp: u32 = rand_u32();
-    let mut jitter = JitterBuffer::new(3);
+    let depth = control.params.lock().unwrap_or_else(|p| p.into_inner()).jitter;
+    let mut jitter = JitterBuffer::adaptive(depth.min_frames, depth.max_frames);
     let mut dtmf = DtmfReceiver::new();
     let mut latched: Option<SocketAddr> = None;
     let mut recv_buf = [0u8; 1500];
@@ -369,6 +374,7 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
             shared.packets_received = local_stats.packets_received;
             shared.packets_invalid = local_stats.packets_invalid;
             shared.frames_missing = local_stats.frames_missing;
+            shared.jitter_ms = jitter.depth() as u32 * 20;
             shared.dtmf_digits = local_stats.dtmf_digits;
             shared.rtcp_sent = local_stats.rtcp_sent;
             shared.rtcp_received = local_stats.rtcp_received;
@@ -383,6 +389,7 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
             tick = ((now - start).as_millis() / TICK.as_millis()) as u64;
         }
     }
+    local_stats.jitter_ms = jitter.depth() as u32 * 20;
     *control.stats.lock().unwrap_or_else(|p| p.into_inner()) = local_stats;
 }
 
@@ -410,7 +417,7 @@ mod tests {
         let (to_call, _from_media) = std::sync::mpsc::sync_channel(50);
         let (_to_media, from_call) = std::sync::mpsc::sync_channel(50);
         let (events, _events_rx) = std::sync::mpsc::channel();
-        let params = MediaParams { law: Law::Ulaw, payload_type: 0, telephone_event_pt: Some(101), remote: Some(peer.local_addr().unwrap()), send: true };
+        let params = MediaParams { law: Law::Ulaw, payload_type: 0, telephone_event_pt: Some(101), remote: Some(peer.local_addr().unwrap()), send: true, jitter: JitterDepth::default() };
         let media = MediaSession::start(MediaSockets { rtp, rtcp: None }, params, MediaChannels { to_call, from_call, events }, "rtp-test".into()).unwrap();
         assert!(media.control.can_send_dtmf());
         media.control.queue_dtmf("1x#");
@@ -446,7 +453,7 @@ mod tests {
         let (to_call, _a) = std::sync::mpsc::sync_channel(50);
         let (_b, from_call) = std::sync::mpsc::sync_channel(50);
         let (events, _c) = std::sync::mpsc::channel();
-        let params = MediaParams { law: Law::Ulaw, payload_type: 0, telephone_event_pt: None, remote: None, send: true };
+        let params = MediaParams { law: Law::Ulaw, payload_type: 0, telephone_event_pt: None, remote: None, send: true, jitter: JitterDepth::default() };
         let media = MediaSession::start(MediaSockets { rtp, rtcp: None }, params, MediaChannels { to_call, from_call, events }, "rtp-test".into()).unwrap();
         assert!(!media.control.can_send_dtmf());
         media.stop();

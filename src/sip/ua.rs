@@ -52,6 +52,7 @@ pub struct UaConfig {
     pub log_secret: Vec<u8>,
     pub registration: Option<super::register::RegistrationConfig>,
     pub outbound: OutboundConfig,
+    pub jitter: crate::rtp::jitter::JitterDepth,
 }
 
 /// How calls the box places leave it.
@@ -451,6 +452,7 @@ impl UserAgent {
             telephone_event_pt: answer.telephone_event_pt,
             remote: answer.remote,
             send: matches!(answer.direction, Direction::SendRecv | Direction::SendOnly),
+            jitter: self.cfg.jitter,
         };
         tracing::info!(call = %log, codec = ?answer.codec, "incoming call");
         tracing::debug!(call = %log, caller = %caller.as_deref().map(crate::logging::tag).unwrap_or_default(), dialled = ?dialled, "incoming call parties");
@@ -738,6 +740,7 @@ impl UserAgent {
             telephone_event_pt: negotiated.telephone_event_pt,
             remote: negotiated.remote,
             send: matches!(negotiated.direction, Direction::SendRecv | Direction::SendOnly),
+            jitter: self.cfg.jitter,
         };
         let dialled = uri_user(&out.template.target).map(str::to_string);
         let info = CallInfo { caller: None, dialled, log_id: call.log_id.clone() };
@@ -1095,6 +1098,7 @@ impl UserAgent {
                     rtp_received = stats.packets_received,
                     rtp_invalid = stats.packets_invalid,
                     frames_missing = stats.frames_missing,
+                    jitter_ms = stats.jitter_ms,
                     dtmf = stats.dtmf_digits,
                     rtcp_sent = stats.rtcp_sent,
                     rtcp_received = stats.rtcp_received,

@@ -2,6 +2,7 @@
 //! (text made speakable, model import and checks).
 
 pub mod ct2;
+pub mod ggml_quantize;
 pub mod mel;
 pub mod models;
 pub mod normalize;
