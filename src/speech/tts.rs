@@ -174,8 +174,15 @@ impl Voice {
         let sentences = self.phonemizer.sentences(&spoken)?;
         let silence = (self.sample_rate() as u64 * self.settings.sentence_silence_ms as u64 / 1000) as usize;
         let last = sentences.len().saturating_sub(1);
+        let rate = self.sample_rate() as usize;
         for (i, phonemes) in sentences.iter().enumerate() {
             let mut samples = self.infer(&self.phoneme_ids(phonemes))?;
+            // The voice pads each sentence with 30-70 ms of near-silence before the first sound
+            // and up to 280 ms after the last: at the ends of a reply that is only time the
+            // caller waits for us, or we make them wait before we listen.
+            let lead = (i == 0).then_some(rate * LEAD_KEPT_MS / 1000);
+            let tail = (i == last).then_some(rate * TAIL_KEPT_MS / 1000);
+            trim_quiet(&mut samples, lead, tail);
             if i < last {
                 samples.extend(std::iter::repeat_n(0.0, silence));
             }
@@ -216,8 +223,31 @@ impl Voice {
     }
 }
 
+/// Quiet kept before a reply's first sound: a soft onset below the threshold survives.
+const LEAD_KEPT_MS: usize = 20;
+/// Quiet kept after a reply's last sound: its decay, and a beat before we listen.
+const TAIL_KEPT_MS: usize = 80;
+/// Below this (-40 dB under the normalised peak) a sample is quiet.
+const QUIET: f32 = 0.01;
+
+/// Cuts quiet from the start down to `lead` samples and from the end down to `tail` samples
+/// (`None` leaves that end alone). Audio with no sound at all is left as it is.
+fn trim_quiet(samples: &mut Vec<f32>, lead: Option<usize>, tail: Option<usize>) {
+    let loud = |x: &f32| x.abs() > QUIET;
+    let (Some(first), Some(last)) = (samples.iter().position(loud), samples.iter().rposition(loud)) else {
+        return;
+    };
+    if let Some(tail) = tail {
+        samples.truncate((last + 1 + tail).min(samples.len()));
+    }
+    if let Some(lead) = lead {
+        samples.drain(..first.saturating_sub(lead));
+    }
+}
+
 /// Piper scales each sentence to full range; we stop just short of it so the telephone-band
 /// resampler (which adds its own headroom) never has to clip.
+
 fn normalise_peak(audio: &[f32]) -> Vec<f32> {
     let peak = audio.iter().fold(0.0f32, |m, &x| m.max(x.abs())).max(0.01);
     let gain = 0.95 / peak;
@@ -263,5 +293,42 @@ impl PromptCache {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trim_quiet;
+
+    fn sound(lead: usize, body: usize, tail: usize) -> Vec<f32> {
+        let mut v = vec![0.001; lead];
+        v.extend((0..body).map(|i| if i % 2 == 0 { 0.5 } else { -0.5 }));
+        v.extend(vec![0.002; tail]);
+        v
+    }
+
+    #[test]
+    fn quiet_ends_are_cut_to_what_is_kept() {
+        let mut v = sound(500, 100, 2000);
+        trim_quiet(&mut v, Some(20), Some(80));
+        assert_eq!(v.len(), 20 + 100 + 80);
+        assert_eq!(v[20], 0.5);
+    }
+
+    #[test]
+    fn a_middle_sentence_keeps_both_ends_and_short_ends_are_not_padded() {
+        let mut v = sound(500, 100, 2000);
+        trim_quiet(&mut v, None, None);
+        assert_eq!(v.len(), 2600);
+        let mut v = sound(5, 100, 10);
+        trim_quiet(&mut v, Some(20), Some(80));
+        assert_eq!(v.len(), 115);
+    }
+
+    #[test]
+    fn silence_is_left_alone() {
+        let mut v = vec![0.0; 300];
+        trim_quiet(&mut v, Some(20), Some(80));
+        assert_eq!(v.len(), 300);
     }
 }
