@@ -505,7 +505,7 @@ fn transcribe(config: &Config, file: &Path, audio_context: Option<&str>, json: b
         .with_context(|| format!("{}: convert it with `sox {} -r 16000 out.wav`", file.display(), file.display()))?;
     let engine = Stt::load(&config.stt_settings())?;
     let mut t = engine.transcriber()?;
-    let result = t.transcribe_with(&samples, ctx.unwrap_or(engine.settings().audio_context))?;
+    let result = t.transcribe_with(&samples, ctx.unwrap_or(engine.settings().audio_context), stt::Priming::Medications)?;
     if json {
         let v = serde_json::json!({
             "text": result.text,

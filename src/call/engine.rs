@@ -23,7 +23,7 @@ use super::understand::yesno;
 use crate::audio::echo::EchoGuard;
 use crate::audio::vad::{FrameVad, VoiceActivity};
 use crate::line::{CallLeg, FRAME_SAMPLES, Frame, LineEvent};
-use crate::speech::stt::Stt;
+use crate::speech::stt::{Priming, Stt};
 use crate::speech::tts::Voice;
 use crate::store::Store;
 
@@ -139,6 +139,7 @@ struct SttJob {
     turn: u64,
     audio: Vec<i16>,
     kind: JobKind,
+    priming: Priming,
 }
 
 struct SttDone {
@@ -216,7 +217,7 @@ impl SttPool {
             let samples: Vec<f32> = job.audio.iter().map(|&s| crate::audio::resample::i16_to_f32(s)).collect();
             let result = crate::audio::resample::resample(&samples, 8000, crate::speech::stt::SAMPLE_RATE)
                 .map_err(anyhow::Error::from)
-                .and_then(|wide| if wide.is_empty() { Err(anyhow::anyhow!("empty")) } else { Ok(transcriber.transcribe(&wide)?) });
+                .and_then(|wide| if wide.is_empty() { Err(anyhow::anyhow!("empty")) } else { Ok(transcriber.transcribe_turn(&wide, job.priming)?) });
             let (text, confidence) = match result {
                 Ok(t) => (t.text, t.confidence),
                 Err(e) => {
@@ -614,7 +615,7 @@ impl Call {
                 self.speculating = true;
                 let audio = self.endpointer.utterance().to_vec();
                 let voiced_ms = self.endpointer.voiced_ms();
-                let _ = self.stt_jobs.send(SttJob { turn: self.turn, audio, kind: JobKind::Speculative { voiced_ms } });
+                let _ = self.stt_jobs.send(self.stt_job(audio, JobKind::Speculative { voiced_ms }));
             }
             EndpointEvent::Pause => {
                 // The start of a long turn is transcribed while the caller goes on.
@@ -622,7 +623,7 @@ impl Call {
                 tracing::debug!(call = %self.log_id, ms = audio.len() / 8, "early transcription of a long turn");
                 if !audio.is_empty() {
                     self.stt_outstanding += 1;
-                    let _ = self.stt_jobs.send(SttJob { turn: self.turn, audio, kind: JobKind::Part });
+                    let _ = self.stt_jobs.send(self.stt_job(audio, JobKind::Part));
                 }
             }
             EndpointEvent::Ended { reason } => {
@@ -636,7 +637,7 @@ impl Call {
                 self.phase = Phase::Transcribing;
                 if !audio.is_empty() {
                     self.stt_outstanding += 1;
-                    let _ = self.stt_jobs.send(SttJob { turn: self.turn, audio, kind: JobKind::Last });
+                    let _ = self.stt_jobs.send(self.stt_job(audio, JobKind::Last));
                 } else if self.stt_outstanding == 0 {
                     self.finish_turn();
                 }
@@ -670,6 +671,10 @@ impl Call {
         if !self.endpointer.is_in_speech() {
             self.barge_onset = None;
         }
+    }
+
+    fn stt_job(&self, audio: Vec<i16>, kind: JobKind) -> SttJob {
+        SttJob { turn: self.turn, audio, kind, priming: self.flow.priming() }
     }
 
     fn on_transcript(&mut self, done: SttDone) {

@@ -19,6 +19,7 @@ use super::understand::phone::{self, PhoneNumber, PhoneParse};
 use super::understand::yesno::{self, Answer};
 use super::understand::{preference, redflag};
 use crate::config::{Config, PromptsSection};
+use crate::speech::stt::Priming;
 
 /// What the caller did.
 #[derive(Debug, Clone, PartialEq)]
@@ -256,6 +257,20 @@ impl Flow {
 
     pub fn is_done(&self) -> bool {
         self.step == Step::Done
+    }
+
+    /// What the recogniser should be primed for in the caller's next turn: medication names
+    /// when asked which medication or what the call is about (the words staff act on), the
+    /// clinic's everyday words otherwise. A medication named in the opening request does not
+    /// need them: the request is recognised by "refill", and the medication is asked for.
+    pub fn priming(&self) -> Priming {
+        let Step::Slot { flow, index, step: SlotStep::Ask, .. } = &self.step else {
+            return Priming::Everyday;
+        };
+        match self.script.flows.get(flow).and_then(|f| f.slots.get(*index)).map(String::as_str) {
+            Some("medication" | "reason") => Priming::Medications,
+            _ => Priming::Everyday,
+        }
     }
 
     /// The greeting.
@@ -975,7 +990,36 @@ fn phone_problem(p: &PhoneParse) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::letters_apart;
+    use super::*;
+
+    fn heard(text: &str) -> Input {
+        Input::Heard { text: text.into(), confidence: 0.9 }
+    }
+
+    /// Medication names are primed for only while the caller is asked which medication, or
+    /// what the call is about; every other turn gets the cheaper everyday prompt.
+    #[test]
+    fn medications_are_primed_for_only_when_asked_for() {
+        let config = Config::parse("", "test.toml", std::path::Path::new("/etc/frontdesk")).unwrap();
+        let today = Date { year: 2026, month: 11, day: 23 };
+        let ctx = CallContext { open: true, today, caller: None, dialled: None, started_at: "2026-11-23T10:00:00-05:00".into() };
+        let mut flow = Flow::new(Script::from_config(&config), ctx);
+        flow.start();
+        assert_eq!(flow.priming(), Priming::Everyday, "the opening request");
+        let (mut primings, mut asked) = (Vec::new(), Vec::new());
+        for (i, answer) in ["I need a refill please", "John Smith", "S M I T H", "March fifth nineteen eighty", "yes", "617 555 0199", "yes", "lisinopril", "yes"].iter().enumerate() {
+            for action in flow.on_input(i as u64 * 1000, heard(answer)) {
+                if let Action::Say { text, .. } = action {
+                    asked.push(text);
+                }
+            }
+            primings.push(flow.priming());
+        }
+        let medication_question = primings.iter().position(|p| *p == Priming::Medications).unwrap_or_else(|| panic!("never primed for medications: {asked:#?}"));
+        assert_eq!(primings.iter().filter(|p| **p == Priming::Medications).count(), 1, "{primings:?}\n{asked:#?}");
+        assert!(asked.iter().any(|a| a.contains("Which medication")), "{asked:#?}");
+        assert_eq!(medication_question, primings.len() - 3, "primed as the medication is asked, not before: {primings:?}\n{asked:#?}");
+    }
 
     #[test]
     fn grouped_capitals_are_split_into_letters() {

@@ -39,14 +39,14 @@ enum Ear {
 }
 
 impl Ear {
-    fn hear(&self, line: &str) -> Result<Input> {
+    fn hear(&self, line: &str, priming: crate::speech::stt::Priming) -> Result<Input> {
         match self {
             Ear::Text => Ok(Input::Heard { text: line.to_string(), confidence: 1.0 }),
             Ear::Audio { voice, stt } => {
                 let spoken = voice.synthesize(line)?;
                 let phone = crate::telephone::through_g711(&spoken.samples, spoken.sample_rate, crate::audio::g711::Law::Ulaw)?;
                 let wide = crate::audio::resample::resample(&phone, crate::telephone::RATE, crate::speech::stt::SAMPLE_RATE)?;
-                let t = stt.transcriber()?.transcribe(&wide)?;
+                let t = stt.transcriber()?.transcribe_turn(&wide, priming)?;
                 eprintln!("(heard: {:?}, confidence {:.2})", t.text, t.confidence);
                 Ok(Input::Heard { text: t.text, confidence: t.confidence })
             }
@@ -131,7 +131,7 @@ pub fn run(config: &Config, opts: &Options, input: &mut dyn BufRead, out: &mut d
                         Line::Silence(s) if s >= no_input_s => break Input::NoInput,
                         // A pause shorter than the timeout changes nothing: read on.
                         Line::Silence(_) => continue,
-                        Line::Say(text) => break ear.hear(&text)?,
+                        Line::Say(text) => break ear.hear(&text, flow.priming())?,
                     },
                 }
             }
