@@ -24,16 +24,18 @@ pub const MAX_UTTERANCE_SECONDS: u32 = 30;
 /// Encoder frames per second of audio (1500 frames for 30 s).
 const CTX_PER_SECOND: f32 = 50.0;
 const FULL_AUDIO_CTX: i32 = 1500;
-/// Encoder context beyond the utterance: with less, tiny.en fails to end its transcript more
-/// often (measured in tests/speech_roundtrip.rs and BENCHMARKS.md).
-const SIZED_MARGIN_SECONDS: f32 = 2.0;
+/// Encoder context beyond the utterance. With none, tiny.en fails to end its transcript more
+/// often. A turn reaches us with 200 ms of quiet either side of the speech (the endpointer's
+/// preroll and pause); then one second measured the same round-trip WER as two and as half a
+/// second (tests/speech_roundtrip.rs), and saves 20-40 ms a turn (BENCHMARKS.md).
+const SIZED_MARGIN_SECONDS: f32 = 1.0;
 
 /// How much of the encoder's 30 s window to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AudioContext {
     /// The whole window, as whisper.cpp does by default: slowest, the model's trained condition.
     Full,
-    /// The utterance plus two seconds: the speed-up for short turns.
+    /// The utterance plus one second: the speed-up for short turns.
     Sized,
     /// A fixed number of encoder frames.
     Fixed(i32),
@@ -411,8 +413,8 @@ mod tests {
     #[test]
     fn sized_context_tracks_length() {
         assert_eq!(AudioContext::Full.frames_for(16_000), 1500);
-        assert_eq!(AudioContext::Sized.frames_for(16_000 * 2), 256);
-        assert_eq!(AudioContext::Sized.frames_for(16_000 * 5), 384);
+        assert_eq!(AudioContext::Sized.frames_for(16_000 * 2), 192);
+        assert_eq!(AudioContext::Sized.frames_for(16_000 * 5), 320);
         assert_eq!(AudioContext::Sized.frames_for(16_000 * 40), 1500);
         assert_eq!(AudioContext::Sized.frames_for(100), 128);
     }
