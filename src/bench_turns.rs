@@ -121,14 +121,16 @@ pub fn run(config: &Config, calls: usize, turns: usize) -> Result<()> {
         config.conversation.silence_ms
     );
     println!();
-    println!("| calls | turns | p50 on the wire | p95 | median endpoint | median STT | median to first audio after STT |");
+    println!("| calls | turns | p50 on the wire | p95 | median end of turn (silence) | median recognition time | median after the end-of-turn decision (recognition left, reply) |");
     println!("|---|---|---|---|---|---|---|");
     println!(
-        "| {calls} | {} | {} ms | {} ms | {} ms | {} ms | {} ms |",
+        "| {calls} | {} | {} ms | {} ms | {} ms | {} ms | {} ms ({} ms, {} ms) |",
         latencies.len(),
         pct(50),
         pct(95),
         median(&|l| l.endpoint_ms),
+        median(&|l| l.stt_work_ms),
+        median(&|l| l.stt_ms + l.decide_ms + l.tts_ms),
         median(&|l| l.stt_ms),
         median(&|l| l.decide_ms + l.tts_ms)
     );

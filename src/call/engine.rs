@@ -30,8 +30,17 @@ use crate::store::Store;
 /// Turns shorter than this are transcribed whole at each short pause (most answers); longer
 /// ones in parts, so the end of a long turn leaves only its tail to transcribe.
 const SPECULATE_BELOW_SAMPLES: usize = 8000 * 4;
-/// Silence after which a short turn is transcribed speculatively.
-const SPECULATE_AFTER_SILENCE_MS: u32 = 200;
+/// Silence after which a short turn is transcribed speculatively, so that its transcript is
+/// ready, or nearly, when the turn may end (`EARLY_END_SILENCE_MS`).
+const SPECULATE_AFTER_SILENCE_MS: u32 = 120;
+/// The least silence after which a turn that reads as finished is taken. Premature ends are
+/// what callers complain of most, so this is a floor: the turn is taken at the later of this
+/// and its transcript being ready.
+const EARLY_END_SILENCE_MS: u32 = 250;
+/// A pause in a long turn after which what came before it is transcribed while the caller
+/// goes on. Longer than the speculation pause: a fricative the detector calls unvoiced can
+/// last 100 ms, and a part cut inside a word is misheard.
+const PART_AFTER_SILENCE_MS: u32 = 200;
 /// Voiced audio that starts a caller's turn.
 const MIN_TURN_SPEECH_MS: u32 = 120;
 /// Audio kept queued in the line ahead of the clock: enough to ride out a late loop, little
@@ -364,8 +373,21 @@ struct Call {
     barge_onset: Option<Instant>,
     /// A speculative transcription is out (one at a time per call).
     speculating: bool,
+    /// The turn and voiced length last transcribed speculatively: one try per pause, made
+    /// as soon as the one before it is back.
+    speculated: Option<(u64, u32)>,
+    /// A speculative transcript that reads as finished, waiting for `EARLY_END_SILENCE_MS`.
+    early_end: Option<EarlyEnd>,
     recorder: Option<crate::store::recording::Recorder>,
     log_id: String,
+}
+
+/// A turn transcribed at a short pause that reads as finished: it is the whole turn if the
+/// caller says nothing more before the pause is long enough.
+struct EarlyEnd {
+    done: SttDone,
+    /// The turn's voiced audio when it was transcribed; more means the caller went on.
+    voiced_ms: u32,
 }
 
 /// A prompt the caller talked over; kept so it can resume if that was only noise.
@@ -405,7 +427,7 @@ impl Call {
             preroll_ms: 1000,
             // A short pause in any turn is a moment to try transcribing it (see JobKind).
             partial_after_ms: 0,
-            partial_pause_ms: SPECULATE_AFTER_SILENCE_MS,
+            partial_pause_ms: PART_AFTER_SILENCE_MS,
         });
         let now = Instant::now();
         Call {
@@ -440,6 +462,8 @@ impl Call {
             last_expect: Expect::Speech,
             barge_onset: None,
             speculating: false,
+            speculated: None,
+            early_end: None,
             recorder: None,
             log_id,
             shared,
@@ -608,15 +632,8 @@ impl Call {
                     self.listen(expect);
                 }
             }
-            EndpointEvent::Pause if self.endpointer.utterance().len() < SPECULATE_BELOW_SAMPLES && self.stt_outstanding == 0 && self.partial_text.is_empty() => {
-                if self.speculating {
-                    return;
-                }
-                self.speculating = true;
-                let audio = self.endpointer.utterance().to_vec();
-                let voiced_ms = self.endpointer.voiced_ms();
-                let _ = self.stt_jobs.send(self.stt_job(audio, JobKind::Speculative { voiced_ms }));
-            }
+            // A short turn was transcribed whole at the speculation pause.
+            EndpointEvent::Pause if self.is_short_turn() => {}
             EndpointEvent::Pause => {
                 // The start of a long turn is transcribed while the caller goes on.
                 let audio = self.endpointer.take_new_audio().to_vec();
@@ -656,6 +673,20 @@ impl Call {
             }
             EndpointEvent::Nothing => {}
         }
+        if matches!(self.phase, Phase::Listening { .. }) && self.endpointer.is_in_speech() {
+            let voiced_ms = self.endpointer.voiced_ms();
+            if self.endpointer.trailing_silence_ms() >= SPECULATE_AFTER_SILENCE_MS
+                && self.is_short_turn()
+                && !self.speculating
+                && self.speculated != Some((self.turn, voiced_ms))
+            {
+                self.speculating = true;
+                self.speculated = Some((self.turn, voiced_ms));
+                let audio = self.endpointer.utterance().to_vec();
+                let _ = self.stt_jobs.send(self.stt_job(audio, JobKind::Speculative { voiced_ms }));
+            }
+            self.take_early_end_if_due();
+        }
         // Talking over a prompt stops it once there is enough of it to be speech, not a click.
         // A short answer over the last words of a question ("yes" as "Is that right?" ends)
         // is the answer, not a cough: it takes the turn too.
@@ -671,6 +702,12 @@ impl Call {
         if !self.endpointer.is_in_speech() {
             self.barge_onset = None;
         }
+    }
+
+    /// A turn short enough to be transcribed whole at each pause, with nothing of it
+    /// transcribed in parts yet.
+    fn is_short_turn(&self) -> bool {
+        self.endpointer.utterance().len() < SPECULATE_BELOW_SAMPLES && self.stt_outstanding == 0 && self.partial_text.is_empty()
     }
 
     fn stt_job(&self, audio: Vec<i16>, kind: JobKind) -> SttJob {
@@ -707,7 +744,8 @@ impl Call {
 
     /// A transcript of the turn at a short pause. Taken as the whole turn when the caller has
     /// said nothing since and it reads as finished (a sentence Whisper closed with punctuation,
-    /// or a complete date or phone number); otherwise the turn's end is waited for as usual.
+    /// or a complete date or phone number), once the pause reaches `EARLY_END_SILENCE_MS`;
+    /// otherwise the turn's end is waited for as usual.
     fn on_speculative(&mut self, done: SttDone, voiced_ms: u32) {
         let Phase::Listening { expect, .. } = self.phase else { return };
         if !self.endpointer.is_in_speech() || self.endpointer.voiced_ms() != voiced_ms || expect != self.last_expect {
@@ -726,9 +764,27 @@ impl Call {
         if text.is_empty() || !finished {
             return;
         }
-        tracing::debug!(call = %self.log_id, silence_ms = self.endpointer.trailing_silence_ms(), "turn ended early: the words read as finished");
+        self.early_end = Some(EarlyEnd { done, voiced_ms });
+        self.take_early_end_if_due();
+    }
+
+    /// Ends the turn on a finished-reading transcript once the pause is long enough; forgets
+    /// the transcript if the caller went on.
+    fn take_early_end_if_due(&mut self) {
+        let Some(early) = &self.early_end else { return };
+        if !matches!(self.phase, Phase::Listening { .. }) || !self.endpointer.is_in_speech() || self.endpointer.voiced_ms() != early.voiced_ms {
+            self.early_end = None;
+            return;
+        }
+        let silence_ms = self.endpointer.trailing_silence_ms();
+        if silence_ms < EARLY_END_SILENCE_MS {
+            return;
+        }
+        let Some(EarlyEnd { done, .. }) = self.early_end.take() else { return };
+        tracing::debug!(call = %self.log_id, silence_ms, "turn ended early: the words read as finished");
         self.endpointer.reset();
-        self.clock.endpoint = Some(Instant::now() - done.elapsed);
+        // The decision is now; recognition ran during the pause before it.
+        self.clock.endpoint = Some(Instant::now());
         self.clock.stt_ms = done.elapsed.as_millis() as u32;
         self.partial_text = done.text;
         self.turn_confidence = done.confidence;
@@ -832,6 +888,7 @@ impl Call {
 
     fn listen(&mut self, expect: Expect) {
         self.last_expect = expect;
+        self.early_end = None;
         self.phase = Phase::Listening { expect, since: Instant::now() };
         self.last_progress = Instant::now();
         self.keypad = match expect {
@@ -901,6 +958,7 @@ impl Call {
         let lat = TurnLatency {
             endpoint_ms: ms(last_voice, endpoint),
             stt_ms: ms(endpoint, transcribed),
+            stt_work_ms: c.stt_ms,
             decide_ms: ms(transcribed, decided),
             tts_ms: ms(decided, now),
             total_ms: ms(last_voice, now),

@@ -68,8 +68,13 @@ pub struct Utterance {
 pub struct TurnLatency {
     /// Caller's last voiced audio to the end-of-turn decision (the silence hangover).
     pub endpoint_ms: u32,
-    /// End of turn to transcript.
+    /// End-of-turn decision to transcript: 0 when the turn was transcribed during the pause
+    /// and taken once that read as finished.
     pub stt_ms: u32,
+    /// Time spent recognising the turn, wherever it fell (during the pause, in parts while
+    /// the caller spoke, after the end).
+    #[serde(default)]
+    pub stt_work_ms: u32,
     /// Transcript to the reply's text.
     pub decide_ms: u32,
     /// Reply text to its first audio.
