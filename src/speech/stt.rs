@@ -25,9 +25,11 @@ pub const MAX_UTTERANCE_SECONDS: u32 = 30;
 const CTX_PER_SECOND: f32 = 50.0;
 const FULL_AUDIO_CTX: i32 = 1500;
 /// Encoder context beyond the utterance. With none, tiny.en fails to end its transcript more
-/// often. A turn reaches us with 200 ms of quiet either side of the speech (the endpointer's
-/// preroll and pause); then one second measured the same round-trip WER as two and as half a
-/// second (tests/speech_roundtrip.rs), and saves 20-40 ms a turn (BENCHMARKS.md).
+/// often. A turn reaches us with up to a second of quiet before the speech (the endpointer's
+/// preroll) and 120 ms or more after it. With 200 ms of quiet either side, two seconds, one and
+/// half a second gave round-trip WERs of 4.0 %, 4.8 % and 4.4 % (tests/speech_roundtrip.rs,
+/// differences of a word or two); framed as the engine frames a turn, one second gives 5.1 %.
+/// One second instead of two saves 20-40 ms a turn (BENCHMARKS.md).
 const SIZED_MARGIN_SECONDS: f32 = 1.0;
 
 /// How much of the encoder's 30 s window to run.

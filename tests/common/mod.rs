@@ -58,16 +58,15 @@ pub fn steady_voice() -> Arc<Voice> {
 }
 
 /// Speech as a caller's phone delivers it to Whisper: voice -> 8 kHz mu-law -> 16 kHz, framed
-/// as the call engine hands a turn over: the endpointer's 200 ms preroll before the first sound
-/// and the 200 ms pause after which a short turn may end. (Our voice starts and ends within
-/// 20-80 ms of its sound; a turn cut that tight is not what Whisper gets on a call.)
+/// as the call engine hands a short turn over: the endpointer's second of preroll before the
+/// first sound, and the 120 ms pause at which the turn is transcribed. (Our voice starts and
+/// ends within 20-80 ms of its sound; a turn cut that tight is not what Whisper gets on a call.)
 pub fn phone_speech(text: &str) -> Vec<f32> {
     let v = steady_voice();
     let audio = v.synthesize(text).unwrap();
     let mut phone = frontdesk::telephone::through_g711(&audio.samples, audio.sample_rate, frontdesk::audio::g711::Law::Ulaw).unwrap();
-    let quiet = 8000 / 5;
-    phone.splice(0..0, std::iter::repeat_n(0.0, quiet));
-    phone.extend(std::iter::repeat_n(0.0, quiet));
+    phone.splice(0..0, std::iter::repeat_n(0.0, 8000));
+    phone.extend(std::iter::repeat_n(0.0, 8000 * 120 / 1000));
     frontdesk::audio::resample::resample(&phone, 8000, 16_000).unwrap()
 }
 
