@@ -743,8 +743,8 @@ impl Call {
     }
 
     /// A transcript of the turn at a short pause. Taken as the whole turn when the caller has
-    /// said nothing since and it reads as finished (a sentence Whisper closed with punctuation,
-    /// or a complete date or phone number), once the pause reaches `EARLY_END_SILENCE_MS`;
+    /// said nothing since and it reads as finished (a sentence Whisper closed that does not end
+    /// on "the", "and", "about"..., or a complete date or phone number), once the pause reaches `EARLY_END_SILENCE_MS`;
     /// otherwise the turn's end is waited for as usual.
     fn on_speculative(&mut self, done: SttDone, voiced_ms: u32) {
         let Phase::Listening { expect, .. } = self.phase else { return };
@@ -754,7 +754,7 @@ impl Call {
         let text = done.text.trim();
         let today = self.flow_today();
         let finished = match expect {
-            Expect::Speech => text.ends_with(['.', '?', '!']),
+            Expect::Speech => super::understand::turn::reads_finished(text),
             Expect::Digits => {
                 matches!(super::understand::phone::parse_phone(text), super::understand::phone::PhoneParse::Valid(_))
                     || matches!(super::understand::dates::parse_date_of_birth(text, today), super::understand::dates::DobParse::Valid(_))

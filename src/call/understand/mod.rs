@@ -11,5 +11,6 @@ pub mod numbers;
 pub mod phone;
 pub mod preference;
 pub mod redflag;
+pub mod turn;
 pub mod words;
 pub mod yesno;
