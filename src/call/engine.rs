@@ -744,8 +744,8 @@ impl Call {
 
     /// A transcript of the turn at a short pause. Taken as the whole turn when the caller has
     /// said nothing since and it reads as finished (a sentence Whisper closed that does not end
-    /// on "the", "and", "about"..., or a complete date or phone number), once the pause reaches `EARLY_END_SILENCE_MS`;
-    /// otherwise the turn's end is waited for as usual.
+    /// on "the", "and", "about"..., or a complete date or phone number), once the pause
+    /// reaches `EARLY_END_SILENCE_MS`; otherwise the turn's end is waited for as usual.
     fn on_speculative(&mut self, done: SttDone, voiced_ms: u32) {
         let Phase::Listening { expect, .. } = self.phase else { return };
         if !self.endpointer.is_in_speech() || self.endpointer.voiced_ms() != voiced_ms || expect != self.last_expect {
