@@ -247,7 +247,6 @@ fn trim_quiet(samples: &mut Vec<f32>, lead: Option<usize>, tail: Option<usize>) 
 
 /// Piper scales each sentence to full range; we stop just short of it so the telephone-band
 /// resampler (which adds its own headroom) never has to clip.
-
 fn normalise_peak(audio: &[f32]) -> Vec<f32> {
     let peak = audio.iter().fold(0.0f32, |m, &x| m.max(x.abs())).max(0.01);
     let gain = 0.95 / peak;
