@@ -182,9 +182,9 @@ fn a_caller_requests_an_appointment_and_the_record_holds_it() {
     assert!(disk.windows(13).any(|w| w == b"message_taken"), "the search sees the clear columns");
 }
 
-/// Whether `line` holds `secret`, and for a number, as a value of its own. Digits inside longer runs of letters and
-/// digits are not a leak: a log timestamp's microseconds or a hex tag may hold "617" by chance,
-/// and a check that trips on them fails one run in a dozen for no reason.
+/// Whether `line` holds `secret`, and for a number, as a value of its own. Digits inside longer
+/// runs of letters and digits are not a leak: a log timestamp's microseconds or a hex tag may
+/// hold "617" by chance, and a check that trips on them fails a correct run for no reason.
 fn names(line: &str, secret: &str) -> bool {
     if !secret.chars().all(|c| c.is_ascii_digit()) {
         return line.contains(secret);

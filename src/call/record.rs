@@ -66,7 +66,8 @@ pub struct Utterance {
 /// Where the time of one turn went, measured by the engine (not by `simulate`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TurnLatency {
-    /// Caller's last voiced audio to the end-of-turn decision (the silence hangover).
+    /// Caller's last voiced audio to the end-of-turn decision: the silence waited, which for a
+    /// turn taken early includes recognising it during the pause.
     pub endpoint_ms: u32,
     /// End-of-turn decision to transcript: 0 when the turn was transcribed during the pause
     /// and taken once that read as finished.
