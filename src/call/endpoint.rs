@@ -173,6 +173,9 @@ pub struct Endpointer {
     ring: Vec<i16>,
     ring_head: usize,
     ring_filled: usize,
+    /// Frames pushed since the utterance ended (while Finished): the only ring frames that
+    /// [`Endpointer::reset_transcribed`] keeps.
+    since_end: usize,
 }
 
 /// Whole frames covering `ms` (rounded up).
@@ -215,6 +218,7 @@ impl Endpointer {
             ring: vec![0; preroll_frames * FRAME_SAMPLES],
             ring_head: 0,
             ring_filled: 0,
+            since_end: 0,
         }
     }
 
@@ -260,7 +264,10 @@ impl Endpointer {
                 self.end = self.buf.len();
                 self.in_speech_event()
             }
-            State::Finished => EndpointEvent::Nothing,
+            State::Finished => {
+                self.since_end = self.since_end.saturating_add(1);
+                EndpointEvent::Nothing
+            }
         };
         self.ring_push(frame);
         event
@@ -317,6 +324,17 @@ impl Endpointer {
     pub fn reset(&mut self) {
         self.clear_utterance();
         self.state = State::Idle;
+        self.since_end = 0;
+    }
+
+    /// Like [`Endpointer::reset`], for an utterance that went to the recogniser: the preroll
+    /// of the next one keeps only frames from after this one ended. Without this, a caller who
+    /// goes on within a second (the preroll) has the words just transcribed transcribed again
+    /// at the head of the next piece, and staff read "Yes. Yes.".
+    pub fn reset_transcribed(&mut self) {
+        let fresh = if self.state == State::Finished { self.since_end } else { 0 };
+        self.ring_filled = self.ring_filled.min(fresh);
+        self.reset();
     }
 
     /// Emits `Started` once the candidate has enough voiced frames.
@@ -664,6 +682,31 @@ mod tests {
         assert!(e.take_new_audio().is_empty());
         feed(&mut e, &mut n, 10, true);
         assert_eq!(ids(e.utterance()), (52..72).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_transcribed_utterance_is_not_the_preroll_of_the_next() {
+        let cfg = EndpointConfig { preroll_ms: 1000, ..EndpointConfig::default() };
+        let mut e = Endpointer::new(cfg);
+        let mut n = 0;
+        feed(&mut e, &mut n, 20, true); // frames 0..20: "Yes."
+        feed(&mut e, &mut n, 30, false); // ended at 600 ms of silence
+        feed(&mut e, &mut n, 3, false); // frames 50..53 while Finished
+        let _ = e.take_new_audio();
+        e.reset_transcribed();
+        feed(&mut e, &mut n, 12, true);
+        // Only what came after the end leads the next piece; the "Yes." is not in it again.
+        assert_eq!(ids(e.utterance()), (50..65).collect::<Vec<_>>());
+        // Cut early while still in speech: nothing of it leads the next piece.
+        feed(&mut e, &mut n, 5, false);
+        e.reset_transcribed();
+        feed(&mut e, &mut n, 12, true);
+        assert_eq!(ids(e.utterance()), (70..82).collect::<Vec<_>>());
+        // A plain reset (noise over a prompt) keeps the whole preroll.
+        feed(&mut e, &mut n, 60, false);
+        e.reset();
+        feed(&mut e, &mut n, 12, true);
+        assert_eq!(ids(e.utterance()).len(), 12 + 50, "a full second of preroll");
     }
 
     #[test]

@@ -649,7 +649,7 @@ impl Call {
                 }
                 let audio = self.endpointer.take_new_audio().to_vec();
                 tracing::debug!(call = %self.log_id, ms = audio.len() / 8, voiced_ms = self.endpointer.voiced_ms(), "end of turn");
-                self.endpointer.reset();
+                self.endpointer.reset_transcribed();
                 self.clock.endpoint = Some(Instant::now());
                 self.phase = Phase::Transcribing;
                 if !audio.is_empty() {
@@ -782,7 +782,7 @@ impl Call {
         }
         let Some(EarlyEnd { done, .. }) = self.early_end.take() else { return };
         tracing::debug!(call = %self.log_id, silence_ms, "turn ended early: the words read as finished");
-        self.endpointer.reset();
+        self.endpointer.reset_transcribed();
         // The decision is now; recognition ran during the pause before it.
         self.clock.endpoint = Some(Instant::now());
         self.clock.stt_ms = done.elapsed.as_millis() as u32;
