@@ -1,22 +1,20 @@
 //! `frontdesk bench turns`: turn latency measured on the wire.
 //!
-//! Callers made of a SIP socket and an RTP socket on loopback call the conversation app of an
+//! Listening callers on loopback (`loopback_caller`) call the conversation app of an
 //! in-process user agent and ask the clinic's FAQ questions one after the other, as RTP paced at
 //! 20 ms. For each turn the latency is the time from the caller's last voiced RTP packet to the
 //! first RTP packet of the reply that carries sound: what a caller waits, endpointing included.
 //! Where the time goes (endpoint, recognition, synthesis) comes from the records the engine
 //! stores.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
-use crate::audio::g711::Law;
 use crate::config::Config;
-use crate::line::FRAME_SAMPLES;
-use crate::rtp::packet::{RtpHeader, RtpPacket};
+use crate::loopback_caller::{Heard, LoopbackCaller};
 
 const QUESTIONS: &[&str] = &["What are your hours?", "Where do I park?", "What is your address?", "What is your fax number?"];
 /// The reply is over when the line has been quiet this long (sentence pauses are shorter).
@@ -138,97 +136,23 @@ pub fn run(config: &Config, calls: usize, turns: usize) -> Result<()> {
     Ok(())
 }
 
-/// One caller: INVITE, then `turns` questions, each sent once the reply to the last is over.
+/// One caller: dials, then asks `turns` questions, each once the reply to the last is over.
 fn caller(index: usize, ua: SocketAddr, questions: &[Vec<i16>], turns: usize) -> Result<Vec<u32>> {
-    let sip = UdpSocket::bind("127.0.0.1:0")?;
-    sip.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let rtp = UdpSocket::bind("127.0.0.1:0")?;
-    rtp.set_read_timeout(Some(Duration::from_millis(5)))?;
-    let local = sip.local_addr()?;
-    let rtp_port = rtp.local_addr()?.port();
-    let call_id = format!("bench-turns-{index}-{}", std::process::id());
-    let sdp = format!("v=0\r\no=bench 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {rtp_port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=ptime:20\r\n");
-    let invite = format!(
-        "INVITE sip:clinic@{ua} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-{call_id};rport\r\nFrom: <sip:bench@{local}>;tag=t-{call_id}\r\nTo: <sip:clinic@{ua}>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:bench@{local}>\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
-        sdp.len()
-    );
-    sip.send_to(invite.as_bytes(), ua)?;
-    let mut buf = [0u8; 4096];
-    let (to_tag, remote_rtp) = loop {
-        let (n, _) = sip.recv_from(&mut buf).context("no answer to the INVITE")?;
-        let text = String::from_utf8_lossy(&buf[..n]).to_string();
-        if text.starts_with("SIP/2.0 200") {
-            let tag = text.lines().find(|l| l.starts_with("To:")).and_then(|l| l.split("tag=").nth(1)).unwrap_or("").trim().to_string();
-            let port: u16 = text.lines().find_map(|l| l.strip_prefix("m=audio ")).and_then(|l| l.split_whitespace().next()).and_then(|p| p.parse().ok()).context("no m=audio in the answer")?;
-            break (tag, SocketAddr::new("127.0.0.1".parse()?, port));
-        }
-        if text.starts_with("SIP/2.0 4") || text.starts_with("SIP/2.0 5") {
-            bail!("call refused: {}", text.lines().next().unwrap_or(""));
-        }
-    };
-    let ack = format!("ACK sip:clinic@{ua} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-ack-{call_id}\r\nFrom: <sip:bench@{local}>;tag=t-{call_id}\r\nTo: <sip:clinic@{ua}>;tag={to_tag}\r\nCall-ID: {call_id}\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
-    sip.send_to(ack.as_bytes(), ua)?;
-
-    let mut seq: u16 = 1;
-    let mut ts: u32 = 0;
-    let ssrc = 0x0bec_0000 + index as u32;
-    let start = Instant::now();
-    let mut tick: u64 = 0;
-    let mut out = [0u8; 12 + FRAME_SAMPLES];
-    let mut payload = [0u8; FRAME_SAMPLES];
-    let mut last_sound = Instant::now();
-    let mut heard_reply = false;
-    let mut speaking: Option<(usize, usize)> = None; // (question, sample offset)
-    let mut last_voiced_sent: Option<Instant> = None;
-    let mut latencies = Vec::new();
-    let mut asked = 0;
+    let call = LoopbackCaller::dial(&format!("sip:clinic@{ua}"), &format!("bench{index}"))?;
     let give_up = Instant::now() + Duration::from_secs(60 + 30 * turns as u64);
-    while latencies.len() < turns && Instant::now() < give_up {
-        // Our 20 ms: a slice of the question being asked, else silence.
-        let mut frame = [0i16; FRAME_SAMPLES];
-        if let Some((q, off)) = speaking {
-            let audio = &questions[q];
-            let end = (off + FRAME_SAMPLES).min(audio.len());
-            frame[..end - off].copy_from_slice(&audio[off..end]);
-            if frame.iter().any(|s| s.unsigned_abs() > 1000) {
-                last_voiced_sent = Some(Instant::now());
+    let mut asked = 0;
+    loop {
+        match call.wait_reply(QUIET_AFTER_REPLY, give_up.saturating_duration_since(Instant::now())) {
+            Heard::Reply(_) if call.latencies().len() >= turns => break,
+            Heard::Reply(_) => {
+                call.speak(&questions[asked % questions.len()]);
+                asked += 1;
             }
-            speaking = if end >= audio.len() { None } else { Some((q, end)) };
-        }
-        Law::Ulaw.encode(&frame, &mut payload);
-        let header = RtpHeader { marker: tick == 0, payload_type: 0, sequence: seq, timestamp: ts, ssrc };
-        let n = crate::rtp::packet::build(&header, &payload, &mut out)?;
-        rtp.send_to(&out[..n], remote_rtp)?;
-        seq = seq.wrapping_add(1);
-        ts = ts.wrapping_add(FRAME_SAMPLES as u32);
-        // Everything the box sent meanwhile.
-        let deadline = start + Duration::from_millis(20 * (tick + 1));
-        while Instant::now() < deadline {
-            let Ok((n, _)) = rtp.recv_from(&mut buf) else { continue };
-            let Ok(pkt) = RtpPacket::new_checked(&buf[..n]) else { continue };
-            let mut pcm = [0i16; FRAME_SAMPLES];
-            let len = pkt.payload().len().min(FRAME_SAMPLES);
-            Law::Ulaw.decode(&pkt.payload()[..len], &mut pcm[..len]);
-            if pcm.iter().any(|s| s.unsigned_abs() > 500) {
-                let now = Instant::now();
-                if speaking.is_none()
-                    && let Some(sent) = last_voiced_sent.take()
-                {
-                    latencies.push(now.duration_since(sent).as_millis() as u32);
-                }
-                last_sound = now;
-                heard_reply = true;
-            }
-        }
-        tick += 1;
-        // The reply is over: ask the next question.
-        if speaking.is_none() && last_voiced_sent.is_none() && heard_reply && last_sound.elapsed() >= QUIET_AFTER_REPLY {
-            speaking = Some((asked % questions.len(), 0));
-            asked += 1;
-            heard_reply = false;
+            Heard::Ended(_) => bail!("the call ended after {asked} questions"),
+            Heard::TimedOut => break,
         }
     }
-    let bye = format!("BYE sip:clinic@{ua} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-bye-{call_id}\r\nFrom: <sip:bench@{local}>;tag=t-{call_id}\r\nTo: <sip:clinic@{ua}>;tag={to_tag}\r\nCall-ID: {call_id}\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
-    sip.send_to(bye.as_bytes(), ua)?;
+    let latencies = call.latencies();
+    call.hang_up(Duration::from_secs(5))?;
     Ok(latencies)
 }

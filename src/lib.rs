@@ -12,6 +12,7 @@ pub mod call;
 pub mod cli;
 pub mod config;
 pub mod line;
+pub mod loopback_caller;
 pub mod logging;
 pub mod rtp;
 pub mod sip;
