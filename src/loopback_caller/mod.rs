@@ -15,6 +15,8 @@
 
 mod dialog;
 mod media;
+#[cfg(test)]
+mod tests;
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};

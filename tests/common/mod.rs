@@ -3,6 +3,8 @@
 
 pub mod baresip;
 pub mod daemon;
+pub mod listening;
+pub mod persona;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
