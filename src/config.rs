@@ -784,6 +784,7 @@ impl Config {
         check((60..=2000).contains(&c.barge_in_min_speech_ms), "conversation", "barge_in_min_speech_ms", format!("{}: use 60 to 2000", c.barge_in_min_speech_ms));
         check(c.barge_in_protect_ms <= 3000, "conversation", "barge_in_protect_ms", format!("{}: use 0 to 3000", c.barge_in_protect_ms));
         check((1..=5).contains(&c.retries), "conversation", "retries", format!("{}: use 1 to 5", c.retries));
+        check((1..=8).contains(&c.detail_tries), "conversation", "detail_tries", format!("{}: use 1 to 8", c.detail_tries));
     }
 
     /// FAQ topics: the built-in ones with the config's on top.

@@ -199,6 +199,12 @@ fn show_intake(out: &mut dyn Write, r: &CallRecord) -> Result<()> {
             writeln!(out, "    {:<16}{v}", k.replace('_', " "))?;
         }
     }
+    if !r.missing.is_empty() {
+        writeln!(out, "  missing")?;
+        for (k, why) in &r.missing {
+            writeln!(out, "    {:<16}{}", k.replace('_', " "), crate::call::record::missing_reason(why))?;
+        }
+    }
     if !r.questions.is_empty() {
         label(out, "questions", &r.questions.join(", "))?;
     }
@@ -285,6 +291,9 @@ pub fn messages(config: &Config, out: &mut dyn Write) -> Result<ExitCode> {
                 writeln!(out, "    {}  call back {callback}", get("name").unwrap_or_else(|| "(no name given)".into()))?;
                 for (k, v) in r.slots.iter().filter(|(k, _)| !matches!(k.as_str(), "name" | "callback")) {
                     writeln!(out, "    {}: {v}", k.replace('_', " "))?;
+                }
+                for (k, why) in &r.missing {
+                    writeln!(out, "    {}: {}", k.replace('_', " "), crate::call::record::missing_reason(why))?;
                 }
                 if c.outcome == "interrupted" {
                     writeln!(out, "    (the call was cut off: details may be incomplete)")?;

@@ -80,6 +80,7 @@ const APPOINTMENT: &[&str] = &[
     "Hi, I'd like to make an appointment.",
     "My name is Jane Doe.",
     "D O E",
+    "Yes.",
     "March fifth, nineteen eighty.",
     "Yes.",
     "Six one seven, five five five, zero one nine nine.",
@@ -132,7 +133,7 @@ fn refill_with_caller_id_offer_and_medication() {
     let c = simulate_with(
         &common::example_config_path(),
         &["--now", OPEN, "--caller", "+16175550199"],
-        &["I need a refill on my lisinopril.", "It's John Smith.", "S M I T H", "oh three oh five ninety", "yes", "Yes, that's the best number.", "Lisinopril, ten milligrams.", "Yes.", "That's all, goodbye."],
+        &["I need a refill on my lisinopril.", "It's John Smith.", "S M I T H", "yes", "oh three oh five ninety", "yes", "Yes, that's the best number.", "Lisinopril, ten milligrams.", "Yes.", "That's all, goodbye."],
     );
     assert!(c.said("Is the number you're calling from, ending in zero one nine nine, the best one to reach you?"), "{}", c.transcript());
     assert_eq!(c.slot("callback"), "6175550199");
@@ -162,14 +163,14 @@ fn spelling_with_as_in_and_double_letters() {
 
 #[test]
 fn date_of_birth_forms_missing_year_and_impossible_dates() {
-    let c = simulate(&["I'd like an appointment.", "Jane Doe", "D O E", "the fifth of March", "nineteen eighty", "yes", "<hangup>"]);
+    let c = simulate(&["I'd like an appointment.", "Jane Doe", "D O E", "yes", "the fifth of March", "nineteen eighty", "yes", "<hangup>"]);
     assert!(c.said("And what year were you born?"), "{}", c.transcript());
     assert_eq!(c.slot("date_of_birth"), "1980-03-05");
-    let c = simulate(&["I'd like an appointment.", "Jane Doe", "D O E", "February thirtieth, nineteen eighty", "February twentieth, nineteen eighty", "yes", "<hangup>"]);
+    let c = simulate(&["I'd like an appointment.", "Jane Doe", "D O E", "yes", "February thirtieth, nineteen eighty", "February twentieth, nineteen eighty", "yes", "<hangup>"]);
     assert!(c.said("that day doesn't exist in that month"), "{}", c.transcript());
     assert_eq!(c.slot("date_of_birth"), "1980-02-20");
     // A correction in the "no" goes straight in.
-    let c = simulate(&["I'd like an appointment.", "Jane Doe", "D O E", "March fifth 1980", "No, March fifteenth 1980", "yes", "<hangup>"]);
+    let c = simulate(&["I'd like an appointment.", "Jane Doe", "D O E", "yes", "March fifth 1980", "No, March fifteenth 1980", "yes", "<hangup>"]);
     assert_eq!(c.slot("date_of_birth"), "1980-03-15");
 }
 
@@ -179,14 +180,15 @@ fn keypad_fallback_for_date_and_number() {
         "I'd like an appointment.",
         "Jane Doe",
         "D O E",
-        "I'm not sure",
+        "Yes.",
+        "um, well",
         "hmm",
-        "what",
+        "it was a Tuesday",
         "<dtmf 03051980#>",
         "yes",
         "it's five five five",
         "uh, five five five",
-        "I don't know",
+        "um, five five five, I think",
         "<dtmf 6175550199>",
         "yes",
         "<hangup>",
@@ -206,6 +208,7 @@ fn phone_correction_after_read_back() {
         "I'd like an appointment.",
         "Jane Doe",
         "D O E",
+        "Yes.",
         "March 5 1980",
         "yes",
         "617 555 0199",
@@ -219,7 +222,7 @@ fn phone_correction_after_read_back() {
 
 #[test]
 fn correction_at_the_summary_changes_one_detail() {
-    let mut lines: Vec<&str> = APPOINTMENT[..9].to_vec();
+    let mut lines: Vec<&str> = APPOINTMENT[..10].to_vec();
     lines.extend(["No.", "The phone number.", "508 555 0199", "yes", "Yes.", "No."]);
     let c = simulate(&lines);
     assert!(c.said("What should I change"), "{}", c.transcript());
@@ -244,7 +247,7 @@ fn silence_gets_a_reprompt_then_a_goodbye() {
 
 #[test]
 fn emergency_in_the_middle_of_an_intake_interrupts_it() {
-    let c = simulate(&["I need an appointment.", "Jane Doe", "D O E", "Actually I'm having crushing chest pain right now.", "<hangup>"]);
+    let c = simulate(&["I need an appointment.", "Jane Doe", "D O E", "yes", "Actually I'm having crushing chest pain right now.", "<hangup>"]);
     assert!(c.said("Please hang up and call 9 1 1 now"), "{}", c.transcript());
     assert_eq!(c.outcome(), "emergency");
     assert_eq!(c.record["red_flag"], "chest_pain");
@@ -268,7 +271,7 @@ fn a_person_is_reached_by_transfer_or_a_message_is_taken() {
     let cfg = config("sim-person", "\n[transfer]\ntarget = \"sip:reception@127.0.0.1\"\n");
     let c = simulate_with(&cfg, &["--now", OPEN], &["Can I talk to a real person?"]);
     assert_eq!(c.outcome(), "transferred");
-    let c = simulate_with(&cfg, &["--now", OPEN, "--transfer-fails"], &["Can I talk to the receptionist?", "Jane Doe", "D O E", "March 5 1980", "yes", "617 555 0199", "yes", "Please call me about my referral.", "yes", "no"]);
+    let c = simulate_with(&cfg, &["--now", OPEN, "--transfer-fails"], &["Can I talk to the receptionist?", "Jane Doe", "D O E", "yes", "March 5 1980", "yes", "617 555 0199", "yes", "Please call me about my referral.", "yes", "no"]);
     assert!(c.said("I couldn't reach anyone right now."));
     assert_eq!(c.record["intent"], "message");
     assert_eq!(c.outcome(), "message_taken");
@@ -320,7 +323,7 @@ fn config_flows_change_the_conversation() {
         "sim-flow",
         "\n[intents.cancel]\nslots = [\"name\", \"reason\"]\nintro = \"Sorry to hear that.\"\nsummary = \"a cancellation\"\nphrases = [\"won't be coming\"]\n",
     );
-    let c = simulate_with(&cfg, &["--now", OPEN], &["I won't be coming on Friday.", "Jane Doe", "D O E", "My car broke down.", "yes", "no"]);
+    let c = simulate_with(&cfg, &["--now", OPEN], &["I won't be coming on Friday.", "Jane Doe", "D O E", "yes", "My car broke down.", "yes", "no"]);
     assert!(c.said("Sorry to hear that."));
     assert_eq!(c.record["intent"], "cancel");
     assert!(!c.said("date of birth"), "the clinic's flow has no date of birth: {}", c.transcript());

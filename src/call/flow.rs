@@ -16,6 +16,7 @@ use super::understand::dates::{self, Date, DobParse};
 use super::understand::intent::{Intent, IntentMatcher};
 use super::understand::names::{self, FullName};
 use super::understand::phone::{self, PhoneNumber, PhoneParse};
+use super::understand::offscript;
 use super::understand::yesno::{self, Answer};
 use super::understand::{preference, redflag};
 use crate::config::{Config, PromptsSection};
@@ -68,6 +69,7 @@ pub struct Script {
     pub transfer_target: Option<String>,
     pub emergency_transfer: Option<String>,
     pub retries: u32,
+    pub detail_tries: u32,
     pub min_confidence: f32,
     pub week: Week,
     pub time_zone: String,
@@ -109,6 +111,7 @@ impl Script {
             transfer_target: config.transfer.target.clone(),
             emergency_transfer: config.emergency.transfer.clone().or_else(|| config.transfer.target.clone()),
             retries: config.conversation.retries,
+            detail_tries: config.conversation.detail_tries,
             min_confidence: config.stt.min_confidence,
             week,
             time_zone: config.hours.time_zone.clone(),
@@ -196,6 +199,8 @@ pub struct CallContext {
 enum SlotStep {
     Ask,
     SpellLastName,
+    /// The spelling was read back as a question: "..., spelled S M I T H. Did I get that right?"
+    SpellConfirm,
     DobYear { month: u8, day: u8 },
     DobConfirm(Date),
     DobKeypad,
@@ -211,9 +216,14 @@ enum Step {
     Slot { flow: String, index: usize, step: SlotStep, redo: bool },
     Confirm { flow: String },
     CorrectionWhich { flow: String },
+    /// At the read-back, a year that could be the year of birth or the end of the number.
+    WhichDetail { flow: String, dob: Date, phone: PhoneNumber },
     Transferring { emergency: bool },
     Done,
 }
+
+/// The most questions one call is asked; the per-detail bounds keep a call well under it.
+const MAX_QUESTIONS: u32 = 36;
 
 /// Phrases that ask for medical advice the box must not give.
 const ADVICE_PHRASES: &[&str] = &["should i take", "is it safe to", "how much should i", "what dose", "can i take", "should i go to the", "is it normal"];
@@ -223,6 +233,13 @@ pub struct Flow {
     ctx: CallContext,
     step: Step,
     misses: u32,
+    /// Answers the detail being asked for has taken that could not be used (the keypad
+    /// included): at `detail_tries` the call goes on without it.
+    tries: u32,
+    /// Times in a row the caller asked to hear the question again.
+    repeats: u32,
+    /// Questions asked in this call.
+    asked: u32,
     silences: u32,
     name: Option<FullName>,
     spelled: Option<String>,
@@ -243,6 +260,9 @@ impl Flow {
             ctx,
             step: Step::AwaitIntent,
             misses: 0,
+            tries: 0,
+            repeats: 0,
+            asked: 0,
             silences: 0,
             name: None,
             spelled: None,
@@ -344,7 +364,13 @@ impl Flow {
                     self.emergency(&mut out, flag.label(), &text);
                 } else if text.is_empty() || (confidence < self.script.min_confidence && !self.expects_checked_value()) {
                     self.not_understood(&mut out);
+                } else if offscript::asks_to_repeat(&text) && self.repeats < 2 && !self.last_question.is_empty() && !matches!(self.step, Step::Transferring { .. }) {
+                    // "What?": the question again, plainly, without an apology for the caller.
+                    self.repeats += 1;
+                    let (q, expect) = (self.last_question.clone(), self.last_expect);
+                    self.ask(&mut out, q, expect);
                 } else {
+                    self.repeats = 0;
                     self.on_heard(&mut out, &text);
                 }
             }
@@ -357,7 +383,9 @@ impl Flow {
         let r = &mut self.record;
         r.ended_at = Some(ended_at);
         r.duration_ms = duration_ms;
-        let collected = r.intent.as_ref().and_then(|i| self.script.flows.get(i)).is_some_and(|f| f.slots.iter().all(|s| r.slots.contains_key(s)));
+        // A request whose every detail was given or is marked missing is a message for staff:
+        // a vague caller's message is passed on, as such.
+        let collected = r.intent.as_ref().and_then(|i| self.script.flows.get(i)).is_some_and(|f| f.slots.iter().all(|s| r.slots.contains_key(s) || r.missing.contains_key(s)));
         r.outcome = if r.red_flag.is_some() {
             Outcome::Emergency
         } else if self.transfer_succeeded {
@@ -406,8 +434,14 @@ impl Flow {
                     let closing = self.script.prompts.closing.clone();
                     self.say(out, closing, true);
                     self.step = Step::AnythingElse;
-                    let q = self.script.prompts.anything_else.clone();
-                    self.ask(out, q, Expect::Speech);
+                    // "Yes. And where do I park?": the question is the next request.
+                    match offscript::volunteered_after_yes(text) {
+                        Some(more) if self.script.matcher.classify(&more).is_some() => self.on_request(out, &more),
+                        _ => {
+                            let q = self.script.prompts.anything_else.clone();
+                            self.ask(out, q, Expect::Speech);
+                        }
+                    }
                 }
                 Answer::No => {
                     // "No, the number ends in 4471" corrects in one go.
@@ -418,11 +452,23 @@ impl Flow {
                     }
                 }
                 Answer::Unclear => {
-                    if !self.try_direct_correction(out, &flow, text) {
+                    if !self.try_direct_correction(out, &flow, text) && !self.question_in_passing(out, text) {
                         self.not_understood(out);
                     }
                 }
             },
+            Step::WhichDetail { flow, dob, phone } => {
+                let w = text.to_lowercase();
+                if ["born", "birth", "year", "birthday"].iter().any(|k| w.contains(k)) {
+                    let index = self.slot_index(&flow, "date_of_birth").unwrap_or(0);
+                    self.confirm_dob(out, &flow, index, true, dob);
+                } else if ["phone", "number", "call"].iter().any(|k| w.contains(k)) {
+                    let index = self.slot_index(&flow, "callback").unwrap_or(0);
+                    self.confirm_phone(out, &flow, index, true, phone);
+                } else {
+                    self.not_understood(out);
+                }
+            }
             Step::CorrectionWhich { flow } => {
                 if self.try_direct_correction(out, &flow, text) {
                     return;
@@ -432,7 +478,7 @@ impl Flow {
                     "name"
                 } else if w.contains("birth") || w.contains("date") || w.contains("born") {
                     "date_of_birth"
-                } else if w.contains("number") || w.contains("phone") || w.contains("call") {
+                } else if w.contains("number") || w.contains("phone") || w.contains("call") || w.contains("digit") {
                     "callback"
                 } else if w.contains("medic") || w.contains("prescription") {
                     "medication"
@@ -464,21 +510,23 @@ impl Flow {
             Step::Slot { flow, index, step, redo } => {
                 let slot = self.slot_name(&flow, index);
                 match (slot.as_str(), step) {
-                    ("date_of_birth", _) => match dates::parse_dtmf_date(keys, self.ctx.today) {
+                    // Keys that do not make a date or a number count as a try like words
+                    // do, so the keypad cannot become a loop.
+                    ("date_of_birth", step) => match dates::parse_dtmf_date(keys, self.ctx.today) {
                         DobParse::Valid(d) => self.confirm_dob(out, &flow, index, redo, d),
-                        DobParse::Invalid { reason } => {
-                            let t = format!("Sorry, {reason}.");
-                            self.say(out, t, true);
-                            self.keypad_dob(out, &flow, index, redo);
+                        DobParse::Invalid { reason } if step == SlotStep::DobKeypad => self.slot_miss(out, &flow, index, redo, Some(format!("Sorry, {reason}."))),
+                        _ if step == SlotStep::DobKeypad => self.slot_miss(out, &flow, index, redo, None),
+                        _ => {
+                            self.tries += 1;
+                            self.keypad_dob(out, &flow, index, redo)
                         }
-                        _ => self.keypad_dob(out, &flow, index, redo),
                     },
-                    ("callback", _) => match phone::classify_digits(keys) {
+                    ("callback", step) => match phone::classify_digits(keys) {
                         PhoneParse::Valid(p) => self.confirm_phone(out, &flow, index, redo, p),
-                        other => {
-                            let t = phone_problem(&other);
-                            self.say(out, t, true);
-                            self.keypad_phone(out, &flow, index, redo);
+                        other if step == SlotStep::PhoneKeypad => self.slot_miss(out, &flow, index, redo, Some(phone_problem(&other))),
+                        _ => {
+                            self.tries += 1;
+                            self.keypad_phone(out, &flow, index, redo)
                         }
                     },
                     _ => self.not_understood(out),
@@ -487,6 +535,20 @@ impl Flow {
             Step::AwaitIntent | Step::AnythingElse if keys == "0" => self.person(out),
             _ => self.not_understood(out),
         }
+    }
+
+    /// An FAQ asked where a yes or no was expected ("Where do I park?" at the read-back):
+    /// answered, then the question again.
+    fn question_in_passing(&mut self, out: &mut Vec<Action>, text: &str) -> bool {
+        let Some(Intent::Faq(topic)) = self.script.matcher.classify(text).map(|m| m.intent) else { return false };
+        let Some(answer) = self.script.faq.get(&topic).map(|f| f.answer.clone()) else { return false };
+        if !self.record.questions.contains(&topic) {
+            self.record.questions.push(topic);
+        }
+        self.say(out, answer, true);
+        let (q, expect) = (self.last_question.clone(), self.last_expect);
+        self.ask(out, format!("Now, back to your request. {q}"), expect);
+        true
     }
 
     fn on_request(&mut self, out: &mut Vec<Action>, text: &str) {
@@ -611,10 +673,11 @@ impl Flow {
         self.next_slot(out, name, 0);
     }
 
-    /// Asks for the first slot at or after `from` that is still empty, or reads back.
+    /// Asks for the first slot at or after `from` that is still empty (neither given nor
+    /// marked missing), or reads back.
     fn next_slot(&mut self, out: &mut Vec<Action>, flow: &str, from: usize) {
         let slots = self.script.flows.get(flow).map(|f| f.slots.clone()).unwrap_or_default();
-        match (from..slots.len()).find(|&i| !self.record.slots.contains_key(&slots[i])) {
+        match (from..slots.len()).find(|&i| !self.record.slots.contains_key(&slots[i]) && !self.record.missing.contains_key(&slots[i])) {
             Some(i) => self.ask_slot(out, flow, i, false),
             None => {
                 self.step = Step::Confirm { flow: flow.to_string() };
@@ -627,9 +690,15 @@ impl Flow {
         self.script.flows.get(flow).and_then(|f| f.slots.get(index)).cloned().unwrap_or_default()
     }
 
+    fn slot_index(&self, flow: &str, slot: &str) -> Option<usize> {
+        self.script.flows.get(flow).and_then(|f| f.slots.iter().position(|s| s == slot))
+    }
+
     fn ask_slot(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool) {
         self.misses = 0;
+        self.tries = 0;
         let slot = self.slot_name(flow, index);
+        self.record.missing.remove(&slot);
         if slot == "callback"
             && !redo
             && let Some(PhoneParse::Valid(p)) = self.ctx.caller.as_deref().map(|c| phone::classify_digits(&c.chars().filter(char::is_ascii_digit).collect::<String>()))
@@ -648,6 +717,7 @@ impl Flow {
     /// The slot is filled: on to the next one, or back to the read-back after a correction.
     fn slot_done(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool) {
         self.misses = 0;
+        self.tries = 0;
         if redo {
             self.step = Step::Confirm { flow: flow.into() };
             self.read_back(out, flow);
@@ -656,45 +726,111 @@ impl Flow {
         }
     }
 
+    /// The call goes on without this detail; staff see it marked missing, with why.
+    fn slot_missing(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool, why: &str) {
+        let slot = self.slot_name(flow, index);
+        self.record.slots.remove(&slot);
+        self.record.missing.insert(slot.clone(), why.to_string());
+        if slot == "name" {
+            self.name = None;
+        }
+        if slot == "date_of_birth" {
+            self.dob = None;
+        }
+        if slot == "callback" {
+            self.callback = None;
+        }
+        let t = match why {
+            "unclear" => "Let's go on; I'll note that for the staff.",
+            _ => "That's all right, we'll go on without it.",
+        };
+        self.say(out, t.to_string(), true);
+        self.slot_done(out, flow, index, redo);
+    }
+
+    /// What a caller added after a plain yes ("Yes. I have a sore throat."): kept as the
+    /// reason, or the preferred times, when the request has that detail and it is still empty.
+    fn volunteered(&mut self, flow: &str, text: &str) {
+        let Some(extra) = offscript::volunteered_after_yes(text) else { return };
+        let slots = self.script.flows.get(flow).map(|f| f.slots.clone()).unwrap_or_default();
+        let empty = |s: &str| slots.iter().any(|x| x == s) && !self.record.slots.contains_key(s);
+        let p = preference::parse_preference(&extra);
+        if empty("preferred_times") && !p.summary().is_empty() && offscript::declines(&extra).is_none() && self.script.matcher.classify(&extra).is_none() && extra.split_whitespace().count() <= 8 {
+            self.record.slots.insert("preferred_times".into(), format!("{} ({extra})", p.summary()));
+        } else if empty("reason") {
+            self.record.slots.insert("reason".into(), extra);
+        }
+    }
+
     fn on_slot_answer(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, step: SlotStep, redo: bool, text: &str) {
         let slot = self.slot_name(flow, index);
         match (slot.as_str(), step) {
-            ("name", SlotStep::Ask) => match names::parse_full_name(text) {
+            ("name", SlotStep::Ask) => match names::parse_full_name(text).filter(|_| !self.sounds_like_a_request(text)) {
                 Some(n) => {
                     // A spelling given with the name ("Jane Doe, D O E") is already in it.
                     self.spelled = names::parse_spelling(text);
                     self.name = Some(n);
                     if self.spelled.is_some() {
-                        self.store_name();
-                        self.slot_done(out, flow, index, redo);
+                        self.confirm_spelling(out, flow, index, redo);
                     } else {
                         self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::SpellLastName, redo };
                         let q = self.script.prompts.spell_last_name.clone();
                         self.ask(out, q, Expect::Digits);
                     }
                 }
-                None => self.slot_miss(out, flow, index, redo, None),
+                None => self.unusable(out, flow, index, redo, text, None),
             },
             ("name", SlotStep::SpellLastName) => match names::parse_spelling(&letters_apart(text)) {
                 Some(family) => {
                     if let Some(n) = &mut self.name {
                         n.family = family.clone();
                     }
-                    self.spelled = Some(family.clone());
-                    self.store_name();
-                    let letters: Vec<String> = family.chars().filter(|c| c.is_alphabetic()).map(|c| c.to_ascii_uppercase().to_string()).collect();
-                    let t = format!("Thank you. {}, spelled {}.", self.name.as_ref().map(|n| n.display()).unwrap_or_default(), letters.join(" "));
-                    self.say(out, t, true);
-                    self.slot_done(out, flow, index, redo);
+                    self.spelled = Some(family);
+                    self.confirm_spelling(out, flow, index, redo);
                 }
-                None if self.misses >= 1 => {
-                    // Spelling did not work twice: keep the name as heard.
-                    self.store_name();
-                    self.slot_done(out, flow, index, redo);
+                // "My name is Carlos Mendoza" again instead of the letters: take the name.
+                None if names::parse_full_name(text).is_some() && !self.sounds_like_a_request(text) => {
+                    self.name = names::parse_full_name(text);
+                    self.tries += 1;
+                    let q = self.script.prompts.spell_last_name.clone();
+                    self.ask(out, q, Expect::Digits);
                 }
                 None => {
-                    let again = format!("{} {}", self.script.prompts.not_understood, self.script.prompts.spell_last_name);
-                    self.slot_miss(out, flow, index, redo, Some(again));
+                    let again = self.script.prompts.spell_last_name.clone();
+                    self.unusable(out, flow, index, redo, text, Some(again));
+                }
+            },
+            ("name", SlotStep::SpellConfirm) => match yesno::yes_no(text) {
+                Answer::Yes => {
+                    self.store_name();
+                    self.volunteered(flow, text);
+                    self.slot_done(out, flow, index, redo);
+                }
+                answer => {
+                    let current = self.name.clone();
+                    match current.as_ref().and_then(|n| names::apply_name_correction(n, text)) {
+                        Some(n2) if Some(&n2) != current.as_ref() => {
+                            self.tries += 1;
+                            self.spelled = Some(n2.family.clone());
+                            self.name = Some(n2);
+                            if self.tries >= self.script.detail_tries {
+                                self.store_name();
+                                return self.slot_done(out, flow, index, redo);
+                            }
+                            self.confirm_spelling(out, flow, index, redo);
+                        }
+                        _ if answer == Answer::No => {
+                            self.tries += 1;
+                            if self.tries >= self.script.detail_tries {
+                                // Read back twice and still wrong: staff get it as heard.
+                                self.store_name();
+                                return self.slot_done(out, flow, index, redo);
+                            }
+                            self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::SpellLastName, redo };
+                            self.ask(out, "Okay. Could you spell the part I got wrong, letter by letter? For example: my first name is Jane, J A N E.".into(), Expect::Digits);
+                        }
+                        _ => self.unusable(out, flow, index, redo, text, None),
+                    }
                 }
             },
             ("date_of_birth", SlotStep::Ask) | ("date_of_birth", SlotStep::DobKeypad) => self.on_dob(out, flow, index, redo, text),
@@ -709,72 +845,172 @@ impl Flow {
                 Answer::Yes => {
                     self.dob = Some(d);
                     self.record.slots.insert("date_of_birth".into(), d.iso());
+                    self.volunteered(flow, text);
                     self.slot_done(out, flow, index, redo);
                 }
-                _ => {
+                answer => {
                     // "No, it's the fifteenth": a date in the answer is taken at once.
                     match dates::parse_date_of_birth(text, self.ctx.today) {
                         DobParse::Valid(d2) if d2 != d => self.confirm_dob(out, flow, index, redo, d2),
-                        _ => {
+                        _ if answer == Answer::No => {
+                            self.tries += 1;
+                            if self.tries >= self.script.detail_tries {
+                                return self.slot_missing(out, flow, index, redo, "unclear");
+                            }
                             self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::Ask, redo };
                             let q = self.script.slots.get("date_of_birth").map(|p| p.retry.clone()).unwrap_or_default();
-                            self.ask(out, format!("Let's try again. {q}"), Expect::Digits);
+                            self.ask(out, format!("Let's try again. {}", without_apology(&q)), Expect::Digits);
                         }
+                        _ => self.unusable(out, flow, index, redo, text, None),
                     }
                 }
             },
             ("callback", SlotStep::CallerIdOffer(p)) => match yesno::yes_no(text) {
-                Answer::Yes => self.store_phone(out, flow, index, redo, p),
-                _ => match phone::parse_phone(text) {
+                Answer::Yes => {
+                    self.volunteered(flow, text);
+                    self.store_phone(out, flow, index, redo, p)
+                }
+                answer => match phone::parse_phone(text) {
                     PhoneParse::Valid(p2) => self.confirm_phone(out, flow, index, redo, p2),
-                    _ => {
+                    _ if answer == Answer::No => {
                         self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::Ask, redo };
                         let q = self.script.slots.get("callback").map(|p| p.ask.clone()).unwrap_or_default();
                         self.ask(out, q, Expect::Digits);
                     }
+                    _ => self.unusable(out, flow, index, redo, text, None),
                 },
             },
             ("callback", SlotStep::Ask) | ("callback", SlotStep::PhoneKeypad) => match phone::parse_phone(text) {
                 PhoneParse::Valid(p) => self.confirm_phone(out, flow, index, redo, p),
+                PhoneParse::Nothing => self.unusable(out, flow, index, redo, text, None),
                 other => {
                     let problem = phone_problem(&other);
-                    self.slot_miss(out, flow, index, redo, Some(problem));
+                    self.unusable(out, flow, index, redo, text, Some(problem));
                 }
             },
             ("callback", SlotStep::PhoneConfirm(p)) => match yesno::yes_no(text) {
-                Answer::Yes => self.store_phone(out, flow, index, redo, p),
-                _ => match phone::apply_correction(&p, text) {
+                Answer::Yes => {
+                    self.volunteered(flow, text);
+                    self.store_phone(out, flow, index, redo, p)
+                }
+                answer => match phone::apply_correction(&p, text) {
                     Some(PhoneParse::Valid(p2)) => self.confirm_phone(out, flow, index, redo, p2),
                     Some(other) => {
+                        self.tries += 1;
+                        if self.tries >= self.script.detail_tries {
+                            return self.slot_missing(out, flow, index, redo, "unclear");
+                        }
                         let t = phone_problem(&other);
                         self.say(out, t, true);
                         self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::Ask, redo };
                         let q = self.script.slots.get("callback").map(|p| p.retry.clone()).unwrap_or_default();
                         self.ask(out, q, Expect::Digits);
                     }
-                    None => {
+                    None if answer == Answer::No => {
+                        self.tries += 1;
+                        if self.tries >= self.script.detail_tries {
+                            return self.slot_missing(out, flow, index, redo, "unclear");
+                        }
                         self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::Ask, redo };
                         let q = self.script.slots.get("callback").map(|p| p.retry.clone()).unwrap_or_default();
-                        self.ask(out, format!("Okay. {q}"), Expect::Digits);
+                        self.ask(out, format!("Okay. {}", without_apology(&q)), Expect::Digits);
                     }
+                    None => self.unusable(out, flow, index, redo, text, None),
                 },
             },
-            ("preferred_times", _) => {
-                let p = preference::parse_preference(text);
-                let summary = p.summary();
-                let value = if summary.is_empty() { text.to_string() } else { format!("{summary} ({text})") };
-                self.record.slots.insert("preferred_times".into(), value);
-                self.slot_done(out, flow, index, redo);
-            }
             (free, _) => {
-                // Reason, medication: the caller's own words.
-                self.record.slots.insert(free.to_string(), text.to_string());
+                // Reason, medication, preferred times: the caller's own words, unless they ask
+                // something, change the request, or decline.
+                if self.off_script(out, flow, index, redo, text, true) {
+                    return;
+                }
+                // "Yes." or "Okay." is no reason and no time for staff to act on.
+                if text.split_whitespace().count() <= 3 && (yesno::yes_no(text) != Answer::Unclear || yesno::is_backchannel(text)) {
+                    return self.slot_miss(out, flow, index, redo, None);
+                }
+                if free == "preferred_times" {
+                    let p = preference::parse_preference(text);
+                    let summary = p.summary();
+                    let value = if summary.is_empty() { text.to_string() } else { format!("{summary} ({text})") };
+                    self.record.slots.insert("preferred_times".into(), value);
+                } else {
+                    self.record.slots.insert(free.to_string(), text.to_string());
+                }
                 self.slot_done(out, flow, index, redo);
             }
         }
     }
 
+    /// "Hi, I would like to check the balance on my account" where a name was asked: a
+    /// request, not a name. A name is a few words; a sentence that reads as a request is not.
+    fn sounds_like_a_request(&self, text: &str) -> bool {
+        let lower = text.to_lowercase();
+        !lower.contains("name") && text.split_whitespace().count() >= 5 && self.script.matcher.classify(text).is_some()
+    }
+
+    /// An answer that is not the detail asked for. In order: a caller who declines (the call
+    /// goes on without it), an FAQ asked in passing (answered, then back to the question), a
+    /// person or a different request, an address where a date or number was asked, and
+    /// otherwise a miss (asked again, the keypad, at last marked unclear).
+    fn unusable(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool, text: &str, problem: Option<String>) {
+        if self.off_script(out, flow, index, redo, text, false) {
+            return;
+        }
+        let problem = if offscript::is_address(text) { Some("I don't need your address.".to_string()) } else { problem };
+        self.slot_miss(out, flow, index, redo, problem);
+    }
+
+    /// Handles what is plainly not an answer to the question; false when it may be one.
+    /// `free` is set for slots that take the caller's own words (a reason): there an intent is
+    /// a new request only when the caller says so ("actually", "instead"), and an FAQ only
+    /// when it is asked as a question.
+    fn off_script(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool, text: &str, free: bool) -> bool {
+        if let Some(d) = offscript::declines(text) {
+            let short = text.split_whitespace().count() <= 8;
+            if !free || short {
+                self.slot_missing(out, flow, index, redo, d.code());
+                return true;
+            }
+        }
+        let Some(intent) = self.script.matcher.classify(text).map(|m| m.intent) else { return false };
+        match intent {
+            Intent::Faq(topic) if !free || offscript::is_question(text) => {
+                let Some(answer) = self.script.faq.get(&topic).map(|f| f.answer.clone()) else { return false };
+                if !self.record.questions.contains(&topic) {
+                    self.record.questions.push(topic);
+                }
+                self.say(out, answer, true);
+                // Back to where the intake was, with the same question.
+                let (q, expect) = (self.last_question.clone(), self.last_expect);
+                self.ask(out, format!("Now, back to your request. {}", without_apology(&q)), expect);
+                true
+            }
+            Intent::Person if !free || offscript::changes_request(text) => {
+                self.person(out);
+                true
+            }
+            Intent::Goodbye if !free => {
+                self.goodbye(out);
+                true
+            }
+            other => match flow_name(&other) {
+                Some(name) if name != flow && self.script.flows.contains_key(name) && (!free || offscript::changes_request(text)) => {
+                    // The caller changed what the call is about: the new request, keeping the
+                    // details already given.
+                    self.record.intent = Some(name.to_string());
+                    self.say(out, "Okay, no problem.".into(), true);
+                    self.start_flow(out, name, None);
+                    true
+                }
+                _ => false,
+            },
+        }
+    }
+
     fn on_dob(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool, text: &str) {
+        if offscript::is_address(text) {
+            return self.unusable(out, flow, index, redo, text, None);
+        }
         match dates::parse_date_of_birth(text, self.ctx.today) {
             DobParse::Valid(d) => self.confirm_dob(out, flow, index, redo, d),
             DobParse::MissingYear { month, day } => {
@@ -782,8 +1018,8 @@ impl Flow {
                 let q = self.script.prompts.date_year.clone();
                 self.ask(out, q, Expect::Digits);
             }
-            DobParse::Invalid { reason } => self.slot_miss(out, flow, index, redo, Some(format!("Sorry, {reason}."))),
-            DobParse::Nothing => self.slot_miss(out, flow, index, redo, None),
+            DobParse::Invalid { reason } => self.unusable(out, flow, index, redo, text, Some(format!("Sorry, {reason}."))),
+            DobParse::Nothing => self.unusable(out, flow, index, redo, text, None),
         }
     }
 
@@ -822,12 +1058,28 @@ impl Flow {
         }
     }
 
-    /// An answer that could not be used: say why and ask again, or after `retries`, fall back
-    /// (the keypad for numbers and dates, taking what was said for the rest).
+    /// The name and its spelling, read back as a question, so a misheard letter or first
+    /// name can be corrected now rather than at the summary.
+    fn confirm_spelling(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool) {
+        let Some(n) = self.name.clone() else { return self.slot_miss(out, flow, index, redo, None) };
+        // Kept at once, so a caller who hangs up now still left a name.
+        self.store_name();
+        let letters: Vec<String> = n.family.chars().filter(|c| c.is_alphabetic()).map(|c| c.to_ascii_uppercase().to_string()).collect();
+        self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::SpellConfirm, redo };
+        self.ask(out, format!("I have {}, spelled {}. Did I get that right?", n.display(), letters.join(" ")), Expect::Speech);
+    }
+
+    /// An answer that could not be used: say why and ask again; after `retries` the keypad for
+    /// numbers and dates; after `detail_tries` the call goes on with the detail marked missing.
     fn slot_miss(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool, problem: Option<String>) {
         self.misses += 1;
+        self.tries += 1;
         let slot = self.slot_name(flow, index);
-        if self.misses > self.script.retries {
+        if self.tries >= self.script.detail_tries {
+            return self.slot_missing(out, flow, index, redo, "unclear");
+        }
+        let Step::Slot { step, .. } = self.step.clone() else { return };
+        if self.misses > self.script.retries && !matches!(step, SlotStep::DobKeypad | SlotStep::PhoneKeypad) {
             match slot.as_str() {
                 "date_of_birth" => {
                     self.misses = 0;
@@ -837,24 +1089,33 @@ impl Flow {
                     self.misses = 0;
                     return self.keypad_phone(out, flow, index, redo);
                 }
-                _ => {
-                    // A name we cannot make out is still worth passing on as heard.
-                    if let Some(last) = self.record.transcript.iter().rev().find(|u| u.speaker == Speaker::Caller) {
-                        let heard = last.text.clone();
-                        self.record.slots.insert(slot.clone(), format!("(unclear) {heard}"));
-                    }
-                    return self.slot_done(out, flow, index, redo);
-                }
+                _ => {}
             }
         }
-        let problem = problem.unwrap_or_else(|| self.script.prompts.not_understood.clone());
-        self.say(out, problem, true);
-        let retry = self.script.slots.get(&slot).map(|p| p.retry.clone()).unwrap_or_default();
+        let spelling = matches!(step, SlotStep::SpellLastName);
+        let keypad = matches!(step, SlotStep::DobKeypad | SlotStep::PhoneKeypad);
+        let step = if spelling || keypad { step } else { SlotStep::Ask };
+        let retry = if spelling {
+            problem.clone().unwrap_or_else(|| self.script.prompts.spell_last_name.clone())
+        } else if keypad {
+            self.last_question.clone()
+        } else {
+            self.script.slots.get(&slot).map(|p| p.retry.clone()).unwrap_or_default()
+        };
         let expect = self.last_expect;
-        let Step::Slot { step, .. } = self.step.clone() else { return };
-        let step = if matches!(step, SlotStep::SpellLastName) { step } else { SlotStep::Ask };
-        let retry = if matches!(step, SlotStep::SpellLastName) { String::new() } else { retry };
         self.step = Step::Slot { flow: flow.into(), index, step, redo };
+        // One apology per reply: a specific problem ("I only got 7 digits.") then the question;
+        // the plain "didn't catch that" only when the question does not apologise itself.
+        let problem = if spelling { None } else { problem };
+        let sorry = self.script.prompts.not_understood.clone();
+        let lead = match problem {
+            Some(p) => Some(p),
+            None if !is_apology(&retry) => Some(sorry),
+            None => None,
+        };
+        if let Some(lead) = lead {
+            self.say(out, lead, true);
+        }
         if retry.is_empty() {
             out.push(Action::Listen(expect));
         } else {
@@ -869,7 +1130,23 @@ impl Flow {
         self.misses += 1;
         if self.misses > self.script.retries && matches!(self.step, Step::AwaitIntent | Step::AnythingElse) {
             self.misses = 0;
+            // A message already taken is not taken again: the call ends with it.
+            if self.record.confirmed {
+                return self.goodbye(out);
+            }
             return self.offer_message(out);
+        }
+        if self.misses > self.script.retries + 1
+            && let Step::Confirm { flow } | Step::CorrectionWhich { flow } | Step::WhichDetail { flow, .. } = self.step.clone()
+        {
+            // The read-back could not be settled: pass the message on as it stands.
+            self.misses = 0;
+            let closing = self.script.prompts.closing.clone();
+            self.say(out, closing, true);
+            self.step = Step::AnythingElse;
+            let q = self.script.prompts.anything_else.clone();
+            let _ = flow;
+            return self.ask(out, q, Expect::Speech);
         }
         let sorry = self.script.prompts.not_understood.clone();
         self.say(out, sorry, true);
@@ -881,28 +1158,72 @@ impl Flow {
         self.ask(out, q, expect);
     }
 
+    /// A correction at the read-back, routed by what it holds: a date corrects the date of
+    /// birth, digits the number, days and times the preferred times, a name the name. A bare
+    /// year when both a birth date and a number were given is asked about.
     fn try_direct_correction(&mut self, out: &mut Vec<Action>, flow: &str, text: &str) -> bool {
-        if let Some(p) = &self.callback
-            && let Some(PhoneParse::Valid(p2)) = phone::apply_correction(p, text)
-        {
-            let index = self.script.flows.get(flow).and_then(|f| f.slots.iter().position(|s| s == "callback")).unwrap_or(0);
-            self.confirm_phone(out, flow, index, true, p2);
+        let has_dob = self.slot_index(flow, "date_of_birth").is_some();
+        let has_phone = self.slot_index(flow, "callback").is_some();
+        let date = match dates::parse_date_of_birth(text, self.ctx.today) {
+            DobParse::Valid(d) => Some(d),
+            _ => None,
+        };
+        let month_named = crate::speech::normalize::MONTHS.iter().any(|m| text.to_lowercase().contains(&m.to_lowercase()));
+        if has_dob && let Some(d) = date {
+            let index = self.slot_index(flow, "date_of_birth").unwrap_or(0);
+            self.confirm_dob(out, flow, index, true, d);
             return true;
+        }
+        if month_named {
+            return false;
+        }
+        // A year on its own ("nineteen seventy eight"): the year of birth, or the end of the number?
+        let year = self.dob.and_then(|d| match dates::parse_date_of_birth(&format!("{} {} {text}", crate::speech::normalize::MONTHS[(d.month as usize).saturating_sub(1).min(11)], d.day), self.ctx.today) {
+            DobParse::Valid(d2) if d2.year != d.year => Some(d2),
+            _ => None,
+        });
+        let phone_fix = self.callback.as_ref().filter(|_| has_phone).and_then(|p| match phone::apply_correction(p, text) {
+            Some(PhoneParse::Valid(p2)) => Some(p2),
+            _ => None,
+        });
+        let names_number_part = ["ends", "end", "area code", "last", "number", "phone", "starts", "digits", "middle"].iter().any(|w| text.to_lowercase().contains(w));
+        match (year, phone_fix) {
+            (Some(d), Some(p)) if !names_number_part => {
+                self.step = Step::WhichDetail { flow: flow.into(), dob: d, phone: p };
+                self.ask(out, "Is that the year you were born, or part of the phone number?".into(), Expect::Speech);
+                return true;
+            }
+            (_, Some(p)) => {
+                let index = self.slot_index(flow, "callback").unwrap_or(0);
+                self.confirm_phone(out, flow, index, true, p);
+                return true;
+            }
+            (Some(d), None) => {
+                let index = self.slot_index(flow, "date_of_birth").unwrap_or(0);
+                self.confirm_dob(out, flow, index, true, d);
+                return true;
+            }
+            (None, None) => {}
+        }
+        if let Some(index) = self.slot_index(flow, "preferred_times") {
+            let p = preference::parse_preference(text);
+            let lower = text.to_lowercase();
+            if !p.summary().is_empty() && !lower.contains("name") {
+                self.record.slots.insert("preferred_times".into(), format!("{} ({text})", p.summary()));
+                let _ = index;
+                self.step = Step::Confirm { flow: flow.into() };
+                self.read_back(out, flow);
+                return true;
+            }
         }
         if let Some(n) = &self.name
             && let Some(n2) = names::apply_name_correction(n, text)
+            && &n2 != n
         {
+            let index = self.slot_index(flow, "name").unwrap_or(0);
             self.name = Some(n2);
-            self.store_name();
-            self.step = Step::Confirm { flow: flow.into() };
-            self.read_back(out, flow);
-            return true;
-        }
-        if self.dob.is_some()
-            && let DobParse::Valid(d) = dates::parse_date_of_birth(text, self.ctx.today)
-        {
-            let index = self.script.flows.get(flow).and_then(|f| f.slots.iter().position(|s| s == "date_of_birth")).unwrap_or(0);
-            self.confirm_dob(out, flow, index, true, d);
+            self.tries = 0;
+            self.confirm_spelling(out, flow, index, true);
             return true;
         }
         false
@@ -931,6 +1252,10 @@ impl Flow {
             let t = t.split(" (").next().unwrap_or(t);
             parts.push(format!("preferring {t}"));
         }
+        let missing: Vec<String> = f.slots.iter().filter(|k| self.record.missing.contains_key(*k)).map(|k| spoken_detail(k)).collect();
+        if !missing.is_empty() {
+            parts.push(format!("without {}", join_and(&missing)));
+        }
         let mut summary = parts.join(", ");
         if let Some(first) = summary.get(..1) {
             summary = first.to_uppercase() + &summary[1..];
@@ -950,17 +1275,69 @@ impl Flow {
         out.push(Action::HangUp);
     }
 
+    /// Adds a prompt to the reply. A reply never apologises twice in a row: an apology right
+    /// after another loses its "Sorry,".
     fn say(&mut self, out: &mut Vec<Action>, text: String, interruptible: bool) {
-        if !text.trim().is_empty() {
-            out.push(Action::Say { text, interruptible });
+        if text.trim().is_empty() {
+            return;
         }
+        let after_apology = out.iter().rev().find_map(|a| if let Action::Say { text, .. } = a { Some(is_apology(text)) } else { None }).unwrap_or(false);
+        let text = if after_apology && is_apology(&text) { without_apology(&text) } else { text };
+        out.push(Action::Say { text, interruptible });
     }
 
     fn ask(&mut self, out: &mut Vec<Action>, question: String, expect: Expect) {
-        self.last_question = question.clone();
+        self.asked += 1;
+        if self.asked > MAX_QUESTIONS {
+            // A backstop under the per-detail bounds: no caller is questioned without end.
+            let t = self.script.prompts.max_duration.clone();
+            self.say(out, t, true);
+            return self.goodbye(out);
+        }
+        self.last_question = without_apology(&question);
         self.last_expect = expect;
         self.say(out, question, true);
         out.push(Action::Listen(expect));
+    }
+}
+
+/// Whether a prompt opens with an apology.
+fn is_apology(text: &str) -> bool {
+    let t = text.trim_start().to_lowercase();
+    ["sorry", "i'm sorry", "i am sorry", "apologies", "my apologies", "pardon"].iter().any(|p| t.starts_with(p))
+}
+
+/// "Sorry, could you tell me your name again?" -> "Could you tell me your name again?"; a
+/// prompt that is nothing but an apology, or has none, is kept.
+fn without_apology(text: &str) -> String {
+    if !is_apology(text) {
+        return text.to_string();
+    }
+    let Some(cut) = text.find([',', '.', '!']) else { return text.to_string() };
+    let rest = text[cut + 1..].trim_start();
+    if rest.is_empty() {
+        return text.to_string();
+    }
+    let mut c = rest.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+}
+
+/// A detail as said in the read-back ("without a date of birth").
+fn spoken_detail(slot: &str) -> String {
+    match slot {
+        "name" => "a name".into(),
+        "date_of_birth" => "a date of birth".into(),
+        "callback" => "a phone number".into(),
+        "preferred_times" => "preferred times".into(),
+        other => format!("the {}", other.replace('_', " ")),
+    }
+}
+
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
 
@@ -1007,7 +1384,7 @@ mod tests {
         flow.start();
         assert_eq!(flow.priming(), Priming::Everyday, "the opening request");
         let (mut primings, mut asked) = (Vec::new(), Vec::new());
-        for (i, answer) in ["I need a refill please", "John Smith", "S M I T H", "March fifth nineteen eighty", "yes", "617 555 0199", "yes", "lisinopril", "yes"].iter().enumerate() {
+        for (i, answer) in ["I need a refill please", "John Smith", "S M I T H", "yes", "March fifth nineteen eighty", "yes", "617 555 0199", "yes", "lisinopril", "yes"].iter().enumerate() {
             for action in flow.on_input(i as u64 * 1000, heard(answer)) {
                 if let Action::Say { text, .. } = action {
                     asked.push(text);

@@ -100,6 +100,12 @@ pub struct CallRecord {
     pub questions: Vec<String>,
     /// Collected details: name, date_of_birth (YYYY-MM-DD), callback (10 digits), reason, ...
     pub slots: BTreeMap<String, String>,
+    /// Details the request needs that the caller did not give, and why: "declined" (would
+    /// rather not say), "unknown" (does not know or does not have one), "unclear" (asked
+    /// `conversation.detail_tries` times without an answer that could be used). Staff see
+    /// these beside the details, so a vague caller's message is still passed on, as such.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub missing: BTreeMap<String, String>,
     /// The caller said yes to the read-back of the details.
     pub confirmed: bool,
     pub outcome: Outcome,
@@ -122,6 +128,7 @@ impl CallRecord {
             intent: None,
             questions: Vec::new(),
             slots: BTreeMap::new(),
+            missing: BTreeMap::new(),
             confirmed: false,
             outcome: Outcome::Abandoned,
             red_flag: None,
@@ -129,6 +136,15 @@ impl CallRecord {
             transcript: Vec::new(),
             latencies: Vec::new(),
         }
+    }
+}
+
+/// How a missing detail reads to staff.
+pub fn missing_reason(reason: &str) -> &'static str {
+    match reason {
+        "declined" => "not given (the caller would rather not say)",
+        "unknown" => "not given (the caller does not know or has none)",
+        _ => "not given (could not be made out)",
     }
 }
 

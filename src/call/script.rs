@@ -115,6 +115,10 @@ pub struct ConversationSection {
     /// Times the box says it did not understand before falling back (keypad, message).
     #[serde(default = "default_retries")]
     pub retries: u32,
+    /// Answers one detail (name, date of birth, number, ...) may take, the keypad included,
+    /// before the call goes on without it; the message is kept with the detail marked missing.
+    #[serde(default = "default_detail_tries")]
+    pub detail_tries: u32,
 }
 
 impl Default for ConversationSection {
@@ -149,6 +153,9 @@ fn default_barge_in_protect_ms() -> u32 {
 }
 fn default_retries() -> u32 {
     2
+}
+fn default_detail_tries() -> u32 {
+    4
 }
 
 /// The safety net: red-flag phrases lead at once to emergency instructions.

@@ -79,6 +79,7 @@ pub const APPOINTMENT: &[&str] = &[
     "I'd like to make an appointment.",
     "My name is John Smith.",
     "S. M. I. T. H.",
+    "Yes.",
     "March fifth, nineteen eighty.",
     "Yes.",
     "Six one seven, five five five, zero one nine nine.",

@@ -8,6 +8,7 @@ pub mod dates;
 pub mod intent;
 pub mod names;
 pub mod numbers;
+pub mod offscript;
 pub mod phone;
 pub mod preference;
 pub mod redflag;
