@@ -107,10 +107,16 @@ enum Current {
     Gap(u32),
 }
 
-/// One packet's worth: an audio frame, or a telephone-event.
+/// One packet's payload: a frame of audio in PCMU, or a telephone-event.
 enum Packet {
-    Audio([i16; FRAME_SAMPLES]),
+    Audio([u8; FRAME_SAMPLES]),
     Event { marker: bool, timestamp: u32, payload: [u8; EVENT_LEN] },
+}
+
+fn pcmu(frame: &[i16; FRAME_SAMPLES]) -> [u8; FRAME_SAMPLES] {
+    let mut payload = [0u8; FRAME_SAMPLES];
+    Law::Ulaw.encode(frame, &mut payload);
+    payload
 }
 
 /// The sending half's own state: what is being said and the RTP numbering.
@@ -139,7 +145,7 @@ impl Mouth {
         }
         let mut frame = [0i16; FRAME_SAMPLES];
         let packet = match &mut self.current {
-            None => Packet::Audio(frame),
+            None => Packet::Audio(pcmu(&frame)),
             Some(Current::Speech { samples, at, sounded }) => {
                 let end = (*at + FRAME_SAMPLES).min(samples.len());
                 frame[..end - *at].copy_from_slice(&samples[*at..end]);
@@ -154,7 +160,7 @@ impl Mouth {
                 if end >= samples.len() {
                     self.current = None;
                 }
-                Packet::Audio(frame)
+                Packet::Audio(pcmu(&frame))
             }
             Some(Current::Key(sender)) => match sender.next() {
                 Some(p) => {
@@ -164,7 +170,7 @@ impl Mouth {
                 }
                 None => {
                     self.current = Some(Current::Gap(KEY_GAP_TICKS - 1));
-                    Packet::Audio(frame)
+                    Packet::Audio(pcmu(&frame))
                 }
             },
             Some(Current::Gap(left)) => {
@@ -173,7 +179,7 @@ impl Mouth {
                 } else {
                     *left -= 1;
                 }
-                Packet::Audio(frame)
+                Packet::Audio(pcmu(&frame))
             }
         };
         state.sending = self.current.is_some();
@@ -188,11 +194,7 @@ impl Mouth {
         self.sequence = sequence.wrapping_add(1);
         let ssrc = self.ssrc;
         match packet {
-            Packet::Audio(frame) => {
-                let mut payload = [0u8; FRAME_SAMPLES];
-                Law::Ulaw.encode(frame, &mut payload);
-                build(&RtpHeader { marker: tick == 0, payload_type: stream.payload_type, sequence, timestamp, ssrc }, &payload, out).ok()
-            }
+            Packet::Audio(payload) => build(&RtpHeader { marker: tick == 0, payload_type: stream.payload_type, sequence, timestamp, ssrc }, payload, out).ok(),
             Packet::Event { marker, timestamp, payload } => {
                 let payload_type = stream.telephone_event_pt?;
                 build(&RtpHeader { marker: *marker, payload_type, sequence, timestamp: *timestamp, ssrc }, payload, out).ok()
