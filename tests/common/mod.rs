@@ -3,6 +3,7 @@
 
 pub mod baresip;
 pub mod daemon;
+pub mod persona;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
