@@ -95,6 +95,10 @@ pub enum Command {
         /// Make transfers fail, as when nobody picks up.
         #[arg(long)]
         transfer_fails: bool,
+        /// Print a line `LISTENING` whenever the agent waits for the caller, for a program
+        /// that plays the caller and answers what was asked.
+        #[arg(long)]
+        show_listening: bool,
         /// Store the finished call in the configured store, as the daemon would.
         #[arg(long)]
         save: bool,
@@ -348,14 +352,14 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             crate::logging::init(&config.logging.level);
             dial(&config, &target, play.as_deref(), seconds, ring_timeout)
         }
-        Command::Simulate { audio, now, caller, transfer_fails, save } => {
+        Command::Simulate { audio, now, caller, transfer_fails, save, show_listening } => {
             let config = load_config(&path)?;
             crate::logging::init(if save { &config.logging.level } else { "warn" });
             crate::logging::allow_patient_data(config.logging.patient_data);
             let now = now
                 .map(|n| parse_clock(&n))
                 .transpose()?;
-            let opts = crate::call::simulate::Options { audio, now, caller, transfer_fails };
+            let opts = crate::call::simulate::Options { audio, now, caller, transfer_fails, show_listening };
             let stdin = std::io::stdin();
             let record = crate::call::simulate::run(&config, &opts, &mut stdin.lock(), &mut std::io::stdout())?;
             if save {

@@ -86,3 +86,16 @@ fn empty_and_overlong_input_are_errors() {
     let err = t.transcribe(&long).unwrap_err();
     assert!(matches!(err, SttError::TooLong { .. }), "{err}");
 }
+
+/// A lone "Yes." or "No." is transcribed once: the tiny model writes "Yes. Yes." for one short
+/// word, and staff read these transcripts. A caller who does say "yes, yes" keeps both.
+#[test]
+fn a_short_answer_said_once_is_written_once() {
+    for (said, written) in [("Yes.", "yes"), ("No.", "no")] {
+        let t = common::stt().transcriber().unwrap().transcribe_turn(&common::phone_speech(said), frontdesk::speech::stt::Priming::Everyday).unwrap();
+        let words: Vec<String> = t.text.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()).collect();
+        assert_eq!(words, [written], "{said:?} was heard as {:?} ({} ms voiced)", t.text, t.voiced_ms);
+    }
+    let t = common::stt().transcriber().unwrap().transcribe_turn(&common::phone_speech("Yes, yes."), frontdesk::speech::stt::Priming::Everyday).unwrap();
+    assert_eq!(t.text.to_lowercase().matches("yes").count(), 2, "{:?} ({} ms voiced)", t.text, t.voiced_ms);
+}

@@ -16,7 +16,7 @@ use super::understand::dates::{self, Date, DobParse};
 use super::understand::intent::{Intent, IntentMatcher};
 use super::understand::names::{self, FullName};
 use super::understand::phone::{self, PhoneNumber, PhoneParse};
-use super::understand::offscript;
+use super::understand::{medication, offscript};
 use super::understand::yesno::{self, Answer};
 use super::understand::{preference, redflag};
 use crate::config::{Config, PromptsSection};
@@ -222,8 +222,13 @@ enum Step {
     Done,
 }
 
-/// The most questions one call is asked; the per-detail bounds keep a call well under it.
-const MAX_QUESTIONS: u32 = 36;
+/// The most prompts one call hears; the per-detail bounds keep a call well under it. At the
+/// limit the call is wrapped up (two more prompts: an apology and the goodbye).
+const MAX_PROMPTS: u32 = 40;
+
+/// Read-backs of one summary: after this many, the message is passed on as it stands and
+/// staff check the details when they call back.
+const MAX_READBACKS: u32 = 3;
 
 /// Phrases that ask for medical advice the box must not give.
 const ADVICE_PHRASES: &[&str] = &["should i take", "is it safe to", "how much should i", "what dose", "can i take", "should i go to the", "is it normal"];
@@ -238,8 +243,12 @@ pub struct Flow {
     tries: u32,
     /// Times in a row the caller asked to hear the question again.
     repeats: u32,
-    /// Questions asked in this call.
-    asked: u32,
+    /// Prompts said in this call.
+    said: u32,
+    /// Read-backs of the summary in this intake.
+    readbacks: u32,
+    /// Details in a row the caller could not give: after two, the rest are not asked for.
+    unclear_in_a_row: u32,
     silences: u32,
     name: Option<FullName>,
     spelled: Option<String>,
@@ -262,7 +271,9 @@ impl Flow {
             misses: 0,
             tries: 0,
             repeats: 0,
-            asked: 0,
+            said: 0,
+            readbacks: 0,
+            unclear_in_a_row: 0,
             silences: 0,
             name: None,
             spelled: None,
@@ -362,7 +373,7 @@ impl Flow {
                     && let Some(flag) = redflag::red_flag(&text, &self.script.red_flag_phrases)
                 {
                     self.emergency(&mut out, flag.label(), &text);
-                } else if text.is_empty() || (confidence < self.script.min_confidence && !self.expects_checked_value()) {
+                } else if text.is_empty() || (confidence < self.script.min_confidence && !self.expects_checked_value() && !self.names_a_medication(&text)) {
                     self.not_understood(&mut out);
                 } else if offscript::asks_to_repeat(&text) && self.repeats < 2 && !self.last_question.is_empty() && !matches!(self.step, Step::Transferring { .. }) {
                     // "What?": the question again, plainly, without an apology for the caller.
@@ -656,6 +667,7 @@ impl Flow {
 
     fn start_flow(&mut self, out: &mut Vec<Action>, name: &str, reason: Option<&str>) {
         self.misses = 0;
+        self.readbacks = 0;
         let Some(flow) = self.script.flows.get(name) else {
             self.goodbye(out);
             return;
@@ -718,6 +730,9 @@ impl Flow {
     fn slot_done(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool) {
         self.misses = 0;
         self.tries = 0;
+        if self.record.slots.contains_key(&self.slot_name(flow, index)) {
+            self.unclear_in_a_row = 0;
+        }
         if redo {
             self.step = Step::Confirm { flow: flow.into() };
             self.read_back(out, flow);
@@ -729,6 +744,20 @@ impl Flow {
     /// The call goes on without this detail; staff see it marked missing, with why.
     fn slot_missing(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool, why: &str) {
         let slot = self.slot_name(flow, index);
+        self.unclear_in_a_row = if why == "unclear" { self.unclear_in_a_row + 1 } else { 0 };
+        if self.unclear_in_a_row >= 2 && !redo {
+            // Two details in a row could not be made out: the caller is not going to give the
+            // rest either. What there is goes to staff, who have the caller ID.
+            let slots = self.script.flows.get(flow).map(|f| f.slots.clone()).unwrap_or_default();
+            for s in &slots[index..] {
+                if !self.record.slots.contains_key(s) {
+                    self.record.missing.insert(s.clone(), "unclear".into());
+                }
+            }
+            self.say(out, "I'll pass on your message as it is.".into(), true);
+            self.step = Step::Confirm { flow: flow.into() };
+            return self.read_back(out, flow);
+        }
         self.record.slots.remove(&slot);
         self.record.missing.insert(slot.clone(), why.to_string());
         if slot == "name" {
@@ -755,7 +784,7 @@ impl Flow {
         let slots = self.script.flows.get(flow).map(|f| f.slots.clone()).unwrap_or_default();
         let empty = |s: &str| slots.iter().any(|x| x == s) && !self.record.slots.contains_key(s);
         let p = preference::parse_preference(&extra);
-        if empty("preferred_times") && !p.summary().is_empty() && offscript::declines(&extra).is_none() && self.script.matcher.classify(&extra).is_none() && extra.split_whitespace().count() <= 8 {
+        if empty("preferred_times") && (!p.days.is_empty() || p.part_of_day.is_some()) && offscript::declines(&extra).is_none() && self.script.matcher.classify(&extra).is_none() && extra.split_whitespace().count() <= 8 {
             self.record.slots.insert("preferred_times".into(), format!("{} ({extra})", p.summary()));
         } else if empty("reason") {
             self.record.slots.insert("reason".into(), extra);
@@ -780,7 +809,7 @@ impl Flow {
                 }
                 None => self.unusable(out, flow, index, redo, text, None),
             },
-            ("name", SlotStep::SpellLastName) => match names::parse_spelling(&letters_apart(text)) {
+            ("name", SlotStep::SpellLastName) => match names::parse_spelling(&letters_apart(text)).or_else(|| spelled_as_a_word(text)) {
                 Some(family) => {
                     if let Some(n) = &mut self.name {
                         n.family = family.clone();
@@ -789,7 +818,7 @@ impl Flow {
                     self.confirm_spelling(out, flow, index, redo);
                 }
                 // "My name is Carlos Mendoza" again instead of the letters: take the name.
-                None if names::parse_full_name(text).is_some() && !self.sounds_like_a_request(text) => {
+                None if names::parse_full_name(text).is_some() && !self.sounds_like_a_request(text) && self.tries + 1 < self.script.detail_tries => {
                     self.name = names::parse_full_name(text);
                     self.tries += 1;
                     let q = self.script.prompts.spell_last_name.clone();
@@ -928,7 +957,10 @@ impl Flow {
                 if text.split_whitespace().count() <= 3 && (yesno::yes_no(text) != Answer::Unclear || yesno::is_backchannel(text)) {
                     return self.slot_miss(out, flow, index, redo, None);
                 }
-                if free == "preferred_times" {
+                if free == "medication" {
+                    let named = medication::corrected(text, crate::speech::stt::COMMON_MEDICATIONS).unwrap_or_else(|| text.to_string());
+                    self.record.slots.insert("medication".into(), named);
+                } else if free == "preferred_times" {
                     let p = preference::parse_preference(text);
                     let summary = p.summary();
                     let value = if summary.is_empty() { text.to_string() } else { format!("{summary} ({text})") };
@@ -939,6 +971,12 @@ impl Flow {
                 self.slot_done(out, flow, index, redo);
             }
         }
+    }
+
+    /// A medication asked for and a near-miss of a known name heard: the recogniser's low
+    /// confidence in a word it half knows is no reason to ask again.
+    fn names_a_medication(&self, text: &str) -> bool {
+        matches!(&self.step, Step::Slot { flow, index, .. } if self.slot_name(flow, *index) == "medication") && medication::find(text, crate::speech::stt::COMMON_MEDICATIONS).is_some()
     }
 
     /// "Hi, I would like to check the balance on my account" where a name was asked: a
@@ -965,7 +1003,7 @@ impl Flow {
     /// a new request only when the caller says so ("actually", "instead"), and an FAQ only
     /// when it is asked as a question.
     fn off_script(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool, text: &str, free: bool) -> bool {
-        if let Some(d) = offscript::declines(text) {
+        if let Some(d) = offscript::declines(text).filter(|_| !offscript::is_question(text)) {
             let short = text.split_whitespace().count() <= 8;
             if !free || short {
                 self.slot_missing(out, flow, index, redo, d.code());
@@ -1108,9 +1146,12 @@ impl Flow {
         // the plain "didn't catch that" only when the question does not apologise itself.
         let problem = if spelling { None } else { problem };
         let sorry = self.script.prompts.not_understood.clone();
+        // After the first miss the question is asked again without another "sorry".
+        let again = self.tries > 1;
+        let retry = if again { without_apology(&retry) } else { retry };
         let lead = match problem {
             Some(p) => Some(p),
-            None if !is_apology(&retry) => Some(sorry),
+            None if !is_apology(&retry) && !again => Some(sorry),
             None => None,
         };
         if let Some(lead) = lead {
@@ -1208,7 +1249,7 @@ impl Flow {
         if let Some(index) = self.slot_index(flow, "preferred_times") {
             let p = preference::parse_preference(text);
             let lower = text.to_lowercase();
-            if !p.summary().is_empty() && !lower.contains("name") {
+            if (!p.days.is_empty() || p.part_of_day.is_some() || p.soonest) && !lower.contains("name") {
                 self.record.slots.insert("preferred_times".into(), format!("{} ({text})", p.summary()));
                 let _ = index;
                 self.step = Step::Confirm { flow: flow.into() };
@@ -1231,6 +1272,14 @@ impl Flow {
 
     fn read_back(&mut self, out: &mut Vec<Action>, flow: &str) {
         let Some(f) = self.script.flows.get(flow) else { return };
+        self.readbacks += 1;
+        if self.readbacks > MAX_READBACKS {
+            // Corrected three times and still not right: pass it on; staff will check.
+            self.say(out, "I'll pass this on as it is, and the staff will check the details with you when they call back.".into(), true);
+            self.step = Step::AnythingElse;
+            let q = self.script.prompts.anything_else.clone();
+            return self.ask(out, q, Expect::Speech);
+        }
         let mut parts = vec![f.summary.clone()];
         let s = &self.record.slots;
         if let Some(n) = s.get("name") {
@@ -1283,12 +1332,12 @@ impl Flow {
         }
         let after_apology = out.iter().rev().find_map(|a| if let Action::Say { text, .. } = a { Some(is_apology(text)) } else { None }).unwrap_or(false);
         let text = if after_apology && is_apology(&text) { without_apology(&text) } else { text };
+        self.said += 1;
         out.push(Action::Say { text, interruptible });
     }
 
     fn ask(&mut self, out: &mut Vec<Action>, question: String, expect: Expect) {
-        self.asked += 1;
-        if self.asked > MAX_QUESTIONS {
+        if self.said + 1 > MAX_PROMPTS - 2 {
             // A backstop under the per-detail bounds: no caller is questioned without end.
             let t = self.script.prompts.max_duration.clone();
             self.say(out, t, true);
@@ -1299,6 +1348,16 @@ impl Flow {
         self.say(out, question, true);
         out.push(Action::Listen(expect));
     }
+}
+
+/// Whisper often writes quickly spelled letters as the word they spell ("SMITH." or "SMITH.
+/// SMITH." for "S M I T H"): one word, said once or repeated, is taken as the spelling. The
+/// spelling is read back as a question, so a wrong guess is corrected at once.
+fn spelled_as_a_word(text: &str) -> Option<String> {
+    let ws: Vec<&str> = text.split(|c: char| !c.is_alphabetic() && c != '\'' && c != '-').filter(|w| !w.is_empty()).collect();
+    let first = ws.first()?;
+    let same = ws.iter().all(|w| w.eq_ignore_ascii_case(first));
+    (same && ws.len() <= 3 && first.chars().count() >= 2 && first.chars().any(char::is_uppercase)).then(|| names::capitalize_name(&first.to_lowercase()))
 }
 
 /// Whether a prompt opens with an apology.
@@ -1396,6 +1455,14 @@ mod tests {
         assert_eq!(primings.iter().filter(|p| **p == Priming::Medications).count(), 1, "{primings:?}\n{asked:#?}");
         assert!(asked.iter().any(|a| a.contains("Which medication")), "{asked:#?}");
         assert_eq!(medication_question, primings.len() - 3, "primed as the medication is asked, not before: {primings:?}\n{asked:#?}");
+    }
+
+    #[test]
+    fn a_spelling_written_as_the_word_is_the_spelling() {
+        assert_eq!(spelled_as_a_word("SMITH. SMITH.").as_deref(), Some("Smith"));
+        assert_eq!(spelled_as_a_word("MENDOZA").as_deref(), Some("Mendoza"));
+        assert_eq!(spelled_as_a_word("I don't know"), None);
+        assert_eq!(spelled_as_a_word("yes"), None, "a lower-case word is a word, not a spelling");
     }
 
     #[test]

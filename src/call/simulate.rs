@@ -30,6 +30,9 @@ pub struct Options {
     pub caller: Option<String>,
     /// Whether transfers fail (as when nobody picks up).
     pub transfer_fails: bool,
+    /// Print `LISTENING` each time the agent waits for the caller (for a program playing the
+    /// caller, which answers what it was asked rather than a fixed list).
+    pub show_listening: bool,
 }
 
 /// What turns caller lines into what the flow hears.
@@ -122,6 +125,10 @@ pub fn run(config: &Config, opts: &Options, input: &mut dyn BufRead, out: &mut d
         let next = if let Some(i) = follow_up {
             i
         } else if listening {
+            if opts.show_listening {
+                writeln!(out, "LISTENING")?;
+                out.flush()?;
+            }
             loop {
                 match lines.next().transpose()? {
                     None => break Input::CallerHungUp,

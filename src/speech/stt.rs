@@ -307,7 +307,7 @@ impl Transcriber<'_> {
         }
         result.audio_ctx = audio_ctx;
         result.no_speech_probability = no_speech;
-        let text = collapse_repetition(&clean_text(&text));
+        let text = one_short_word(&collapse_repetition(&clean_text(&text)), voiced_ms);
         let confidence = if n_tokens == 0 { 0.0 } else { (log_p / n_tokens as f64).exp() as f32 };
         result.rejected = reject_reason(&text, confidence, no_speech, voiced_ms);
         if result.rejected.is_none() {
@@ -322,6 +322,24 @@ impl Transcriber<'_> {
 fn max_tokens_for(samples: usize) -> i32 {
     let seconds = samples as f32 / SAMPLE_RATE as f32;
     (12.0 + 6.0 * seconds).min(128.0) as i32
+}
+
+/// Voiced time under which a word written twice ("Yes. Yes.", "No. No.") was said once: the
+/// tiny models double a lone short word, and staff read the transcript. Saying "yes, yes" takes
+/// well over half a second of voice; one "yes" about a third.
+const ONE_WORD_VOICED_MS: u32 = 470;
+
+/// "Yes. Yes." from under [`ONE_WORD_VOICED_MS`] of voice is "Yes.".
+pub fn one_short_word(text: &str, voiced_ms: u32) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let key = |w: &str| w.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
+    match words.as_slice() {
+        [a, b] if voiced_ms < ONE_WORD_VOICED_MS && !key(a).is_empty() && key(a) == key(b) => {
+            let word: String = a.trim_end_matches(|c: char| !c.is_alphanumeric()).to_string();
+            format!("{word}.")
+        }
+        _ => text.to_string(),
+    }
 }
 
 /// Cuts a transcript that ends in a loop: from some point on, the rest only repeats a run of
@@ -437,6 +455,15 @@ mod tests {
         assert!(reject_reason("Thank you.", 0.9, 0.05, 900).is_none());
         assert!(reject_reason("I need a refill.", 0.8, 0.7, 1500).is_none());
         assert!(reject_reason("I need a refill.", 0.3, 0.7, 1500).is_some());
+    }
+
+    #[test]
+    fn a_short_word_doubled_was_said_once() {
+        assert_eq!(one_short_word("Yes. Yes.", 320), "Yes.");
+        assert_eq!(one_short_word("Yes, yes.", 300), "Yes.");
+        assert_eq!(one_short_word("No. No.", 260), "No.");
+        assert_eq!(one_short_word("No, no.", 800), "No, no.", "long enough to have been said twice");
+        assert_eq!(one_short_word("Yes, please.", 300), "Yes, please.");
     }
 
     #[test]

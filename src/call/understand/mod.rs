@@ -6,6 +6,7 @@
 
 pub mod dates;
 pub mod intent;
+pub mod medication;
 pub mod names;
 pub mod numbers;
 pub mod offscript;

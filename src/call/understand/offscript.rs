@@ -40,7 +40,7 @@ const REFUSED: &[&str] = &[
 /// Phrases of a caller who cannot give a detail.
 const UNKNOWN: &[&str] = &[
     "don't know", "do not know", "dont know", "not sure", "no idea", "can't remember", "cannot remember",
-    "can not remember", "don't remember", "do not remember", "forgot", "forget", "don't have", "do not have",
+    "can not remember", "don't remember", "do not remember", "i forgot", "don't have", "do not have",
     "dont have", "haven't got", "have not got", "don't have one", "no phone", "no number", "not have one",
     "doesn't have", "does not have", "can't recall", "cannot recall", "unsure", "i have no",
 ];
@@ -50,7 +50,8 @@ const UNKNOWN: &[&str] = &[
 /// not sure, March fifth?" did give a value: the flow parses the value before asking this.
 pub fn declines(text: &str) -> Option<Decline> {
     let ws = words(text);
-    if ws.is_empty() || ws.len() > 14 {
+    // A question is not an answer: "before I forget, where do I park?".
+    if ws.is_empty() || ws.len() > 14 || text.trim_end().ends_with('?') {
         return None;
     }
     let joined = ws.join(" ");
@@ -176,7 +177,7 @@ mod tests {
         }
         assert_eq!(declines("I'd rather not say."), Some(Decline::Refused));
         assert_eq!(declines("I don't have one"), Some(Decline::Unknown));
-        for t in ["John Smith", "March fifth, nineteen eighty", "Yes.", "I don't know if the pharmacy ever got the prescription you sent last week for my mother", "Tuesday morning"] {
+        for t in ["Oh, before I forget, where do I park?", "John Smith", "March fifth, nineteen eighty", "Yes.", "I don't know if the pharmacy ever got the prescription you sent last week for my mother", "Tuesday morning"] {
             assert_eq!(declines(t), None, "{t:?}");
         }
     }
