@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use common::daemon::Daemon;
 use common::listening::{Conversation, converse, phone, until_asked};
-use common::persona::{Persona, Reply};
+use common::persona::{Ask, Caller, Facts, Persona, Reply};
 use frontdesk::loopback_caller::{Ending, LoopbackCaller};
 
 /// The clinic is open around the clock in these tests, so the conversation does not depend on
@@ -136,6 +136,96 @@ impl Persona for Silent {
     fn reply(&mut self, _agent: &str) -> Reply {
         Reply::Silence
     }
+}
+
+/// A persona of the suite (tests/common/persona.rs) on a phone line: it answers only when the
+/// agent has asked something, and trusts the read-backs it hears (see `Caller::trusting`).
+struct OnTheLine(Caller);
+
+impl Persona for OnTheLine {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn reply(&mut self, agent: &str) -> Reply {
+        match last_question(agent) {
+            Some(_) => self.0.reply(agent),
+            None => Reply::Silence,
+        }
+    }
+}
+
+/// John Smith, born March fifth 1980, on 617 555 0199, as the persona suite has him.
+fn john(label: &'static str, request: &'static str) -> Caller {
+    let facts = Facts { given: "John", family: "Smith", dob: Some((1980, 3, 5)), phone: Some("6175550199") };
+    let mut c = Caller::new(label, facts, request);
+    c.name_said = "My name is John Smith.";
+    c.spelling_said = "S. M. I. T. H.";
+    c.dob_said = "March fifth, nineteen eighty.";
+    c.year_said = "Nineteen eighty.";
+    c.phone_said = "Six one seven, five five five, zero one nine nine.";
+    c.reason_said = "I have a sore throat.";
+    c.medication_said = "Lisinopril.";
+    c.trusting = true;
+    c
+}
+
+/// Three callers of the persona suite over SIP, beside the appointment above: one who will not
+/// give a date of birth and has no phone, one who asks where to park in the middle of the
+/// intake, one who changes the request midway. Each record is checked detail by detail.
+#[test]
+fn callers_off_the_script_over_sip_get_their_records_right() {
+    let mut refuser = john("refuser", "I'd like to leave a message for the doctor.");
+    refuser.declines = vec![(Ask::Dob, "I'd rather not say."), (Ask::Phone, "I don't have a phone number.")];
+    refuser.reason_said = "Please tell the doctor the new medicine is working well.";
+    let mut parking = john("faq mid-intake", "I'd like to make an appointment.");
+    parking.instead = vec![(Ask::Dob, "Oh, before I forget, where do I park?")];
+    let mut changes = john("changes request", "I'd like to make an appointment.");
+    changes.instead = vec![(Ask::Phone, "Actually, I need a prescription refill instead.")];
+    type Want = fn(&frontdesk::call::record::CallRecord) -> Vec<String>;
+    let cases: [(Caller, u16, Want); 3] = [
+        (refuser, 18280, |r| {
+            let mut p = same(r.intent.as_deref(), Some("message"), "intent");
+            p.extend(same(r.slots.get("name").map(String::as_str), Some("John Smith"), "name"));
+            p.extend(same(r.missing.get("date_of_birth").map(String::as_str), Some("declined"), "date of birth missing"));
+            p.extend(same(r.missing.get("callback").map(String::as_str), Some("unknown"), "callback missing"));
+            p.extend(same(r.slots.get("reason").map(|s| s.to_lowercase().contains("working")), Some(true), "reason"));
+            p
+        }),
+        (parking, 18290, |r| {
+            let mut p = same(r.intent.as_deref(), Some("new_appointment"), "intent");
+            p.extend(same(r.slots.get("date_of_birth").map(String::as_str), Some("1980-03-05"), "date of birth"));
+            p.extend(same(r.slots.get("callback").map(String::as_str), Some("6175550199"), "callback"));
+            p.extend(same(Some(r.questions.iter().any(|q| q == "parking")), Some(true), "parking answered"));
+            p
+        }),
+        (changes, 18300, |r| {
+            let mut p = same(r.intent.as_deref(), Some("refill"), "intent");
+            p.extend(same(r.slots.get("name").map(String::as_str), Some("John Smith"), "name"));
+            p.extend(same(r.slots.get("callback").map(String::as_str), Some("6175550199"), "callback"));
+            p.extend(same(r.slots.get("medication").map(|m| m.to_lowercase().contains("isinopril")), Some(true), "medication"));
+            p
+        }),
+    ];
+    let mut failures = Vec::new();
+    for (caller, port, want) in cases {
+        let label = caller.name().to_string();
+        let run = Run::talk(&format!("conv-persona-{port}"), port, &clinic(&[UNHURRIED]), Box::new(OnTheLine(caller)), Duration::from_secs(420));
+        let calls = stored_calls(&run.dir);
+        let Some(r) = calls.first().and_then(|c| c.record()) else {
+            failures.push(format!("{label}: no record{}", run.context()));
+            continue;
+        };
+        let problems = want(&r);
+        if !problems.is_empty() || r.outcome != frontdesk::call::record::Outcome::MessageTaken {
+            failures.push(format!("{label}: {problems:?}, outcome {:?}\n{}", r.outcome, run.context()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+fn same<T: PartialEq + std::fmt::Debug>(got: Option<T>, want: Option<T>, what: &str) -> Vec<String> {
+    if got == want { Vec::new() } else { vec![format!("{what}: {got:?}, expected {want:?}")] }
 }
 
 /// A conversation with a daemon of its own, and what is left of the daemon afterwards.

@@ -148,6 +148,10 @@ pub struct Caller {
     pub yes_man: bool,
     /// Caller ID the line shows (for the "number you're calling from" offer).
     pub caller_id: Option<&'static str>,
+    /// Says yes to every read-back. Over a phone line the caller's own recogniser is what
+    /// hears the read-back, and it mishears more than the agent does ("spelb smit"): a caller
+    /// checking by that ear would correct what was right.
+    pub trusting: bool,
     asked: Vec<Ask>,
     pub turns: usize,
 }
@@ -170,6 +174,7 @@ impl Caller {
             declines: Vec::new(),
             yes_man: false,
             caller_id: None,
+            trusting: false,
             asked: Vec::new(),
             turns: 0,
         }
@@ -223,6 +228,9 @@ impl Caller {
         }
         if let Some((_, words)) = self.declines.iter().find(|(k, _)| *k == ask) {
             return say(words);
+        }
+        if self.trusting && matches!(ask, Ask::SpellingCheck | Ask::DobCheck | Ask::PhoneCheck | Ask::Summary) {
+            return say("Yes, that's right.");
         }
         match ask {
             Ask::Request => say(self.request),
