@@ -25,7 +25,7 @@ const CALLBACK: &str = "9715550186";
 const PLANTED: &[&str] = &["Quillon", "Vexmarrow", "VEXMARROW", "1921-11-13", "11/13/1921", "9715550186", "971-555-0186", "555-0186", "thirteenth", "nineteen twenty"];
 
 fn appointment() -> Vec<&'static str> {
-    vec!["I'd like to make an appointment.", NAME_SAID, SPELLING, DOB_SAID, "Yes.", CALLBACK_SAID, "Yes.", "A rash on my arm.", "Tuesday afternoon.", "Yes.", "No, thank you."]
+    vec!["I'd like to make an appointment.", NAME_SAID, SPELLING, "Yes.", DOB_SAID, "Yes.", CALLBACK_SAID, "Yes.", "A rash on my arm.", "Tuesday afternoon.", "Yes.", "No, thank you."]
 }
 
 struct Box_ {
@@ -109,7 +109,7 @@ fn assert_clean(what: &str, bytes: &[u8]) {
 fn planted_patient_data_is_sealed_on_disk_and_absent_from_logs_but_staff_see_it() {
     let b = Box_::new("records-canary", "");
     let mut logs = b.call("2026-11-23T10:00:00-05:00", &appointment());
-    logs += &b.call("2026-11-23T11:30:00-05:00", &["Can I leave a message for Dr. Patel?", NAME_SAID, SPELLING, DOB_SAID, "Yes.", CALLBACK_SAID, "Yes.", "Please call me about my results.", "Yes.", "No, thank you."]);
+    logs += &b.call("2026-11-23T11:30:00-05:00", &["Can I leave a message for Dr. Patel?", NAME_SAID, SPELLING, "Yes.", DOB_SAID, "Yes.", CALLBACK_SAID, "Yes.", "Please call me about my results.", "Yes.", "No, thank you."]);
 
     let show = b.ok(&["calls", "show", "1"]);
     assert!(show.contains("message_taken") && show.contains("confirmed     yes"), "{show}");
@@ -237,8 +237,8 @@ fn retention_with_a_shifted_clock_removes_old_calls_and_keeps_fresh_ones() {
     std::fs::write(&b.config, format!("{}{policy}{}", &text[..start], &text[end..])).unwrap();
 
     b.call("2026-01-12T10:00:00-05:00", &appointment()); // 314 days old: gone
-    b.call("2026-10-01T10:00:00-04:00", &["Can I leave a message?", "My name is Ottoline Brackwater.", "B. R. A. C. K. W. A. T. E. R.", DOB_SAID, "Yes.", CALLBACK_SAID, "Yes.", "Please call me back.", "Yes.", "No, thank you."]); // 52 days: transcript gone
-    b.call("2026-11-20T10:00:00-05:00", &["I need a refill.", "My name is Perpetua Hollowell.", "H. O. L. L. O. W. E. L. L.", DOB_SAID, "Yes.", CALLBACK_SAID, "Yes.", "Lisinopril.", "Yes.", "No, thank you."]); // fresh
+    b.call("2026-10-01T10:00:00-04:00", &["Can I leave a message?", "My name is Ottoline Brackwater.", "B. R. A. C. K. W. A. T. E. R.", "Yes.", DOB_SAID, "Yes.", CALLBACK_SAID, "Yes.", "Please call me back.", "Yes.", "No, thank you."]); // 52 days: transcript gone
+    b.call("2026-11-20T10:00:00-05:00", &["I need a refill.", "My name is Perpetua Hollowell.", "H. O. L. L. O. W. E. L. L.", "Yes.", DOB_SAID, "Yes.", CALLBACK_SAID, "Yes.", "Lisinopril.", "Yes.", "No, thank you."]); // fresh
     // Pieces of the old call's sealed data and keys, to look for after the purge.
     let conn = rusqlite::Connection::open(b.data().join("calls.db")).unwrap();
     let mut traces: Vec<Vec<u8>> = vec![conn.query_row("SELECT intake FROM calls WHERE id = 1", [], |r| r.get(0)).unwrap()];

@@ -836,6 +836,21 @@ impl Flow {
                     self.slot_done(out, flow, index, redo);
                 }
                 answer => {
+                    // The caller went straight on to the next detail ("March fifth, 1980"): the
+                    // spelling stands, and the date or number is the answer to what comes next.
+                    let next = self.script.flows.get(flow).and_then(|f| (index + 1..f.slots.len()).find(|&i| !self.record.slots.contains_key(&f.slots[i]) && !self.record.missing.contains_key(&f.slots[i])));
+                    let moves_on = answer == Answer::Unclear && !redo && next.is_some_and(|i| match self.slot_name(flow, i).as_str() {
+                        "date_of_birth" => !matches!(dates::parse_date_of_birth(text, self.ctx.today), DobParse::Nothing | DobParse::Invalid { .. }),
+                        "callback" => matches!(phone::parse_phone(text), PhoneParse::Valid(_)),
+                        _ => false,
+                    });
+                    if moves_on && let Some(i) = next {
+                        self.store_name();
+                        self.tries = 0;
+                        self.misses = 0;
+                        self.step = Step::Slot { flow: flow.into(), index: i, step: SlotStep::Ask, redo };
+                        return self.on_slot_answer(out, flow, i, SlotStep::Ask, redo, text);
+                    }
                     let current = self.name.clone();
                     match current.as_ref().and_then(|n| names::apply_name_correction(n, text)) {
                         Some(n2) if Some(&n2) != current.as_ref() => {
@@ -1455,6 +1470,27 @@ mod tests {
         assert_eq!(primings.iter().filter(|p| **p == Priming::Medications).count(), 1, "{primings:?}\n{asked:#?}");
         assert!(asked.iter().any(|a| a.contains("Which medication")), "{asked:#?}");
         assert_eq!(medication_question, primings.len() - 3, "primed as the medication is asked, not before: {primings:?}\n{asked:#?}");
+    }
+
+    /// A caller who answers the spelling question with the date of birth has moved on: the
+    /// spelling stands and the date is taken, not read as a first name ("Twenty").
+    #[test]
+    fn a_date_after_the_spelling_question_is_the_date_of_birth() {
+        let config = Config::parse("", "test.toml", std::path::Path::new("/etc/frontdesk")).unwrap();
+        let today = Date { year: 2026, month: 11, day: 23 };
+        let ctx = CallContext { open: true, today, caller: None, dialled: None, started_at: "2026-11-23T10:00:00-05:00".into() };
+        let mut flow = Flow::new(Script::from_config(&config), ctx);
+        flow.start();
+        let mut said = Vec::new();
+        for (i, answer) in ["Can I leave a message?", "My name is Ottoline Brackwater.", "B R A C K W A T E R", "November thirteenth, nineteen twenty one"].iter().enumerate() {
+            for action in flow.on_input(i as u64 * 1000, heard(answer)) {
+                if let Action::Say { text, .. } = action {
+                    said.push(text);
+                }
+            }
+        }
+        assert_eq!(flow.record.slots.get("name").map(String::as_str), Some("Ottoline Brackwater"), "{said:#?}");
+        assert!(said.last().is_some_and(|s| s.contains("November thirteenth, nineteen twenty-one")), "{said:#?}");
     }
 
     #[test]
