@@ -36,24 +36,17 @@ pub fn find<'a>(text: &str, list: &[&'a str]) -> Option<(&'a str, String)> {
 /// The caller's words with a misheard medication written as the name: "Listonapril, ten
 /// milligrams" -> "Lisinopril, ten milligrams".
 pub fn corrected(text: &str, list: &[&str]) -> Option<String> {
-    let (name, _) = find(text, list)?;
+    // The closest run wins ("Lisinopril, ten" is further from the name than "Lisinopril").
+    let (name, heard) = find(text, list)?;
     let mut c = name.chars();
     let proper = c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default();
     let lower = text.to_lowercase();
-    let ws = words(text);
-    // Replace the span of the text from the first to the last word that matched.
-    for len in (1..=3).rev() {
-        for run in ws.windows(len) {
-            let joined: String = run.concat();
-            if joined.chars().count() >= 5 && edit_distance(&joined, name) as f32 / joined.chars().count().max(name.chars().count()) as f32 <= MAX_DISTANCE {
-                let (Some(start), Some(last)) = (lower.find(run[0].as_str()), run.last()) else { continue };
-                let Some(end_rel) = lower[start..].find(last.as_str()) else { continue };
-                let end = start + end_rel + last.len();
-                return Some(format!("{}{}{}", &text[..start], proper, &text[end..]));
-            }
-        }
-    }
-    Some(proper)
+    let run: Vec<&str> = heard.split(' ').collect();
+    let (Some(first), Some(last)) = (run.first(), run.last()) else { return Some(proper) };
+    let Some(start) = lower.find(first) else { return Some(proper) };
+    let Some(end_rel) = lower[start..].find(last) else { return Some(proper) };
+    let end = start + end_rel + last.len();
+    Some(format!("{}{}{}", &text[..start], proper, &text[end..]))
 }
 
 #[cfg(test)]
@@ -71,5 +64,6 @@ mod tests {
         assert_eq!(find("I need a refill", LIST), None);
         assert_eq!(corrected("Listonapril, ten milligrams.", LIST).as_deref(), Some("Lisinopril, ten milligrams."));
         assert_eq!(corrected("Lisinopril.", LIST).as_deref(), Some("Lisinopril."));
+        assert_eq!(corrected("Lisinopril, ten milligrams.", LIST).as_deref(), Some("Lisinopril, ten milligrams."), "the closest run, not the longest");
     }
 }
