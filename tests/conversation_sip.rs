@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use common::daemon::Daemon;
 use common::listening::{Conversation, converse, phone, until_asked};
-use common::persona::{Ask, Caller, Facts, Persona, Reply};
+use common::persona::{Ask, Caller, Persona, Reply};
 use frontdesk::loopback_caller::{Ending, LoopbackCaller};
 
 /// The clinic is open around the clock in these tests, so the conversation does not depend on
@@ -155,17 +155,9 @@ impl Persona for OnTheLine {
     }
 }
 
-/// John Smith, born March fifth 1980, on 617 555 0199, as the persona suite has him.
+/// John Smith of the persona suite, trusting what he hears read back.
 fn john(label: &'static str, request: &'static str) -> Caller {
-    let facts = Facts { given: "John", family: "Smith", dob: Some((1980, 3, 5)), phone: Some("6175550199") };
-    let mut c = Caller::new(label, facts, request);
-    c.name_said = "My name is John Smith.";
-    c.spelling_said = "S. M. I. T. H.";
-    c.dob_said = "March fifth, nineteen eighty.";
-    c.year_said = "Nineteen eighty.";
-    c.phone_said = "Six one seven, five five five, zero one nine nine.";
-    c.reason_said = "I have a sore throat.";
-    c.medication_said = "Lisinopril.";
+    let mut c = common::persona::john_smith(label, request);
     c.trusting = true;
     c
 }

@@ -33,21 +33,8 @@ struct Case {
     questions: Vec<&'static str>,
 }
 
-fn smith() -> Facts {
-    Facts { given: "John", family: "Smith", dob: Some((1980, 3, 5)), phone: Some("6175550199") }
-}
-
-/// A caller who says the usual things; each persona changes what makes it one.
 fn base(label: &'static str, request: &'static str) -> Caller {
-    let mut c = Caller::new(label, smith(), request);
-    c.name_said = "My name is John Smith.";
-    c.spelling_said = "S. M. I. T. H.";
-    c.dob_said = "March fifth, nineteen eighty.";
-    c.year_said = "Nineteen eighty.";
-    c.phone_said = "Six one seven, five five five, zero one nine nine.";
-    c.reason_said = "I have a sore throat.";
-    c.medication_said = "Lisinopril.";
-    c
+    common::persona::john_smith(label, request)
 }
 
 fn person_slots() -> Vec<(&'static str, Check)> {

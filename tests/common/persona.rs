@@ -311,3 +311,18 @@ impl Persona for Caller {
         self.answer(ask, agent)
     }
 }
+
+/// John Smith, born March fifth 1980, on 617 555 0199: the caller who says the usual things.
+/// Each persona changes what makes it one.
+pub fn john_smith(label: &'static str, request: &'static str) -> Caller {
+    let facts = Facts { given: "John", family: "Smith", dob: Some((1980, 3, 5)), phone: Some("6175550199") };
+    let mut c = Caller::new(label, facts, request);
+    c.name_said = "My name is John Smith.";
+    c.spelling_said = "S. M. I. T. H.";
+    c.dob_said = "March fifth, nineteen eighty.";
+    c.year_said = "Nineteen eighty.";
+    c.phone_said = "Six one seven, five five five, zero one nine nine.";
+    c.reason_said = "I have a sore throat.";
+    c.medication_said = "Lisinopril.";
+    c
+}
