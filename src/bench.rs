@@ -73,8 +73,8 @@ pub fn speech(config: &Config, iterations: usize) -> Result<()> {
     let mut rss_first_turn = None;
     for (label, text) in UTTERANCES {
         let audio = voice.synthesize(text)?;
-        let phone = crate::telephone::through_g711(&audio.samples, audio.sample_rate, Law::Ulaw)?;
-        let input = crate::audio::resample::resample(&phone, crate::telephone::RATE, stt::SAMPLE_RATE)?;
+        let phone = crate::audio::telephone::through_g711(&audio.samples, audio.sample_rate, Law::Ulaw)?;
+        let input = crate::audio::resample::resample(&phone, crate::audio::telephone::RATE, stt::SAMPLE_RATE)?;
         let seconds = input.len() as f64 / stt::SAMPLE_RATE as f64;
         // One untimed run so both modes start warm; the first sized one is what a call's first
         // turn costs in memory.
@@ -330,11 +330,10 @@ fn start_bench_ua(
         codecs: vec![crate::sip::sdp::Codec::Pcmu],
         rtp_ports,
         user_agent: "frontdesk-bench".into(),
-        log_secret: vec![1, 2, 3],
         registration: None,
         jitter: Default::default(),
     };
-    let app: crate::sip::ua::AppFactory = std::sync::Arc::new(crate::line::apps::echo);
+    let app: crate::line::Answer = std::sync::Arc::new(crate::call::apps::echo);
     let ua = rt.block_on(crate::sip::ua::UserAgent::bind(cfg, app))?;
     let addr = ua.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

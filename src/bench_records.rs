@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use rusqlite::{Connection, params};
 
-use crate::call::record::{CallRecord, Outcome, Speaker, Utterance};
+use crate::record::{CallRecord, Outcome, Speaker, Utterance};
 use crate::store::{Role, Store, StoreSettings};
 
 /// A typical appointment call: 12 turns, a few details.

@@ -32,7 +32,7 @@ pub fn run(config: &Config, calls: usize, turns: usize) -> Result<()> {
     let mut conversation = config.conversation.clone();
     conversation.max_call_s = 3600;
     let shared = Arc::new(crate::call::engine::Shared {
-        script: std::sync::RwLock::new(crate::call::flow::Script::from_config(config)),
+        script: std::sync::RwLock::new(crate::call::flow::Script::new(&config.script())),
         stt_pool: crate::call::engine::SttPool::start(stt),
         voice: voice.clone(),
         conversation,
@@ -46,8 +46,7 @@ pub fn run(config: &Config, calls: usize, turns: usize) -> Result<()> {
         .iter()
         .map(|q| {
             let a = caller_voice.synthesize(q)?;
-            let narrow = crate::audio::resample::resample(&a.samples, a.sample_rate, 8000)?;
-            Ok(narrow.iter().map(|&x| crate::audio::resample::f32_to_i16(x)).collect())
+            Ok(crate::audio::telephone::to_line_pcm(&a.samples, a.sample_rate)?)
         })
         .collect::<Result<_>>()?;
     let questions = Arc::new(questions);
@@ -64,12 +63,11 @@ pub fn run(config: &Config, calls: usize, turns: usize) -> Result<()> {
         codecs: vec![crate::sip::sdp::Codec::Pcmu],
         rtp_ports: (43000, 43999),
         user_agent: "frontdesk-bench".into(),
-        log_secret: vec![7],
         registration: None,
         jitter: config.rtp.jitter(),
     };
     let app_shared = shared.clone();
-    let app: crate::sip::ua::AppFactory = Arc::new(move |leg| crate::call::engine::answer(app_shared.clone(), leg));
+    let app: crate::line::Answer = Arc::new(move |leg| crate::call::engine::answer(app_shared.clone(), leg));
     let ua = rt.block_on(crate::sip::ua::UserAgent::bind(cfg, app))?;
     let ua_addr = ua.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -101,13 +99,13 @@ pub fn run(config: &Config, calls: usize, turns: usize) -> Result<()> {
     latencies.sort_unstable();
     let pct = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
     // Where the time went, from the engine's own records of the same turns.
-    let mut stages: Vec<crate::call::record::TurnLatency> = Vec::new();
+    let mut stages: Vec<crate::record::TurnLatency> = Vec::new();
     for c in store.all()? {
         if let Some(r) = c.record() {
             stages.extend(r.latencies);
         }
     }
-    let median = |f: &dyn Fn(&crate::call::record::TurnLatency) -> u32| {
+    let median = |f: &dyn Fn(&crate::record::TurnLatency) -> u32| {
         let mut v: Vec<u32> = stages.iter().map(f).collect();
         v.sort_unstable();
         v.get(v.len() / 2).copied().unwrap_or(0)

@@ -5,14 +5,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::audio::g711::Law;
 use crate::config::Config;
-use crate::speech::models::{self, Status};
+use crate::speech::models::Status;
 use crate::speech::stt::{self, AudioContext, Stt};
 use crate::speech::tts::Voice;
 
@@ -350,7 +349,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Dial { target, play, seconds, ring_timeout } => {
             let config = load_config(&path)?;
             crate::logging::init(&config.logging.level);
-            dial(&config, &target, play.as_deref(), seconds, ring_timeout)
+            crate::daemon::dial::call(&config, &target, play.as_deref(), seconds, ring_timeout)
         }
         Command::Simulate { audio, now, caller, transfer_fails, save, show_listening } => {
             let config = load_config(&path)?;
@@ -361,7 +360,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .transpose()?;
             let opts = crate::call::simulate::Options { audio, now, caller, transfer_fails, show_listening };
             let stdin = std::io::stdin();
-            let record = crate::call::simulate::run(&config, &opts, &mut stdin.lock(), &mut std::io::stdout())?;
+            let record = crate::call::simulate::run(&config.script(), &config.stt_settings(), &config.tts_settings(), &opts, &mut stdin.lock(), &mut std::io::stdout())?;
             if save {
                 crate::staff::save_simulated(&config, &record)?;
             }
@@ -415,7 +414,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Run => {
             let config = load_config(&path)?;
             crate::logging::init(&config.logging.level);
-            run(config)
+            crate::daemon::run(config)
         }
     }
 }
@@ -442,7 +441,7 @@ fn import_ct2(dir: &Path, out: &Path) -> Result<ExitCode> {
 }
 
 fn models_check(config: &Config) -> Result<ExitCode> {
-    let checks = models::check(config).map_err(anyhow::Error::msg)?;
+    let checks = config.model_check().map_err(anyhow::Error::msg)?;
     let mut bad = 0;
     for c in &checks {
         println!("{c}");
@@ -459,17 +458,6 @@ fn models_check(config: &Config) -> Result<ExitCode> {
     }
 }
 
-/// Refuses to start on missing or altered models: a box that cannot hear or speak must say so
-/// at start, where staff see it in `systemctl status`, not on the first call.
-fn require_models(config: &Config) -> Result<()> {
-    let checks = models::check(config).map_err(anyhow::Error::msg)?;
-    let problems: Vec<String> = checks.iter().filter(|c| c.status != Status::Ok).map(|c| c.to_string()).collect();
-    if !problems.is_empty() {
-        bail!("model files failed verification:\n{}", problems.join("\n"));
-    }
-    Ok(())
-}
-
 fn say(config: &Config, rate: u32, law: Law, out: &Path, text: &str) -> Result<ExitCode> {
     if text.trim().is_empty() {
         bail!("nothing to say: give the text to speak after the options");
@@ -479,8 +467,8 @@ fn say(config: &Config, rate: u32, law: Law, out: &Path, text: &str) -> Result<E
     }
     let voice = Voice::load(&config.tts_settings())?;
     let audio = voice.synthesize(text)?;
-    let samples = if rate == crate::telephone::RATE {
-        crate::telephone::through_g711(&audio.samples, audio.sample_rate, law)?
+    let samples = if rate == crate::audio::telephone::RATE {
+        crate::audio::telephone::through_g711(&audio.samples, audio.sample_rate, law)?
     } else {
         crate::audio::resample::resample(&audio.samples, audio.sample_rate, rate)?
     };
@@ -532,302 +520,4 @@ fn parse_clock(s: &str) -> Result<jiff::Timestamp> {
     s.parse::<jiff::Timestamp>()
         .or_else(|_| s.parse::<jiff::civil::DateTime>().map_err(anyhow::Error::from).and_then(|dt| Ok(dt.to_zoned(jiff::tz::TimeZone::UTC)?.timestamp())))
         .with_context(|| format!("--now {s:?}: write a time such as 2026-11-23T10:00:00-05:00"))
-}
-
-/// One outgoing call with its own UA on a free port, so it works beside a running daemon.
-fn dial(config: &Config, target: &str, play: Option<&Path>, seconds: u32, ring_timeout: u64) -> Result<ExitCode> {
-    use crate::line::apps;
-    let sip = config.sip.as_ref().context("dial needs a [sip] section in the config")?;
-    let mut ua_config = ua_config(sip, config)?;
-    ua_config.listen.set_port(0);
-    // Only the credentials of [registration] are wanted here, not a second registration.
-    ua_config.registration = None;
-    let settings = apps::AnnounceSettings {
-        prompt: match play {
-            Some(p) => apps::load_announcement(p)?,
-            None => Vec::new(),
-        },
-        record_dir: None,
-        record_seconds: seconds,
-    };
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let done_tx = std::sync::Mutex::new(done_tx);
-    let app: crate::sip::ua::AppFactory = Arc::new(move |leg| {
-        apps::announce(leg, &settings);
-        let _ = done_tx.lock().map(|tx| tx.send(()));
-    });
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    rt.block_on(async move {
-        let ua = crate::sip::ua::UserAgent::bind(ua_config, app).await.context("cannot open a SIP socket")?;
-        let dialer = ua.dialer();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let serving = tokio::spawn(ua.run(async move {
-            let _ = stop_rx.await;
-        }));
-        let (result_tx, result_rx) = std::sync::mpsc::channel();
-        let _ = dialer.send(crate::sip::ua::Dial {
-            target: target.to_string(),
-            ring_timeout: std::time::Duration::from_secs(ring_timeout.clamp(1, 600)),
-            result: result_tx,
-        });
-        let result = tokio::task::spawn_blocking(move || result_rx.recv().unwrap_or(Err("the SIP user agent stopped".into()))).await?;
-        let code = match result {
-            Ok(()) => {
-                println!("answered");
-                let _ = tokio::task::spawn_blocking(move || done_rx.recv()).await;
-                println!("hung up");
-                ExitCode::SUCCESS
-            }
-            Err(why) => {
-                println!("failed: {why}");
-                ExitCode::FAILURE
-            }
-        };
-        let _ = stop_tx.send(());
-        let _ = serving.await;
-        anyhow::Ok(code)
-    })
-}
-
-fn run(config: Config) -> Result<ExitCode> {
-    tracing::info!(config = %config.path.display(), "starting");
-    crate::logging::allow_patient_data(config.logging.patient_data);
-    // The store opens first: a missing or wrong key must stop the daemon before anything else.
-    let (store, _daemon_lock) = crate::staff::daemon_store(&config)?;
-    let store = Arc::new(store);
-    tracing::info!(database = %store.path().display(), key_id = store.key_id(), "call records (encrypted)");
-    let retention = Arc::new(std::sync::RwLock::new(config.retention.clone()));
-    start_retention(store.clone(), retention.clone());
-    require_models(&config)?;
-    let stt = Arc::new(Stt::load(&config.stt_settings())?);
-    let voice = Arc::new(Voice::load(&config.tts_settings())?);
-    let recording = config.recording.enabled.then(|| config.recording.announcement.clone());
-    if recording.is_some() {
-        tracing::info!("calls are recorded (recording.enabled), after the consent announcement");
-    }
-    let shared = Arc::new(crate::call::engine::Shared {
-        script: std::sync::RwLock::new(crate::call::flow::Script::from_config(&config)),
-        stt_pool: crate::call::engine::SttPool::start(stt.clone()),
-        voice: voice.clone(),
-        conversation: config.conversation.clone(),
-        store: Some(store.clone()),
-        recording,
-        prompt_audio: Default::default(),
-    });
-    // The conversation's fixed prompts are synthesised now, so no caller waits for them.
-    let conversation = config.sip.as_ref().is_some_and(|sip| sip.app == "conversation");
-    let warmed = if conversation { shared.warm()? } else { 0 };
-    // Run one transcription now: the first real one would otherwise pay whisper's lazy set-up.
-    let greeting = voice.synthesize(&shared.script().prompts.greeting)?;
-    let mut transcriber = stt.transcriber()?;
-    let heard = crate::audio::resample::resample(&greeting.samples, greeting.sample_rate, stt::SAMPLE_RATE)?;
-    let self_test = transcriber.transcribe(&heard)?;
-    drop(transcriber);
-    tracing::info!(
-        prompts = warmed,
-        self_test_words = self_test.text.split_whitespace().count(),
-        "speech ready: models loaded and verified"
-    );
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    rt.spawn(reload_on_hangup(Reload { path: config.path.clone(), shared: shared.clone(), store: store.clone(), retention }));
-    match &config.sip {
-        Some(sip) => {
-            let ua_config = ua_config(sip, &config)?;
-            let app = line_app(sip, &config, &shared)?;
-            rt.block_on(async move {
-                let ua = crate::sip::ua::UserAgent::bind(ua_config, app)
-                    .await
-                    .with_context(|| format!("cannot listen for SIP on {}", sip.listen))?;
-                notify_systemd("READY=1");
-                ua.run(termination()).await;
-                anyhow::Ok(())
-            })?;
-        }
-        None => {
-            tracing::info!("no [sip] section: no telephone line configured; waiting for SIGTERM");
-            notify_systemd("READY=1");
-            rt.block_on(termination());
-        }
-    }
-    notify_systemd("STOPPING=1");
-    tracing::info!("stopping");
-    if let Err(e) = store.audit("stop", &format!("pid {}", std::process::id())) {
-        tracing::error!("cannot write the audit trail: {e:#}");
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// What a reload may change while calls go on.
-struct Reload {
-    path: PathBuf,
-    shared: Arc<crate::call::engine::Shared>,
-    store: Arc<crate::store::Store>,
-    retention: Arc<std::sync::RwLock<crate::store::retention::RetentionSection>>,
-}
-
-/// `systemctl reload frontdesk` (SIGHUP): the config is read again. If it has mistakes they are
-/// logged as file:line: key and the running configuration stays; otherwise the script (prompts,
-/// hours, FAQ, requests), retention and logging.patient_data take effect for the calls that
-/// start from then on. Both outcomes are audited.
-async fn reload_on_hangup(reload: Reload) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut hangup) = signal(SignalKind::hangup()) else { return };
-    let reload = Arc::new(reload);
-    while hangup.recv().await.is_some() {
-        let r = reload.clone();
-        let _ = tokio::task::spawn_blocking(move || reload_config(&r)).await;
-    }
-}
-
-fn reload_config(r: &Reload) {
-    let digest = crate::staff::config_digest(&r.path);
-    let audit = |action: &str, detail: String| {
-        if let Err(e) = r.store.audit(action, &detail) {
-            tracing::error!("cannot write the audit trail: {e:#}");
-        }
-    };
-    match Config::load(&r.path) {
-        Err(errors) => {
-            tracing::error!("configuration NOT reloaded; the running one stays in effect. Fix:\n{errors}");
-            audit("config_reload_refused", format!("{} sha256 {digest}: {} mistakes", r.path.display(), errors.0.len()));
-        }
-        Ok(config) => {
-            r.shared.replace_script(crate::call::flow::Script::from_config(&config));
-            *r.retention.write().unwrap_or_else(|p| p.into_inner()) = config.retention.clone();
-            crate::logging::allow_patient_data(config.logging.patient_data);
-            audit("config_reload", format!("{} sha256 {digest}", r.path.display()));
-            let warmed = r.shared.warm().unwrap_or_else(|e| {
-                tracing::error!("new prompts will be synthesised on the calls that need them: {e:#}");
-                0
-            });
-            tracing::info!(
-                new_prompts = warmed,
-                "configuration reloaded: prompts, hours, FAQ, requests, retention and logging.patient_data apply to new calls; [sip], [registration], [rtp], [stt], [tts], [models], [store], [recording] and [conversation] take effect at the next restart"
-            );
-        }
-    }
-}
-
-/// Retention runs at start and then once a day. A failed purge is logged and retried the next
-/// day; it never stops the phone being answered.
-fn start_retention(store: Arc<crate::store::Store>, policy: Arc<std::sync::RwLock<crate::store::retention::RetentionSection>>) {
-    let _ = std::thread::Builder::new().name("retention".into()).spawn(move || {
-        loop {
-            let current = policy.read().unwrap_or_else(|p| p.into_inner()).clone();
-            match crate::store::retention::purge(&store, &current, jiff::Timestamp::now()) {
-                Ok(report) => {
-                    tracing::info!(%report, "retention purge");
-                    if let Ok(Some((entries, head))) = store.audit_head() {
-                        tracing::info!(entries, head = %head, "audit trail checkpoint (compare with `frontdesk audit show`)");
-                    }
-                }
-                Err(e) => tracing::error!("retention purge failed: {e:#}"),
-            }
-            std::thread::sleep(std::time::Duration::from_secs(24 * 3600));
-        }
-    });
-}
-
-fn ua_config(sip: &crate::config::SipSection, _config: &Config) -> Result<crate::sip::ua::UaConfig> {
-    use crate::sip::sdp::Codec;
-    let codecs = sip
-        .codecs
-        .iter()
-        .map(|c| if c.eq_ignore_ascii_case("PCMA") { Codec::Pcma } else { Codec::Pcmu })
-        .collect();
-    let mut secret = [0u8; 16];
-    for chunk in secret.chunks_mut(4) {
-        chunk.copy_from_slice(&crate::rtp::session::rand_u32().to_le_bytes());
-    }
-    Ok(crate::sip::ua::UaConfig {
-        listen: sip.listen,
-        public_ip: sip.public_address.unwrap_or(sip.listen.ip()),
-        allowed_sources: sip.allowed_sources.clone(),
-        max_calls: sip.max_calls,
-        busy_status: sip.busy_status,
-        ringing: std::time::Duration::from_millis(sip.ringing_ms),
-        codecs,
-        rtp_ports: (_config.rtp.port_min, _config.rtp.port_max),
-        jitter: _config.rtp.jitter(),
-        user_agent: format!("frontdesk/{}", env!("CARGO_PKG_VERSION")),
-        log_secret: secret.to_vec(),
-        outbound: crate::sip::ua::OutboundConfig {
-            proxy: sip.outbound_proxy.or_else(|| _config.registration.as_ref().and_then(|r| r.registrar_addr())),
-            from_uri: _config.registration.as_ref().and_then(|r| {
-                let registrar = r.registrar_addr()?;
-                Some(format!("sip:{}@{}", r.username, r.domain.clone().unwrap_or_else(|| host_of(registrar))))
-            }),
-            credentials: _config.registration.as_ref().map(|r| crate::sip::digest::Credentials::new(r.username.clone(), r.password.clone())),
-        },
-        registration: _config.registration.as_ref().and_then(|r| {
-            let registrar = r.registrar_addr()?;
-            let host = r.domain.clone().unwrap_or_else(|| host_of(registrar));
-            Some(crate::sip::register::RegistrationConfig {
-                registrar,
-                registrar_uri: format!("sip:{registrar}"),
-                aor: format!("sip:{}@{host}", r.username),
-                credentials: crate::sip::digest::Credentials::new(r.username.clone(), r.password.clone()),
-                expires: r.expires,
-            })
-        }),
-    })
-}
-
-/// The host part of a SIP URI for an address (IPv6 in brackets).
-fn host_of(addr: std::net::SocketAddr) -> String {
-    match addr.ip() {
-        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
-        v4 => v4.to_string(),
-    }
-}
-
-fn line_app(sip: &crate::config::SipSection, config: &Config, shared: &Arc<crate::call::engine::Shared>) -> Result<crate::sip::ua::AppFactory> {
-    use crate::line::apps;
-    Ok(match sip.app.as_str() {
-        "conversation" => {
-            let shared = shared.clone();
-            Arc::new(move |leg| crate::call::engine::answer(shared.clone(), leg))
-        }
-        "announce" => {
-            let a = &config.announce;
-            let prompt = match &a.play {
-                Some(p) => apps::load_announcement(&config.resolve(p))?,
-                None => Vec::new(),
-            };
-            let settings = apps::AnnounceSettings {
-                prompt,
-                record_dir: a.record_dir.as_ref().map(|d| config.resolve(d)),
-                record_seconds: a.record_seconds,
-            };
-            if let Some(dir) = &settings.record_dir {
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create announce.record_dir {}", dir.display()))?;
-            }
-            std::sync::Arc::new(move |leg| apps::announce(leg, &settings))
-        }
-        "transfer" => {
-            let target = config.transfer.target.clone().unwrap_or_default();
-            std::sync::Arc::new(move |leg| apps::transfer(leg, &target))
-        }
-        _ => std::sync::Arc::new(apps::echo),
-    })
-}
-
-/// Tells systemd (Type=notify) that start-up finished; a no-op outside systemd.
-fn notify_systemd(state: &str) {
-    if let Some(path) = std::env::var_os("NOTIFY_SOCKET")
-        && let Ok(sock) = std::os::unix::net::UnixDatagram::unbound()
-    {
-        let _ = sock.send_to(state.as_bytes(), path);
-    }
-}
-
-async fn termination() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
 }

@@ -6,6 +6,7 @@
 
 use std::sync::Once;
 
+use serde::Deserialize;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the subscriber. `RUST_LOG`, when set, overrides the configured level (for debugging
@@ -31,8 +32,41 @@ pub fn route_whisper_logs() {
     ONCE.call_once(whisper_rs::install_logging_hooks);
 }
 
+/// `[logging]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggingSection {
+    /// tracing filter, e.g. "info" or "frontdesk=debug".
+    #[serde(default = "default_log_level")]
+    pub level: String,
+    /// Puts caller numbers, transcripts and collected details into debug lines, for a
+    /// technician chasing a recognition problem. Off unless set here; the daemon warns at start
+    /// while it is on.
+    #[serde(default)]
+    pub patient_data: bool,
+}
+
+impl Default for LoggingSection {
+    fn default() -> Self {
+        LoggingSection { level: default_log_level(), patient_data: false }
+    }
+}
+
+fn default_log_level() -> String {
+    "info".into()
+}
+
+impl LoggingSection {
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        match EnvFilter::try_new(&self.level) {
+            Ok(_) => Vec::new(),
+            Err(_) => vec![("level", format!("{:?} is not a log filter: use error, warn, info, debug or trace", self.level))],
+        }
+    }
+}
+
 static PATIENT_DATA: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-static TAG_KEY: std::sync::OnceLock<crate::store::crypto::SecretKey> = std::sync::OnceLock::new();
+static TAG_KEY: std::sync::OnceLock<zeroize::Zeroizing<[u8; 32]>> = std::sync::OnceLock::new();
 
 /// `logging.patient_data`: lets debug lines carry caller numbers and words. Said loudly at
 /// start, because a journal is copied, shipped and kept in ways the encrypted store is not.
@@ -49,9 +83,11 @@ pub fn patient_data() -> bool {
     PATIENT_DATA.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// The key behind [`tag`]; the store's log key, so tags are the same across restarts.
-pub fn set_tag_key(key: crate::store::crypto::SecretKey) {
-    let _ = TAG_KEY.set(key);
+/// The key behind [`tag`] and [`call_tag`]: the store's log key (derived from the master key),
+/// so tags stay the same across restarts. Until it is set (tools that open no store) a random
+/// key is used, so tags are still unreadable, only not stable.
+pub fn set_tag_key(key: &[u8; 32]) {
+    let _ = TAG_KEY.set(zeroize::Zeroizing::new(*key));
 }
 
 /// How a log line names a caller's number: a keyed hash ("#3f9a0c11d2"), the same for the
@@ -61,6 +97,31 @@ pub fn tag(value: &str) -> String {
     if patient_data() {
         return value.to_string();
     }
-    let key = TAG_KEY.get_or_init(crate::store::crypto::SecretKey::random);
-    format!("#{}", key.tag(value))
+    format!("#{}", keyed_hash(value))
+}
+
+/// How a log line names a call: the same keyed hash of the line's own identifier (a SIP
+/// Call-ID, an FXO port and ring time), so every line of one call can be followed without
+/// the log carrying an identifier the PBX's logs would link to a caller. Always hashed.
+pub fn call_tag(line_id: &str) -> String {
+    keyed_hash(line_id)[..8].to_string()
+}
+
+fn keyed_hash(value: &str) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let key = TAG_KEY.get_or_init(|| zeroize::Zeroizing::new(crate::entropy::bytes::<32>()));
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key[..]).expect("HMAC takes any key length");
+    mac.update(value.as_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..5])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tags_are_stable_and_tell_numbers_apart() {
+        assert_eq!(super::tag("+16175550199"), super::tag("+16175550199"));
+        assert_ne!(super::tag("+16175550199"), super::tag("+16175550198"));
+        assert!(!super::tag("+16175550199").contains("617"));
+        assert_eq!(super::call_tag("a84b4c76e66710@pc33.atlanta.com").len(), 8);
+    }
 }

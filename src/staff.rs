@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 
-use crate::call::record::{CallRecord, Speaker};
+use crate::record::{CallRecord, Speaker};
 use crate::config::Config;
 use crate::store::{Filter, Role, Sealed, Store, StoredCall, audit, recording, retention};
 
@@ -26,6 +26,7 @@ pub fn open(config: &Config) -> Result<Store> {
 fn become_data_owner(dir: &Path) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
     let Ok(meta) = std::fs::metadata(dir) else { return Ok(()) };
+    // SAFETY: geteuid takes no arguments and cannot fail.
     if unsafe { libc::geteuid() } != 0 || meta.uid() == 0 {
         return Ok(());
     }
@@ -35,6 +36,8 @@ fn become_data_owner(dir: &Path) -> Result<()> {
         unsafe { std::env::set_var("SUDO_USER", audit::os_user()) };
     }
     let (uid, gid) = (meta.uid(), meta.gid());
+    // SAFETY: setgroups with a count of 0 reads no list; setgid and setuid take plain ids.
+    // Still single-threaded, so no other thread runs with half-changed credentials.
     if unsafe { libc::setgroups(0, std::ptr::null()) } != 0 || unsafe { libc::setgid(gid) } != 0 || unsafe { libc::setuid(uid) } != 0 {
         bail!("cannot switch to user id {uid}, the owner of {}: {}", dir.display(), std::io::Error::last_os_error());
     }
@@ -202,7 +205,7 @@ fn show_intake(out: &mut dyn Write, r: &CallRecord) -> Result<()> {
     if !r.missing.is_empty() {
         writeln!(out, "  missing")?;
         for (k, why) in &r.missing {
-            writeln!(out, "    {:<16}{}", k.replace('_', " "), crate::call::record::missing_reason(why))?;
+            writeln!(out, "    {:<16}{}", k.replace('_', " "), crate::record::missing_reason(why))?;
         }
     }
     if !r.questions.is_empty() {
@@ -293,7 +296,7 @@ pub fn messages(config: &Config, out: &mut dyn Write) -> Result<ExitCode> {
                     writeln!(out, "    {}: {v}", k.replace('_', " "))?;
                 }
                 for (k, why) in &r.missing {
-                    writeln!(out, "    {}: {}", k.replace('_', " "), crate::call::record::missing_reason(why))?;
+                    writeln!(out, "    {}: {}", k.replace('_', " "), crate::record::missing_reason(why))?;
                 }
                 if c.outcome == "interrupted" {
                     writeln!(out, "    (the call was cut off: details may be incomplete)")?;
@@ -310,7 +313,7 @@ pub fn messages(config: &Config, out: &mut dyn Write) -> Result<ExitCode> {
 /// `frontdesk messages ack ID`.
 pub fn ack(config: &Config, id: i64) -> Result<ExitCode> {
     let store = open(config)?;
-    if !store.ack(id, &crate::call::record::now_rfc3339())? {
+    if !store.ack(id, &crate::record::now_rfc3339())? {
         bail!("there is no call {id}: see `frontdesk messages`");
     }
     store.audit("ack", &format!("message {id} handled"))?;
@@ -391,6 +394,7 @@ pub fn key_rotate(config: &Config) -> Result<ExitCode> {
     let path = crate::store::crypto::key_source(&settings.key_file);
     let (old, new) = store.rotate_key(&path)?;
     drop(store);
+    // SAFETY: geteuid takes no arguments and cannot fail.
     if unsafe { libc::geteuid() } == 0
         && let Ok(meta) = std::fs::metadata(&settings.data_dir)
     {
@@ -404,9 +408,11 @@ pub fn key_rotate(config: &Config) -> Result<ExitCode> {
 
 fn user_ids(name: &str) -> Result<(u32, u32)> {
     let c = std::ffi::CString::new(name).context("user name")?;
+    // SAFETY: passwd is a plain C struct of integers and pointers, valid when all zero.
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
     let mut buf = vec![0 as libc::c_char; 4096];
     let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: `c` is a valid C string; the other pointers are to live locals of the sizes given.
     let rc = unsafe { libc::getpwnam_r(c.as_ptr(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
     if rc != 0 || result.is_null() {
         bail!("no user {name:?} on this system");
@@ -420,7 +426,7 @@ pub fn save_simulated(config: &Config, record: &CallRecord) -> Result<()> {
     // Beside a running daemon, open as staff do: only the daemon may settle unfinished calls.
     let lock = crate::store::DaemonLock::try_take(&settings.data_dir)?;
     let store = Store::open(&settings, if lock.is_some() { Role::Daemon } else { Role::Staff })?;
-    crate::logging::set_tag_key(store.log_key());
+    crate::logging::set_tag_key(store.log_key().bytes());
     let id = store.save(record)?;
     store.audit("store", &format!("simulated call {id}"))?;
     tracing::info!(record = id, outcome = record.outcome.as_str(), "simulated call stored");
@@ -439,7 +445,7 @@ pub fn daemon_store(config: &Config) -> Result<(Store, crate::store::DaemonLock)
     let lock = crate::store::DaemonLock::try_take(&settings.data_dir)?
         .with_context(|| format!("another frontdesk daemon is already using {}", settings.data_dir.display()))?;
     let store = Store::open(&settings, Role::Daemon)?;
-    crate::logging::set_tag_key(store.log_key());
+    crate::logging::set_tag_key(store.log_key().bytes());
     store.audit("start", &format!("frontdesk {} pid {}", env!("CARGO_PKG_VERSION"), std::process::id()))?;
     store.audit("config_load", &format!("{} sha256 {}", config.path.display(), config_digest(&config.path)))?;
     Ok((store, lock))

@@ -174,7 +174,7 @@ fn callers_off_the_script_over_sip_get_their_records_right() {
     parking.instead = vec![(Ask::Dob, "Oh, before I forget, where do I park?")];
     let mut changes = john("changes request", "I'd like to make an appointment.");
     changes.instead = vec![(Ask::Phone, "Actually, I need a prescription refill instead.")];
-    type Want = fn(&frontdesk::call::record::CallRecord) -> Vec<String>;
+    type Want = fn(&frontdesk::record::CallRecord) -> Vec<String>;
     let cases: [(Caller, u16, Want); 3] = [
         (refuser, 18280, |r| {
             let mut p = same(r.intent.as_deref(), Some("message"), "intent");
@@ -209,7 +209,7 @@ fn callers_off_the_script_over_sip_get_their_records_right() {
             continue;
         };
         let problems = want(&r);
-        if !problems.is_empty() || r.outcome != frontdesk::call::record::Outcome::MessageTaken {
+        if !problems.is_empty() || r.outcome != frontdesk::record::Outcome::MessageTaken {
             failures.push(format!("{label}: {problems:?}, outcome {:?}\n{}", r.outcome, run.context()));
         }
     }
@@ -258,7 +258,7 @@ fn a_caller_requests_an_appointment_and_the_record_holds_it() {
     assert_eq!(slot("date_of_birth"), "1980-03-05", "{}", context());
     assert_eq!(slot("callback"), "6175550199", "{}", context());
     assert!(slot("reason").to_lowercase().contains("sore throat"), "{}", context());
-    assert_eq!(r.outcome, frontdesk::call::record::Outcome::MessageTaken, "{}", context());
+    assert_eq!(r.outcome, frontdesk::record::Outcome::MessageTaken, "{}", context());
     assert!(r.confirmed);
     assert_eq!(calls[0].outcome, "message_taken");
     // Per-turn latencies were measured on the call.
@@ -361,7 +361,7 @@ fn a_silent_caller_is_asked_then_the_call_ends_as_abandoned() {
     assert_eq!(run.talk.end, Ok(Ending::Agent), "the daemon did not hang up on a silent caller{}", run.context());
     let calls = stored_calls(&run.dir);
     let r = calls[0].record().unwrap();
-    assert_eq!(r.outcome, frontdesk::call::record::Outcome::Abandoned, "{}", run.context());
+    assert_eq!(r.outcome, frontdesk::record::Outcome::Abandoned, "{}", run.context());
     assert!(r.transcript.iter().any(|u| u.text.contains("Are you still there?")), "{:?}", r.transcript);
     assert!(r.transcript.iter().any(|u| u.text.contains("I haven't heard anything")), "{:?}", r.transcript);
     eprintln!("silent call ended after {:.1} s", started.elapsed().as_secs_f32());
@@ -422,7 +422,7 @@ fn a_crash_mid_call_loses_no_finished_record() {
     let cut = calls[1].record().unwrap();
     assert_eq!(calls[1].outcome, "interrupted", "{context}");
     assert_eq!(cut.intent.as_deref(), Some("new_appointment"));
-    assert!(cut.transcript.len() >= captured.transcript.len() && cut.transcript.iter().any(|u| u.speaker == frontdesk::call::record::Speaker::Caller), "{:?}", cut.transcript);
+    assert!(cut.transcript.len() >= captured.transcript.len() && cut.transcript.iter().any(|u| u.speaker == frontdesk::record::Speaker::Caller), "{:?}", cut.transcript);
 
     // Both recordings: the first whole, the second up to the crash and marked so.
     for (id, whole) in [(calls[0].id, true), (calls[1].id, false)] {

@@ -67,7 +67,7 @@
 //! are allocated in [`EchoGuard::new`]; per-frame work only shifts and fills
 //! them.
 
-use crate::line::{FRAME_SAMPLES, Frame};
+use super::telephone::{FRAME_SAMPLES, Frame};
 
 /// Decimation factor: 8 kHz to 2 kHz, where most speech energy (and the
 /// formants that identify it) lives, making the all-lag search 16x cheaper.
@@ -127,7 +127,7 @@ const LP_CUTOFF_HZ: f32 = 800.0;
 fn lowpass_taps() -> [f32; LP_TAPS] {
     let mut h = [0.0f32; LP_TAPS];
     let mid = (LP_TAPS / 2) as f32;
-    let fc = LP_CUTOFF_HZ / 8000.0;
+    let fc = LP_CUTOFF_HZ / super::telephone::RATE as f32;
     for (i, t) in h.iter_mut().enumerate() {
         let x = i as f32 - mid;
         let sinc = if x == 0.0 {

@@ -3,4 +3,5 @@
 pub mod echo;
 pub mod g711;
 pub mod resample;
+pub mod telephone;
 pub mod vad;

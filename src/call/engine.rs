@@ -17,19 +17,19 @@ use std::time::{Duration, Instant};
 
 use super::endpoint::{EndReason, EndpointConfig, EndpointEvent, Endpointer, Hangover};
 use super::flow::{Action, CallContext, Expect, Flow, Input, Script};
-use super::record::{TurnLatency, now_rfc3339};
+use crate::record::{TurnLatency, now_rfc3339};
 use super::script::ConversationSection;
 use super::understand::yesno;
 use crate::audio::echo::EchoGuard;
 use crate::audio::vad::{FrameVad, VoiceActivity};
-use crate::line::{CallLeg, FRAME_SAMPLES, Frame, LineEvent};
+use crate::line::{CallLeg, FRAME_SAMPLES, Frame, LineEvent, RATE};
 use crate::speech::stt::{Priming, Stt};
 use crate::speech::tts::Voice;
 use crate::store::Store;
 
 /// Turns shorter than this are transcribed whole at each short pause (most answers); longer
 /// ones in parts, so the end of a long turn leaves only its tail to transcribe.
-const SPECULATE_BELOW_SAMPLES: usize = 8000 * 4;
+const SPECULATE_BELOW_SAMPLES: usize = RATE as usize * 4;
 /// Silence after which a short turn is transcribed speculatively, so that its transcript is
 /// ready, or nearly, when the turn may end (`EARLY_END_SILENCE_MS`).
 const SPECULATE_AFTER_SILENCE_MS: u32 = 120;
@@ -55,7 +55,7 @@ const KEY_PAUSE: Duration = Duration::from_millis(3000);
 const WATCHDOG: Duration = Duration::from_secs(15);
 /// When an interruption turns out to be noise, the prompt resumes this far before where it
 /// stopped, so the caller hears the interrupted words again.
-const RESUME_BACK_SAMPLES: usize = 8000 * 400 / 1000;
+const RESUME_BACK_SAMPLES: usize = RATE as usize * 400 / 1000;
 
 /// What every call shares: models loaded once, the script, the store.
 pub struct Shared {
@@ -119,8 +119,7 @@ fn synthesize_8k(voice: &Voice, text: &str) -> anyhow::Result<Vec<i16>> {
 }
 
 fn to_line_rate(samples: &[f32], rate: u32) -> anyhow::Result<Vec<i16>> {
-    let narrow = crate::audio::resample::resample(samples, rate, 8000)?;
-    Ok(narrow.iter().map(|&x| crate::audio::resample::f32_to_i16(x)).collect())
+    Ok(crate::audio::telephone::to_line_pcm(samples, rate)?)
 }
 
 /// Answers one call and holds its conversation until it ends; then stores the record.

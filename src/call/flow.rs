@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::record::{CallRecord, Outcome, Speaker, Utterance};
-use super::script::{FaqEntry, IntentFlow, SlotPrompts, Week};
+use crate::record::{CallRecord, Outcome, Speaker, Utterance};
+use super::script::{FaqEntry, IntentFlow, PromptsSection, ScriptConfig, SlotPrompts, Week};
 use super::understand::dates::{self, Date, DobParse};
 use super::understand::intent::{Intent, IntentMatcher};
 use super::understand::names::{self, FullName};
@@ -19,7 +19,6 @@ use super::understand::phone::{self, PhoneNumber, PhoneParse};
 use super::understand::{medication, offscript};
 use super::understand::yesno::{self, Answer};
 use super::understand::{preference, redflag};
-use crate::config::{Config, PromptsSection};
 use crate::speech::stt::Priming;
 
 /// What the caller did.
@@ -77,13 +76,13 @@ pub struct Script {
 }
 
 impl Script {
-    pub fn from_config(config: &Config) -> Arc<Script> {
+    /// The script of `config`'s sections, placeholders filled in.
+    pub fn new(config: &ScriptConfig) -> Arc<Script> {
         let week = Week::parse(&config.hours.week).unwrap_or_default();
         let hours = week.spoken();
         let fill = |t: &str| t.replace("{clinic}", &config.clinic.name).replace("{hours}", &hours).replace("{callback_promise}", &config.clinic.callback_promise);
         let mut prompts = config.prompts.clone();
-        for (key, _) in config.prompts.all() {
-            let text = prompt_mut(&mut prompts, key);
+        for text in prompts.texts_mut() {
             *text = fill(text);
         }
         let mut faq = config.faq_entries();
@@ -99,7 +98,7 @@ impl Script {
             s.ask = fill(&s.ask);
             s.retry = fill(&s.retry);
         }
-        let extra: Vec<(Intent, Vec<String>)> = flows.iter().filter_map(|(name, f)| Some((intent_of(name)?, f.phrases.clone()))).collect();
+        let extra: Vec<(Intent, Vec<String>)> = flows.iter().filter_map(|(name, f)| Some((Intent::from_flow_name(name)?, f.phrases.clone()))).collect();
         let topics: Vec<(String, Vec<String>)> = faq.iter().map(|(t, f)| (t.clone(), f.phrases.clone())).collect();
         Arc::new(Script {
             matcher: IntentMatcher::new(&extra, &topics),
@@ -108,11 +107,11 @@ impl Script {
             flows,
             slots,
             red_flag_phrases: config.emergency.phrases.clone(),
-            transfer_target: config.transfer.target.clone(),
-            emergency_transfer: config.emergency.transfer.clone().or_else(|| config.transfer.target.clone()),
+            transfer_target: config.transfer_target.clone(),
+            emergency_transfer: config.emergency.transfer.clone().or_else(|| config.transfer_target.clone()),
             retries: config.conversation.retries,
             detail_tries: config.conversation.detail_tries,
-            min_confidence: config.stt.min_confidence,
+            min_confidence: config.min_confidence,
             week,
             time_zone: config.hours.time_zone.clone(),
             closed_dates: config.hours.closed_dates.clone(),
@@ -130,59 +129,6 @@ impl Script {
         let minute = local.hour() as u16 * 60 + local.minute() as u16;
         (!holiday && self.week.is_open(weekday, minute), today)
     }
-}
-
-fn prompt_mut<'a>(p: &'a mut PromptsSection, key: &str) -> &'a mut String {
-    match key {
-        "greeting" => &mut p.greeting,
-        "after_hours_greeting" => &mut p.after_hours_greeting,
-        "goodbye" => &mut p.goodbye,
-        "anything_else" => &mut p.anything_else,
-        "not_understood" => &mut p.not_understood,
-        "still_there" => &mut p.still_there,
-        "no_input_goodbye" => &mut p.no_input_goodbye,
-        "emergency" => &mut p.emergency,
-        "transferring" => &mut p.transferring,
-        "transfer_failed" => &mut p.transfer_failed,
-        "after_hours_person" => &mut p.after_hours_person,
-        "watchdog" => &mut p.watchdog,
-        "max_duration" => &mut p.max_duration,
-        "offer_message" => &mut p.offer_message,
-        "spell_last_name" => &mut p.spell_last_name,
-        "date_year" => &mut p.date_year,
-        "keypad_date" => &mut p.keypad_date,
-        "keypad_phone" => &mut p.keypad_phone,
-        "confirm_summary" => &mut p.confirm_summary,
-        "correction_which" => &mut p.correction_which,
-        "closing" => &mut p.closing,
-        _ => &mut p.no_medical_advice,
-    }
-}
-
-fn intent_of(name: &str) -> Option<Intent> {
-    Some(match name {
-        "new_appointment" => Intent::NewAppointment,
-        "reschedule" => Intent::Reschedule,
-        "cancel" => Intent::Cancel,
-        "refill" => Intent::Refill,
-        "test_results" => Intent::TestResults,
-        "billing" => Intent::Billing,
-        "message" => Intent::Message,
-        _ => return None,
-    })
-}
-
-fn flow_name(intent: &Intent) -> Option<&'static str> {
-    Some(match intent {
-        Intent::NewAppointment => "new_appointment",
-        Intent::Reschedule => "reschedule",
-        Intent::Cancel => "cancel",
-        Intent::Refill => "refill",
-        Intent::TestResults => "test_results",
-        Intent::Billing => "billing",
-        Intent::Message => "message",
-        _ => return None,
-    })
 }
 
 /// The situation of this call, from the engine: open or closed, today's date, caller ID.
@@ -587,7 +533,7 @@ impl Flow {
             Some(Intent::Person) => self.person(out),
             Some(Intent::Goodbye) => self.goodbye(out),
             Some(Intent::Emergency) => self.emergency(out, "other", text),
-            Some(intent) => match flow_name(&intent) {
+            Some(intent) => match intent.flow_name() {
                 Some(name) if self.script.flows.contains_key(name) => self.start_flow(out, name, None),
                 _ => self.not_understood(out),
             },
@@ -1046,7 +992,7 @@ impl Flow {
                 self.goodbye(out);
                 true
             }
-            other => match flow_name(&other) {
+            other => match other.flow_name() {
                 Some(name) if name != flow && self.script.flows.contains_key(name) && (!free || offscript::changes_request(text)) => {
                     // The caller changed what the call is about: the new request, keeping the
                     // details already given.
@@ -1451,10 +1397,10 @@ mod tests {
     /// what the call is about; every other turn gets the cheaper everyday prompt.
     #[test]
     fn medications_are_primed_for_only_when_asked_for() {
-        let config = Config::parse("", "test.toml", std::path::Path::new("/etc/frontdesk")).unwrap();
+        let config = ScriptConfig::default();
         let today = Date { year: 2026, month: 11, day: 23 };
         let ctx = CallContext { open: true, today, caller: None, dialled: None, started_at: "2026-11-23T10:00:00-05:00".into() };
-        let mut flow = Flow::new(Script::from_config(&config), ctx);
+        let mut flow = Flow::new(Script::new(&config), ctx);
         flow.start();
         assert_eq!(flow.priming(), Priming::Everyday, "the opening request");
         let (mut primings, mut asked) = (Vec::new(), Vec::new());
@@ -1476,10 +1422,10 @@ mod tests {
     /// spelling stands and the date is taken, not read as a first name ("Twenty").
     #[test]
     fn a_date_after_the_spelling_question_is_the_date_of_birth() {
-        let config = Config::parse("", "test.toml", std::path::Path::new("/etc/frontdesk")).unwrap();
+        let config = ScriptConfig::default();
         let today = Date { year: 2026, month: 11, day: 23 };
         let ctx = CallContext { open: true, today, caller: None, dialled: None, started_at: "2026-11-23T10:00:00-05:00".into() };
-        let mut flow = Flow::new(Script::from_config(&config), ctx);
+        let mut flow = Flow::new(Script::new(&config), ctx);
         flow.start();
         let mut said = Vec::new();
         for (i, answer) in ["Can I leave a message?", "My name is Ottoline Brackwater.", "B R A C K W A T E R", "November thirteenth, nineteen twenty one"].iter().enumerate() {

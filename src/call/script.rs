@@ -10,14 +10,107 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::understand::intent::Intent;
+
 /// The details a flow can collect from a caller, in the order listed in its `slots`.
 pub const SLOTS: &[&str] = &["name", "date_of_birth", "callback", "reason", "medication", "preferred_times"];
 
-/// The requests callers make, as named in `[intents.*]`.
-pub const INTENTS: &[&str] = &["new_appointment", "reschedule", "cancel", "refill", "test_results", "billing", "message"];
+/// The requests callers make, as named in `[intents.*]`: the flow names of [`Intent::FLOWS`].
+pub fn intent_names() -> Vec<&'static str> {
+    Intent::FLOWS.iter().filter_map(Intent::flow_name).collect()
+}
 
 /// `{name}` placeholders a prompt may use.
 pub const PLACEHOLDERS: &[&str] = &["clinic", "hours", "callback_promise"];
+
+/// `[clinic]`: who the box answers for.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ClinicSection {
+    #[serde(default = "default_clinic_name")]
+    pub name: String,
+    /// What callers are told will happen to their request ({callback_promise} in prompts).
+    #[serde(default = "default_callback_promise")]
+    pub callback_promise: String,
+}
+
+impl Default for ClinicSection {
+    fn default() -> Self {
+        ClinicSection { name: default_clinic_name(), callback_promise: default_callback_promise() }
+    }
+}
+
+fn default_callback_promise() -> String {
+    "someone from our office will call you back within one business day".into()
+}
+
+fn default_clinic_name() -> String {
+    "the clinic".into()
+}
+
+/// Defines [`PromptsSection`] from one list: each prompt's key, its doc and its default text.
+/// The struct, its defaults, [`PromptsSection::KEYS`] and the by-key accessors all come from
+/// this list, so a prompt cannot be added in one place and forgotten in another.
+macro_rules! prompts {
+    ($($(#[doc = $doc:literal])* $key:ident: $default:literal,)*) => {
+        /// What the box says, besides FAQ answers and the questions of `[slots.*]`. Each may use
+        /// {clinic}, {hours} and {callback_promise}. Fixed ones are synthesised at start.
+        #[derive(Debug, Deserialize, Clone)]
+        #[serde(deny_unknown_fields, default)]
+        pub struct PromptsSection {
+            $($(#[doc = $doc])* pub $key: String,)*
+        }
+
+        impl Default for PromptsSection {
+            fn default() -> Self {
+                PromptsSection { $($key: $default.to_string(),)* }
+            }
+        }
+
+        impl PromptsSection {
+            /// Every prompt's key, as `[prompts]` names it.
+            pub const KEYS: &[&str] = &[$(stringify!($key)),*];
+
+            /// (key, text) of every prompt, for checks and for synthesising them at start.
+            pub fn all(&self) -> Vec<(&'static str, &str)> {
+                vec![$((stringify!($key), self.$key.as_str())),*]
+            }
+
+            /// Each prompt's text, to rewrite in place (placeholders filled).
+            pub fn texts_mut(&mut self) -> Vec<&mut String> {
+                vec![$(&mut self.$key),*]
+            }
+        }
+    };
+}
+
+prompts! {
+    greeting: "Thank you for calling {clinic}. I'm the automated assistant. How can I help you today?",
+    after_hours_greeting: "Thank you for calling {clinic}. We're closed right now; our hours are {hours}. If this is an emergency, please hang up and call 9 1 1. I can take a message or answer questions. How can I help?",
+    goodbye: "Thank you for calling {clinic}. Goodbye.",
+    anything_else: "Is there anything else I can help you with?",
+    not_understood: "Sorry, I didn't catch that.",
+    still_there: "Are you still there?",
+    no_input_goodbye: "I haven't heard anything, so I'll end the call now. Please call back anytime. Goodbye.",
+    /// Said, uninterruptible, when a caller describes an emergency.
+    emergency: "This sounds like it could be an emergency. Please hang up and call 9 1 1 now, or go to the nearest emergency room.",
+    transferring: "Please hold while I transfer you.",
+    transfer_failed: "I'm sorry, I couldn't reach anyone right now.",
+    /// A caller asks for a person while the clinic is closed.
+    after_hours_person: "Our office is closed right now, so nobody can take the call.",
+    /// The call went wrong on our side (nothing heard or played for too long).
+    watchdog: "I'm sorry, something went wrong on my end.",
+    max_duration: "I'm sorry, we need to wrap up this call.",
+    offer_message: "I can take a message, and {callback_promise}.",
+    spell_last_name: "Could you spell your last name for me, letter by letter?",
+    date_year: "And what year were you born?",
+    keypad_date: "Please enter your date of birth on the keypad: two digits for the month, two for the day, and four for the year.",
+    keypad_phone: "Please enter the ten digit phone number on the keypad.",
+    confirm_summary: "Let me read that back.",
+    correction_which: "What should I change: the name, the date of birth, the phone number, or something else?",
+    closing: "Thank you. I've passed this on, and {callback_promise}.",
+    no_medical_advice: "I'm not able to give medical advice, but I can take a message for the care team.",
+}
 
 /// Opening hours and what the caller is told about them.
 #[derive(Debug, Deserialize, Clone)]
@@ -168,34 +261,6 @@ pub struct EmergencySection {
     /// Where to transfer an emergency caller after the instructions (a nurse line); default:
     /// `[transfer] target` while the clinic is open.
     pub transfer: Option<String>,
-}
-
-/// Where call records are kept.
-#[derive(Debug, Deserialize, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct StoreSection {
-    /// Directory of the database (calls.db).
-    #[serde(default = "default_data_dir")]
-    pub data_dir: std::path::PathBuf,
-    /// The master key (64 hex digits, mode 0600), outside the data directory. Made on first
-    /// start; back it up, since the records cannot be read without it. A systemd credential
-    /// named master.key takes its place when the service has one.
-    #[serde(default = "default_key_file")]
-    pub key_file: std::path::PathBuf,
-}
-
-impl Default for StoreSection {
-    fn default() -> Self {
-        StoreSection { data_dir: default_data_dir(), key_file: default_key_file() }
-    }
-}
-
-fn default_key_file() -> std::path::PathBuf {
-    "/etc/frontdesk/master.key".into()
-}
-
-fn default_data_dir() -> std::path::PathBuf {
-    "/var/lib/frontdesk".into()
 }
 
 /// Built-in flows, replaced one by one by `[intents.NAME]` in the config.
@@ -351,6 +416,150 @@ fn spoken_time(minute: u16) -> String {
     }
 }
 
+/// The sections of the config file the conversation is made of, as `config` hands them over:
+/// the call layer never reads the config file itself.
+#[derive(Debug, Clone)]
+pub struct ScriptConfig {
+    pub clinic: ClinicSection,
+    pub prompts: PromptsSection,
+    pub hours: HoursSection,
+    /// `[faq.*]` as written (merged over the built-in topics by [`ScriptConfig::faq_entries`]).
+    pub faq: BTreeMap<String, FaqEntry>,
+    pub intents: BTreeMap<String, IntentFlow>,
+    pub slots: BTreeMap<String, SlotPrompts>,
+    pub conversation: ConversationSection,
+    pub emergency: EmergencySection,
+    /// `[transfer] target`: where a caller who asks for a person goes.
+    pub transfer_target: Option<String>,
+    /// `[stt] min_confidence`: below it a recognised answer is asked again.
+    pub min_confidence: f32,
+}
+
+impl Default for ScriptConfig {
+    /// The script of an empty config file.
+    fn default() -> Self {
+        ScriptConfig {
+            clinic: Default::default(),
+            prompts: Default::default(),
+            hours: Default::default(),
+            faq: BTreeMap::new(),
+            intents: BTreeMap::new(),
+            slots: BTreeMap::new(),
+            conversation: Default::default(),
+            emergency: Default::default(),
+            transfer_target: None,
+            min_confidence: crate::speech::settings::default_min_confidence(),
+        }
+    }
+}
+
+/// One mistake in the script's sections: (section, key, what is wrong), for `config` to
+/// locate in the file.
+pub type Problem = (String, String, String);
+
+impl ScriptConfig {
+    /// FAQ topics: the built-in ones with the config's on top.
+    pub fn faq_entries(&self) -> BTreeMap<String, FaqEntry> {
+        let mut m = default_faq();
+        m.extend(self.faq.clone());
+        m
+    }
+
+    /// Request flows: the built-in ones, each replaced by the config's of the same name.
+    pub fn intent_flows(&self) -> BTreeMap<String, IntentFlow> {
+        let mut m = default_intents();
+        m.extend(self.intents.clone());
+        m
+    }
+
+    /// How each detail is asked for: built-in, replaced by the config's of the same name.
+    pub fn slot_prompts(&self) -> BTreeMap<String, SlotPrompts> {
+        let mut m = default_slot_prompts();
+        m.extend(self.slots.clone());
+        m
+    }
+
+    /// Everything in the script's sections that cannot work: empty prompts, unknown
+    /// placeholders, flows naming details that do not exist, bad hours, values out of range.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut out: Vec<Problem> = Vec::new();
+        let mut check = |ok: bool, section: &str, key: &str, message: String| {
+            if !ok {
+                out.push((section.to_string(), key.to_string(), message));
+            }
+        };
+        let placeholders = |t: &str| {
+            let bad = unknown_placeholders(t);
+            (bad.is_empty(), format!("unknown placeholder {{{}}}: use {{clinic}}, {{hours}} or {{callback_promise}}", bad.join("}, {")))
+        };
+        for (key, prompt) in self.prompts.all() {
+            check(!prompt.trim().is_empty(), "prompts", key, "must not be empty".into());
+            let (ok, msg) = placeholders(prompt);
+            check(ok, "prompts", key, msg);
+        }
+        for (topic, faq) in &self.faq {
+            let section = format!("faq.{topic}");
+            check(!faq.phrases.iter().all(|p| p.trim().is_empty()), &section, "phrases", "list at least one word or phrase callers say".into());
+            check(!faq.answer.trim().is_empty(), &section, "answer", "must not be empty".into());
+            let (ok, msg) = placeholders(&faq.answer);
+            check(ok, &section, "answer", msg);
+        }
+        let intents = intent_names();
+        for (name, flow) in &self.intents {
+            let section = format!("intents.{name}");
+            if !intents.contains(&name.as_str()) {
+                check(false, "intents", name, format!("unknown request type {name:?}: use one of {}", intents.join(", ")));
+                continue;
+            }
+            check(!flow.slots.is_empty(), &section, "slots", "list at least one detail to collect".into());
+            for slot in &flow.slots {
+                check(SLOTS.contains(&slot.as_str()), &section, "slots", format!("{slot:?} is not a detail the box can collect: use {}", SLOTS.join(", ")));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for slot in &flow.slots {
+                check(seen.insert(slot), &section, "slots", format!("{slot:?} is listed twice"));
+            }
+            let (ok, msg) = placeholders(&flow.intro);
+            check(ok, &section, "intro", msg);
+        }
+        for (name, prompts) in &self.slots {
+            let section = format!("slots.{name}");
+            if !SLOTS.contains(&name.as_str()) {
+                check(false, "slots", name, format!("unknown detail {name:?}: use one of {}", SLOTS.join(", ")));
+                continue;
+            }
+            for (key, t) in [("ask", &prompts.ask), ("retry", &prompts.retry)] {
+                check(!t.trim().is_empty(), &section, key, "must not be empty".into());
+                let (ok, msg) = placeholders(t);
+                check(ok, &section, key, msg);
+            }
+        }
+        if let Err((day, msg)) = Week::parse(&self.hours.week) {
+            check(false, "hours.week", &day, msg);
+        }
+        check(
+            jiff::tz::TimeZone::get(&self.hours.time_zone).is_ok(),
+            "hours",
+            "time_zone",
+            format!("{:?} is not a time zone: use a name such as \"America/Chicago\"", self.hours.time_zone),
+        );
+        for d in &self.hours.closed_dates {
+            check(d.parse::<jiff::civil::Date>().is_ok(), "hours", "closed_dates", format!("{d:?} is not a date: write YYYY-MM-DD"));
+        }
+        let c = &self.conversation;
+        check((200..=3000).contains(&c.silence_ms), "conversation", "silence_ms", format!("{}: use 200 to 3000", c.silence_ms));
+        check(c.long_silence_ms >= c.silence_ms && c.long_silence_ms <= 5000, "conversation", "long_silence_ms", format!("{}: use silence_ms to 5000", c.long_silence_ms));
+        check((5..=60).contains(&c.max_utterance_s), "conversation", "max_utterance_s", format!("{}: use 5 to 60", c.max_utterance_s));
+        check((3..=60).contains(&c.no_input_s), "conversation", "no_input_s", format!("{}: use 3 to 60", c.no_input_s));
+        check((60..=7200).contains(&c.max_call_s), "conversation", "max_call_s", format!("{}: use 60 to 7200", c.max_call_s));
+        check((60..=2000).contains(&c.barge_in_min_speech_ms), "conversation", "barge_in_min_speech_ms", format!("{}: use 60 to 2000", c.barge_in_min_speech_ms));
+        check(c.barge_in_protect_ms <= 3000, "conversation", "barge_in_protect_ms", format!("{}: use 0 to 3000", c.barge_in_protect_ms));
+        check((1..=5).contains(&c.retries), "conversation", "retries", format!("{}: use 1 to 5", c.retries));
+        check((1..=8).contains(&c.detail_tries), "conversation", "detail_tries", format!("{}: use 1 to 8", c.detail_tries));
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,7 +602,7 @@ mod tests {
     #[test]
     fn default_flows_use_only_known_slots() {
         for (name, flow) in default_intents() {
-            assert!(INTENTS.contains(&name.as_str()));
+            assert!(intent_names().contains(&name.as_str()));
             for s in &flow.slots {
                 assert!(SLOTS.contains(&s.as_str()), "{name}: {s}");
             }

@@ -18,8 +18,10 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use super::flow::{Action, CallContext, Flow, Input, Script};
-use super::record::{CallRecord, now_rfc3339};
-use crate::config::Config;
+use crate::record::{CallRecord, now_rfc3339};
+use super::script::ScriptConfig;
+use crate::speech::stt::SttSettings;
+use crate::speech::tts::TtsSettings;
 
 pub struct Options {
     /// Recognise synthesised speech instead of taking the text as heard.
@@ -47,8 +49,8 @@ impl Ear {
             Ear::Text => Ok(Input::Heard { text: line.to_string(), confidence: 1.0 }),
             Ear::Audio { voice, stt } => {
                 let spoken = voice.synthesize(line)?;
-                let phone = crate::telephone::through_g711(&spoken.samples, spoken.sample_rate, crate::audio::g711::Law::Ulaw)?;
-                let wide = crate::audio::resample::resample(&phone, crate::telephone::RATE, crate::speech::stt::SAMPLE_RATE)?;
+                let phone = crate::audio::telephone::through_g711(&spoken.samples, spoken.sample_rate, crate::audio::g711::Law::Ulaw)?;
+                let wide = crate::audio::resample::resample(&phone, crate::audio::telephone::RATE, crate::speech::stt::SAMPLE_RATE)?;
                 let t = stt.transcriber()?.transcribe_turn(&wide, priming)?;
                 eprintln!("(heard: {:?}, confidence {:.2})", t.text, t.confidence);
                 Ok(Input::Heard { text: t.text, confidence: t.confidence })
@@ -80,20 +82,22 @@ fn parse_line(line: &str) -> Line {
     }
 }
 
-pub fn run(config: &Config, opts: &Options, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<CallRecord> {
-    let script = Script::from_config(config);
+/// Holds one conversation of `script` with the caller lines of `input`; `stt` and `tts` are
+/// used with `opts.audio` only.
+pub fn run(script: &ScriptConfig, stt: &SttSettings, tts: &TtsSettings, opts: &Options, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<CallRecord> {
+    let no_input_s = script.conversation.no_input_s as f32;
+    let script = Script::new(script);
     let ear = if opts.audio {
         // The caller speaks with the clinic's voice without its random variation, so a
         // conversation replays the same way every time.
-        let voice = Arc::new(crate::speech::tts::Voice::load(&config.tts_settings())?.without_variation());
-        let stt = Box::new(crate::speech::stt::Stt::load(&config.stt_settings())?);
+        let voice = Arc::new(crate::speech::tts::Voice::load(tts)?.without_variation());
+        let stt = Box::new(crate::speech::stt::Stt::load(stt)?);
         Ear::Audio { voice, stt }
     } else {
         Ear::Text
     };
     let now = opts.now.unwrap_or_else(jiff::Timestamp::now);
     let (open, today) = script.open_at(now);
-    let no_input_s = config.conversation.no_input_s as f32;
     let ctx = CallContext { open, today, caller: opts.caller.clone(), dialled: None, started_at: now.to_string() };
     let mut flow = Flow::new(script, ctx);
     let mut actions = flow.start();

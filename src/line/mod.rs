@@ -1,17 +1,23 @@
-//! One call in progress, whatever the line: SIP today, an analog FXO port later.
+//! What every telephone line has in common, and nothing more: SIP today, an analog FXO port next.
 //!
-//! The conversation engine and the built-in apps see only this: 20 ms frames of 8 kHz PCM in and
-//! out, and events. The API is blocking on purpose: each call's logic runs on its own thread next
-//! to CPU-bound inference, while the line keeps the media clock on threads of its own.
+//! - [`CallLeg`]: one call in progress. The conversation engine and the built-in apps see only
+//!   this: 20 ms frames of 8 kHz PCM in and out, and [`LineEvent`]s. The API is blocking on
+//!   purpose: each call's logic runs on its own thread next to CPU-bound inference, while the
+//!   line keeps the media clock on threads of its own.
+//! - [`Answer`]: the answering hook, what a line does with a call it has answered.
+//! - [`Line`]: a source of calls (a SIP user agent, an FXO port), started by the daemon.
+//!
+//! This module imports only `audio`: a line type depends on it, never the other way round, so
+//! `call/` and the apps run on any line, and adding a line touches neither.
 
-pub mod apps;
-pub mod sip_leg;
 
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// Samples in one 20 ms frame at 8 kHz.
-pub const FRAME_SAMPLES: usize = 160;
-pub type Frame = [i16; FRAME_SAMPLES];
+pub use crate::audio::telephone::{FRAME_SAMPLES, Frame, RATE};
 
 /// What the line knows about the call. `caller` and `dialled` are patient data: never log them
 /// at info level or above; `log_id` is safe to log.
@@ -57,12 +63,23 @@ pub trait CallLeg: Send {
     fn send_dtmf(&mut self, digits: &str) -> bool;
 }
 
-/// Identifiers in logs: a keyed hash, so lines of one call can be followed without the log
-/// revealing the caller's number or the PBX's call id.
-pub fn log_id(secret: &[u8], value: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(secret);
-    h.update(value.as_bytes());
-    hex::encode(&h.finalize()[..4])
+/// The answering hook: called once per answered call, on a thread of the call's own, and
+/// returns when the call's logic is done with it. The daemon builds it from `[answer]` (which
+/// app, per line and per dialled number); a line only calls it.
+pub type Answer = Arc<dyn Fn(Box<dyn CallLeg>) + Send + Sync>;
+
+/// A future a line runs on the daemon's async runtime.
+pub type LineFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// A source of calls: a SIP user agent, an analog port. The daemon starts each configured line
+/// with the answering hook and a stop signal, and knows nothing else about it.
+pub trait Line: Send {
+    /// The line's kind as `[answer] lines` and logs name it: "sip", "fxo".
+    fn kind(&self) -> &'static str;
+
+    /// Opens the line (binds sockets, opens the device). Resolves to an error that names what
+    /// is missing and the fix, or, once the line is ready to take calls, to the future that
+    /// serves it: it takes calls, handing each to `answer`, until `stop` resolves, then ends
+    /// the calls in progress.
+    fn start(self: Box<Self>, answer: Answer, stop: LineFuture<()>) -> LineFuture<anyhow::Result<LineFuture<()>>>;
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use super::{Ending, Shared};
-use crate::rtp::session::rand_u32;
+use crate::entropy::u32 as rand_u32;
 use crate::sip::message::{Message, response, uri_of, uri_socket_addr};
 use crate::sip::sdp::{Codec, LocalMedia, SessionDescription, accept_answer};
 use crate::sip::uac::{InviteTemplate, ack_for_failure};

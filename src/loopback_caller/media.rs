@@ -17,7 +17,7 @@ use crate::audio::g711::Law;
 use crate::line::FRAME_SAMPLES;
 use crate::rtp::dtmf::{DtmfSender, EVENT_LEN};
 use crate::rtp::packet::{RtpHeader, RtpPacket, build};
-use crate::rtp::session::rand_u32;
+use crate::entropy::u32 as rand_u32;
 
 const TICK: Duration = Duration::from_millis(20);
 /// Frames owed after a stall that are still sent (200 ms); beyond that the time is skipped.

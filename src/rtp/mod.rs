@@ -6,3 +6,4 @@ pub mod jitter;
 pub mod packet;
 pub mod rtcp;
 pub mod session;
+pub mod settings;

@@ -181,9 +181,9 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
     if !raise_priority() {
         tracing::debug!("media thread runs without real-time priority (no CAP_SYS_NICE)");
     }
-    let ssrc: u32 = rand_u32();
-    let mut sequence: u16 = (rand_u32() & 0x7fff) as u16;
-    let mut timestamp: u32 = rand_u32();
+    let ssrc: u32 = crate::entropy::u32();
+    let mut sequence: u16 = (crate::entropy::u32() & 0x7fff) as u16;
+    let mut timestamp: u32 = crate::entropy::u32();
     let depth = control.params.lock().unwrap_or_else(|p| p.into_inner()).jitter;
     let mut jitter = JitterBuffer::adaptive(depth.min_frames, depth.max_frames);
     let mut dtmf = DtmfReceiver::new();
@@ -391,15 +391,6 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
     }
     local_stats.jitter_ms = jitter.depth() as u32 * 20;
     *control.stats.lock().unwrap_or_else(|p| p.into_inner()) = local_stats;
-}
-
-/// Random enough for SSRC and initial sequence numbers (RFC 3550 wants them unpredictable, not
-/// cryptographic).
-pub fn rand_u32() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(Instant::now().elapsed().as_nanos() ^ std::process::id() as u128);
-    h.finish() as u32
 }
 
 #[cfg(test)]

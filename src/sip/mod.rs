@@ -3,9 +3,12 @@
 
 pub mod acl;
 pub mod digest;
+pub mod leg;
+pub mod line;
 pub mod message;
 pub mod register;
 pub mod sdp;
+pub mod settings;
 pub mod ua;
 pub mod uac;
 pub mod wire;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::digest::{Challenge, Credentials};
 use super::message::{Message, param};
-use crate::rtp::session::rand_u32;
+use crate::entropy::u32 as rand_u32;
 
 const T1: Duration = Duration::from_millis(500);
 const T2: Duration = Duration::from_secs(4);

@@ -371,11 +371,17 @@ impl Codec {
     }
 
     pub fn clock_rate(self) -> u32 {
-        8000
+        crate::audio::telephone::RATE
+    }
+
+    /// The codec an encoding name stands for ("PCMU", "pcma"), as `[sip] codecs` and SDP
+    /// write it; None for one we do not speak.
+    pub fn from_name(name: &str) -> Option<Codec> {
+        Codec::ALL.into_iter().find(|c| c.encoding_name().eq_ignore_ascii_case(name))
     }
 
     fn matches(self, map: &RtpMap) -> bool {
-        map.encoding.eq_ignore_ascii_case(self.encoding_name())
+        Codec::from_name(&map.encoding) == Some(self)
             && map.clock_rate == self.clock_rate()
             && map.channels.is_none_or(|c| c == 1)
     }

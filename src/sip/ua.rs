@@ -22,9 +22,10 @@ use super::message::{Message, param, response, uri_of, uri_socket_addr, uri_user
 use super::sdp::{self, Codec, Direction, LocalMedia, SessionDescription};
 use super::wire::{self, Policy, Transport};
 use crate::audio::g711::Law;
-use crate::line::sip_leg::{LegCommand, SipLeg};
-use crate::line::{CallInfo, CallLeg, LineEvent, log_id};
-use crate::rtp::session::{MediaChannels, MediaParams, MediaSession, MediaSockets, rand_u32};
+use super::leg::{LegCommand, SipLeg};
+use crate::line::{Answer, CallInfo, LineEvent};
+use crate::rtp::session::{MediaChannels, MediaParams, MediaSession, MediaSockets};
+use crate::entropy::u32 as rand_u32;
 
 const T1: Duration = Duration::from_millis(500);
 const T2: Duration = Duration::from_secs(4);
@@ -33,9 +34,6 @@ const METHODS: &[&str] = &["INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", 
 pub(crate) const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, NOTIFY, REFER";
 /// Timer B (RFC 3261 17.1.1.2): an INVITE nobody answers, not even with 100 Trying.
 const TIMER_B: Duration = Duration::from_secs(32);
-
-/// Starts the call logic for a new call, on a thread of its own.
-pub type AppFactory = Arc<dyn Fn(Box<dyn CallLeg>) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct UaConfig {
@@ -48,8 +46,6 @@ pub struct UaConfig {
     pub codecs: Vec<Codec>,
     pub rtp_ports: (u16, u16),
     pub user_agent: String,
-    /// Key for the hashes that stand for call ids and numbers in logs.
-    pub log_secret: Vec<u8>,
     pub registration: Option<super::register::RegistrationConfig>,
     pub outbound: OutboundConfig,
     pub jitter: crate::rtp::jitter::JitterDepth,
@@ -164,7 +160,7 @@ pub struct UserAgent {
     unacked: HashMap<String, ClientTx>,
     commands_tx: UnboundedSender<(String, LegCommand)>,
     commands_rx: UnboundedReceiver<(String, LegCommand)>,
-    app: AppFactory,
+    app: Answer,
     pub counters: UaCounters,
     next_rtp_port: u16,
     registration: Option<super::register::Registration>,
@@ -188,7 +184,7 @@ enum TcpEvent {
 }
 
 impl UserAgent {
-    pub async fn bind(cfg: UaConfig, app: AppFactory) -> std::io::Result<Self> {
+    pub async fn bind(cfg: UaConfig, app: Answer) -> std::io::Result<Self> {
         let socket = Arc::new(UdpSocket::bind(cfg.listen).await?);
         let tcp = tokio::net::TcpListener::bind(socket.local_addr()?).await?;
         let (commands_tx, commands_rx) = unbounded_channel();
@@ -442,7 +438,7 @@ impl UserAgent {
             }
         };
 
-        let log = log_id(&self.cfg.log_secret, req.call_id());
+        let log = crate::logging::call_tag(req.call_id());
         let caller = req.header("From").and_then(|f| uri_user(uri_of(f))).map(str::to_string);
         let dialled = req.uri().and_then(uri_user).map(str::to_string);
         let (events_tx, events_rx) = std::sync::mpsc::channel();
@@ -581,7 +577,7 @@ impl UserAgent {
         };
         let request = Message::from_parsed(&parsed);
         let key = template.call_id.clone();
-        let log = log_id(&self.cfg.log_secret, &key);
+        let log = crate::logging::call_tag(&key);
         let (events_tx, events_rx) = std::sync::mpsc::channel();
         let now = Instant::now();
         tracing::info!(call = %log, "placing a call");

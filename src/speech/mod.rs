@@ -7,6 +7,7 @@ pub mod mel;
 pub mod models;
 pub mod normalize;
 pub mod phonemize;
+pub mod settings;
 pub mod stt;
 pub mod tts;
 pub mod wer;

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::config::Config;
+use super::stt::SttSettings;
+use super::tts::TtsSettings;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
@@ -87,18 +88,17 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     Ok(hex::encode(h.finalize()))
 }
 
-/// Checks every model file the config names against the checksum list.
-pub fn check(config: &Config) -> Result<Vec<ModelCheck>, String> {
-    let sums_path = config.checksums_path();
-    let sums = read_checksums(&sums_path)?;
-    let voice = config.resolve(&config.tts.voice);
+/// Checks every model file the speech settings name against the checksum list `sums_path`.
+pub fn check(stt: &SttSettings, tts: &TtsSettings, sums_path: &Path) -> Result<Vec<ModelCheck>, String> {
+    let sums = read_checksums(sums_path)?;
+    let voice = tts.voice.clone();
     let voice_json = PathBuf::from(format!("{}.json", voice.display()));
     let stt_fix = "run `make models` (it downloads Whisper and converts it with `frontdesk models import-ct2`)";
     let files: Vec<(&'static str, PathBuf, &str)> = vec![
-        ("stt model", config.resolve(&config.stt.model), stt_fix),
+        ("stt model", stt.model.clone(), stt_fix),
         ("tts voice", voice, "run `make models` to download the Piper voice"),
         ("voice config", voice_json, "run `make models` to download the Piper voice"),
-        ("onnxruntime", config.onnxruntime_path(), "run `make models` to unpack ONNX Runtime"),
+        ("onnxruntime", tts.onnxruntime.clone(), "run `make models` to unpack ONNX Runtime"),
     ];
     let sums_dir = sums_path.parent().unwrap_or(Path::new("."));
     Ok(files

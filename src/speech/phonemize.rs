@@ -12,6 +12,7 @@ use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
+// SAFETY: these match espeak-ng's speak_lib.h (1.51+); every call site holds the engine lock.
 #[link(name = "espeak-ng")]
 unsafe extern "C" {
     fn espeak_Initialize(output: c_int, buflength: c_int, path: *const c_char, options: c_int) -> c_int;

@@ -95,7 +95,7 @@ pub fn append(conn: &Connection, key: &SecretKey, actor: &str, action: &str, det
                 _ => (1, GENESIS.to_vec()),
             },
         };
-        let at = crate::call::record::now_rfc3339();
+        let at = crate::record::now_rfc3339();
         let mac = entry_mac(key, &prev, n, &at, actor, action, detail);
         conn.execute(
             "INSERT INTO audit (n, at, actor, action, detail, prev, mac) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -175,6 +175,7 @@ pub fn verify(conn: &Connection, key: &SecretKey) -> Result<Verdict> {
 
 /// The user this process runs as.
 pub fn os_user() -> String {
+    // SAFETY: getuid takes no arguments and cannot fail.
     user_name(unsafe { libc::getuid() })
 }
 
@@ -189,11 +190,14 @@ pub fn os_actor() -> String {
 }
 
 fn user_name(uid: u32) -> String {
+    // SAFETY: passwd is a plain C struct of integers and pointers, valid when all zero.
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
     let mut buf = vec![0 as libc::c_char; 4096];
     let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is to a live local; buf.len() is the buffer's true size.
     let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
     if rc == 0 && !result.is_null() && !pwd.pw_name.is_null() {
+        // SAFETY: on success pw_name points to a NUL-terminated string inside buf, alive here.
         let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
         return format!("{} (uid {uid})", name.to_string_lossy());
     }

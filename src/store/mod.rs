@@ -25,7 +25,7 @@ use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use zeroize::Zeroizing;
 
-use crate::call::record::{CallRecord, Utterance};
+use crate::record::{CallRecord, Utterance};
 use crypto::SecretKey;
 
 /// Where the store lives and which key opens it.
@@ -471,6 +471,7 @@ impl DaemonLock {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {} (store.data_dir)", dir.display()))?;
         let path = dir.join("daemon.lock");
         let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        // SAFETY: the descriptor belongs to `file`, open for the whole call.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         Ok((rc == 0).then_some(DaemonLock { _held: file }))
     }
@@ -646,3 +647,31 @@ fn restrict(path: &Path, mode: u32) {
 
 #[cfg(test)]
 mod tests;
+
+/// Where call records are kept.
+#[derive(Debug, serde::Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// Directory of the database (calls.db).
+    #[serde(default = "default_data_dir")]
+    pub data_dir: std::path::PathBuf,
+    /// The master key (64 hex digits, mode 0600), outside the data directory. Made on first
+    /// start; back it up, since the records cannot be read without it. A systemd credential
+    /// named master.key takes its place when the service has one.
+    #[serde(default = "default_key_file")]
+    pub key_file: std::path::PathBuf,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection { data_dir: default_data_dir(), key_file: default_key_file() }
+    }
+}
+
+fn default_key_file() -> std::path::PathBuf {
+    "/etc/frontdesk/master.key".into()
+}
+
+fn default_data_dir() -> std::path::PathBuf {
+    "/var/lib/frontdesk".into()
+}

@@ -163,3 +163,33 @@ pub fn read(path: &Path, key: &SecretKey, id: i64) -> Result<Playback> {
     }
     Ok(out)
 }
+
+/// `[recording]`: whole-call recordings, off by default.
+#[derive(Debug, serde::Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingSection {
+    #[serde(default)]
+    pub enabled: bool,
+    /// Played before the greeting on every recorded call; callers must be told.
+    #[serde(default = "default_recording_announcement")]
+    pub announcement: String,
+}
+
+impl Default for RecordingSection {
+    fn default() -> Self {
+        RecordingSection { enabled: false, announcement: default_recording_announcement() }
+    }
+}
+
+fn default_recording_announcement() -> String {
+    "This call is recorded for quality and safety.".into()
+}
+
+impl RecordingSection {
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        if self.enabled && self.announcement.trim().is_empty() {
+            return vec![("announcement", "callers must be told the call is recorded: write the announcement, or set enabled = false".into())];
+        }
+        Vec::new()
+    }
+}

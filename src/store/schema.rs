@@ -88,7 +88,7 @@ fn seal_plaintext_records(conn: &Connection, key: &SecretKey) -> Result<()> {
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
     };
     for (id, json) in rows {
-        let record: crate::call::record::CallRecord = serde_json::from_str(&json).with_context(|| format!("call {id}"))?;
+        let record: crate::record::CallRecord = serde_json::from_str(&json).with_context(|| format!("call {id}"))?;
         super::write_sealed(conn, key, id, &record)?;
     }
     conn.execute("UPDATE calls SET record = NULL", params![])?;

@@ -1,5 +1,5 @@
 use super::*;
-use crate::call::record::{Outcome, Speaker};
+use crate::record::{Outcome, Speaker};
 
 struct Scratch {
     dir: PathBuf,

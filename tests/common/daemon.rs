@@ -128,6 +128,15 @@ pub fn write_config(name: &str, base_port: u16, sip_extra: &str, tail: &str) -> 
     // Call records of a test stay in its scratch directory.
     text = text.replace("data_dir = \"/var/lib/frontdesk\"", &format!("data_dir = \"{}\"", dir.join("data").display()));
     text = text.replace("key_file = \"/etc/frontdesk/master.key\"", &format!("key_file = \"{}\"", dir.join("etc/master.key").display()));
+    // `app = "..."` among a test's [sip] lines chooses the app of [answer].
+    let mut sip_lines = Vec::new();
+    for line in sip_extra.lines() {
+        match line.trim().strip_prefix("app = ") {
+            Some(app) => text = text.replacen("\napp = \"conversation\"\n", &format!("\napp = {app}\n"), 1),
+            None => sip_lines.push(line),
+        }
+    }
+    let sip_extra = sip_lines.join("\n");
     // A test may give its own listen address (IPv6); the default is loopback IPv4.
     let listen = if sip_extra.contains("listen =") { String::new() } else { format!("listen = \"127.0.0.1:{base_port}\"\n") };
     text.push_str(&format!(

@@ -39,7 +39,7 @@ impl Conversation {
 /// `text` in the steady voice as the caller's phone sends it: 8 kHz through mu-law.
 pub fn phone(text: &str) -> Vec<f32> {
     let a = super::steady_voice().synthesize(text).unwrap();
-    frontdesk::telephone::through_g711(&a.samples, a.sample_rate, frontdesk::audio::g711::Law::Ulaw).unwrap()
+    frontdesk::audio::telephone::through_g711(&a.samples, a.sample_rate, frontdesk::audio::g711::Law::Ulaw).unwrap()
 }
 
 /// The caller's recogniser: the example config's, on one thread. It runs beside the daemon on

@@ -66,7 +66,7 @@ pub fn steady_voice() -> Arc<Voice> {
 pub fn phone_speech(text: &str) -> Vec<f32> {
     let v = steady_voice();
     let audio = v.synthesize(text).unwrap();
-    let mut phone = frontdesk::telephone::through_g711(&audio.samples, audio.sample_rate, frontdesk::audio::g711::Law::Ulaw).unwrap();
+    let mut phone = frontdesk::audio::telephone::through_g711(&audio.samples, audio.sample_rate, frontdesk::audio::g711::Law::Ulaw).unwrap();
     phone.splice(0..0, std::iter::repeat_n(0.0, 8000));
     phone.extend(std::iter::repeat_n(0.0, 8000 * 120 / 1000));
     frontdesk::audio::resample::resample(&phone, 8000, 16_000).unwrap()

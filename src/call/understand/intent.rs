@@ -40,6 +40,39 @@ pub enum Intent {
     Goodbye,
 }
 
+impl Intent {
+    /// The requests that have a flow (details to collect), in the order the docs list them.
+    pub const FLOWS: [Intent; 7] = [
+        Intent::NewAppointment,
+        Intent::Reschedule,
+        Intent::Cancel,
+        Intent::Refill,
+        Intent::TestResults,
+        Intent::Billing,
+        Intent::Message,
+    ];
+
+    /// The flow's name, as `[intents.NAME]`, records and staff tools write it; None for an
+    /// intent that has no flow (a person, an emergency, an FAQ, goodbye).
+    pub fn flow_name(&self) -> Option<&'static str> {
+        Some(match self {
+            Intent::NewAppointment => "new_appointment",
+            Intent::Reschedule => "reschedule",
+            Intent::Cancel => "cancel",
+            Intent::Refill => "refill",
+            Intent::TestResults => "test_results",
+            Intent::Billing => "billing",
+            Intent::Message => "message",
+            _ => return None,
+        })
+    }
+
+    /// The intent a flow name stands for.
+    pub fn from_flow_name(name: &str) -> Option<Intent> {
+        Intent::FLOWS.into_iter().find(|i| i.flow_name() == Some(name))
+    }
+}
+
 /// The best intent found in an utterance and how sure the matcher is, 0.0 to 1.0.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IntentMatch {

@@ -1,5 +1,7 @@
-//! Built-in line apps, for integrators and tests until the conversation engine answers calls.
+//! What can answer a call ([`App`]), and the built-in apps besides the conversation, for
+//! integrators and tests. Each runs on any line: it sees only a [`CallLeg`].
 //!
+//! - `conversation`: the clinic's assistant (`call::engine`).
 //! - `echo`: what the caller says comes back, 60 ms or so later: proves audio both ways.
 //! - `announce`: answer, play a WAV, record the caller to a WAV, hang up.
 //! - `transfer`: answer, then blind-transfer the caller (REFER) to a fixed target, e.g.
@@ -8,7 +10,43 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{CallLeg, FRAME_SAMPLES, Frame, LineEvent};
+use serde::Deserialize;
+
+use crate::line::{CallLeg, FRAME_SAMPLES, Frame, LineEvent};
+
+/// What answers a call, as `[answer]` names it. The one list of app names: the config, the
+/// daemon and the docs all take it from here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum App {
+    /// The clinic's assistant: the conversation of `[prompts]`, `[intents]`, `[faq]`.
+    Conversation,
+    /// Callers hear themselves: proves audio both ways on a new line.
+    Echo,
+    /// Plays `[announce] play`, records the caller.
+    Announce,
+    /// Sends every caller to `[transfer] target`.
+    Transfer,
+}
+
+impl App {
+    pub const ALL: [App; 4] = [App::Conversation, App::Echo, App::Announce, App::Transfer];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            App::Conversation => "conversation",
+            App::Echo => "echo",
+            App::Announce => "announce",
+            App::Transfer => "transfer",
+        }
+    }
+}
+
+impl std::fmt::Display for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Echoes until the caller hangs up.
 pub fn echo(mut leg: Box<dyn CallLeg>) {
@@ -45,8 +83,7 @@ pub struct AnnounceSettings {
 /// Loads and converts the announcement once, at start, so a call never waits on it.
 pub fn load_announcement(path: &Path) -> anyhow::Result<Vec<i16>> {
     let audio = crate::wav::read_mono(path, 600)?;
-    let narrow = crate::audio::resample::resample(&audio.samples, audio.sample_rate, 8000)?;
-    Ok(narrow.iter().map(|&x| crate::audio::resample::f32_to_i16(x)).collect())
+    Ok(crate::audio::telephone::to_line_pcm(&audio.samples, audio.sample_rate)?)
 }
 
 pub fn announce(mut leg: Box<dyn CallLeg>, settings: &AnnounceSettings) {
@@ -98,7 +135,7 @@ pub fn announce(mut leg: Box<dyn CallLeg>, settings: &AnnounceSettings) {
     {
         let path = dir.join(format!("{id}.wav"));
         match crate::wav::write_mono_i16(&path, &recorded, 8000) {
-            Ok(()) => tracing::info!(call = %id, seconds = recorded.len() / 8000, "caller recorded"),
+            Ok(()) => tracing::info!(call = %id, seconds = recorded.len() / crate::audio::telephone::RATE as usize, "caller recorded"),
             Err(e) => tracing::error!(call = %id, "{e}"),
         }
     }
@@ -141,4 +178,24 @@ pub fn transfer(mut leg: Box<dyn CallLeg>, target: &str) {
     }
     tracing::warn!(call = %id, "transfer not confirmed within 30 s");
     leg.hang_up();
+}
+
+/// `[announce]`: settings of the built-in `announce` app.
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AnnounceSection {
+    /// WAV file played when the call is answered (any common rate; mono or stereo).
+    pub play: Option<PathBuf>,
+    /// Where the caller's audio is written (one WAV per call); none: not recorded.
+    pub record_dir: Option<PathBuf>,
+    /// Recording stops after this many seconds, then the call is hung up.
+    #[serde(default)]
+    pub record_seconds: u32,
+}
+
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TransferSection {
+    /// Where the `transfer` app sends callers: a SIP URI or a number the PBX understands.
+    pub target: Option<String>,
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{CallInfo, CallLeg, Frame, LegClosed, LineEvent};
+use crate::line::{CallInfo, CallLeg, Frame, LegClosed, LineEvent};
 use crate::rtp::session::MediaControl;
 
 /// What a call's logic asks of the UA.

@@ -1,0 +1,130 @@
+//! The daemon: the composition root, and the only module that names line types.
+//!
+//! `run` decides the start-up order, and each step is here because of what could go wrong:
+//!
+//! 1. The store opens first: a missing or wrong key must stop the daemon before anything
+//!    else, and the retention thread starts with it.
+//! 2. The models are verified against their checksums and loaded, then exercised once (a
+//!    synthesis and a transcription), so no caller pays whisper's lazy set-up and a box that
+//!    cannot hear or speak says so in `systemctl status`, not on the first call.
+//! 3. The apps `[answer]` routes to are prepared (the conversation's fixed prompts
+//!    synthesised, the announcement loaded).
+//! 4. Each configured line is started with its answering hook. Only when every line is ready
+//!    does systemd hear READY=1.
+//! 5. SIGHUP reloads the script ([`reload`]); SIGTERM stops the lines, which end their calls,
+//!    and the stop is audited.
+//!
+//! Everything else is elsewhere: `line` says what a line is, `sip` is one, `call` holds a
+//! conversation on any of them, `cli` parses the command line.
+
+pub mod answer;
+pub mod dial;
+pub mod reload;
+pub mod retention;
+pub mod systemd;
+
+use std::process::ExitCode;
+use std::sync::{Arc, RwLock};
+
+use anyhow::{Context, Result, bail};
+
+use crate::call::apps::App;
+use crate::call::engine::{Shared, SttPool};
+use crate::call::flow::Script;
+use crate::config::Config;
+use crate::line::{Line, LineFuture};
+use crate::speech::models::Status;
+use crate::speech::stt::{self, Stt};
+use crate::speech::tts::Voice;
+
+/// Runs the daemon on `config` until SIGTERM.
+pub fn run(config: Config) -> Result<ExitCode> {
+    tracing::info!(config = %config.path.display(), "starting");
+    crate::logging::allow_patient_data(config.logging.patient_data);
+    let (store, _daemon_lock) = crate::staff::daemon_store(&config)?;
+    let store = Arc::new(store);
+    tracing::info!(database = %store.path().display(), key_id = store.key_id(), "call records (encrypted)");
+    let retention = Arc::new(RwLock::new(config.retention.clone()));
+    retention::start(store.clone(), retention.clone());
+
+    require_models(&config)?;
+    let stt = Arc::new(Stt::load(&config.stt_settings())?);
+    let voice = Arc::new(Voice::load(&config.tts_settings())?);
+    let recording = config.recording.enabled.then(|| config.recording.announcement.clone());
+    if recording.is_some() {
+        tracing::info!("calls are recorded (recording.enabled), after the consent announcement");
+    }
+    let shared = Arc::new(Shared {
+        script: RwLock::new(Script::new(&config.script())),
+        stt_pool: SttPool::start(stt.clone()),
+        voice: voice.clone(),
+        conversation: config.conversation.clone(),
+        store: Some(store.clone()),
+        recording,
+        prompt_audio: Default::default(),
+    });
+    let apps = Arc::new(answer::Apps::prepare(&config, shared.clone())?);
+    // The conversation's fixed prompts are synthesised now, so no caller waits for them.
+    let warmed = if apps.uses(App::Conversation) { shared.warm()? } else { 0 };
+    // Run one transcription now: the first real one would otherwise pay whisper's lazy set-up.
+    let greeting = voice.synthesize(&shared.script().prompts.greeting)?;
+    let mut transcriber = stt.transcriber()?;
+    let heard = crate::audio::resample::resample(&greeting.samples, greeting.sample_rate, stt::SAMPLE_RATE)?;
+    let self_test = transcriber.transcribe(&heard)?;
+    drop(transcriber);
+    tracing::info!(prompts = warmed, self_test_words = self_test.text.split_whitespace().count(), "speech ready: models loaded and verified");
+
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.spawn(reload::on_hangup(reload::Reload { path: config.path.clone(), shared: shared.clone(), store: store.clone(), retention }));
+    let lines = configured_lines(&config);
+    rt.block_on(async move {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut serving = Vec::new();
+        for line in lines {
+            let kind = line.kind();
+            let mut stopped = stop_rx.clone();
+            let stop: LineFuture<()> = Box::pin(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            });
+            let serve = line.start(apps.hook(kind), stop).await.with_context(|| format!("the {kind} line did not start"))?;
+            serving.push(tokio::spawn(serve));
+        }
+        if serving.is_empty() {
+            tracing::info!("no line configured (no [sip] section): no calls will come; waiting for SIGTERM");
+        }
+        systemd::notify("READY=1");
+        systemd::termination().await;
+        systemd::notify("STOPPING=1");
+        tracing::info!("stopping");
+        let _ = stop_tx.send(true);
+        for s in serving {
+            let _ = s.await;
+        }
+        anyhow::Ok(())
+    })?;
+    if let Err(e) = store.audit("stop", &format!("pid {}", std::process::id())) {
+        tracing::error!("cannot write the audit trail: {e:#}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The lines the config sets up. Adding a line type means a section in the config, a module
+/// implementing [`Line`], and an entry here.
+fn configured_lines(config: &Config) -> Vec<Box<dyn Line>> {
+    let mut lines: Vec<Box<dyn Line>> = Vec::new();
+    if let Some(sip) = &config.sip {
+        lines.push(Box::new(crate::sip::line::SipLine { config: sip.ua_config(&config.rtp, config.registration.as_ref()) }));
+    }
+    lines
+}
+
+/// Refuses to start on missing or altered models: a box that cannot hear or speak must say so
+/// at start, where staff see it in `systemctl status`, not on the first call.
+pub fn require_models(config: &Config) -> Result<()> {
+    let checks = config.model_check().map_err(anyhow::Error::msg)?;
+    let problems: Vec<String> = checks.iter().filter(|c| c.status != Status::Ok).map(|c| c.to_string()).collect();
+    if !problems.is_empty() {
+        bail!("model files failed verification:\n{}", problems.join("\n"));
+    }
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! `[sip]` and `[registration]`: the SIP line's settings, checked here and turned into the
+//! user agent's [`UaConfig`].
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::digest::Credentials;
+use super::register::RegistrationConfig;
+use super::sdp::Codec;
+use super::ua::{OutboundConfig, UaConfig};
+use crate::rtp::settings::RtpSection;
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct SipSection {
+    /// Address and port to receive SIP on (UDP).
+    #[serde(default = "default_sip_listen")]
+    pub listen: std::net::SocketAddr,
+    /// Address put in Contact and SDP; needed when `listen` is 0.0.0.0.
+    pub public_address: Option<std::net::IpAddr>,
+    /// Networks (CIDR) that may send us calls: the PBX or trunk. Others get 403.
+    #[serde(default = "default_allowed_sources")]
+    pub allowed_sources: Vec<String>,
+    /// Simultaneous calls; one more gets `busy_status`.
+    #[serde(default = "default_max_calls")]
+    pub max_calls: usize,
+    /// 486 (Busy Here) or 503 (Service Unavailable, with Retry-After).
+    #[serde(default = "default_busy_status")]
+    pub busy_status: u16,
+    /// Ring this long before answering (0: answer at once).
+    #[serde(default)]
+    pub ringing_ms: u64,
+    /// Before [answer] existed the app was chosen here; kept only to say where it went.
+    #[serde(default)]
+    pub app: Option<String>,
+    /// Codecs in order of preference: "PCMU", "PCMA".
+    #[serde(default = "default_codecs")]
+    pub codecs: Vec<String>,
+    /// Where calls the box places go (IP:port of the PBX or trunk proxy); default: the
+    /// registrar.
+    pub outbound_proxy: Option<std::net::SocketAddr>,
+}
+
+fn default_sip_listen() -> std::net::SocketAddr {
+    "127.0.0.1:5060".parse().expect("literal address")
+}
+fn default_allowed_sources() -> Vec<String> {
+    vec!["127.0.0.0/8".into(), "::1/128".into()]
+}
+fn default_max_calls() -> usize {
+    4
+}
+fn default_busy_status() -> u16 {
+    486
+}
+fn default_codecs() -> Vec<String> {
+    vec!["PCMU".into(), "PCMA".into()]
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationSection {
+    /// The registrar (usually the PBX): "192.168.1.10:5060" or "sip:192.168.1.10:5060".
+    pub registrar: String,
+    /// Domain of our address of record; default: the registrar's host.
+    pub domain: Option<String>,
+    pub username: String,
+    /// Never logged.
+    pub password: String,
+    /// Seconds the registration is asked to last; refreshed at 80 % of what is granted.
+    #[serde(default = "default_expires")]
+    pub expires: u32,
+}
+
+/// Debug that cannot leak the password into a log line.
+impl std::fmt::Debug for RegistrationSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistrationSection")
+            .field("registrar", &self.registrar)
+            .field("domain", &self.domain)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("expires", &self.expires)
+            .finish()
+    }
+}
+
+fn default_expires() -> u32 {
+    300
+}
+
+impl RegistrationSection {
+    /// host:port of the registrar; only IP literals (the box does no DNS on the call path).
+    pub fn registrar_addr(&self) -> Option<std::net::SocketAddr> {
+        let hostport = self.registrar.trim().trim_start_matches("sips:").trim_start_matches("sip:");
+        let hostport = hostport.split([';', '?']).next().unwrap_or("");
+        hostport
+            .parse()
+            .ok()
+            .or_else(|| hostport.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().ok().map(|ip| std::net::SocketAddr::new(ip, 5060)))
+    }
+}
+
+impl SipSection {
+    /// (key, what is wrong) for each value the user agent cannot use.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut p = Vec::new();
+        if !(1..=64).contains(&self.max_calls) {
+            p.push(("max_calls", format!("{}: use 1 to 64", self.max_calls)));
+        }
+        if !matches!(self.busy_status, 486 | 503) {
+            p.push(("busy_status", format!("{}: use 486 or 503", self.busy_status)));
+        }
+        if self.codecs.is_empty() || self.codecs.iter().any(|c| Codec::from_name(c).is_none()) {
+            let names: Vec<&str> = Codec::ALL.iter().map(|c| c.encoding_name()).collect();
+            p.push(("codecs", format!("{:?}: list one or more of {names:?}", self.codecs)));
+        }
+        for src in &self.allowed_sources {
+            if super::acl::Cidr::parse(src).is_none() {
+                p.push(("allowed_sources", format!("{src:?} is not an address or CIDR network such as 192.168.1.0/24")));
+            }
+        }
+        if self.listen.ip().is_unspecified() && self.public_address.is_none() {
+            p.push(("public_address", "needed when sip.listen is 0.0.0.0 or [::]: the address peers should send to".into()));
+        }
+        if self.app.is_some() {
+            p.push(("app", "moved: which app answers is chosen in [answer] (app = \"...\", per line in lines, per dialled number in [answer.dialled]); move this line there".into()));
+        }
+        p
+    }
+
+    /// The user agent's settings: this section with `[rtp]` and `[registration]`.
+    pub fn ua_config(&self, rtp: &RtpSection, registration: Option<&RegistrationSection>) -> UaConfig {
+        let registrar = registration.and_then(|r| Some((r, r.registrar_addr()?)));
+        let aor_host = |r: &RegistrationSection, registrar| r.domain.clone().unwrap_or_else(|| host_of(registrar));
+        UaConfig {
+            listen: self.listen,
+            public_ip: self.public_address.unwrap_or(self.listen.ip()),
+            allowed_sources: self.allowed_sources.clone(),
+            max_calls: self.max_calls,
+            busy_status: self.busy_status,
+            ringing: Duration::from_millis(self.ringing_ms),
+            // Checked by `problems`: every name is one of ours.
+            codecs: self.codecs.iter().filter_map(|c| Codec::from_name(c)).collect(),
+            rtp_ports: (rtp.port_min, rtp.port_max),
+            jitter: rtp.jitter(),
+            user_agent: format!("frontdesk/{}", env!("CARGO_PKG_VERSION")),
+            outbound: OutboundConfig {
+                proxy: self.outbound_proxy.or(registrar.map(|(_, a)| a)),
+                from_uri: registrar.map(|(r, a)| format!("sip:{}@{}", r.username, aor_host(r, a))),
+                credentials: registration.map(|r| Credentials::new(r.username.clone(), r.password.clone())),
+            },
+            registration: registrar.map(|(r, a)| RegistrationConfig {
+                registrar: a,
+                registrar_uri: format!("sip:{a}"),
+                aor: format!("sip:{}@{}", r.username, aor_host(r, a)),
+                credentials: Credentials::new(r.username.clone(), r.password.clone()),
+                expires: r.expires,
+            }),
+        }
+    }
+}
+
+impl RegistrationSection {
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut p = Vec::new();
+        if self.registrar_addr().is_none() {
+            p.push(("registrar", format!("{:?}: give the registrar as an IP address and port, e.g. \"192.168.1.10:5060\"", self.registrar)));
+        }
+        if self.username.is_empty() {
+            p.push(("username", "must not be empty".into()));
+        }
+        if !(60..=86_400).contains(&self.expires) {
+            p.push(("expires", format!("{}: use 60 to 86400 seconds", self.expires)));
+        }
+        p
+    }
+}
+
+/// The host part of a SIP URI for an address (IPv6 in brackets).
+fn host_of(addr: std::net::SocketAddr) -> String {
+    match addr.ip() {
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        v4 => v4.to_string(),
+    }
+}
