@@ -12,3 +12,8 @@ pub mod settings;
 pub mod ua;
 pub mod uac;
 pub mod wire;
+
+/// The methods this user agent handles, for requests' validation and `Allow:` headers.
+pub(crate) const METHODS: &[&str] = &["INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "NOTIFY", "REFER"];
+/// [`METHODS`] as an `Allow:` header value.
+pub(crate) const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, NOTIFY, REFER";

@@ -49,7 +49,7 @@ impl InviteTemplate {
         let _ = write!(
             text,
             "Allow: {allow}\r\nUser-Agent: {ua}\r\nContent-Type: application/sdp\r\nContent-Length: {len}\r\n\r\n{sdp}",
-            allow = super::ua::ALLOW,
+            allow = super::ALLOW,
             ua = self.user_agent,
             len = self.sdp.len(),
             sdp = self.sdp,
