@@ -4,5 +4,6 @@
 pub mod dtmf;
 pub mod jitter;
 pub mod packet;
+pub mod pacing;
 pub mod rtcp;
 pub mod session;
