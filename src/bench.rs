@@ -210,29 +210,27 @@ pub fn rtp(seconds: u64, calls: usize) -> Result<()> {
         sessions.push((s, _from_media, _to_media, _ev));
     }
     std::thread::sleep(Duration::from_secs(seconds));
-    let mut deviations = Vec::new();
+    let mut pacing = crate::rtp::pacing::PacingStats::default();
     let mut sent = 0;
     for (s, ..) in sessions {
         let st = s.stop();
         sent += st.packets_sent;
-        deviations.extend(st.pacing_deviation_us);
+        pacing.merge(&st.pacing);
     }
     stop.store(true, Ordering::Relaxed);
     for b in burners {
         let _ = b.join();
     }
     let received: u64 = sinks.into_iter().map(|t| t.join().unwrap_or(0)).sum();
-    deviations.sort_unstable();
-    let pct = |p: usize| deviations.get((deviations.len() * p / 100).min(deviations.len().saturating_sub(1))).copied().unwrap_or(0);
     println!("## RTP send pacing: {calls} calls for {seconds} s, every core busy with a spinning thread");
     println!();
     println!("| packets sent | received | p50 deviation from 20 ms | p99 | max |");
     println!("|---|---|---|---|---|");
     println!(
         "| {sent} | {received} | {:.3} ms | {:.3} ms | {:.3} ms |",
-        pct(50) as f64 / 1000.0,
-        pct(99) as f64 / 1000.0,
-        deviations.last().copied().unwrap_or(0) as f64 / 1000.0
+        pacing.percentile_us(50) as f64 / 1000.0,
+        pacing.percentile_us(99) as f64 / 1000.0,
+        pacing.max_us() as f64 / 1000.0
     );
     println!();
 

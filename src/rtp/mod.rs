@@ -4,6 +4,7 @@
 pub mod dtmf;
 pub mod jitter;
 pub mod packet;
+pub mod pacing;
 pub mod rtcp;
 pub mod session;
 pub mod settings;

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use super::dtmf::{DtmfReceiver, DtmfSender, TelephoneEvent};
 use super::jitter::{JitterBuffer, JitterDepth, Playout, conceal};
 use super::packet::{RtpHeader, RtpPacket};
+use super::pacing::PacingStats;
 use crate::audio::g711::Law;
 use crate::line::{FRAME_SAMPLES, Frame, LineEvent};
 
@@ -49,25 +50,23 @@ pub struct MediaStats {
     pub dtmf_digits: u64,
     pub rtcp_sent: u64,
     pub rtcp_received: u64,
-    /// |actual send interval - 20 ms|, microseconds, one sample per packet (capped).
-    pub pacing_deviation_us: Vec<u32>,
+    /// |actual send interval - 20 ms|, microseconds, one count per packet sent after the first.
+    pub pacing: PacingStats,
 }
 
 impl MediaStats {
     /// (p50, p99) of the pacing deviation in microseconds.
     pub fn pacing_percentiles(&self) -> (u32, u32) {
-        let mut v = self.pacing_deviation_us.clone();
-        if v.is_empty() {
-            return (0, 0);
-        }
-        v.sort_unstable();
-        (v[v.len() / 2], v[(v.len() * 99 / 100).min(v.len() - 1)])
+        (self.pacing.percentile_us(50), self.pacing.percentile_us(99))
     }
 }
 
 pub struct MediaControl {
     stop: AtomicBool,
     params: Mutex<MediaParams>,
+    /// Bumped by every `update`, so the 20 ms loop takes the lock and copies the parameters
+    /// only when they changed (a re-INVITE), not on every tick.
+    params_version: AtomicU64,
     /// Bumped by `clear_output`: frames written before it are dropped, not played.
     pub output_generation: AtomicU64,
     stats: Mutex<MediaStats>,
@@ -132,6 +131,7 @@ impl MediaSession {
         let control = Arc::new(MediaControl {
             stop: AtomicBool::new(false),
             params: Mutex::new(params),
+            params_version: AtomicU64::new(0),
             output_generation: AtomicU64::new(0),
             stats: Mutex::new(MediaStats::default()),
             dtmf_queue: Mutex::new(std::collections::VecDeque::new()),
@@ -143,7 +143,10 @@ impl MediaSession {
     }
 
     pub fn update(&self, f: impl FnOnce(&mut MediaParams)) {
-        f(&mut self.control.params.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut params = self.control.params.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut params);
+        // Under the lock, after the change: a loop that sees the new version reads the new values.
+        self.control.params_version.fetch_add(1, Ordering::Release);
     }
 
     pub fn stats(&self) -> MediaStats {
@@ -184,7 +187,9 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
     let ssrc: u32 = crate::entropy::u32();
     let mut sequence: u16 = (crate::entropy::u32() & 0x7fff) as u16;
     let mut timestamp: u32 = crate::entropy::u32();
-    let depth = control.params.lock().unwrap_or_else(|p| p.into_inner()).jitter;
+    let mut params_version = control.params_version.load(Ordering::Acquire);
+    let mut params = control.params.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let depth = params.jitter;
     let mut jitter = JitterBuffer::adaptive(depth.min_frames, depth.max_frames);
     let mut dtmf = DtmfReceiver::new();
     let mut latched: Option<SocketAddr> = None;
@@ -207,7 +212,11 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
     let mut dtmf_gap: u32 = 0;
 
     while !control.stop.load(Ordering::Relaxed) {
-        let params = control.params.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let version = control.params_version.load(Ordering::Acquire);
+        if version != params_version {
+            params = control.params.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            params_version = version;
+        }
 
         // Receive everything that arrived since the last tick.
         loop {
@@ -322,11 +331,9 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
                 if socket.send_to(&send_buf[..n], dest).is_ok() {
                     local_stats.packets_sent += 1;
                     octets_sent = octets_sent.wrapping_add(payload.len() as u32);
-                    if let Some(prev) = last_send
-                        && local_stats.pacing_deviation_us.len() < 200_000
-                    {
+                    if let Some(prev) = last_send {
                         let dev = (now - prev).as_micros() as i64 - TICK.as_micros() as i64;
-                        local_stats.pacing_deviation_us.push(dev.unsigned_abs() as u32);
+                        local_stats.pacing.record(dev.unsigned_abs().min(u64::from(u32::MAX)) as u32);
                     }
                     last_send = Some(now);
                 }
@@ -366,8 +373,8 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
             }
         }
 
-        // Counters for readers twice a second; the pacing samples (up to 800 KB) are handed
-        // over once, at the end, so the 20 ms loop never copies them.
+        // Counters for readers twice a second; the pacing histogram (3.5 KB) is handed over
+        // once, at the end, so the 20 ms loop does not copy it.
         if tick.is_multiple_of(25) {
             let mut shared = control.stats.lock().unwrap_or_else(|p| p.into_inner());
             shared.packets_sent = local_stats.packets_sent;
@@ -436,6 +443,36 @@ mod tests {
         assert_eq!(digits, "1#", "'x' is not a key and is skipped");
         assert!(audio >= 3, "audio keeps flowing between key presses");
         assert_eq!(ssrcs.len(), 1, "events and audio share one RTP stream");
+    }
+
+    /// A re-INVITE's new parameters reach the running loop (it re-reads them only when
+    /// `update` bumped their version): a session started on hold with nowhere to send starts
+    /// sending to the new address, and every packet after the first is in the pacing counts.
+    #[test]
+    fn updated_parameters_take_effect_mid_call() {
+        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+        peer.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (to_call, _a) = std::sync::mpsc::sync_channel(50);
+        let (_b, from_call) = std::sync::mpsc::sync_channel(50);
+        let (events, _c) = std::sync::mpsc::channel();
+        let params = MediaParams { law: Law::Ulaw, payload_type: 0, telephone_event_pt: None, remote: None, send: false, jitter: JitterDepth::default() };
+        let media = MediaSession::start(MediaSockets { rtp, rtcp: None }, params, MediaChannels { to_call, from_call, events }, "rtp-test".into()).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let to = peer.local_addr().unwrap();
+        media.update(|p| {
+            p.remote = Some(to);
+            p.send = true;
+            p.payload_type = 8;
+            p.law = Law::Alaw;
+        });
+        let mut buf = [0u8; 1500];
+        let n = peer.recv(&mut buf).expect("packets once the peer's address is known");
+        assert_eq!(RtpPacket::new_checked(&buf[..n]).unwrap().payload_type(), 8);
+        std::thread::sleep(Duration::from_millis(200));
+        let stats = media.stop();
+        assert!(stats.packets_sent >= 5, "{stats:?}");
+        assert_eq!(stats.pacing.count(), stats.packets_sent - 1, "{stats:?}");
     }
 
     #[test]
