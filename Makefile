@@ -6,7 +6,7 @@ CARGO ?= cargo
 FRONTDESK := target/release/frontdesk
 CONFIG ?= examples/frontdesk.toml
 
-.PHONY: run test deps deps-test build models models-base bench clean help
+.PHONY: fmt-check run test deps deps-test build models models-base bench clean help
 
 help:
 	@echo "make run    install what is missing, fetch models, build, start the daemon on $(CONFIG)"
@@ -16,7 +16,7 @@ help:
 run: deps build models
 	$(FRONTDESK) run --config $(CONFIG)
 
-test: deps-test build models-base
+test: deps-test build models-base fmt-check
 	$(CARGO) test --release --locked
 	$(FRONTDESK) models check --config $(CONFIG)
 	$(FRONTDESK) check-config $(CONFIG)
@@ -42,3 +42,9 @@ bench: deps build models
 clean:
 	$(CARGO) clean
 	rm -rf models/downloads models/*.bin models/*.onnx models/*.onnx.json models/onnxruntime
+
+# The tree is formatted with rustfmt.toml; a toolchain without rustfmt says so and goes on.
+fmt-check:
+	@if $(CARGO) fmt --version >/dev/null 2>&1; then \
+		$(CARGO) fmt --check || { echo "make test: run 'cargo fmt' (rustfmt.toml) and commit" >&2; exit 1; }; \
+	else echo "make test: no rustfmt in this toolchain (rustup component add rustfmt); formatting not checked" >&2; fi
