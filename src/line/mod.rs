@@ -5,9 +5,13 @@
 //! to CPU-bound inference, while the line keeps the media clock on threads of its own.
 
 pub mod apps;
+pub mod clock;
+pub mod memory;
 pub mod sip_leg;
 
 use std::time::Duration;
+
+pub use clock::Clock;
 
 /// Samples in one 20 ms frame at 8 kHz.
 pub const FRAME_SAMPLES: usize = 160;
@@ -41,6 +45,11 @@ pub struct LegClosed;
 
 pub trait CallLeg: Send {
     fn info(&self) -> &CallInfo;
+    /// The time the call runs on: the machine's clock on a real line, a simulated one (moved on
+    /// by each frame delivered) on the in-memory leg of tests.
+    fn clock(&self) -> Clock {
+        Clock::real()
+    }
     /// The next 20 ms of the caller's audio, waiting up to `timeout`; Ok(None) on timeout.
     fn read_frame(&mut self, timeout: Duration) -> Result<Option<Frame>, LegClosed>;
     /// Queues 20 ms of audio for the caller. Blocks while about a second is already queued, so a

@@ -1,20 +1,19 @@
 //! Keys the caller presses: collected until '#', the expected count or a pause
 //! (`KEY_PAUSE`, in `timers.rs`), then handed to the flow as one input.
 
-use std::time::Instant;
 
 use crate::call::flow::Input;
 use super::Call;
 
 impl Call {
     pub(super) fn on_key(&mut self, d: char) {
-        self.last_progress = Instant::now();
+        self.last_progress = self.clock.now();
         // A key press during a prompt stops it, as a caller who knows the menu expects.
         if self.playing_interruptible() {
             self.stop_playback(false);
         }
         self.keys.push(d);
-        self.last_key = Some(Instant::now());
+        self.last_key = Some(self.clock.now());
         let enough = self.keypad.is_some_and(|n| self.keys.trim_end_matches('#').len() >= n);
         if d == '#' || enough {
             self.submit_keys();

@@ -8,7 +8,7 @@
 //! allocate on a frame that changes nothing.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::call::endpoint::{EndReason, EndpointEvent, Hangover};
 use crate::call::flow::{Action, Expect, Input};
@@ -27,7 +27,7 @@ const SPECULATE_AFTER_SILENCE_MS: u32 = 120;
 /// The least silence after which a turn that reads as finished is taken. Premature ends are
 /// what callers complain of most, so this is a floor: the turn is taken at the later of this
 /// and its transcript being ready.
-const EARLY_END_SILENCE_MS: u32 = 250;
+pub(super) const EARLY_END_SILENCE_MS: u32 = 250;
 /// A pause in a long turn after which what came before it is transcribed while the caller
 /// goes on. Longer than the speculation pause: a fricative the detector calls unvoiced can
 /// last 100 ms, and a part cut inside a word is misheard.
@@ -74,8 +74,8 @@ impl Call {
             return;
         }
         if voiced {
-            self.clock.last_voice = Some(Instant::now());
-            self.last_progress = Instant::now();
+            self.times.last_voice = Some(self.clock.now());
+            self.last_progress = self.clock.now();
         }
         let event = self.endpointer.push(frame, voiced);
         if self.phase == Phase::Speaking && !matches!(event, EndpointEvent::Started { .. } | EndpointEvent::Nothing) {
@@ -87,7 +87,7 @@ impl Call {
         match event {
             EndpointEvent::Started { onset_ms_ago } => {
                 if self.phase == Phase::Speaking {
-                    self.barge_onset = Some(Instant::now() - Duration::from_millis(onset_ms_ago as u64));
+                    self.barge_onset = Some(self.clock.now() - Duration::from_millis(onset_ms_ago as u64));
                 } else if self.phase == Phase::Transcribing {
                     tracing::debug!(call = %self.log_id, "the caller goes on: same turn");
                     let expect = self.last_expect;
@@ -102,7 +102,7 @@ impl Call {
                 tracing::debug!(call = %self.log_id, ms = audio.len() / 8, "early transcription of a long turn");
                 if !audio.is_empty() {
                     self.stt_outstanding += 1;
-                    let _ = self.stt_jobs.send(self.stt_job(audio, JobKind::Part));
+                    self.stt_jobs.send(self.stt_job(audio, JobKind::Part));
                 }
             }
             EndpointEvent::Ended { reason } => {
@@ -112,11 +112,11 @@ impl Call {
                 let audio = self.endpointer.take_new_audio().to_vec();
                 tracing::debug!(call = %self.log_id, ms = audio.len() / 8, voiced_ms = self.endpointer.voiced_ms(), "end of turn");
                 self.endpointer.reset_transcribed();
-                self.clock.endpoint = Some(Instant::now());
+                self.times.endpoint = Some(self.clock.now());
                 self.phase = Phase::Transcribing;
                 if !audio.is_empty() {
                     self.stt_outstanding += 1;
-                    let _ = self.stt_jobs.send(self.stt_job(audio, JobKind::Last));
+                    self.stt_jobs.send(self.stt_job(audio, JobKind::Last));
                 } else if self.stt_outstanding == 0 {
                     self.finish_turn();
                 }
@@ -145,7 +145,7 @@ impl Call {
                 self.speculating = true;
                 self.speculated = Some((self.turn, voiced_ms));
                 let audio = self.endpointer.utterance().to_vec();
-                let _ = self.stt_jobs.send(self.stt_job(audio, JobKind::Speculative { voiced_ms }));
+                self.stt_jobs.send(self.stt_job(audio, JobKind::Speculative { voiced_ms }));
             }
             self.take_early_end_if_due();
         }
@@ -157,7 +157,7 @@ impl Call {
             && self.endpointer.is_in_speech()
             && (self.endpointer.voiced_ms() >= self.shared.conversation.barge_in_min_speech_ms || self.question_nearly_asked())
         {
-            tracing::debug!(call = %self.log_id, since_onset_ms = onset.elapsed().as_millis() as u64, "barge-in");
+            tracing::debug!(call = %self.log_id, since_onset_ms = self.clock.since(onset).as_millis() as u64, "barge-in");
             self.barge_onset = None;
             self.stop_playback(true);
         }
@@ -180,14 +180,14 @@ impl Call {
         if done.turn != self.turn {
             return;
         }
-        self.last_progress = Instant::now();
+        self.last_progress = self.clock.now();
         if let JobKind::Speculative { voiced_ms } = done.kind {
             self.speculating = false;
             self.on_speculative(done, voiced_ms);
             return;
         }
         self.stt_outstanding = self.stt_outstanding.saturating_sub(1);
-        self.clock.stt_ms += done.elapsed.as_millis() as u32;
+        self.times.stt_ms += done.elapsed.as_millis() as u32;
         if !done.text.is_empty() {
             if !self.partial_text.is_empty() {
                 self.partial_text.push(' ');
@@ -246,8 +246,8 @@ impl Call {
         tracing::debug!(call = %self.log_id, silence_ms, "turn ended early: the words read as finished");
         self.endpointer.reset_transcribed();
         // The decision is now; recognition ran during the pause before it.
-        self.clock.endpoint = Some(Instant::now());
-        self.clock.stt_ms = done.elapsed.as_millis() as u32;
+        self.times.endpoint = Some(self.clock.now());
+        self.times.stt_ms = done.elapsed.as_millis() as u32;
         self.partial_text = done.text;
         self.turn_confidence = done.confidence;
         self.stt_outstanding = 0;
@@ -256,7 +256,7 @@ impl Call {
     }
 
     pub(super) fn flow_today(&self) -> crate::call::understand::dates::Date {
-        self.flow.script().open_at(jiff::Timestamp::now()).1
+        self.flow.script().open_at(self.clock.wall()).1
     }
 
     /// Everything the caller said in this turn is transcribed: hand it to the flow.
@@ -264,7 +264,7 @@ impl Call {
         let text = std::mem::take(&mut self.partial_text);
         let confidence = std::mem::replace(&mut self.turn_confidence, 1.0);
         self.turn += 1;
-        self.clock.transcribed = Some(Instant::now());
+        self.times.transcribed = Some(self.clock.now());
         if crate::logging::patient_data() {
             tracing::debug!(call = %self.log_id, confidence, text = %text, "caller turn");
         } else {
@@ -301,7 +301,7 @@ impl Call {
         }
         let Some(p) = self.prompts.front() else { return false };
         let protect = Duration::from_millis(self.shared.conversation.barge_in_protect_ms as u64);
-        p.interruptible && p.started.is_some_and(|s| s.elapsed() >= protect)
+        p.interruptible && p.started.is_some_and(|s| self.clock.since(s) >= protect)
     }
 
     /// The interruption was noise, a backchannel or our own echo: the prompt goes on.

@@ -23,6 +23,8 @@ mod keypad;
 mod listening;
 mod recognition;
 mod speaking;
+#[cfg(test)]
+mod tests;
 mod timers;
 
 use std::collections::VecDeque;
@@ -37,12 +39,16 @@ use super::record::now_rfc3339;
 use super::script::ConversationSection;
 use crate::audio::echo::EchoGuard;
 use crate::audio::vad::{FrameVad, VoiceActivity};
-use crate::line::{CallLeg, Frame, LineEvent};
+use crate::line::{CallLeg, Clock, Frame, LineEvent};
 use crate::speech::tts::Voice;
 use crate::store::Store;
 use listening::{BargeIn, EarlyEnd, MIN_TURN_SPEECH_MS, PART_AFTER_SILENCE_MS};
-use recognition::{SttClient, SttDone};
+use recognition::SttClient;
 pub use recognition::SttPool;
+
+/// How long a call on simulated time waits for a worker's result (in real time) before going
+/// on without it; generous, for a loaded test machine.
+const SETTLE_LIMIT: Duration = Duration::from_secs(120);
 use speaking::{Prompt, TtsChunk, TtsJob, tts_worker};
 
 /// What every call shares: models loaded once, the script, the store.
@@ -109,12 +115,13 @@ struct Call {
     leg: Box<dyn CallLeg>,
     flow: Flow,
     record_id: Option<i64>,
+    /// The call's time: the machine's on a real line, simulated in tests (see `settle`).
+    clock: Clock,
     started: Instant,
     vad: FrameVad,
     echo: EchoGuard,
     endpointer: Endpointer,
     stt_jobs: SttClient,
-    stt_done: Receiver<SttDone>,
     tts_jobs: Sender<TtsJob>,
     tts_out: Receiver<TtsChunk>,
     tts_cancelled: Arc<AtomicU64>,
@@ -135,7 +142,8 @@ struct Call {
     keys: String,
     last_key: Option<Instant>,
     keypad: Option<usize>,
-    clock: TurnClock,
+    /// When each stage of the turn in progress happened, for its latency.
+    times: TurnClock,
     last_progress: Instant,
     barged: Option<BargeIn>,
     max_duration_sent: bool,
@@ -158,11 +166,11 @@ impl Call {
         let info = leg.info().clone();
         let log_id = info.log_id.clone();
         let script = shared.script();
-        let (open, today) = script.open_at(jiff::Timestamp::now());
+        let clock = leg.clock();
+        let (open, today) = script.open_at(clock.wall());
         let ctx = CallContext { open, today, caller: info.caller.clone(), dialled: info.dialled.clone(), started_at: now_rfc3339() };
         let flow = Flow::new(script, ctx);
-        let (stt_tx, stt_done) = channel();
-        let stt_jobs = SttClient { pool: shared.stt_pool.clone(), reply: stt_tx };
+        let stt_jobs = SttClient::new(shared.stt_pool.clone());
         let (tts_jobs, tts_rx) = channel();
         let (tts_tx, tts_out) = channel();
         let tts_cancelled = Arc::new(AtomicU64::new(0));
@@ -185,7 +193,7 @@ impl Call {
             partial_after_ms: 0,
             partial_pause_ms: PART_AFTER_SILENCE_MS,
         });
-        let now = Instant::now();
+        let now = clock.now();
         Call {
             flow,
             record_id: None,
@@ -194,7 +202,6 @@ impl Call {
             echo: EchoGuard::new(400),
             endpointer,
             stt_jobs,
-            stt_done,
             tts_jobs,
             tts_out,
             tts_cancelled,
@@ -211,7 +218,8 @@ impl Call {
             keys: String::new(),
             last_key: None,
             keypad: None,
-            clock: TurnClock::default(),
+            times: TurnClock::default(),
+            clock,
             last_progress: now,
             barged: None,
             max_duration_sent: false,
@@ -228,10 +236,19 @@ impl Call {
     }
 
     fn at_ms(&self) -> u64 {
-        self.started.elapsed().as_millis() as u64
+        self.clock.since(self.started).as_millis() as u64
     }
 
     fn run(&mut self) {
+        self.begin();
+        while self.phase != Phase::Ended {
+            self.tick();
+        }
+        self.finish();
+    }
+
+    /// Opens the call's record, waits for the line to be answered, and starts the script.
+    fn begin(&mut self) {
         tracing::info!(call = %self.log_id, "conversation started");
         if let Some(store) = &self.shared.store {
             match store.begin_call(&self.flow.record) {
@@ -240,17 +257,17 @@ impl Call {
             }
         }
         // Audio sent before the caller's ACK could be lost; wait briefly for the answer.
-        let waited = Instant::now();
-        while waited.elapsed() < Duration::from_secs(2) {
+        let waited = self.clock.now();
+        while self.clock.since(waited) < Duration::from_secs(2) {
             match self.leg.poll_event() {
-                Some(LineEvent::Answered) | None if waited.elapsed() > Duration::from_millis(100) => break,
+                Some(LineEvent::Answered) | None if self.clock.since(waited) > Duration::from_millis(100) => break,
                 Some(LineEvent::Hangup) => {
                     self.flow.on_input(0, Input::CallerHungUp);
                     self.phase = Phase::Ended;
                     break;
                 }
                 Some(LineEvent::Answered) => break,
-                _ => std::thread::sleep(Duration::from_millis(10)),
+                _ => self.clock.sleep(Duration::from_millis(10)),
             }
         }
         if self.phase != Phase::Ended {
@@ -261,10 +278,6 @@ impl Call {
             }
             self.take_actions(actions);
         }
-        while self.phase != Phase::Ended {
-            self.tick();
-        }
-        self.finish();
     }
 
     /// One pass of the loop: line events, one frame in, results from the workers, audio out.
@@ -288,14 +301,36 @@ impl Call {
             }
         }
         self.drain_mirror();
+        if self.clock.is_simulated() {
+            self.settle();
+        }
         while let Ok(chunk) = self.tts_out.try_recv() {
             self.on_tts(chunk);
         }
-        while let Ok(done) = self.stt_done.try_recv() {
+        while let Some(done) = self.stt_jobs.try_recv() {
             self.on_transcript(done);
         }
         self.play();
         self.timers();
+    }
+
+    /// On simulated time recognition and synthesis take no time: every job out is waited for
+    /// before the clock moves on, so a test sees the same call on any machine. (On a real line
+    /// the loop never waits for the workers: that is the point of having them.)
+    fn settle(&mut self) {
+        loop {
+            if let Some(done) = self.stt_jobs.wait(SETTLE_LIMIT) {
+                self.on_transcript(done);
+                continue;
+            }
+            if self.prompts.iter().any(|p| !p.complete)
+                && let Ok(chunk) = self.tts_out.recv_timeout(SETTLE_LIMIT)
+            {
+                self.on_tts(chunk);
+                continue;
+            }
+            return;
+        }
     }
 
     fn on_line_event(&mut self, ev: LineEvent) {
@@ -326,7 +361,7 @@ impl Call {
         let heard = matches!(input, Input::Heard { .. });
         let actions = self.flow.on_input(at, input);
         if heard {
-            self.clock.decided = Some(Instant::now());
+            self.times.decided = Some(self.clock.now());
         }
         self.take_actions(actions);
         self.save_progress();
@@ -361,15 +396,15 @@ impl Call {
                     self.pending.pop_front();
                     tracing::info!(call = %self.log_id, "transferring the caller");
                     self.phase = Phase::Transferring;
-                    self.last_progress = Instant::now();
+                    self.last_progress = self.clock.now();
                     self.leg.transfer(&target);
                     return;
                 }
                 Action::HangUp => {
                     self.pending.pop_front();
                     // Let the last words reach the caller before the line goes.
-                    let until = Instant::now() + Duration::from_millis(20 * self.mirror.len() as u64 + 300);
-                    while Instant::now() < until {
+                    let until = self.clock.now() + Duration::from_millis(20 * self.mirror.len() as u64 + 300);
+                    while self.clock.now() < until {
                         let _ = self.leg.read_frame(Duration::from_millis(20));
                     }
                     self.leg.hang_up();
@@ -386,8 +421,8 @@ impl Call {
     fn listen(&mut self, expect: Expect) {
         self.last_expect = expect;
         self.early_end = None;
-        self.phase = Phase::Listening { expect, since: Instant::now() };
-        self.last_progress = Instant::now();
+        self.phase = Phase::Listening { expect, since: self.clock.now() };
+        self.last_progress = self.clock.now();
         self.keypad = match expect {
             Expect::Keypad { count } => Some(count),
             _ => None,

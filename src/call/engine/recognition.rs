@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
 use crate::speech::stt::{Priming, Stt};
@@ -40,6 +40,9 @@ pub(super) struct SttDone {
 /// taking jobs from one queue. On a 2-core box one transcription at a time with both cores
 /// finishes each sooner than four at once fighting over them, and a turn's end is served before
 /// speculative work (which is dropped once stale).
+///
+/// The queue runs on the machine's clock whatever the calls' clocks: staleness is about how
+/// long a job really waited for a worker.
 pub struct SttPool {
     queue: std::sync::Mutex<VecDeque<(SttJob, Sender<SttDone>, Instant)>>,
     ready: std::sync::Condvar,
@@ -116,15 +119,41 @@ impl SttPool {
     }
 }
 
-/// A call's handle on the pool.
+/// A call's handle on the pool: sends the call's jobs, takes their transcripts back, and
+/// counts those still out (a call on simulated time waits for them before its clock moves on).
 pub(super) struct SttClient {
-    pub(super) pool: Arc<SttPool>,
-    pub(super) reply: Sender<SttDone>,
+    pool: Arc<SttPool>,
+    reply: Sender<SttDone>,
+    done: Receiver<SttDone>,
+    in_flight: u32,
 }
 
 impl SttClient {
-    pub(super) fn send(&self, job: SttJob) -> Result<(), ()> {
+    pub(super) fn new(pool: Arc<SttPool>) -> SttClient {
+        let (reply, done) = channel();
+        SttClient { pool, reply, done, in_flight: 0 }
+    }
+
+    pub(super) fn send(&mut self, job: SttJob) {
+        self.in_flight += 1;
         self.pool.submit(job, self.reply.clone());
-        Ok(())
+    }
+
+    /// A transcript that is back, if any.
+    pub(super) fn try_recv(&mut self) -> Option<SttDone> {
+        let done = self.done.try_recv().ok()?;
+        self.in_flight = self.in_flight.saturating_sub(1);
+        Some(done)
+    }
+
+    /// Waits up to `limit` for the next transcript; None at once when none is out. (The pool
+    /// answers every job, a stale one with an empty transcript.)
+    pub(super) fn wait(&mut self, limit: Duration) -> Option<SttDone> {
+        if self.in_flight == 0 {
+            return None;
+        }
+        let done = self.done.recv_timeout(limit).ok()?;
+        self.in_flight -= 1;
+        Some(done)
     }
 }

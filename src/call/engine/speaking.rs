@@ -127,7 +127,7 @@ impl Call {
             p.audio.extend_from_slice(&chunk.samples);
             p.complete |= chunk.done;
             if first_audio {
-                self.last_progress = Instant::now();
+                self.last_progress = self.clock.now();
             }
         }
     }
@@ -153,7 +153,7 @@ impl Call {
             frame[..end - p.written].copy_from_slice(&p.audio[p.written..end]);
             let first = p.started.is_none();
             if first {
-                p.started = Some(Instant::now());
+                p.started = Some(self.clock.now());
             }
             p.written = end;
             if self.leg.write_frame(&frame).is_err() {
@@ -161,10 +161,10 @@ impl Call {
                 return;
             }
             self.mirror.push_back(frame);
-            self.last_progress = Instant::now();
+            self.last_progress = self.clock.now();
             if first
-                && self.clock.endpoint.is_some()
-                && let Some(last_voice) = self.clock.last_voice
+                && self.times.endpoint.is_some()
+                && let Some(last_voice) = self.times.last_voice
             {
                 self.note_latency(last_voice);
             }
@@ -173,8 +173,8 @@ impl Call {
 
     /// The reply's first audio went to the line: where the turn's time went.
     pub(super) fn note_latency(&mut self, last_voice: Instant) {
-        let now = Instant::now();
-        let c = self.clock;
+        let now = self.clock.now();
+        let c = self.times;
         let (Some(endpoint), Some(transcribed)) = (c.endpoint, c.transcribed) else { return };
         let ms = |a: Instant, b: Instant| b.saturating_duration_since(a).as_millis() as u32;
         let decided = c.decided.unwrap_or(transcribed);
@@ -188,13 +188,13 @@ impl Call {
         };
         tracing::debug!(call = %self.log_id, total_ms = lat.total_ms, endpoint_ms = lat.endpoint_ms, stt_ms = lat.stt_ms, tts_ms = lat.tts_ms, "turn latency");
         self.flow.record.latencies.push(lat);
-        self.clock = TurnClock::default();
+        self.times = TurnClock::default();
     }
 
     /// The line plays one frame per 20 ms: pop what it has played from the mirror, telling the
     /// echo guard what the caller's side is hearing now.
     pub(super) fn drain_mirror(&mut self) {
-        let now = Instant::now();
+        let now = self.clock.now();
         if self.mirror_next + Duration::from_millis(200) < now {
             self.mirror_next = now;
         }

@@ -2,21 +2,21 @@
 //! again, a call reaches its length limit, and a call stuck with nothing played, heard or
 //! computed is recovered (the watchdog) rather than left in silence.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::call::flow::Input;
 use super::{Call, Phase};
 
 /// A key press ends the keypad entry after this pause.
-const KEY_PAUSE: Duration = Duration::from_millis(3000);
+pub(super) const KEY_PAUSE: Duration = Duration::from_millis(3000);
 /// Nothing played, heard or computed for this long on a live call is a fault.
-const WATCHDOG: Duration = Duration::from_secs(15);
+pub(super) const WATCHDOG: Duration = Duration::from_secs(15);
 
 impl Call {
     pub(super) fn timers(&mut self) {
-        let now = Instant::now();
+        let now = self.clock.now();
         let c = &self.shared.conversation;
-        if !self.max_duration_sent && self.started.elapsed() >= Duration::from_secs(c.max_call_s as u64) {
+        if !self.max_duration_sent && self.clock.since(self.started) >= Duration::from_secs(c.max_call_s as u64) {
             self.max_duration_sent = true;
             tracing::info!(call = %self.log_id, "conversation.max_call_s reached");
             self.prompts_clear();
