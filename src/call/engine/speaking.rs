@@ -55,7 +55,7 @@ impl Shared {
     }
 }
 
-fn synthesize_8k(voice: &Voice, text: &str) -> anyhow::Result<Vec<i16>> {
+pub(super) fn synthesize_8k(voice: &Voice, text: &str) -> anyhow::Result<Vec<i16>> {
     let audio = voice.synthesize(text)?;
     to_line_rate(&audio.samples, audio.sample_rate)
 }

@@ -9,6 +9,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+use super::speaking::synthesize_8k;
 use super::{Call, Phase, Shared, SttPool};
 use crate::call::flow::{Action, Expect, Script};
 use crate::call::record::{Speaker, TurnLatency};
@@ -23,6 +24,9 @@ struct Models {
     pool: Arc<SttPool>,
     /// Without its random variation, so the caller and the agent sound the same every run.
     voice: Arc<Voice>,
+    /// The greeting at 8 kHz, synthesised once: every test hears it, and on a real box it is
+    /// in the prompt cache (`Shared::warm`) too.
+    greeting: Arc<Vec<i16>>,
 }
 
 /// The example config's models, loaded once; None (and the test skips, saying so) when they
@@ -37,7 +41,8 @@ fn models() -> Option<&'static Models> {
         }
         let stt = Arc::new(Stt::load(&stt).expect("speech recognition loads"));
         let voice = Arc::new(Voice::load(&tts).expect("the voice loads").without_variation());
-        Some(Models { pool: SttPool::start(stt), voice, config })
+        let greeting = Arc::new(synthesize_8k(&voice, &Script::from_config(&config).prompts.greeting).expect("the greeting synthesises"));
+        Some(Models { pool: SttPool::start(stt), voice, greeting, config })
     })
     .as_ref()
 }
@@ -61,14 +66,16 @@ impl Harness {
             return None;
         };
         let guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let script = Script::from_config(&m.config);
+        let prompt_audio = std::collections::HashMap::from([(script.prompts.greeting.clone(), m.greeting.clone())]);
         let shared = Arc::new(Shared {
-            script: std::sync::RwLock::new(Script::from_config(&m.config)),
+            script: std::sync::RwLock::new(script),
             stt_pool: m.pool.clone(),
             voice: m.voice.clone(),
             conversation: m.config.conversation.clone(),
             store: None,
             recording: None,
-            prompt_audio: Default::default(),
+            prompt_audio: std::sync::Mutex::new(prompt_audio),
         });
         let info = CallInfo { caller: Some("+15551234567".into()), dialled: None, log_id: test.into() };
         let (line, leg) = memory::pair(info, Clock::simulated(MONDAY_MORNING.parse().unwrap()));
