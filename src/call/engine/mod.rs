@@ -45,11 +45,11 @@ use crate::store::Store;
 use listening::{BargeIn, EarlyEnd, MIN_TURN_SPEECH_MS, PART_AFTER_SILENCE_MS};
 use recognition::SttClient;
 pub use recognition::SttPool;
+use speaking::{Prompt, TtsChunk, TtsJob, tts_worker};
 
 /// How long a call on simulated time waits for a worker's result (in real time) before going
 /// on without it; generous, for a loaded test machine.
 const SETTLE_LIMIT: Duration = Duration::from_secs(120);
-use speaking::{Prompt, TtsChunk, TtsJob, tts_worker};
 
 /// What every call shares: models loaded once, the script, the store.
 pub struct Shared {
@@ -102,7 +102,7 @@ enum Phase {
 
 /// Timing of the turn in progress, for the record's latencies.
 #[derive(Default, Clone, Copy)]
-struct TurnClock {
+struct TurnTimes {
     last_voice: Option<Instant>,
     endpoint: Option<Instant>,
     transcribed: Option<Instant>,
@@ -143,7 +143,7 @@ struct Call {
     last_key: Option<Instant>,
     keypad: Option<usize>,
     /// When each stage of the turn in progress happened, for its latency.
-    times: TurnClock,
+    times: TurnTimes,
     last_progress: Instant,
     barged: Option<BargeIn>,
     max_duration_sent: bool,
@@ -218,7 +218,7 @@ impl Call {
             keys: String::new(),
             last_key: None,
             keypad: None,
-            times: TurnClock::default(),
+            times: TurnTimes::default(),
             clock,
             last_progress: now,
             barged: None,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::call::flow::{Action, Expect};
 use crate::call::record::TurnLatency;
 use super::listening::BargeIn;
-use super::{Call, Phase, Shared, TurnClock};
+use super::{Call, Phase, Shared, TurnTimes};
 use crate::line::{FRAME_SAMPLES, Frame};
 use crate::speech::tts::Voice;
 
@@ -188,7 +188,7 @@ impl Call {
         };
         tracing::debug!(call = %self.log_id, total_ms = lat.total_ms, endpoint_ms = lat.endpoint_ms, stt_ms = lat.stt_ms, tts_ms = lat.tts_ms, "turn latency");
         self.flow.record.latencies.push(lat);
-        self.times = TurnClock::default();
+        self.times = TurnTimes::default();
     }
 
     /// The line plays one frame per 20 ms: pop what it has played from the mirror, telling the
