@@ -10,7 +10,8 @@
 //! This module imports only `audio`: a line type depends on it, never the other way round, so
 //! `call/` and the apps run on any line, and adding a line touches neither.
 
-
+pub mod clock;
+pub mod memory;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::audio::telephone::{FRAME_SAMPLES, Frame, RATE};
+pub use clock::Clock;
 
 /// What the line knows about the call. `caller` and `dialled` are patient data: never log them
 /// at info level or above; `log_id` is safe to log.
@@ -47,6 +49,11 @@ pub struct LegClosed;
 
 pub trait CallLeg: Send {
     fn info(&self) -> &CallInfo;
+    /// The time the call runs on: the machine's clock on a real line, a simulated one (moved on
+    /// by each frame delivered) on the in-memory leg of tests.
+    fn clock(&self) -> Clock {
+        Clock::real()
+    }
     /// The next 20 ms of the caller's audio, waiting up to `timeout`; Ok(None) on timeout.
     fn read_frame(&mut self, timeout: Duration) -> Result<Option<Frame>, LegClosed>;
     /// Queues 20 ms of audio for the caller. Blocks while about a second is already queued, so a

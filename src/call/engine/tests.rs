@@ -1,0 +1,296 @@
+//! The engine frame by frame: an in-memory line, simulated time, the real models.
+//!
+//! Each test drives one call on its own thread, a tick (one 20 ms frame) at a time, and waits
+//! for what it checks (a caller turn in the record, a prompt, a phase), never for wall-clock
+//! time. The call's clock moves only with the frames the line delivers, and recognition and
+//! synthesis take no call time (`Call::settle`), so turn ends, barge-ins and timeouts come out
+//! the same on any machine. One test at a time: they share one recogniser.
+
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use super::speaking::synthesize_8k;
+use super::{Call, Phase, Shared, SttPool};
+use crate::call::flow::{Action, Expect, Script};
+use crate::record::{Speaker, TurnLatency};
+use crate::config::Config;
+use crate::line::memory::{self, MemoryLine};
+use crate::line::{CallInfo, Clock, LineEvent};
+use crate::speech::stt::Stt;
+use crate::speech::tts::Voice;
+
+struct Models {
+    config: Config,
+    pool: Arc<SttPool>,
+    /// Without its random variation, so the caller and the agent sound the same every run.
+    voice: Arc<Voice>,
+    /// The greeting at 8 kHz, synthesised once: every test hears it, and on a real box it is
+    /// in the prompt cache (`Shared::warm`) too.
+    greeting: Arc<Vec<i16>>,
+}
+
+/// The example config's models, loaded once; None (and the test skips, saying so) when they
+/// are not there (`make models`).
+fn models() -> Option<&'static Models> {
+    static M: OnceLock<Option<Models>> = OnceLock::new();
+    M.get_or_init(|| {
+        let config = Config::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/frontdesk.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let (stt, tts) = (config.stt_settings(), config.tts_settings());
+        if !stt.model.exists() || !tts.voice.exists() {
+            return None;
+        }
+        let stt = Arc::new(Stt::load(&stt).expect("speech recognition loads"));
+        let voice = Arc::new(Voice::load(&tts).expect("the voice loads").without_variation());
+        let greeting = Arc::new(synthesize_8k(&voice, &Script::new(&config.script()).prompts.greeting).expect("the greeting synthesises"));
+        Some(Models { pool: SttPool::start(stt), voice, greeting, config })
+    })
+    .as_ref()
+}
+
+/// One call on the in-memory line, driven by the test.
+struct Harness {
+    call: Call,
+    line: MemoryLine,
+    _one_at_a_time: MutexGuard<'static, ()>,
+}
+
+/// A Monday at 10:00 in the clinic's time zone (America/New_York): open.
+const MONDAY_MORNING: &str = "2026-11-23T15:00:00Z";
+
+impl Harness {
+    /// A call answered and its greeting started; None when the models are missing.
+    fn start(test: &str) -> Option<Harness> {
+        static SERIAL: Mutex<()> = Mutex::new(());
+        let Some(m) = models() else {
+            eprintln!("{test}: skipped, the models named in examples/frontdesk.toml are missing (run `make models`)");
+            return None;
+        };
+        let guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let script = Script::new(&m.config.script());
+        let prompt_audio = std::collections::HashMap::from([(script.prompts.greeting.clone(), m.greeting.clone())]);
+        let shared = Arc::new(Shared {
+            script: std::sync::RwLock::new(script),
+            stt_pool: m.pool.clone(),
+            voice: m.voice.clone(),
+            conversation: m.config.conversation.clone(),
+            store: None,
+            recording: None,
+            prompt_audio: std::sync::Mutex::new(prompt_audio),
+        });
+        let info = CallInfo { caller: Some("+15551234567".into()), dialled: None, log_id: test.into() };
+        let (line, leg) = memory::pair(info, Clock::simulated(MONDAY_MORNING.parse().unwrap()));
+        line.event(LineEvent::Answered);
+        let mut call = Call::new(shared, Box::new(leg));
+        call.begin();
+        Some(Harness { call, line, _one_at_a_time: guard })
+    }
+
+    /// Queues the caller saying `text`, as it reaches us over a phone line (8 kHz mu-law).
+    fn say(&self, text: &str) {
+        let m = models().expect("models loaded");
+        let audio = m.voice.synthesize(text).unwrap();
+        let phone = crate::audio::telephone::through_g711(&audio.samples, audio.sample_rate, crate::audio::g711::Law::Ulaw).unwrap();
+        let samples: Vec<i16> = phone.iter().map(|&x| crate::audio::resample::f32_to_i16(x)).collect();
+        self.line.say(&samples);
+    }
+
+    fn now(&self) -> Instant {
+        self.call.clock.now()
+    }
+
+    /// Runs the call a frame at a time until `done` holds; fails after `limit` of call time or
+    /// if the call ends first.
+    fn until(&mut self, what: &str, limit: Duration, done: impl Fn(&Call) -> bool) {
+        let end = self.now() + limit;
+        while !done(&self.call) {
+            assert!(self.call.phase != Phase::Ended, "the call ended before {what}");
+            assert!(self.now() < end, "no {what} within {limit:?} of call time");
+            self.call.tick();
+        }
+    }
+
+    /// Runs the call for `d` of call time.
+    fn run_for(&mut self, d: Duration) {
+        let end = self.now() + d;
+        while self.now() < end && self.call.phase != Phase::Ended {
+            self.call.tick();
+        }
+    }
+
+    fn until_listening(&mut self, what: &str) {
+        self.until(what, Duration::from_secs(60), |c| matches!(c.phase, Phase::Listening { .. }));
+    }
+
+    fn caller_turns(&self) -> Vec<(String, bool)> {
+        self.call.flow.record.transcript.iter().filter(|u| u.speaker == Speaker::Caller).map(|u| (u.text.clone(), u.keypad)).collect()
+    }
+
+    /// What the agent finished saying or was cut off in, with whether it was interrupted.
+    fn agent_said(&self) -> Vec<(String, bool)> {
+        self.call.flow.record.transcript.iter().filter(|u| u.speaker == Speaker::Agent).map(|u| (u.text.clone(), u.interrupted)).collect()
+    }
+
+    fn last_latency(&self) -> TurnLatency {
+        self.call.flow.record.latencies.last().expect("a turn latency").clone()
+    }
+
+    fn greeting(&self) -> String {
+        self.call.flow.script().prompts.greeting.clone()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        // Nothing of this call left in the shared recogniser's queue for the next test.
+        self.call.settle();
+    }
+}
+
+fn has_caller_turn(c: &Call) -> bool {
+    c.flow.record.transcript.iter().any(|u| u.speaker == Speaker::Caller)
+}
+
+/// The agent has started answering: a prompt after the caller's turn is on the line.
+fn replying(c: &Call) -> bool {
+    has_caller_turn(c) && c.prompts.front().is_some_and(|p| p.started.is_some())
+}
+
+fn silent(samples: &[i16]) -> bool {
+    samples.iter().all(|&s| s == 0)
+}
+
+#[test]
+fn the_greeting_plays_whole_and_a_turn_ends_after_the_silence() {
+    let Some(mut h) = Harness::start("turn_end") else { return };
+    h.until_listening("listening after the greeting");
+    let greeting = h.greeting();
+    assert_eq!(h.agent_said(), vec![(greeting, false)]);
+    let heard = h.line.heard();
+    assert!(heard.len() > 8000 * 3 && !silent(&heard), "the caller heard the greeting");
+    assert_eq!(h.line.clears(), 0);
+
+    // A turn that trails off does not read as finished: it ends after the full silence.
+    h.say("I'd like to make an appointment for");
+    h.line.silence(3000);
+    h.until("the caller's turn", Duration::from_secs(10), has_caller_turn);
+    let silence_ms = h.call.shared.conversation.silence_ms;
+    h.until("the agent's reply", Duration::from_secs(5), replying);
+    let turns = h.caller_turns();
+    assert!(turns[0].0.to_lowercase().contains("appointment"), "{turns:?}");
+    let lat = h.last_latency();
+    assert!(lat.endpoint_ms >= silence_ms, "an unfinished turn waits for conversation.silence_ms ({silence_ms} ms): {lat:?}");
+}
+
+#[test]
+fn a_turn_that_reads_finished_ends_early() {
+    let Some(mut h) = Harness::start("early_end") else { return };
+    h.until_listening("listening after the greeting");
+    h.say("I'd like to make an appointment.");
+    h.line.silence(3000);
+    h.until("the agent's reply", Duration::from_secs(10), replying);
+    let turns = h.caller_turns();
+    assert!(turns[0].0.to_lowercase().contains("appointment"), "{turns:?}");
+    let lat = h.last_latency();
+    let silence_ms = h.call.shared.conversation.silence_ms;
+    assert!(
+        (super::listening::EARLY_END_SILENCE_MS..silence_ms).contains(&lat.endpoint_ms),
+        "taken at the early-end pause, not after {silence_ms} ms: {lat:?}"
+    );
+}
+
+#[test]
+fn talking_over_the_greeting_stops_it_and_takes_the_turn() {
+    let Some(mut h) = Harness::start("barge_in") else { return };
+    h.until("the greeting on the line", Duration::from_secs(5), |c| c.prompts.front().is_some_and(|p| p.started.is_some()));
+    h.line.silence(1000);
+    h.say("I'd like to make an appointment.");
+    h.line.silence(3000);
+    h.until("the barge-in", Duration::from_secs(5), |c| c.phase != Phase::Speaking);
+    assert_eq!(h.line.clears(), 1, "the greeting's queued audio was dropped");
+    assert_eq!(h.agent_said(), vec![(h.greeting(), true)], "the greeting is noted as interrupted");
+    // What the caller hears stops with the clear: no more greeting while they talk.
+    let at_barge_in = h.line.heard().len();
+    h.until("the agent's reply", Duration::from_secs(10), replying);
+    let turns = h.caller_turns();
+    assert!(turns[0].0.to_lowercase().contains("appointment"), "{turns:?}");
+    let heard = h.line.heard();
+    let reply_started = heard.iter().skip(at_barge_in).position(|&s| s != 0).map_or(heard.len(), |i| at_barge_in + i);
+    assert!(reply_started - at_barge_in >= 8000, "the caller was not talked over (silence from the barge-in to the reply)");
+}
+
+#[test]
+fn a_backchannel_over_a_statement_resumes_it() {
+    let Some(mut h) = Harness::start("resume") else { return };
+    h.until_listening("listening after the greeting");
+    let statement = "Our office is on the second floor, next to the pharmacy. Parking is free behind the building.";
+    h.call.take_actions(vec![Action::Say { text: statement.into(), interruptible: true }, Action::Listen(Expect::Speech)]);
+    h.until("the statement on the line", Duration::from_secs(5), |c| c.prompts.front().is_some_and(|p| p.started.is_some()));
+    h.line.silence(1500);
+    h.say("Okay.");
+    h.until("the barge-in", Duration::from_secs(5), |c| c.barged.is_some());
+    assert_eq!(h.line.clears(), 1);
+    h.until("the statement again", Duration::from_secs(5), |c| c.barged.is_none() && c.phase == Phase::Speaking);
+    h.until_listening("listening after the statement");
+    assert!(h.caller_turns().is_empty(), "\"okay\" over a statement is not a turn: {:?}", h.caller_turns());
+    let said = h.agent_said();
+    assert_eq!(said[1..], [(statement.to_string(), true), (statement.to_string(), false)], "interrupted, then played to its end");
+}
+
+#[test]
+fn keys_stop_a_prompt_and_end_on_hash_or_after_a_pause() {
+    let Some(mut h) = Harness::start("keypad") else { return };
+    h.until("the greeting on the line", Duration::from_secs(5), |c| c.prompts.front().is_some_and(|p| p.started.is_some()));
+    h.run_for(Duration::from_millis(500));
+    h.line.press('1');
+    h.line.press('2');
+    h.line.press('#');
+    h.until("the keys as a turn", Duration::from_secs(1), has_caller_turn);
+    assert!(h.line.clears() >= 1, "a key stops the greeting");
+    assert_eq!(h.agent_said(), vec![(h.greeting(), true)]);
+    assert_eq!(h.caller_turns(), vec![("12#".to_string(), true)]);
+
+    // Without '#', the entry ends after KEY_PAUSE.
+    h.until_listening("listening after the reply to the keys");
+    h.line.press('4');
+    h.line.press('2');
+    let pressed = h.now();
+    h.call.tick();
+    h.until("the second entry", Duration::from_secs(10), |c| c.flow.record.transcript.iter().filter(|u| u.keypad).count() == 2);
+    let waited = h.now() - pressed;
+    assert!(waited >= super::timers::KEY_PAUSE && waited <= super::timers::KEY_PAUSE + Duration::from_millis(40), "{waited:?}");
+    assert_eq!(h.caller_turns()[1], ("42".to_string(), true));
+
+    // With a count expected, the last key ends it.
+    h.until_listening("listening after the reply to the second entry");
+    h.call.listen(Expect::Keypad { count: 3 });
+    for k in ['7', '0', '1'] {
+        h.line.press(k);
+    }
+    h.call.tick();
+    assert_eq!(h.caller_turns()[2], ("701".to_string(), true));
+}
+
+#[test]
+fn the_watchdog_recovers_a_stuck_call() {
+    let Some(mut h) = Harness::start("watchdog") else { return };
+    h.until_listening("listening after the greeting");
+    // A recognition that never comes back.
+    h.call.phase = Phase::Transcribing;
+    let stuck = h.now();
+    h.call.last_progress = stuck;
+    let watchdog = h.call.flow.script().prompts.watchdog.clone();
+    h.until("the watchdog", Duration::from_secs(20), |c| c.prompts.iter().any(|p| p.text.contains(&watchdog)));
+    let after = h.now() - stuck;
+    assert!(after >= super::timers::WATCHDOG && after <= super::timers::WATCHDOG + Duration::from_millis(40), "{after:?}");
+    h.until_listening("listening after the watchdog's offer");
+}
+
+#[test]
+fn the_caller_hanging_up_ends_the_call() {
+    let Some(mut h) = Harness::start("hangup") else { return };
+    h.run_for(Duration::from_millis(500));
+    h.line.event(LineEvent::Hangup);
+    h.until("the end", Duration::from_secs(1), |c| c.phase == Phase::Ended);
+    h.call.finish();
+    assert!(!h.line.agent_hung_up());
+}
