@@ -281,7 +281,10 @@ impl Call {
             }
             return;
         }
-        self.barged = None;
+        // A real turn: what it interrupted will not be resumed, so its synthesis stops.
+        if self.barged.take().is_some() {
+            self.cancel_synthesis();
+        }
         self.on_input(Input::Heard { text, confidence });
     }
 

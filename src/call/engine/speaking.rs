@@ -122,7 +122,10 @@ pub(super) struct Prompt {
 impl Call {
     pub(super) fn on_tts(&mut self, chunk: TtsChunk) {
         let first_audio = !chunk.samples.is_empty();
-        if let Some(p) = self.prompts.iter_mut().find(|p| p.id == chunk.id) {
+        // A prompt set aside by a barge-in keeps receiving its audio: if the interruption was
+        // noise it resumes, and must not stall half-synthesised until the watchdog fires.
+        let set_aside = self.barged.iter_mut().flat_map(|b| b.prompts.iter_mut());
+        if let Some(p) = self.prompts.iter_mut().chain(set_aside).find(|p| p.id == chunk.id) {
             p.audio.extend_from_slice(&chunk.samples);
             p.complete |= chunk.done;
             if first_audio {

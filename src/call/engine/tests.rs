@@ -236,6 +236,28 @@ fn a_backchannel_over_a_statement_resumes_it() {
     assert_eq!(said[1..], [(statement.to_string(), true), (statement.to_string(), false)], "interrupted, then played to its end");
 }
 
+/// On a real line synthesis runs beside the call: audio that arrives while a prompt is set
+/// aside by a barge-in must reach it, or a prompt resumed after noise stalls half-made until
+/// the watchdog fires.
+#[test]
+fn audio_made_while_a_prompt_is_set_aside_reaches_it() {
+    let Some(mut h) = Harness::start("set-aside") else { return };
+    h.until_listening("listening after the greeting");
+    h.call.take_actions(vec![Action::Say { text: "Parking is free behind the building.".into(), interruptible: true }, Action::Listen(Expect::Speech)]);
+    h.until("the statement on the line", Duration::from_secs(5), |c| c.prompts.front().is_some_and(|p| p.started.is_some()));
+    h.line.silence(600);
+    h.say("Okay.");
+    h.until("the barge-in", Duration::from_secs(5), |c| c.barged.is_some());
+    let (id, before) = {
+        let p = &h.call.barged.as_ref().expect("set aside").prompts[0];
+        (p.id, p.audio.len())
+    };
+    h.call.on_tts(super::speaking::TtsChunk { id, samples: vec![0; 160], done: true });
+    let p = &h.call.barged.as_ref().expect("still set aside").prompts[0];
+    assert_eq!(p.audio.len(), before + 160, "the late audio reached the prompt set aside");
+    assert!(p.complete, "and its end too");
+}
+
 #[test]
 fn keys_stop_a_prompt_and_end_on_hash_or_after_a_pause() {
     let Some(mut h) = Harness::start("keypad") else { return };
