@@ -10,7 +10,8 @@ use std::process::{Command, Output};
 /// (line prefix, replacement line) pairs.
 fn config_with(dir: &Path, changes: &[(&str, String)]) -> PathBuf {
     let models = common::repo().join("models");
-    let mut text = std::fs::read_to_string(common::example_config_path()).unwrap().replace("\"../models", &format!("\"{}", models.display()));
+    let mut text =
+        std::fs::read_to_string(common::example_config_path()).unwrap().replace("\"../models", &format!("\"{}", models.display()));
     for (prefix, line) in changes {
         let old = text.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no line {prefix}")).to_string();
         text = text.replace(&old, line);
@@ -64,7 +65,10 @@ fn corrupt_whisper_models() {
     let garbage = dir.join("garbage.bin");
     std::fs::write(&garbage, vec![0x5au8; 4096]).unwrap();
     let cfg = config_with(&dir, &[("model = ", format!("model = \"{}\"", garbage.display()))]);
-    assert_clear_failure(&frontdesk(&cfg, &["transcribe", wav.to_str().unwrap()]), &["garbage.bin", "not a ggml Whisper model", "make models"]);
+    assert_clear_failure(
+        &frontdesk(&cfg, &["transcribe", wav.to_str().unwrap()]),
+        &["garbage.bin", "not a ggml Whisper model", "make models"],
+    );
 
     // A real model cut short, as a full disk leaves it.
     let real = std::fs::read(common::repo().join("models/ggml-tiny.en.bin")).unwrap();

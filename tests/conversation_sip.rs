@@ -86,7 +86,10 @@ impl Persona for ByKeywords {
 
     fn reply(&mut self, agent: &str) -> Reply {
         let Some(question) = last_question(agent) else { return Reply::Silence };
-        self.rules.iter().find(|(keys, _)| keys.iter().any(|k| question.contains(k))).map_or(Reply::Silence, |(_, say)| Reply::Say(say.to_string()))
+        self.rules
+            .iter()
+            .find(|(keys, _)| keys.iter().any(|k| question.contains(k)))
+            .map_or(Reply::Silence, |(_, say)| Reply::Say(say.to_string()))
     }
 }
 
@@ -94,7 +97,10 @@ impl Persona for ByKeywords {
 /// or starts like a question (in case the recogniser left the mark out).
 fn last_question(text: &str) -> Option<String> {
     let last = text.split_inclusive(['.', '?', '!']).map(str::trim).rfind(|s| s.chars().any(char::is_alphabetic))?.to_lowercase();
-    let asks = last.ends_with('?') || ["what", "may", "could", "can", "is", "did", "how", "are", "would", "do"].iter().any(|w| last.split_whitespace().next() == Some(w));
+    let asks = last.ends_with('?')
+        || ["what", "may", "could", "can", "is", "did", "how", "are", "would", "do"]
+            .iter()
+            .any(|w| last.split_whitespace().next() == Some(w));
     asks.then_some(last)
 }
 
@@ -202,7 +208,8 @@ fn callers_off_the_script_over_sip_get_their_records_right() {
     let mut failures = Vec::new();
     for (caller, port, want) in cases {
         let label = caller.name().to_string();
-        let run = Run::talk(&format!("conv-persona-{port}"), port, &clinic(&[UNHURRIED]), Box::new(OnTheLine(caller)), Duration::from_secs(420));
+        let run =
+            Run::talk(&format!("conv-persona-{port}"), port, &clinic(&[UNHURRIED]), Box::new(OnTheLine(caller)), Duration::from_secs(420));
         let calls = stored_calls(&run.dir);
         let Some(r) = calls.first().and_then(|c| c.record()) else {
             failures.push(format!("{label}: no record{}", run.context()));
@@ -344,7 +351,10 @@ fn talking_over_the_greeting_stops_it() {
     // How fast is a figure for BENCHMARKS.md; what must hold is that the greeting stopped while
     // the caller was still asking (the question lasts over a second), not after it played out.
     eprintln!("greeting stopped {latency_ms} ms after the caller's speech onset (as the caller heard it)");
-    assert!(stop < onset_s + question_s, "the greeting went on over the caller's question (stopped {latency_ms} ms after its onset){context}");
+    assert!(
+        stop < onset_s + question_s,
+        "the greeting went on over the caller's question (stopped {latency_ms} ms after its onset){context}"
+    );
     assert!(log.contains("barge-in"), "{context}");
     // And the caller's question was answered.
     let calls = stored_calls(&dir);
@@ -422,7 +432,11 @@ fn a_crash_mid_call_loses_no_finished_record() {
     let cut = calls[1].record().unwrap();
     assert_eq!(calls[1].outcome, "interrupted", "{context}");
     assert_eq!(cut.intent.as_deref(), Some("new_appointment"));
-    assert!(cut.transcript.len() >= captured.transcript.len() && cut.transcript.iter().any(|u| u.speaker == frontdesk::record::Speaker::Caller), "{:?}", cut.transcript);
+    assert!(
+        cut.transcript.len() >= captured.transcript.len() && cut.transcript.iter().any(|u| u.speaker == frontdesk::record::Speaker::Caller),
+        "{:?}",
+        cut.transcript
+    );
 
     // Both recordings: the first whole, the second up to the crash and marked so.
     for (id, whole) in [(calls[0].id, true), (calls[1].id, false)] {
@@ -458,7 +472,8 @@ fn a_reloaded_config_changes_what_the_next_caller_hears() {
     let config = d.dir.join("frontdesk.toml");
     let text = std::fs::read_to_string(&config).unwrap();
 
-    std::fs::write(&config, text.replace("name = \"Riverside Family Clinic\"", "name = \"Riverside Family Clinic\"\nnmae = \"typo\"")).unwrap();
+    std::fs::write(&config, text.replace("name = \"Riverside Family Clinic\"", "name = \"Riverside Family Clinic\"\nnmae = \"typo\""))
+        .unwrap();
     hangup_signal(&d);
     d.wait_for("configuration NOT reloaded", Duration::from_secs(10));
     assert!(d.log().contains("clinic.nmae"), "the mistake is named: {}", d.log());

@@ -49,13 +49,22 @@ fn tiny_en_quantizes_to_the_recorded_q8_0_file() {
     let sums = read_checksums(&common::repo().join("models/SHA256SUMS")).unwrap();
     assert_eq!(sums["ggml-tiny.en-q8_0.bin"], vec![sha256_file(&out).unwrap()]);
     assert!(std::fs::metadata(&out).unwrap().len() * 10 < std::fs::metadata(&f16).unwrap().len() * 6);
-    let stt = Stt::load(&SttSettings { model: out.clone(), threads: 2, language: "en".into(), audio_context: AudioContext::Sized, min_confidence: 0.5, vocabulary: Vec::new() }).unwrap();
+    let stt = Stt::load(&SttSettings {
+        model: out.clone(),
+        threads: 2,
+        language: "en".into(),
+        audio_context: AudioContext::Sized,
+        min_confidence: 0.5,
+        vocabulary: Vec::new(),
+    })
+    .unwrap();
     let heard = stt.transcriber().unwrap().transcribe(&common::phone_speech("Please call me back this afternoon.")).unwrap();
     let words = heard.text.to_lowercase();
     assert!(words.contains("call me back") && words.contains("afternoon"), "{heard:?}");
 
     // Quantizing twice is refused rather than degrading the model again.
-    let again = Command::new(common::frontdesk_bin()).args(["models", "quantize-q8"]).arg(&out).arg(out.with_extension("twice")).output().unwrap();
+    let again =
+        Command::new(common::frontdesk_bin()).args(["models", "quantize-q8"]).arg(&out).arg(out.with_extension("twice")).output().unwrap();
     assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("not f16"), "{again:?}");
     std::fs::remove_file(&out).unwrap();
 }

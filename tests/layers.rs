@@ -33,10 +33,31 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // The config assembles the sections the modules above own.
     ("config", &["audio", "call", "daemon", "line", "logging", "rtp", "sip", "speech", "store", "record", "fxo"]),
     // The composition root: everything but the command line.
-    ("daemon", &["audio", "call", "config", "entropy", "fxo", "line", "logging", "record", "rtp", "sip", "speech", "staff", "store", "wav"]),
+    (
+        "daemon",
+        &["audio", "call", "config", "entropy", "fxo", "line", "logging", "record", "rtp", "sip", "speech", "staff", "store", "wav"],
+    ),
     // Test peers and benchmarks drive lines from outside, as a PBX would.
     ("loopback_caller", &["audio", "entropy", "line", "rtp", "sip"]),
-    ("bench", &["audio", "call", "config", "daemon", "entropy", "line", "loopback_caller", "logging", "record", "rtp", "sip", "speech", "store", "wav"]),
+    (
+        "bench",
+        &[
+            "audio",
+            "call",
+            "config",
+            "daemon",
+            "entropy",
+            "line",
+            "loopback_caller",
+            "logging",
+            "record",
+            "rtp",
+            "sip",
+            "speech",
+            "store",
+            "wav",
+        ],
+    ),
     // The command line parses and prints; it may call anything.
     ("cli", &["*"]),
 ];
@@ -118,7 +139,9 @@ fn modules_import_only_the_layers_below_them() {
         // bench_turns and bench_records are benchmarks too.
         let rules = if module.starts_with("bench") { "bench" } else { module.as_str() };
         if !allowed.contains_key(rules) {
-            broken.push(format!("src/{module}: a top-level module with no place in the layering (add it to ALLOWED here and to ARCHITECTURE.md)"));
+            broken.push(format!(
+                "src/{module}: a top-level module with no place in the layering (add it to ALLOWED here and to ARCHITECTURE.md)"
+            ));
         }
     }
     for file in &files {
@@ -134,7 +157,10 @@ fn modules_import_only_the_layers_below_them() {
         for (line, name) in crate_paths(&text) {
             let own = name == module || (rules == "bench" && name.starts_with("bench"));
             if !own && !ok.contains(&"*") && !ok.contains(&name.as_str()) {
-                broken.push(format!("{}:{line}: `{module}` imports `crate::{name}`", file.strip_prefix(src().parent().unwrap()).unwrap().display()));
+                broken.push(format!(
+                    "{}:{line}: `{module}` imports `crate::{name}`",
+                    file.strip_prefix(src().parent().unwrap()).unwrap().display()
+                ));
             }
         }
     }

@@ -51,7 +51,15 @@ fn cases() -> Vec<Case> {
 
     // 1. Cooperative.
     let c = base("cooperative", "I'd like to make an appointment.");
-    out.push(Case { caller: c, now: OPEN, intent: Some("new_appointment"), slots: appointment(person_slots()), missing: vec![], outcome: "message_taken", questions: vec![] });
+    out.push(Case {
+        caller: c,
+        now: OPEN,
+        intent: Some("new_appointment"),
+        slots: appointment(person_slots()),
+        missing: vec![],
+        outcome: "message_taken",
+        questions: vec![],
+    });
 
     // 2. Verbose: long answers with the detail somewhere inside.
     let mut c = base("verbose", "Hi, good morning. Um, I was hoping to get a refill on one of my prescriptions, if that's possible.");
@@ -69,10 +77,22 @@ fn cases() -> Vec<Case> {
     c.spelling_said = "S M I T H.";
     c.dob_said = "Three five eighty.";
     c.phone_said = "617 555 0199.";
-    out.push(Case { caller: c, now: OPEN, intent: Some("cancel"), slots: person_slots(), missing: vec![], outcome: "message_taken", questions: vec![] });
+    out.push(Case {
+        caller: c,
+        now: OPEN,
+        intent: Some("cancel"),
+        slots: person_slots(),
+        missing: vec![],
+        outcome: "message_taken",
+        questions: vec![],
+    });
 
     // 4. Corrects every read-back that is wrong: a name the recogniser gets wrong at 8 kHz.
-    let mut c = Caller::new("corrector", Facts { given: "Carlos", family: "Mendoza", dob: Some((1978, 6, 9)), phone: Some("5085550147") }, "I need to make an appointment.");
+    let mut c = Caller::new(
+        "corrector",
+        Facts { given: "Carlos", family: "Mendoza", dob: Some((1978, 6, 9)), phone: Some("5085550147") },
+        "I need to make an appointment.",
+    );
     c.name_said = "My name is Carlos Mendoza.";
     c.spelling_said = "M E N D O Z as in zebra A.";
     c.dob_said = "June ninth, nineteen seventy eight.";
@@ -83,7 +103,13 @@ fn cases() -> Vec<Case> {
         caller: c,
         now: OPEN,
         intent: Some("new_appointment"),
-        slots: vec![("name", Check::Is("Carlos Mendoza")), ("date_of_birth", Check::Is("1978-06-09")), ("callback", Check::Is("5085550147")), ("reason", Check::Has("sore throat")), ("preferred_times", Check::Has("Monday"))],
+        slots: vec![
+            ("name", Check::Is("Carlos Mendoza")),
+            ("date_of_birth", Check::Is("1978-06-09")),
+            ("callback", Check::Is("5085550147")),
+            ("reason", Check::Has("sore throat")),
+            ("preferred_times", Check::Has("Monday")),
+        ],
         missing: vec![],
         outcome: "message_taken",
         questions: vec![],
@@ -91,7 +117,11 @@ fn cases() -> Vec<Case> {
 
     // 5. Refuses details: the message is still taken, with them marked missing.
     let mut c = base("refuser", "I'd like to leave a message for the doctor.");
-    c.declines = vec![(Ask::Dob, "I'd rather not say."), (Ask::Phone, "I don't have a phone number."), (Ask::CallerId, "I don't have a phone number.")];
+    c.declines = vec![
+        (Ask::Dob, "I'd rather not say."),
+        (Ask::Phone, "I don't have a phone number."),
+        (Ask::CallerId, "I don't have a phone number."),
+    ];
     c.reason_said = "Please tell the doctor the new medicine is working well.";
     out.push(Case {
         caller: c,
@@ -106,12 +136,28 @@ fn cases() -> Vec<Case> {
     // 6. Confused: asks what was meant before each of the first answers.
     let mut c = base("confused", "Hello? Is this the clinic? I need an appointment.");
     c.instead = vec![(Ask::Name, "Sorry, what?"), (Ask::Dob, "What do you need?"), (Ask::Phone, "Sorry, can you say that again?")];
-    out.push(Case { caller: c, now: OPEN, intent: Some("new_appointment"), slots: appointment(person_slots()), missing: vec![], outcome: "message_taken", questions: vec![] });
+    out.push(Case {
+        caller: c,
+        now: OPEN,
+        intent: Some("new_appointment"),
+        slots: appointment(person_slots()),
+        missing: vec![],
+        outcome: "message_taken",
+        questions: vec![],
+    });
 
     // 7. Asks FAQs in the middle of the intake.
     let mut c = base("faq mid-intake", "I'd like to make an appointment.");
     c.instead = vec![(Ask::Dob, "Oh, before I forget, where do I park?"), (Ask::Reason, "What are your hours?")];
-    out.push(Case { caller: c, now: OPEN, intent: Some("new_appointment"), slots: appointment(person_slots()), missing: vec![], outcome: "message_taken", questions: vec!["parking", "hours"] });
+    out.push(Case {
+        caller: c,
+        now: OPEN,
+        intent: Some("new_appointment"),
+        slots: appointment(person_slots()),
+        missing: vec![],
+        outcome: "message_taken",
+        questions: vec!["parking", "hours"],
+    });
 
     // 8. Changes the request midway.
     let mut c = base("changes request", "I'd like to make an appointment.");
@@ -129,17 +175,41 @@ fn cases() -> Vec<Case> {
     c.times_said = "Maybe... Monday morning.";
     let mut slots = person_slots();
     slots.push(("preferred_times", Check::Has("Monday")));
-    out.push(Case { caller: c, now: OPEN, intent: Some("reschedule"), slots, missing: vec![], outcome: "message_taken", questions: vec![] });
+    out.push(Case {
+        caller: c,
+        now: OPEN,
+        intent: Some("reschedule"),
+        slots,
+        missing: vec![],
+        outcome: "message_taken",
+        questions: vec![],
+    });
 
     // 10. Spells with NATO words.
     let mut c = base("NATO spelling", "I need to cancel my appointment.");
     c.spelling_said = "Sierra, Mike, India, Tango, Hotel.";
-    out.push(Case { caller: c, now: OPEN, intent: Some("cancel"), slots: person_slots(), missing: vec![], outcome: "message_taken", questions: vec![] });
+    out.push(Case {
+        caller: c,
+        now: OPEN,
+        intent: Some("cancel"),
+        slots: person_slots(),
+        missing: vec![],
+        outcome: "message_taken",
+        questions: vec![],
+    });
 
     // 11. Says the date of birth as digits.
     let mut c = base("digits for dates", "I'd like to make an appointment.");
     c.dob_said = "Oh three, oh five, nineteen eighty.";
-    out.push(Case { caller: c, now: OPEN, intent: Some("new_appointment"), slots: appointment(person_slots()), missing: vec![], outcome: "message_taken", questions: vec![] });
+    out.push(Case {
+        caller: c,
+        now: OPEN,
+        intent: Some("new_appointment"),
+        slots: appointment(person_slots()),
+        missing: vec![],
+        outcome: "message_taken",
+        questions: vec![],
+    });
 
     // 12. After hours, wants a person: a message is taken.
     let mut c = base("after hours", "Can I just talk to somebody at the front desk?");
@@ -151,7 +221,15 @@ fn cases() -> Vec<Case> {
     // 13. An emergency in the middle of an intake.
     let mut c = base("emergency mid-intake", "I'd like to make an appointment.");
     c.instead = vec![(Ask::Dob, "Actually, I'm having crushing chest pain right now.")];
-    out.push(Case { caller: c, now: OPEN, intent: Some("new_appointment"), slots: vec![("name", Check::Is("John Smith"))], missing: vec![], outcome: "emergency", questions: vec![] });
+    out.push(Case {
+        caller: c,
+        now: OPEN,
+        intent: Some("new_appointment"),
+        slots: vec![("name", Check::Is("John Smith"))],
+        missing: vec![],
+        outcome: "emergency",
+        questions: vec![],
+    });
 
     // 14. The vague caller of the issue: "Yes." to everything, after hours.
     let mut c = base("vague", "Can I just talk to somebody at the front desk?");
@@ -299,13 +377,23 @@ fn personas_who_do_not_follow_the_script_get_their_records_right() {
             }
         }
         eprintln!("{}: {}", case.caller.name(), if problems.is_empty() { "exactly right".to_string() } else { problems.join("; ") });
-        results.push(Outcome { label: case.caller.name().to_string(), prompts, problems, conversation: format!("{conversation}\nRECORD: {record}") });
+        results.push(Outcome {
+            label: case.caller.name().to_string(),
+            prompts,
+            problems,
+            conversation: format!("{conversation}\nRECORD: {record}"),
+        });
     }
     let right = results.iter().filter(|r| r.problems.is_empty()).count();
     eprintln!("\n| persona | agent prompts | record |");
     eprintln!("|---|---|---|");
     for r in &results {
-        eprintln!("| {} | {} | {} |", r.label, r.prompts, if r.problems.is_empty() { "exactly right".to_string() } else { r.problems.join("; ") });
+        eprintln!(
+            "| {} | {} | {} |",
+            r.label,
+            r.prompts,
+            if r.problems.is_empty() { "exactly right".to_string() } else { r.problems.join("; ") }
+        );
     }
     eprintln!("\ntask success: {right} of {} ({:.0} %)", results.len(), 100.0 * right as f64 / results.len() as f64);
     for r in results.iter().filter(|r| !r.problems.is_empty()) {

@@ -22,10 +22,34 @@ const CALLBACK_SAID: &str = "Nine seven one, five five five, zero one eight six.
 const CALLBACK: &str = "9715550186";
 
 /// Words of these values as they could be stored or logged in any form.
-const PLANTED: &[&str] = &["Quillon", "Vexmarrow", "VEXMARROW", "1921-11-13", "11/13/1921", "9715550186", "971-555-0186", "555-0186", "thirteenth", "nineteen twenty"];
+const PLANTED: &[&str] = &[
+    "Quillon",
+    "Vexmarrow",
+    "VEXMARROW",
+    "1921-11-13",
+    "11/13/1921",
+    "9715550186",
+    "971-555-0186",
+    "555-0186",
+    "thirteenth",
+    "nineteen twenty",
+];
 
 fn appointment() -> Vec<&'static str> {
-    vec!["I'd like to make an appointment.", NAME_SAID, SPELLING, "Yes.", DOB_SAID, "Yes.", CALLBACK_SAID, "Yes.", "A rash on my arm.", "Tuesday afternoon.", "Yes.", "No, thank you."]
+    vec![
+        "I'd like to make an appointment.",
+        NAME_SAID,
+        SPELLING,
+        "Yes.",
+        DOB_SAID,
+        "Yes.",
+        CALLBACK_SAID,
+        "Yes.",
+        "A rash on my arm.",
+        "Tuesday afternoon.",
+        "Yes.",
+        "No, thank you.",
+    ]
 }
 
 struct Box_ {
@@ -63,11 +87,8 @@ impl Box_ {
 
     /// A call through the conversation, stored as the daemon stores it; the debug log with it.
     fn call(&self, now: &str, lines: &[&str]) -> String {
-        let out = self.run(
-            &["simulate", "--save", "--now", now, "--caller", CALLER_ID],
-            &(lines.join("\n") + "\n"),
-            &[("RUST_LOG", "debug")],
-        );
+        let out =
+            self.run(&["simulate", "--save", "--now", now, "--caller", CALLER_ID], &(lines.join("\n") + "\n"), &[("RUST_LOG", "debug")]);
         let log = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(out.status.success(), "{log}");
         assert!(log.contains("simulated call stored"), "{log}");
@@ -109,7 +130,22 @@ fn assert_clean(what: &str, bytes: &[u8]) {
 fn planted_patient_data_is_sealed_on_disk_and_absent_from_logs_but_staff_see_it() {
     let b = Box_::new("records-canary", "");
     let mut logs = b.call("2026-11-23T10:00:00-05:00", &appointment());
-    logs += &b.call("2026-11-23T11:30:00-05:00", &["Can I leave a message for Dr. Patel?", NAME_SAID, SPELLING, "Yes.", DOB_SAID, "Yes.", CALLBACK_SAID, "Yes.", "Please call me about my results.", "Yes.", "No, thank you."]);
+    logs += &b.call(
+        "2026-11-23T11:30:00-05:00",
+        &[
+            "Can I leave a message for Dr. Patel?",
+            NAME_SAID,
+            SPELLING,
+            "Yes.",
+            DOB_SAID,
+            "Yes.",
+            CALLBACK_SAID,
+            "Yes.",
+            "Please call me about my results.",
+            "Yes.",
+            "No, thank you.",
+        ],
+    );
 
     let show = b.ok(&["calls", "show", "1"]);
     assert!(show.contains("message_taken") && show.contains("confirmed     yes"), "{show}");
@@ -201,7 +237,13 @@ fn the_audit_trail_names_the_entry_that_was_changed_removed_or_reordered() {
     assert_eq!(at.len(), 3, "three entries say calls show 1");
     // Entries are stored in rowid order within the page, oldest last or first: find entry 5's.
     let conn = rusqlite::Connection::open(b.data().join("calls.db")).unwrap();
-    let seqs: Vec<i64> = conn.prepare("SELECT seq FROM audit WHERE detail = 'calls show 1' ORDER BY seq").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let seqs: Vec<i64> = conn
+        .prepare("SELECT seq FROM audit WHERE detail = 'calls show 1' ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     drop(conn);
     bytes[at[1] + 11] = b'7';
     std::fs::write(copy.data().join("calls.db"), &bytes).unwrap();
@@ -237,14 +279,50 @@ fn retention_with_a_shifted_clock_removes_old_calls_and_keeps_fresh_ones() {
     std::fs::write(&b.config, format!("{}{policy}{}", &text[..start], &text[end..])).unwrap();
 
     b.call("2026-01-12T10:00:00-05:00", &appointment()); // 314 days old: gone
-    b.call("2026-10-01T10:00:00-04:00", &["Can I leave a message?", "My name is Ottoline Brackwater.", "B. R. A. C. K. W. A. T. E. R.", "Yes.", DOB_SAID, "Yes.", CALLBACK_SAID, "Yes.", "Please call me back.", "Yes.", "No, thank you."]); // 52 days: transcript gone
-    b.call("2026-11-20T10:00:00-05:00", &["I need a refill.", "My name is Perpetua Hollowell.", "H. O. L. L. O. W. E. L. L.", "Yes.", DOB_SAID, "Yes.", CALLBACK_SAID, "Yes.", "Lisinopril.", "Yes.", "No, thank you."]); // fresh
+    b.call(
+        "2026-10-01T10:00:00-04:00",
+        &[
+            "Can I leave a message?",
+            "My name is Ottoline Brackwater.",
+            "B. R. A. C. K. W. A. T. E. R.",
+            "Yes.",
+            DOB_SAID,
+            "Yes.",
+            CALLBACK_SAID,
+            "Yes.",
+            "Please call me back.",
+            "Yes.",
+            "No, thank you.",
+        ],
+    ); // 52 days: transcript gone
+    b.call(
+        "2026-11-20T10:00:00-05:00",
+        &[
+            "I need a refill.",
+            "My name is Perpetua Hollowell.",
+            "H. O. L. L. O. W. E. L. L.",
+            "Yes.",
+            DOB_SAID,
+            "Yes.",
+            CALLBACK_SAID,
+            "Yes.",
+            "Lisinopril.",
+            "Yes.",
+            "No, thank you.",
+        ],
+    ); // fresh
     // Pieces of the old call's sealed data and keys, to look for after the purge.
     let conn = rusqlite::Connection::open(b.data().join("calls.db")).unwrap();
     let mut traces: Vec<Vec<u8>> = vec![conn.query_row("SELECT intake FROM calls WHERE id = 1", [], |r| r.get(0)).unwrap()];
     traces.push(conn.query_row("SELECT transcript FROM calls WHERE id = 1", [], |r| r.get(0)).unwrap());
     traces.push(conn.query_row("SELECT transcript FROM calls WHERE id = 2", [], |r| r.get(0)).unwrap());
-    let keys: Vec<Vec<u8>> = conn.prepare("SELECT wrapped FROM data_keys WHERE call_id = 1 OR (call_id = 2 AND class = 'transcript')").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let keys: Vec<Vec<u8>> = conn
+        .prepare("SELECT wrapped FROM data_keys WHERE call_id = 1 OR (call_id = 2 AND class = 'transcript')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(keys.len(), 3);
     traces.extend(keys);
     drop(conn);
@@ -293,7 +371,10 @@ fn the_daemon_refuses_a_missing_loose_or_wrong_key() {
     assert!(!b.key().exists(), "a missing key must not be replaced by a new one");
 
     let err = b.run(&["key", "init"], "", &[]);
-    assert!(String::from_utf8_lossy(&err.stderr).contains("restore the key from your backup"), "key init never replaces the key of existing records");
+    assert!(
+        String::from_utf8_lossy(&err.stderr).contains("restore the key from your backup"),
+        "key init never replaces the key of existing records"
+    );
     write_key(&b.key(), b"5f1e0c2b7a9d4e3f60718293a4b5c6d7e8f9011223344556677889900aabbccd\n");
     let err = start(&b);
     assert!(err.contains("another master key"), "{err}");

@@ -40,7 +40,8 @@ impl Conversation {
 fn config(name: &str, extra: &str) -> std::path::PathBuf {
     let dir = common::scratch(name);
     let models = common::repo().join("models");
-    let mut text = std::fs::read_to_string(common::example_config_path()).unwrap().replace("\"../models", &format!("\"{}", models.display()));
+    let mut text =
+        std::fs::read_to_string(common::example_config_path()).unwrap().replace("\"../models", &format!("\"{}", models.display()));
     if let Some(pos) = text.find("\n[sip]") {
         text.truncate(pos);
     }
@@ -68,7 +69,11 @@ fn simulate_with(config: &std::path::Path, args: &[&str], caller_lines: &[&str])
     assert!(out.status.success(), "simulate failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let agent: Vec<String> = stdout.lines().filter_map(|l| l.strip_prefix("AGENT: ")).map(str::to_string).collect();
     let record_line = stdout.lines().find_map(|l| l.strip_prefix("RECORD: ")).unwrap_or_else(|| panic!("no RECORD line:\n{stdout}"));
-    assert_eq!(stdout.lines().filter(|l| !l.starts_with("AGENT: ") && !l.starts_with("RECORD: ")).count(), 0, "only AGENT and RECORD lines on stdout:\n{stdout}");
+    assert_eq!(
+        stdout.lines().filter(|l| !l.starts_with("AGENT: ") && !l.starts_with("RECORD: ")).count(),
+        0,
+        "only AGENT and RECORD lines on stdout:\n{stdout}"
+    );
     Conversation { agent, record: serde_json::from_str(record_line).unwrap() }
 }
 
@@ -133,7 +138,18 @@ fn refill_with_caller_id_offer_and_medication() {
     let c = simulate_with(
         &common::example_config_path(),
         &["--now", OPEN, "--caller", "+16175550199"],
-        &["I need a refill on my lisinopril.", "It's John Smith.", "S M I T H", "yes", "oh three oh five ninety", "yes", "Yes, that's the best number.", "Lisinopril, ten milligrams.", "Yes.", "That's all, goodbye."],
+        &[
+            "I need a refill on my lisinopril.",
+            "It's John Smith.",
+            "S M I T H",
+            "yes",
+            "oh three oh five ninety",
+            "yes",
+            "Yes, that's the best number.",
+            "Lisinopril, ten milligrams.",
+            "Yes.",
+            "That's all, goodbye.",
+        ],
     );
     assert!(c.said("Is the number you're calling from, ending in zero one nine nine, the best one to reach you?"), "{}", c.transcript());
     assert_eq!(c.slot("callback"), "6175550199");
@@ -146,7 +162,13 @@ fn refill_with_caller_id_offer_and_medication() {
 #[test]
 fn faq_answers_and_anything_else() {
     let c = simulate(&["What are your hours?", "Yes, where do I park?", "No, that's all."]);
-    assert!(c.said("Our hours are Monday to Wednesday, 8 AM to 5 PM; Thursday, 8 AM to 7 PM; Friday, 8 AM to 5 PM, and Saturday, 9 AM to noon."), "{}", c.transcript());
+    assert!(
+        c.said(
+            "Our hours are Monday to Wednesday, 8 AM to 5 PM; Thursday, 8 AM to 7 PM; Friday, 8 AM to 5 PM, and Saturday, 9 AM to noon."
+        ),
+        "{}",
+        c.transcript()
+    );
     assert!(c.said("free parking behind the building"));
     assert_eq!(c.record["questions"], serde_json::json!(["hours", "parking"]));
     assert_eq!(c.outcome(), "answered");
@@ -166,11 +188,29 @@ fn date_of_birth_forms_missing_year_and_impossible_dates() {
     let c = simulate(&["I'd like an appointment.", "Jane Doe", "D O E", "yes", "the fifth of March", "nineteen eighty", "yes", "<hangup>"]);
     assert!(c.said("And what year were you born?"), "{}", c.transcript());
     assert_eq!(c.slot("date_of_birth"), "1980-03-05");
-    let c = simulate(&["I'd like an appointment.", "Jane Doe", "D O E", "yes", "February thirtieth, nineteen eighty", "February twentieth, nineteen eighty", "yes", "<hangup>"]);
+    let c = simulate(&[
+        "I'd like an appointment.",
+        "Jane Doe",
+        "D O E",
+        "yes",
+        "February thirtieth, nineteen eighty",
+        "February twentieth, nineteen eighty",
+        "yes",
+        "<hangup>",
+    ]);
     assert!(c.said("that day doesn't exist in that month"), "{}", c.transcript());
     assert_eq!(c.slot("date_of_birth"), "1980-02-20");
     // A correction in the "no" goes straight in.
-    let c = simulate(&["I'd like an appointment.", "Jane Doe", "D O E", "yes", "March fifth 1980", "No, March fifteenth 1980", "yes", "<hangup>"]);
+    let c = simulate(&[
+        "I'd like an appointment.",
+        "Jane Doe",
+        "D O E",
+        "yes",
+        "March fifth 1980",
+        "No, March fifteenth 1980",
+        "yes",
+        "<hangup>",
+    ]);
     assert_eq!(c.slot("date_of_birth"), "1980-03-15");
 }
 
@@ -247,7 +287,8 @@ fn silence_gets_a_reprompt_then_a_goodbye() {
 
 #[test]
 fn emergency_in_the_middle_of_an_intake_interrupts_it() {
-    let c = simulate(&["I need an appointment.", "Jane Doe", "D O E", "yes", "Actually I'm having crushing chest pain right now.", "<hangup>"]);
+    let c =
+        simulate(&["I need an appointment.", "Jane Doe", "D O E", "yes", "Actually I'm having crushing chest pain right now.", "<hangup>"]);
     assert!(c.said("Please hang up and call 9 1 1 now"), "{}", c.transcript());
     assert_eq!(c.outcome(), "emergency");
     assert_eq!(c.record["red_flag"], "chest_pain");
@@ -271,7 +312,23 @@ fn a_person_is_reached_by_transfer_or_a_message_is_taken() {
     let cfg = config("sim-person", "\n[transfer]\ntarget = \"sip:reception@127.0.0.1\"\n");
     let c = simulate_with(&cfg, &["--now", OPEN], &["Can I talk to a real person?"]);
     assert_eq!(c.outcome(), "transferred");
-    let c = simulate_with(&cfg, &["--now", OPEN, "--transfer-fails"], &["Can I talk to the receptionist?", "Jane Doe", "D O E", "yes", "March 5 1980", "yes", "617 555 0199", "yes", "Please call me about my referral.", "yes", "no"]);
+    let c = simulate_with(
+        &cfg,
+        &["--now", OPEN, "--transfer-fails"],
+        &[
+            "Can I talk to the receptionist?",
+            "Jane Doe",
+            "D O E",
+            "yes",
+            "March 5 1980",
+            "yes",
+            "617 555 0199",
+            "yes",
+            "Please call me about my referral.",
+            "yes",
+            "no",
+        ],
+    );
     assert!(c.said("I couldn't reach anyone right now."));
     assert_eq!(c.record["intent"], "message");
     assert_eq!(c.outcome(), "message_taken");
@@ -323,7 +380,11 @@ fn config_flows_change_the_conversation() {
         "sim-flow",
         "\n[intents.cancel]\nslots = [\"name\", \"reason\"]\nintro = \"Sorry to hear that.\"\nsummary = \"a cancellation\"\nphrases = [\"won't be coming\"]\n",
     );
-    let c = simulate_with(&cfg, &["--now", OPEN], &["I won't be coming on Friday.", "Jane Doe", "D O E", "yes", "My car broke down.", "yes", "no"]);
+    let c = simulate_with(
+        &cfg,
+        &["--now", OPEN],
+        &["I won't be coming on Friday.", "Jane Doe", "D O E", "yes", "My car broke down.", "yes", "no"],
+    );
     assert!(c.said("Sorry to hear that."));
     assert_eq!(c.record["intent"], "cancel");
     assert!(!c.said("date of birth"), "the clinic's flow has no date of birth: {}", c.transcript());
@@ -334,11 +395,7 @@ fn config_flows_change_the_conversation() {
 /// and recognised by Whisper, as on a real line.
 #[test]
 fn audio_mode_hears_an_appointment_request() {
-    let c = simulate_with(
-        &config("sim-audio", ""),
-        &["--audio", "--now", OPEN],
-        common::APPOINTMENT,
-    );
+    let c = simulate_with(&config("sim-audio", ""), &["--audio", "--now", OPEN], common::APPOINTMENT);
     assert_eq!(c.slot("name"), "John Smith");
     assert_eq!(c.slot("date_of_birth"), "1980-03-05");
     assert_eq!(c.slot("callback"), "6175550199");

@@ -164,7 +164,11 @@ fn baresip_call_to_echo_hears_its_speech_and_sends_dtmf() {
     }
 
     // Only the loopback address in the SIP messages and SDP both ways (baresip's -s trace).
-    assert!(bout.contains(&format!("INVITE sip:echo@127.0.0.1:{SIP_PORT} SIP/2.0")) && bout.contains("SIP/2.0 200 OK"), "no INVITE/200 in baresip's SIP trace{}", context());
+    assert!(
+        bout.contains(&format!("INVITE sip:echo@127.0.0.1:{SIP_PORT} SIP/2.0")) && bout.contains("SIP/2.0 200 OK"),
+        "no INVITE/200 in baresip's SIP trace{}",
+        context()
+    );
     let others: Vec<String> = ipv4_addresses(&bout).into_iter().filter(|a| a != "127.0.0.1").collect();
     assert!(others.is_empty(), "addresses other than 127.0.0.1 in baresip's output: {others:?}{}", context());
 
@@ -173,7 +177,11 @@ fn baresip_call_to_echo_hears_its_speech_and_sends_dtmf() {
     assert_eq!(calls.len(), 1, "expected one call{}", context());
     let c = &calls[0];
     let n = |k: &str| c.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or_else(|| panic!("no {k} in {c:?}{}", context()));
-    assert!(log.lines().any(|l| l.contains("call ended") && l.contains("why=\"caller hung up\"")), "the call did not end by baresip's BYE{}", context());
+    assert!(
+        log.lines().any(|l| l.contains("call ended") && l.contains("why=\"caller hung up\"")),
+        "the call did not end by baresip's BYE{}",
+        context()
+    );
     assert!(n("rtp_received") >= 200 && n("rtp_sent") >= 200, "too few RTP packets: {c:?}{}", context());
     assert_eq!(n("rtp_invalid"), 0, "{c:?}{}", context());
 

@@ -261,13 +261,18 @@ fn failed_invite_answer_is_retransmitted_until_the_ack() {
     let d = Daemon::start("timerg", 16360, "app = \"echo\"", "");
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     let local = sock.local_addr().unwrap();
-    let sdp = "v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n";
+    let sdp =
+        "v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n";
     let head = |method: &str, cseq: &str| {
         format!(
             "{method} sip:clinic@127.0.0.1:16360 SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-timerg;rport\r\nFrom: <sip:x@{local}>;tag=tg\r\nTo: <sip:clinic@127.0.0.1>\r\nCall-ID: timerg-1\r\nCSeq: {cseq}\r\nMax-Forwards: 70\r\n"
         )
     };
-    let invite = format!("{}Contact: <sip:x@{local}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}", head("INVITE", "1 INVITE"), sdp.len());
+    let invite = format!(
+        "{}Contact: <sip:x@{local}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        head("INVITE", "1 INVITE"),
+        sdp.len()
+    );
     sock.send_to(invite.as_bytes(), ("127.0.0.1", 16360)).unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(1500))).unwrap();
     let mut buf = [0u8; 4096];

@@ -49,10 +49,13 @@ fn line_hiss_yields_nothing() {
 fn rumble_and_tones_yield_nothing() {
     // Brown-ish noise (wind, handling) and a US dial tone (350 + 440 Hz).
     let mut acc = 0.0f32;
-    let rumble: Vec<f32> = noise(3.0, 0.2, 7).iter().map(|x| {
-        acc = (acc + x * 0.2).clamp(-0.8, 0.8) * 0.995;
-        acc
-    }).collect();
+    let rumble: Vec<f32> = noise(3.0, 0.2, 7)
+        .iter()
+        .map(|x| {
+            acc = (acc + x * 0.2).clamp(-0.8, 0.8) * 0.995;
+            acc
+        })
+        .collect();
     let t = transcribe(&rumble);
     assert!(t.is_empty(), "rumble: {t:?}");
     let tone: Vec<f32> = (0..RATE * 3)
@@ -92,10 +95,18 @@ fn empty_and_overlong_input_are_errors() {
 #[test]
 fn a_short_answer_said_once_is_written_once() {
     for (said, written) in [("Yes.", "yes"), ("No.", "no")] {
-        let t = common::stt().transcriber().unwrap().transcribe_turn(&common::phone_speech(said), frontdesk::speech::stt::Priming::Everyday).unwrap();
+        let t = common::stt()
+            .transcriber()
+            .unwrap()
+            .transcribe_turn(&common::phone_speech(said), frontdesk::speech::stt::Priming::Everyday)
+            .unwrap();
         let words: Vec<String> = t.text.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()).collect();
         assert_eq!(words, [written], "{said:?} was heard as {:?} ({} ms voiced)", t.text, t.voiced_ms);
     }
-    let t = common::stt().transcriber().unwrap().transcribe_turn(&common::phone_speech("Yes, yes."), frontdesk::speech::stt::Priming::Everyday).unwrap();
+    let t = common::stt()
+        .transcriber()
+        .unwrap()
+        .transcribe_turn(&common::phone_speech("Yes, yes."), frontdesk::speech::stt::Priming::Everyday)
+        .unwrap();
     assert_eq!(t.text.to_lowercase().matches("yes").count(), 2, "{:?} ({} ms voiced)", t.text, t.voiced_ms);
 }

@@ -65,7 +65,8 @@ fn text_is_made_speakable_before_synthesis() {
     let v = common::voice();
     let heard = {
         let audio = v.synthesize("Call Dr. Patel at 555-0147.").unwrap();
-        let phone = frontdesk::audio::telephone::through_g711(&audio.samples, audio.sample_rate, frontdesk::audio::g711::Law::Ulaw).unwrap();
+        let phone =
+            frontdesk::audio::telephone::through_g711(&audio.samples, audio.sample_rate, frontdesk::audio::g711::Law::Ulaw).unwrap();
         let wide = frontdesk::audio::resample::resample(&phone, 8000, 16_000).unwrap();
         common::stt().transcriber().unwrap().transcribe(&wide).unwrap().text
     };

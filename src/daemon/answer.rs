@@ -97,7 +97,8 @@ impl Apps {
                 Some(p) => apps::load_announcement(&config.resolve(p))?,
                 None => Vec::new(),
             };
-            let settings = AnnounceSettings { prompt, record_dir: a.record_dir.as_ref().map(|d| config.resolve(d)), record_seconds: a.record_seconds };
+            let settings =
+                AnnounceSettings { prompt, record_dir: a.record_dir.as_ref().map(|d| config.resolve(d)), record_seconds: a.record_seconds };
             if let Some(dir) = &settings.record_dir {
                 std::fs::create_dir_all(dir).with_context(|| format!("cannot create announce.record_dir {}", dir.display()))?;
             }

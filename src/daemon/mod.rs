@@ -72,7 +72,11 @@ pub fn run(config: Config) -> Result<ExitCode> {
     let heard = crate::audio::resample::resample(&greeting.samples, greeting.sample_rate, stt::SAMPLE_RATE)?;
     let self_test = transcriber.transcribe(&heard)?;
     drop(transcriber);
-    tracing::info!(prompts = warmed, self_test_words = self_test.text.split_whitespace().count(), "speech ready: models loaded and verified");
+    tracing::info!(
+        prompts = warmed,
+        self_test_words = self_test.text.split_whitespace().count(),
+        "speech ready: models loaded and verified"
+    );
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.spawn(reload::on_hangup(reload::Reload { path: config.path.clone(), shared: shared.clone(), store: store.clone(), retention }));

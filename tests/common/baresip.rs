@@ -137,9 +137,7 @@ impl Ctrl {
         self.next_token += 1;
         let token = format!("t{}", self.next_token);
         let json = serde_json::json!({ "command": command, "params": params, "token": token }).to_string();
-        self.stream
-            .write_all(format!("{}:{json},", json.len()).as_bytes())
-            .map_err(|e| format!("ctrl_tcp write of {command:?}: {e}"))?;
+        self.stream.write_all(format!("{}:{json},", json.len()).as_bytes()).map_err(|e| format!("ctrl_tcp write of {command:?}: {e}"))?;
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(5) {
             let found = self.received.lock().unwrap().iter().find(|v| v["response"] == true && v["token"] == token.as_str()).cloned();
@@ -200,13 +198,9 @@ pub fn baresip_config(dir: &Path, ports: Ports, audio: &Path, rec_dir: &Path) ->
         .replace("@RTP_PORTS@", ports.rtp)
         .replace("@AUDIO@", audio.to_str().unwrap())
         .replace("@REC_DIR@", rec_dir.to_str().unwrap());
-    assert!(
-        !config.lines().any(|l| !l.starts_with('#') && l.contains('@')),
-        "unfilled placeholder in tests/baresip/config:\n{config}"
-    );
+    assert!(!config.lines().any(|l| !l.starts_with('#') && l.contains('@')), "unfilled placeholder in tests/baresip/config:\n{config}");
     std::fs::write(conf.join("config"), config).unwrap();
     std::fs::copy(templates.join("accounts"), conf.join("accounts")).unwrap();
     std::fs::write(conf.join("contacts"), "").unwrap();
     conf
 }
-

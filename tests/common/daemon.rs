@@ -122,9 +122,8 @@ impl Drop for Daemon {
 pub fn write_config(name: &str, base_port: u16, sip_extra: &str, tail: &str) -> PathBuf {
     let dir = super::scratch(name);
     let models = super::repo().join("models");
-    let mut text = std::fs::read_to_string(super::example_config_path())
-        .unwrap()
-        .replace("\"../models", &format!("\"{}", models.display()));
+    let mut text =
+        std::fs::read_to_string(super::example_config_path()).unwrap().replace("\"../models", &format!("\"{}", models.display()));
     if let Some(pos) = text.find("\n[sip]") {
         text.truncate(pos);
     }

@@ -47,7 +47,9 @@ pub fn phone(text: &str) -> Vec<f32> {
 /// anything else busy take many times longer, one only longer in proportion.
 fn ear() -> &'static Stt {
     static S: OnceLock<Stt> = OnceLock::new();
-    S.get_or_init(|| Stt::load(&SttSettings { threads: 1, ..super::config().stt_settings() }).unwrap_or_else(|e| panic!("{e} (run `make models`)")))
+    S.get_or_init(|| {
+        Stt::load(&SttSettings { threads: 1, ..super::config().stt_settings() }).unwrap_or_else(|e| panic!("{e} (run `make models`)"))
+    })
 }
 
 /// What the caller's recogniser makes of 8 kHz agent audio. The quiet that ended the reply is

@@ -30,8 +30,7 @@ pub fn config() -> &'static Config {
 
 pub fn voice() -> Arc<Voice> {
     static V: OnceLock<Arc<Voice>> = OnceLock::new();
-    V.get_or_init(|| Arc::new(Voice::load(&config().tts_settings()).unwrap_or_else(|e| panic!("{e} (run `make models`)"))))
-        .clone()
+    V.get_or_init(|| Arc::new(Voice::load(&config().tts_settings()).unwrap_or_else(|e| panic!("{e} (run `make models`)")))).clone()
 }
 
 pub fn stt() -> &'static Stt {
@@ -55,8 +54,10 @@ pub fn scratch(name: &str) -> PathBuf {
 /// accuracy tests repeat exactly (with variation the round-trip WER wandered 5-10 %).
 pub fn steady_voice() -> Arc<Voice> {
     static V: OnceLock<Arc<Voice>> = OnceLock::new();
-    V.get_or_init(|| Arc::new(Voice::load(&config().tts_settings()).unwrap_or_else(|e| panic!("{e} (run `make models`)")).without_variation()))
-        .clone()
+    V.get_or_init(|| {
+        Arc::new(Voice::load(&config().tts_settings()).unwrap_or_else(|e| panic!("{e} (run `make models`)")).without_variation())
+    })
+    .clone()
 }
 
 /// Speech as a caller's phone delivers it to Whisper: voice -> 8 kHz mu-law -> 16 kHz, framed
@@ -66,7 +67,8 @@ pub fn steady_voice() -> Arc<Voice> {
 pub fn phone_speech(text: &str) -> Vec<f32> {
     let v = steady_voice();
     let audio = v.synthesize(text).unwrap();
-    let mut phone = frontdesk::audio::telephone::through_g711(&audio.samples, audio.sample_rate, frontdesk::audio::g711::Law::Ulaw).unwrap();
+    let mut phone =
+        frontdesk::audio::telephone::through_g711(&audio.samples, audio.sample_rate, frontdesk::audio::g711::Law::Ulaw).unwrap();
     phone.splice(0..0, std::iter::repeat_n(0.0, 8000));
     phone.extend(std::iter::repeat_n(0.0, 8000 * 120 / 1000));
     frontdesk::audio::resample::resample(&phone, 8000, 16_000).unwrap()

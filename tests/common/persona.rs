@@ -53,7 +53,11 @@ pub enum Ask {
 pub fn classify(agent: &str) -> Ask {
     let lower = agent.to_lowercase();
     // The last sentence that asks something; else the whole text.
-    let q = lower.rsplit_terminator(['.', '!']).map(str::trim).find(|s| s.ends_with('?') || s.contains("keypad") || s.contains("spell")).unwrap_or(&lower);
+    let q = lower
+        .rsplit_terminator(['.', '!'])
+        .map(str::trim)
+        .find(|s| s.ends_with('?') || s.contains("keypad") || s.contains("spell"))
+        .unwrap_or(&lower);
     let q = q.to_string();
     let has = |w: &str| q.contains(w);
     if has("keypad") {
@@ -75,7 +79,11 @@ pub fn classify(agent: &str) -> Ask {
         return Ask::CallerId;
     }
     if has("is that right") || has("is that correct") {
-        return if q.chars().filter(char::is_ascii_digit).count() >= 7 || lower.contains("i have") { Ask::PhoneCheck } else { Ask::DobCheck };
+        return if q.chars().filter(char::is_ascii_digit).count() >= 7 || lower.contains("i have") {
+            Ask::PhoneCheck
+        } else {
+            Ask::DobCheck
+        };
     }
     if has("spell") {
         return Ask::Spelling;
@@ -188,7 +196,11 @@ impl Caller {
     fn date_in(text: &str) -> Option<(i32, u8, u8)> {
         let today = frontdesk::call::understand::dates::Date { year: 2026, month: 11, day: 23 };
         // Only the part after "born" in a summary, the whole text in a date read-back.
-        let part = text.to_lowercase().split_once("born").map(|(_, r)| r.split(", call").next().unwrap_or(r).to_string()).unwrap_or_else(|| text.to_string());
+        let part = text
+            .to_lowercase()
+            .split_once("born")
+            .map(|(_, r)| r.split(", call").next().unwrap_or(r).to_string())
+            .unwrap_or_else(|| text.to_string());
         match frontdesk::call::understand::dates::parse_date_of_birth(&part, today) {
             frontdesk::call::understand::dates::DobParse::Valid(d) => Some((d.year, d.month, d.day)),
             _ => None,
@@ -198,7 +210,11 @@ impl Caller {
     /// The phone number the agent read back, if it holds one.
     fn phone_in(text: &str) -> Option<String> {
         let lower = text.to_lowercase();
-        let part = lower.split_once("call back at").map(|(_, r)| r.to_string()).or_else(|| lower.split_once("i have").map(|(_, r)| r.to_string())).unwrap_or(lower);
+        let part = lower
+            .split_once("call back at")
+            .map(|(_, r)| r.to_string())
+            .or_else(|| lower.split_once("i have").map(|(_, r)| r.to_string()))
+            .unwrap_or(lower);
         let part = part.split(", about").next().unwrap_or(&part).split(", for").next().unwrap_or(&part).to_string();
         match frontdesk::call::understand::phone::parse_phone(&part) {
             frontdesk::call::understand::phone::PhoneParse::Valid(p) => Some(p.digits().to_string()),
@@ -265,7 +281,12 @@ impl Caller {
             Ask::Summary => {
                 let (given, family) = self.name_right(agent);
                 if agent.to_lowercase().contains(" for ") && !(given && family) && !self.declines.iter().any(|(k, _)| *k == Ask::Name) {
-                    return Reply::Say(format!("No, my name is {} {}, {}.", self.facts.given, self.facts.family, Self::letters(self.facts.family)));
+                    return Reply::Say(format!(
+                        "No, my name is {} {}, {}.",
+                        self.facts.given,
+                        self.facts.family,
+                        Self::letters(self.facts.family)
+                    ));
                 }
                 let declined = |k: Ask| self.declines.iter().any(|(d, _)| *d == k);
                 if self.facts.dob.is_some() && !declined(Ask::Dob) && Self::date_in(agent) != self.facts.dob {

@@ -1,9 +1,8 @@
 //! Keys the caller presses: collected until '#', the expected count or a pause
 //! (`KEY_PAUSE`, in `timers.rs`), then handed to the flow as one input.
 
-
-use crate::call::flow::Input;
 use super::Call;
+use crate::call::flow::Input;
 
 impl Call {
     pub(super) fn on_key(&mut self, d: char) {

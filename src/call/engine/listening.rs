@@ -10,12 +10,12 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crate::call::endpoint::{EndReason, EndpointEvent, Hangover};
-use crate::call::flow::{Action, Expect, Input};
-use crate::call::understand::yesno;
 use super::recognition::{JobKind, SttDone, SttJob};
 use super::speaking::{ANSWER_OVERLAP_MS, Prompt};
 use super::{Call, Phase};
+use crate::call::endpoint::{EndReason, EndpointEvent, Hangover};
+use crate::call::flow::{Action, Expect, Input};
+use crate::call::understand::yesno;
 use crate::line::{FRAME_SAMPLES, Frame};
 
 /// Turns shorter than this are transcribed whole at each short pause (most answers); longer
@@ -219,7 +219,10 @@ impl Call {
             Expect::Speech => crate::call::understand::turn::reads_finished(text),
             Expect::Digits => {
                 matches!(crate::call::understand::phone::parse_phone(text), crate::call::understand::phone::PhoneParse::Valid(_))
-                    || matches!(crate::call::understand::dates::parse_date_of_birth(text, today), crate::call::understand::dates::DobParse::Valid(_))
+                    || matches!(
+                        crate::call::understand::dates::parse_date_of_birth(text, today),
+                        crate::call::understand::dates::DobParse::Valid(_)
+                    )
             }
             Expect::Keypad { .. } => false,
         };
@@ -234,7 +237,10 @@ impl Call {
     /// the transcript if the caller went on.
     pub(super) fn take_early_end_if_due(&mut self) {
         let Some(early) = &self.early_end else { return };
-        if !matches!(self.phase, Phase::Listening { .. }) || !self.endpointer.is_in_speech() || self.endpointer.voiced_ms() != early.voiced_ms {
+        if !matches!(self.phase, Phase::Listening { .. })
+            || !self.endpointer.is_in_speech()
+            || self.endpointer.voiced_ms() != early.voiced_ms
+        {
             self.early_end = None;
             return;
         }

@@ -35,11 +35,11 @@ use std::time::{Duration, Instant};
 
 use super::endpoint::{EndpointConfig, Endpointer, Hangover};
 use super::flow::{Action, CallContext, Expect, Flow, Input, Script};
-use crate::record::now_rfc3339;
 use super::script::ConversationSection;
 use crate::audio::echo::EchoGuard;
 use crate::audio::vad::{FrameVad, VoiceActivity};
 use crate::line::{CallLeg, Clock, Frame, LineEvent};
+use crate::record::now_rfc3339;
 use crate::speech::tts::Voice;
 use crate::store::Store;
 use listening::{BargeIn, EarlyEnd, MIN_TURN_SPEECH_MS, PART_AFTER_SILENCE_MS};
@@ -92,7 +92,10 @@ enum Phase {
     /// Playing prompts (and maybe listening for barge-in).
     Speaking,
     /// The caller's turn.
-    Listening { expect: Expect, since: Instant },
+    Listening {
+        expect: Expect,
+        since: Instant,
+    },
     /// Transcribing the caller's turn.
     Transcribing,
     /// A transfer was asked for.
@@ -383,7 +386,15 @@ impl Call {
                     self.next_tts_id += 1;
                     let id = self.next_tts_id;
                     let _ = self.tts_jobs.send(TtsJob { id, text: text.clone() });
-                    self.prompts.push_back(Prompt { id, text, interruptible, audio: Vec::new(), complete: false, written: 0, started: None });
+                    self.prompts.push_back(Prompt {
+                        id,
+                        text,
+                        interruptible,
+                        audio: Vec::new(),
+                        complete: false,
+                        written: 0,
+                        started: None,
+                    });
                     self.phase = Phase::Speaking;
                 }
                 _ if !self.prompts.is_empty() => return,
@@ -427,7 +438,11 @@ impl Call {
             Expect::Keypad { count } => Some(count),
             _ => None,
         };
-        self.endpointer.set_hangover(if matches!(expect, Expect::Digits | Expect::Keypad { .. }) { Hangover::Long } else { Hangover::Normal });
+        self.endpointer.set_hangover(if matches!(expect, Expect::Digits | Expect::Keypad { .. }) {
+            Hangover::Long
+        } else {
+            Hangover::Normal
+        });
     }
 
     /// Opens the call's recording when recording is on; returns the announcement to play.

@@ -77,7 +77,8 @@ impl SttPool {
             q.retain(|(j, reply, at)| {
                 let stale = matches!(j.kind, JobKind::Speculative { .. }) && at.elapsed() >= SPECULATION_STALE;
                 if stale {
-                    let _ = reply.send(SttDone { turn: j.turn, text: String::new(), confidence: 0.0, elapsed: Duration::ZERO, kind: j.kind });
+                    let _ =
+                        reply.send(SttDone { turn: j.turn, text: String::new(), confidence: 0.0, elapsed: Duration::ZERO, kind: j.kind });
                 }
                 !stale
             });
@@ -106,7 +107,9 @@ impl SttPool {
             let samples: Vec<f32> = job.audio.iter().map(|&s| crate::audio::resample::i16_to_f32(s)).collect();
             let result = crate::audio::resample::resample(&samples, crate::line::RATE, crate::speech::stt::SAMPLE_RATE)
                 .map_err(anyhow::Error::from)
-                .and_then(|wide| if wide.is_empty() { Err(anyhow::anyhow!("empty")) } else { Ok(transcriber.transcribe_turn(&wide, job.priming)?) });
+                .and_then(|wide| {
+                    if wide.is_empty() { Err(anyhow::anyhow!("empty")) } else { Ok(transcriber.transcribe_turn(&wide, job.priming)?) }
+                });
             let (text, confidence) = match result {
                 Ok(t) => (t.text, t.confidence),
                 Err(e) => {

@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
-use crate::call::flow::{Action, Expect};
-use crate::record::TurnLatency;
 use super::listening::BargeIn;
 use super::{Call, Phase, Shared, TurnTimes};
+use crate::call::flow::{Action, Expect};
 use crate::line::{FRAME_SAMPLES, Frame};
+use crate::record::TurnLatency;
 use crate::speech::tts::Voice;
 
 /// Audio kept queued in the line ahead of the clock: enough to ride out a late loop, little
@@ -142,7 +142,11 @@ impl Call {
                 if p.complete {
                     let p = self.prompts.pop_front().expect("front exists");
                     let interrupted = false;
-                    self.flow.note_said(p.started.map(|s| s.duration_since(self.started).as_millis() as u64).unwrap_or(0), &p.text, interrupted);
+                    self.flow.note_said(
+                        p.started.map(|s| s.duration_since(self.started).as_millis() as u64).unwrap_or(0),
+                        &p.text,
+                        interrupted,
+                    );
                     if self.prompts.is_empty() {
                         self.advance();
                     }

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use super::speaking::synthesize_8k;
 use super::{Call, Phase, Shared, SttPool};
 use crate::call::flow::{Action, Expect, Script};
-use crate::record::{Speaker, TurnLatency};
 use crate::config::Config;
 use crate::line::memory::{self, MemoryLine};
 use crate::line::{CallInfo, Clock, LineEvent};
+use crate::record::{Speaker, TurnLatency};
 use crate::speech::stt::Stt;
 use crate::speech::tts::Voice;
 
@@ -34,7 +34,8 @@ struct Models {
 fn models() -> Option<&'static Models> {
     static M: OnceLock<Option<Models>> = OnceLock::new();
     M.get_or_init(|| {
-        let config = Config::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/frontdesk.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let config = Config::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/frontdesk.toml"))
+            .unwrap_or_else(|e| panic!("{e}"));
         let (stt, tts) = (config.stt_settings(), config.tts_settings());
         if !stt.model.exists() || !tts.voice.exists() {
             return None;
@@ -243,7 +244,10 @@ fn a_backchannel_over_a_statement_resumes_it() {
 fn audio_made_while_a_prompt_is_set_aside_reaches_it() {
     let Some(mut h) = Harness::start("set-aside") else { return };
     h.until_listening("listening after the greeting");
-    h.call.take_actions(vec![Action::Say { text: "Parking is free behind the building.".into(), interruptible: true }, Action::Listen(Expect::Speech)]);
+    h.call.take_actions(vec![
+        Action::Say { text: "Parking is free behind the building.".into(), interruptible: true },
+        Action::Listen(Expect::Speech),
+    ]);
     h.until("the statement on the line", Duration::from_secs(5), |c| c.prompts.front().is_some_and(|p| p.started.is_some()));
     h.line.silence(600);
     h.say("Okay.");

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use crate::call::flow::Input;
 use super::{Call, Phase};
+use crate::call::flow::Input;
 
 /// A key press ends the keypad entry after this pause.
 pub(super) const KEY_PAUSE: Duration = Duration::from_millis(3000);
@@ -48,7 +48,11 @@ impl Call {
             self.last_progress = now;
             self.prompts_clear();
             self.pending.clear();
-            self.on_input(if self.phase == Phase::Transferring { Input::TransferResult(Err("no answer from the transfer".into())) } else { Input::Watchdog });
+            self.on_input(if self.phase == Phase::Transferring {
+                Input::TransferResult(Err("no answer from the transfer".into()))
+            } else {
+                Input::Watchdog
+            });
         }
     }
 }
