@@ -6,6 +6,11 @@
 //! first RTP packet of the reply that carries sound: what a caller waits, endpointing included.
 //! Where the time goes (endpoint, recognition, synthesis) comes from the records the engine
 //! stores.
+//!
+//! With `--aligned`, the callers wait for each other and ask the same question at the same
+//! moment, so every call's turn ends within the same frame: the worst case for a box whose
+//! recognition is shared. The latency is then also reported by rank within a turn (the
+//! quickest answered caller, the second, ...), which shows whether calls wait for each other.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,7 +25,7 @@ const QUESTIONS: &[&str] = &["What are your hours?", "Where do I park?", "What i
 /// The reply is over when the line has been quiet this long (sentence pauses are shorter).
 const QUIET_AFTER_REPLY: Duration = Duration::from_millis(1500);
 
-pub fn run(config: &Config, calls: usize, turns: usize) -> Result<()> {
+pub fn run(config: &Config, calls: usize, turns: usize, aligned: bool) -> Result<()> {
     println!("# frontdesk bench turns");
     println!();
     let data = std::env::temp_dir().join(format!("frontdesk-bench-turns-{}", std::process::id()));
@@ -76,16 +81,29 @@ pub fn run(config: &Config, calls: usize, turns: usize) -> Result<()> {
     }));
 
     let started = Instant::now();
+    let together = aligned.then(|| Arc::new(Together::new(calls)));
     let callers: Vec<_> = (0..calls)
         .map(|i| {
             let q = questions.clone();
-            std::thread::spawn(move || caller(i, ua_addr, &q, turns))
+            let together = together.clone();
+            std::thread::spawn(move || {
+                let result = caller(i, ua_addr, &q, turns, together.as_deref());
+                // A caller that stops lets the others go on without it.
+                if let Some(t) = &together {
+                    t.leave();
+                }
+                result
+            })
         })
         .collect();
     let mut latencies: Vec<u32> = Vec::new();
+    let mut per_call: Vec<Vec<u32>> = Vec::new();
     for c in callers {
         match c.join() {
-            Ok(Ok(mut l)) => latencies.append(&mut l),
+            Ok(Ok(l)) => {
+                latencies.extend_from_slice(&l);
+                per_call.push(l);
+            }
             Ok(Err(e)) => eprintln!("a caller failed: {e:#}"),
             Err(_) => eprintln!("a caller panicked"),
         }
@@ -111,7 +129,8 @@ pub fn run(config: &Config, calls: usize, turns: usize) -> Result<()> {
         v.get(v.len() / 2).copied().unwrap_or(0)
     };
     println!(
-        "{calls} simultaneous call(s), {} turns in {:.0} s; silence ending a turn: {} ms",
+        "{calls} simultaneous call(s){}, {} turns in {:.0} s; silence ending a turn: {} ms",
+        if aligned { " whose turns end together" } else { "" },
         latencies.len(),
         started.elapsed().as_secs_f64(),
         config.conversation.silence_ms
@@ -132,12 +151,79 @@ pub fn run(config: &Config, calls: usize, turns: usize) -> Result<()> {
         median(&|l| l.stt_ms),
         median(&|l| l.decide_ms + l.tts_ms)
     );
+    if aligned && calls > 1 {
+        print_by_rank(&per_call);
+    }
     let _ = std::fs::remove_dir_all(&data);
     Ok(())
 }
 
+/// The latency of the quickest caller of each aligned turn, of the second, ...: equal ranks
+/// mean the calls did not wait for each other.
+fn print_by_rank(per_call: &[Vec<u32>]) {
+    let turns = per_call.iter().map(Vec::len).min().unwrap_or(0);
+    let mut ranks: Vec<Vec<u32>> = vec![Vec::new(); per_call.len()];
+    for t in 0..turns {
+        let mut this_turn: Vec<u32> = per_call.iter().map(|l| l[t]).collect();
+        this_turn.sort_unstable();
+        for (rank, l) in this_turn.into_iter().enumerate() {
+            ranks[rank].push(l);
+        }
+    }
+    println!();
+    println!("| rank within the turn | turns | p50 on the wire | p95 |");
+    println!("|---|---|---|---|");
+    for (rank, mut l) in ranks.into_iter().enumerate() {
+        if l.is_empty() {
+            continue;
+        }
+        l.sort_unstable();
+        let pct = |p: usize| l[(l.len() * p / 100).min(l.len() - 1)];
+        println!("| {} | {} | {} ms | {} ms |", rank + 1, l.len(), pct(50), pct(95));
+    }
+}
+
+/// A meeting point for aligned callers: each waits until every caller still on the line is
+/// ready to ask, then all ask at once. A caller that leaves (its call failed) no longer counts,
+/// so the others never wait for it forever.
+struct Together {
+    state: std::sync::Mutex<(usize, usize, u64)>,
+    all_here: std::sync::Condvar,
+}
+
+impl Together {
+    fn new(callers: usize) -> Together {
+        // (callers still taking part, callers waiting now, round)
+        Together { state: std::sync::Mutex::new((callers, 0, 0)), all_here: std::sync::Condvar::new() }
+    }
+
+    /// Waits for the others, at most `limit`; false when they did not all come.
+    fn meet(&self, limit: Duration) -> bool {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let round = s.2;
+        s.1 += 1;
+        if s.1 >= s.0 {
+            (s.1, s.2) = (0, s.2 + 1);
+            self.all_here.notify_all();
+            return true;
+        }
+        let (s, timeout) = self.all_here.wait_timeout_while(s, limit, |s| s.2 == round).unwrap_or_else(|p| p.into_inner());
+        drop(s);
+        !timeout.timed_out()
+    }
+
+    fn leave(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.0 = s.0.saturating_sub(1);
+        if s.0 > 0 && s.1 >= s.0 {
+            (s.1, s.2) = (0, s.2 + 1);
+            self.all_here.notify_all();
+        }
+    }
+}
+
 /// One caller: dials, then asks `turns` questions, each once the reply to the last is over.
-fn caller(index: usize, ua: SocketAddr, questions: &[Vec<i16>], turns: usize) -> Result<Vec<u32>> {
+fn caller(index: usize, ua: SocketAddr, questions: &[Vec<i16>], turns: usize, together: Option<&Together>) -> Result<Vec<u32>> {
     let call = LoopbackCaller::dial(&format!("sip:clinic@{ua}"), &format!("bench{index}"))?;
     let give_up = Instant::now() + Duration::from_secs(60 + 30 * turns as u64);
     let mut asked = 0;
@@ -145,6 +231,11 @@ fn caller(index: usize, ua: SocketAddr, questions: &[Vec<i16>], turns: usize) ->
         match call.wait_reply(QUIET_AFTER_REPLY, give_up.saturating_duration_since(Instant::now())) {
             Heard::Reply(_) if call.latencies().len() >= turns => break,
             Heard::Reply(_) => {
+                if let Some(t) = together
+                    && !t.meet(give_up.saturating_duration_since(Instant::now()))
+                {
+                    bail!("the other callers did not come back to ask together");
+                }
                 call.speak(&questions[asked % questions.len()]);
                 asked += 1;
             }

@@ -221,6 +221,11 @@ pub enum BenchCommand {
         /// Turns to measure per call.
         #[arg(long, default_value_t = 20)]
         turns: usize,
+        /// Every caller asks at the same moment, so all turns end within the same 20 ms (the
+        /// worst case: a busy hour's overlapping calls); latency is reported by rank within
+        /// each turn as well.
+        #[arg(long)]
+        aligned: bool,
     },
     /// Call record writes with and without encryption: time per write, bytes per call.
     Records {
@@ -329,9 +334,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             crate::bench::speech(&config, iterations.max(1))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench(BenchCommand::Turns { calls, turns }) => {
+        Command::Bench(BenchCommand::Turns { calls, turns, aligned }) => {
             let config = quiet_config(&path)?;
-            crate::bench_turns::run(&config, calls.clamp(1, 16), turns.clamp(1, 500))?;
+            crate::bench_turns::run(&config, calls.clamp(1, 16), turns.clamp(1, 500), aligned)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Records { calls, dir }) => {
