@@ -125,8 +125,8 @@ impl Voice {
         // longest sentence ever synthesised needed (its scratch grows with the sentence: about
         // 300 MiB resident after the prompts were synthesised at start, in regions that double).
         // Without it, a run's tensors go back to malloc, which the daemon trims when idle
-        // (`daemon::release_free_memory`). First audio of a short sentence measured the same;
-        // long text possibly 10-20 % slower on a busy machine (BENCHMARKS.md, Memory).
+        // (`daemon::release_free_memory`). A short sentence is as fast; a long one 17-40 %
+        // slower, its tensors being mapped afresh each run (BENCHMARKS.md, Memory).
         let session = Session::builder(env)
             .map_err(|e| load_err(e.to_string()))?
             .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(false).build()])
