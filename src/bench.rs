@@ -60,7 +60,12 @@ pub fn speech(config: &Config, iterations: usize, tts_only: bool) -> Result<()> 
         config.tts_settings().voice.display(),
         config.tts.threads
     );
-    println!("load: stt {:.0} ms, tts {:.0} ms; peak RSS after loading both: {:.0} MiB", ms(stt_load), ms(tts_load), rss_loaded.unwrap_or(0.0));
+    println!(
+        "load: stt {:.0} ms, tts {:.0} ms; peak RSS after loading both: {:.0} MiB",
+        ms(stt_load),
+        ms(tts_load),
+        rss_loaded.unwrap_or(0.0)
+    );
     println!();
     if !tts_only {
         speech_to_text(&stt_engine, &voice, iterations)?;
@@ -167,9 +172,9 @@ pub(crate) fn machine_description() -> String {
 /// `frontdesk bench rtp`: media pacing under load, SIP parse rate, time to answer.
 pub fn rtp(seconds: u64, calls: usize) -> Result<()> {
     use std::net::UdpSocket;
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::mpsc::{channel, sync_channel};
-    use std::sync::Arc;
 
     use crate::rtp::session::{MediaChannels, MediaParams, MediaSession, MediaSockets};
 
@@ -213,8 +218,20 @@ pub fn rtp(seconds: u64, calls: usize) -> Result<()> {
         let (to_call, _from_media) = sync_channel(50);
         let (_to_media, from_call) = sync_channel(50);
         let (events, _ev) = channel();
-        let params = MediaParams { law: Law::Ulaw, payload_type: 0, telephone_event_pt: Some(101), remote: Some(sink_addr), send: true, jitter: Default::default() };
-        let s = MediaSession::start(MediaSockets { rtp: socket, rtcp: None }, params, MediaChannels { to_call, from_call, events }, format!("bench-rtp-{i}"))?;
+        let params = MediaParams {
+            law: Law::Ulaw,
+            payload_type: 0,
+            telephone_event_pt: Some(101),
+            remote: Some(sink_addr),
+            send: true,
+            jitter: Default::default(),
+        };
+        let s = MediaSession::start(
+            MediaSockets { rtp: socket, rtcp: None },
+            params,
+            MediaChannels { to_call, from_call, events },
+            format!("bench-rtp-{i}"),
+        )?;
         sessions.push((s, _from_media, _to_media, _ev));
     }
     std::thread::sleep(Duration::from_secs(seconds));
@@ -260,7 +277,11 @@ pub fn rtp(seconds: u64, calls: usize) -> Result<()> {
     }
     println!("## SIP parsing");
     println!();
-    println!("INVITE with SDP ({} bytes), framing + validation + rsip parse: {:.0} messages/s on one core", invite.len(), n as f64 / t.elapsed().as_secs_f64());
+    println!(
+        "INVITE with SDP ({} bytes), framing + validation + rsip parse: {:.0} messages/s on one core",
+        invite.len(),
+        n as f64 / t.elapsed().as_secs_f64()
+    );
     println!();
 
     // 3. Time from INVITE to 200 OK, no ringing configured.
@@ -280,11 +301,16 @@ pub fn rtp(seconds: u64, calls: usize) -> Result<()> {
             let text = String::from_utf8_lossy(&buf[..n]);
             if text.starts_with("SIP/2.0 200") {
                 times.push(t.elapsed());
-                let to_tag = text.lines().find(|l| l.starts_with("To:")).and_then(|l| l.split("tag=").nth(1)).unwrap_or("").trim().to_string();
+                let to_tag =
+                    text.lines().find(|l| l.starts_with("To:")).and_then(|l| l.split("tag=").nth(1)).unwrap_or("").trim().to_string();
                 let local = peer.local_addr()?;
-                let ack = format!("ACK sip:clinic@{ua_addr} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-a{i}\r\nFrom: <sip:bench@{local}>;tag=b{i}\r\nTo: <sip:clinic@{ua_addr}>;tag={to_tag}\r\nCall-ID: {call_id}\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
+                let ack = format!(
+                    "ACK sip:clinic@{ua_addr} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-a{i}\r\nFrom: <sip:bench@{local}>;tag=b{i}\r\nTo: <sip:clinic@{ua_addr}>;tag={to_tag}\r\nCall-ID: {call_id}\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+                );
                 peer.send_to(ack.as_bytes(), ua_addr)?;
-                let bye = format!("BYE sip:clinic@{ua_addr} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-b{i}\r\nFrom: <sip:bench@{local}>;tag=b{i}\r\nTo: <sip:clinic@{ua_addr}>;tag={to_tag}\r\nCall-ID: {call_id}\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
+                let bye = format!(
+                    "BYE sip:clinic@{ua_addr} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-b{i}\r\nFrom: <sip:bench@{local}>;tag=b{i}\r\nTo: <sip:clinic@{ua_addr}>;tag={to_tag}\r\nCall-ID: {call_id}\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+                );
                 peer.send_to(bye.as_bytes(), ua_addr)?;
                 break;
             }
@@ -369,7 +395,9 @@ fn busy_refusal_times(rt: &tokio::runtime::Runtime, count: usize) -> Result<Vec<
             if text.starts_with("SIP/2.0 486") && text.contains(&format!("Call-ID: {call_id}\r\n")) {
                 times.push(t.elapsed());
                 let to = text.lines().find(|l| l.starts_with("To:")).unwrap_or("To: <sip:clinic@127.0.0.1>").to_string();
-                let ack = format!("ACK sip:clinic@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-{call_id};rport\r\nFrom: <sip:bench@{local}>;tag=b-{call_id}\r\n{to}\r\nCall-ID: {call_id}\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
+                let ack = format!(
+                    "ACK sip:clinic@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-{call_id};rport\r\nFrom: <sip:bench@{local}>;tag=b-{call_id}\r\n{to}\r\nCall-ID: {call_id}\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+                );
                 peer.send_to(ack.as_bytes(), ua_addr)?;
                 break;
             }

@@ -18,7 +18,13 @@ use crate::store::{Role, Store, StoreSettings};
 fn sample_call(i: usize) -> CallRecord {
     let mut r = CallRecord::new(format!("2026-11-23T10:{:02}:00Z", i % 60), Some("+16175550199".into()), Some("100".into()), false);
     r.intent = Some("new_appointment".into());
-    for (k, v) in [("name", "John Smith"), ("date_of_birth", "1980-03-05"), ("callback", "6175550199"), ("reason", "sore throat"), ("preferred_times", "Monday morning")] {
+    for (k, v) in [
+        ("name", "John Smith"),
+        ("date_of_birth", "1980-03-05"),
+        ("callback", "6175550199"),
+        ("reason", "sore throat"),
+        ("preferred_times", "Monday morning"),
+    ] {
         r.slots.insert(k.into(), v.into());
     }
     r.outcome = Outcome::MessageTaken;
@@ -28,8 +34,22 @@ fn sample_call(i: usize) -> CallRecord {
 }
 
 fn turn(r: &mut CallRecord, t: usize) {
-    r.transcript.push(Utterance { at_ms: t as u64 * 7000, speaker: Speaker::Agent, text: "Thank you. And what is your date of birth?".into(), confidence: None, keypad: false, interrupted: false });
-    r.transcript.push(Utterance { at_ms: t as u64 * 7000 + 3000, speaker: Speaker::Caller, text: "It's March fifth, nineteen eighty.".into(), confidence: Some(0.91), keypad: false, interrupted: false });
+    r.transcript.push(Utterance {
+        at_ms: t as u64 * 7000,
+        speaker: Speaker::Agent,
+        text: "Thank you. And what is your date of birth?".into(),
+        confidence: None,
+        keypad: false,
+        interrupted: false,
+    });
+    r.transcript.push(Utterance {
+        at_ms: t as u64 * 7000 + 3000,
+        speaker: Speaker::Caller,
+        text: "It's March fifth, nineteen eighty.".into(),
+        confidence: Some(0.91),
+        keypad: false,
+        interrupted: false,
+    });
     r.latencies.push(Default::default());
 }
 
@@ -40,7 +60,12 @@ struct Figures {
     bytes_per_call: f64,
 }
 
-fn run_calls(calls: usize, mut begin: impl FnMut(&CallRecord) -> Result<i64>, mut update: impl FnMut(i64, &CallRecord) -> Result<()>, mut finish: impl FnMut(i64, &CallRecord) -> Result<()>) -> Result<Vec<Duration>> {
+fn run_calls(
+    calls: usize,
+    mut begin: impl FnMut(&CallRecord) -> Result<i64>,
+    mut update: impl FnMut(i64, &CallRecord) -> Result<()>,
+    mut finish: impl FnMut(i64, &CallRecord) -> Result<()>,
+) -> Result<Vec<Duration>> {
     let mut times = Vec::new();
     for i in 0..calls {
         let mut r = sample_call(i);
@@ -82,7 +107,10 @@ fn plaintext(dir: &std::path::Path, calls: usize) -> Result<Figures> {
     let write = run_calls(
         calls,
         |r| {
-            conn.execute("INSERT INTO calls (started_at, outcome, record) VALUES (?1, 'in_progress', ?2)", params![r.started_at, serde_json::to_string(r)?])?;
+            conn.execute(
+                "INSERT INTO calls (started_at, outcome, record) VALUES (?1, 'in_progress', ?2)",
+                params![r.started_at, serde_json::to_string(r)?],
+            )?;
             Ok(conn.last_insert_rowid())
         },
         |id, r| {

@@ -109,7 +109,9 @@ pub fn run(config: &Config, calls: usize, turns: usize) -> Result<()> {
         config.conversation.silence_ms
     );
     println!();
-    println!("| calls | turns | p50 on the wire | p95 | median end of turn (silence) | median recognition time | median after the end-of-turn decision (recognition left, reply) |");
+    println!(
+        "| calls | turns | p50 on the wire | p95 | median end of turn (silence) | median recognition time | median after the end-of-turn decision (recognition left, reply) |"
+    );
     println!("|---|---|---|---|---|---|---|");
     println!(
         "| {calls} | {} | {} ms | {} ms | {} ms | {} ms | {} ms ({} ms, {} ms) |",

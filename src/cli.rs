@@ -280,9 +280,7 @@ pub fn main() -> ExitCode {
 }
 
 fn config_path(cli: &Option<PathBuf>) -> PathBuf {
-    cli.clone()
-        .or_else(|| std::env::var_os("FRONTDESK_CONFIG").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
+    cli.clone().or_else(|| std::env::var_os("FRONTDESK_CONFIG").map(PathBuf::from)).unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
 }
 
 fn load_config(path: &Path) -> Result<Config> {
@@ -373,12 +371,17 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let config = load_config(&path)?;
             crate::logging::init(if save { &config.logging.level } else { "warn" });
             crate::logging::allow_patient_data(config.logging.patient_data);
-            let now = now
-                .map(|n| parse_clock(&n))
-                .transpose()?;
+            let now = now.map(|n| parse_clock(&n)).transpose()?;
             let opts = crate::call::simulate::Options { audio, now, caller, transfer_fails, show_listening };
             let stdin = std::io::stdin();
-            let record = crate::call::simulate::run(&config.script(), &config.stt_settings(), &config.tts_settings(), &opts, &mut stdin.lock(), &mut std::io::stdout())?;
+            let record = crate::call::simulate::run(
+                &config.script(),
+                &config.stt_settings(),
+                &config.tts_settings(),
+                &opts,
+                &mut stdin.lock(),
+                &mut std::io::stdout(),
+            )?;
             if save {
                 crate::staff::save_simulated(&config, &record)?;
             }
@@ -399,7 +402,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     crate::staff::list(&config, &filter, out)
                 }
                 CallsCommand::Show { id } => crate::staff::show(&config, id, out),
-                CallsCommand::Export { id, format: ExportFormat::Json, recording } => crate::staff::export(&config, id, recording.as_deref(), out),
+                CallsCommand::Export { id, format: ExportFormat::Json, recording } => {
+                    crate::staff::export(&config, id, recording.as_deref(), out)
+                }
                 CallsCommand::Stats => crate::staff::stats(&config, out),
             }
         }
@@ -439,10 +444,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
 
 fn import_ct2(dir: &Path, out: &Path) -> Result<ExitCode> {
     if !dir.join("model.bin").is_file() {
-        bail!(
-            "{} has no model.bin: give the directory of a CTranslate2 Whisper export (model.bin, tokenizer.json)",
-            dir.display()
-        );
+        bail!("{} has no model.bin: give the directory of a CTranslate2 Whisper export (model.bin, tokenizer.json)", dir.display());
     }
     let s = crate::speech::whisper_import::import_ct2(dir, out)?;
     println!(
@@ -536,6 +538,10 @@ fn transcribe(config: &Config, file: &Path, audio_context: Option<&str>, json: b
 /// A point in time from the command line: RFC 3339 with offset, or a civil time taken in UTC.
 fn parse_clock(s: &str) -> Result<jiff::Timestamp> {
     s.parse::<jiff::Timestamp>()
-        .or_else(|_| s.parse::<jiff::civil::DateTime>().map_err(anyhow::Error::from).and_then(|dt| Ok(dt.to_zoned(jiff::tz::TimeZone::UTC)?.timestamp())))
+        .or_else(|_| {
+            s.parse::<jiff::civil::DateTime>()
+                .map_err(anyhow::Error::from)
+                .and_then(|dt| Ok(dt.to_zoned(jiff::tz::TimeZone::UTC)?.timestamp()))
+        })
         .with_context(|| format!("--now {s:?}: write a time such as 2026-11-23T10:00:00-05:00"))
 }

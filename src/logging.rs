@@ -14,16 +14,10 @@ use tracing_subscriber::EnvFilter;
 pub fn init(level: &str) {
     let base = std::env::var("RUST_LOG").unwrap_or_else(|_| level.to_string());
     // whisper.cpp logs every tensor at info level while loading; keep that at warn by default.
-    let filter = EnvFilter::try_new(format!("{base},whisper_rs=warn,ort=warn"))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(format!("{base},whisper_rs=warn,ort=warn")).unwrap_or_else(|_| EnvFilter::new("info"));
     // journald shows escape codes literally: colour only on a terminal.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(ansi)
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).with_ansi(ansi).try_init();
 }
 
 /// Sends whisper.cpp's and ggml's own messages to tracing instead of raw stderr.

@@ -12,8 +12,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 
-use crate::record::{CallRecord, Speaker};
 use crate::config::Config;
+use crate::record::{CallRecord, Speaker};
 use crate::store::{Filter, Role, Sealed, Store, StoredCall, audit, recording, retention};
 
 /// Opens the store for a staff command, as the data's owner.
@@ -85,7 +85,13 @@ fn damaged_note(c: &StoredCall) -> Option<String> {
     if c.transcript == Sealed::Damaged {
         parts.push("transcript");
     }
-    (!parts.is_empty()).then(|| format!("call {}: the {} failed its integrity check (altered, moved, or sealed with another key): not shown", c.id, parts.join(" and ")))
+    (!parts.is_empty()).then(|| {
+        format!(
+            "call {}: the {} failed its integrity check (altered, moved, or sealed with another key): not shown",
+            c.id,
+            parts.join(" and ")
+        )
+    })
 }
 
 fn describe_filter(f: &Filter) -> String {
@@ -107,7 +113,9 @@ pub fn list(config: &Config, filter: &Filter, out: &mut dyn Write) -> Result<Exi
     let mut damaged = 0;
     for c in &calls {
         let (name, callback) = match &c.intake {
-            Sealed::Open(r) => (r.slots.get("name").cloned().unwrap_or_default(), r.slots.get("callback").map(|p| phone(p)).unwrap_or_default()),
+            Sealed::Open(r) => {
+                (r.slots.get("name").cloned().unwrap_or_default(), r.slots.get("callback").map(|p| phone(p)).unwrap_or_default())
+            }
             Sealed::Purged => ("(purged)".into(), String::new()),
             Sealed::Damaged => {
                 damaged += 1;
@@ -229,7 +237,9 @@ pub fn export(config: &Config, id: i64, recording_out: Option<&Path>, out: &mut 
         bail!("{why}");
     }
     if let Some(path) = recording_out {
-        let key = store.existing_recording_key(id)?.with_context(|| format!("call {id} has no recording (not recorded, or purged by retention)"))?;
+        let key = store
+            .existing_recording_key(id)?
+            .with_context(|| format!("call {id} has no recording (not recorded, or purged by retention)"))?;
         let file = recording::dir(store.data_dir()).join(recording::file_name(id));
         let playback = recording::read(&file, &key, id)?;
         store.audit("export", &format!("call {id} recording to {}", path.display()))?;
@@ -265,7 +275,13 @@ fn write_stereo(path: &Path, p: &recording::Playback) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let spec = hound::WavSpec { channels: 2, sample_rate: recording::RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     // The exported audio is patient data too: private to whoever exported it.
-    let file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     let mut w = hound::WavWriter::new(std::io::BufWriter::new(file), spec)?;
     for (c, a) in p.caller.iter().zip(&p.agent) {
         w.write_sample(*c)?;
@@ -380,7 +396,11 @@ pub fn key_init(config: &Config, owner: Option<&str>) -> Result<ExitCode> {
     }
     let ids = owner.map(user_ids).transpose()?;
     let key = crate::store::crypto::create_master_key(&path, ids)?;
-    println!("{}: created key {}. Copy it somewhere safe off this box: without it the call records cannot be read", path.display(), key.key_id());
+    println!(
+        "{}: created key {}. Copy it somewhere safe off this box: without it the call records cannot be read",
+        path.display(),
+        key.key_id()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -15,7 +15,9 @@ pub enum WavError {
     Unsupported { path: String, reason: String },
     #[error("{path}: the file holds no audio")]
     Empty { path: String },
-    #[error("{path}: {seconds:.0} s of audio is longer than the {max} s allowed here; split it (`sox {path} part.wav trim 0 {max} : newfile : restart`)")]
+    #[error(
+        "{path}: {seconds:.0} s of audio is longer than the {max} s allowed here; split it (`sox {path} part.wav trim 0 {max} : newfile : restart`)"
+    )]
     TooLong { path: String, seconds: f64, max: u32 },
     #[error("cannot write {path}: {reason}")]
     Write { path: String, reason: String },
@@ -43,10 +45,7 @@ pub fn read_mono(path: &Path, max_seconds: u32) -> Result<Audio, WavError> {
     let mut reader = hound::WavReader::open(path).map_err(|e| WavError::Unreadable { path: p.clone(), reason: e.to_string() })?;
     let spec = reader.spec();
     if spec.channels == 0 || !(4_000..=192_000).contains(&spec.sample_rate) {
-        return Err(WavError::Unsupported {
-            path: p,
-            reason: format!("{} channels at {} Hz", spec.channels, spec.sample_rate),
-        });
+        return Err(WavError::Unsupported { path: p, reason: format!("{} channels at {} Hz", spec.channels, spec.sample_rate) });
     }
     let frames = reader.duration() as f64;
     let seconds = frames / spec.sample_rate as f64;
@@ -65,10 +64,7 @@ pub fn read_mono(path: &Path, max_seconds: u32) -> Result<Audio, WavError> {
         }
     };
     let interleaved = interleaved.map_err(|e| WavError::Unreadable { path: p.clone(), reason: e.to_string() })?;
-    let samples: Vec<f32> = interleaved
-        .chunks_exact(channels)
-        .map(|frame| frame.iter().sum::<f32>() / channels as f32)
-        .collect();
+    let samples: Vec<f32> = interleaved.chunks_exact(channels).map(|frame| frame.iter().sum::<f32>() / channels as f32).collect();
     if samples.is_empty() {
         return Err(WavError::Empty { path: p });
     }

@@ -130,11 +130,7 @@ fn lowpass_taps() -> [f32; LP_TAPS] {
     let fc = LP_CUTOFF_HZ / super::telephone::RATE as f32;
     for (i, t) in h.iter_mut().enumerate() {
         let x = i as f32 - mid;
-        let sinc = if x == 0.0 {
-            2.0 * fc
-        } else {
-            (2.0 * std::f32::consts::PI * fc * x).sin() / (std::f32::consts::PI * x)
-        };
+        let sinc = if x == 0.0 { 2.0 * fc } else { (2.0 * std::f32::consts::PI * fc * x).sin() / (std::f32::consts::PI * x) };
         let w = 0.5 - 0.5 * (2.0 * std::f32::consts::PI * (i as f32 + 1.0) / (LP_TAPS as f32 + 1.0)).cos();
         *t = sinc * w;
     }
@@ -156,11 +152,7 @@ struct Conditioner {
 
 impl Default for Conditioner {
     fn default() -> Self {
-        Conditioner {
-            x1: 0.0,
-            y1: 0.0,
-            tail: [0.0; LP_TAPS - 1],
-        }
+        Conditioner { x1: 0.0, y1: 0.0, tail: [0.0; LP_TAPS - 1] }
     }
 }
 
@@ -257,12 +249,7 @@ impl EchoGuard {
         shift_in(&mut self.played_dec, DEC_FRAME);
         let full_start = self.played_full.len() - FRAME_SAMPLES;
         let dec_start = self.played_dec.len() - DEC_FRAME;
-        self.played_cond.run(
-            &self.taps,
-            frame,
-            &mut self.played_full[full_start..],
-            &mut self.played_dec[dec_start..],
-        );
+        self.played_cond.run(&self.taps, frame, &mut self.played_full[full_start..], &mut self.played_dec[dec_start..]);
     }
 
     /// Returns true when the received frame is explained by what we played
@@ -273,12 +260,7 @@ impl EchoGuard {
     pub fn is_echo(&mut self, heard: &Frame) -> bool {
         shift_in(&mut self.heard_full, FRAME_SAMPLES);
         shift_in(&mut self.heard_dec, DEC_FRAME);
-        self.heard_cond.run(
-            &self.taps,
-            heard,
-            &mut self.heard_full[WIN - FRAME_SAMPLES..],
-            &mut self.heard_dec[WIN_DEC - DEC_FRAME..],
-        );
+        self.heard_cond.run(&self.taps, heard, &mut self.heard_full[WIN - FRAME_SAMPLES..], &mut self.heard_dec[WIN_DEC - DEC_FRAME..]);
 
         let heard_frame = &self.heard_full[WIN - FRAME_SAMPLES..];
         let e_heard_frame = dot(heard_frame, heard_frame);
@@ -506,9 +488,7 @@ mod tests {
                         break;
                     }
                     *ph += 2.0 * std::f32::consts::PI * fk / RATE;
-                    let a = (-((fk - f1) / 150.0).powi(2)).exp()
-                        + 0.5 * (-((fk - f2) / 250.0).powi(2)).exp()
-                        + 0.05;
+                    let a = (-((fk - f1) / 150.0).powi(2)).exp() + 0.5 * (-((fk - f2) / 250.0).powi(2)).exp() + 0.05;
                     s += a * ph.sin();
                 }
                 out[t + i] = env * (s + 0.05 * rng.gauss());
@@ -527,14 +507,7 @@ mod tests {
         let g = 10f32.powf(-loss_db / 20.0);
         let h = [0.8f32, 0.35, -0.15];
         (0..src.len())
-            .map(|n| {
-                h.iter()
-                    .enumerate()
-                    .filter(|(k, _)| n >= delay + k)
-                    .map(|(k, c)| c * src[n - delay - k])
-                    .sum::<f32>()
-                    * g
-            })
+            .map(|n| h.iter().enumerate().filter(|(k, _)| n >= delay + k).map(|(k, c)| c * src[n - delay - k]).sum::<f32>() * g)
             .collect()
     }
 

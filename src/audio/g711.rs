@@ -71,11 +71,7 @@ const fn ulaw_decode_formula(code: u8) -> i16 {
     let q = (c & 0x0F) as i32;
     let mag = (((q << 3) + ULAW_BIAS) << seg) - ULAW_BIAS;
     // Sign bit 1 (after inversion) means negative.
-    if c & 0x80 != 0 {
-        -mag as i16
-    } else {
-        mag as i16
-    }
+    if c & 0x80 != 0 { -mag as i16 } else { mag as i16 }
 }
 
 /// Reconstruction value of an A-law code: segment 0 has step 2 starting at 0,
@@ -85,17 +81,9 @@ const fn alaw_decode_formula(code: u8) -> i16 {
     let c = code ^ ALAW_XOR;
     let seg = ((c >> 4) & 0x07) as i32;
     let q = (c & 0x0F) as i32;
-    let mag = if seg == 0 {
-        (q << 4) + 8
-    } else {
-        ((q << 4) + 0x108) << (seg - 1)
-    };
+    let mag = if seg == 0 { (q << 4) + 8 } else { ((q << 4) + 0x108) << (seg - 1) };
     // For A-law the sign bit is 1 for positive values.
-    if c & 0x80 != 0 {
-        mag as i16
-    } else {
-        -mag as i16
-    }
+    if c & 0x80 != 0 { mag as i16 } else { -mag as i16 }
 }
 
 const fn build_table(law: Law) -> [i16; 256] {
@@ -218,11 +206,7 @@ mod tests {
             for k in 0..16 {
                 let lo = start + step * k as f64;
                 let hi = lo + step;
-                v.push(Interval {
-                    lo,
-                    hi,
-                    out: lo + step / 2.0,
-                });
+                v.push(Interval { lo, hi, out: lo + step / 2.0 });
             }
             start = end;
         }
@@ -244,11 +228,7 @@ mod tests {
             let step = (end - start) / 16.0;
             for k in 0..16 {
                 let lo = start + step * k as f64;
-                v.push(Interval {
-                    lo,
-                    hi: lo + step,
-                    out: lo + step / 2.0,
-                });
+                v.push(Interval { lo, hi: lo + step, out: lo + step / 2.0 });
             }
             start = end;
         }
@@ -319,15 +299,8 @@ mod tests {
         if m >= table[last].hi {
             return (last, None);
         }
-        let i = table
-            .iter()
-            .position(|iv| m >= iv.lo && m < iv.hi)
-            .expect("magnitude inside the table");
-        let alt = if i > 0 && m == table[i].lo {
-            Some(i - 1)
-        } else {
-            None
-        };
+        let i = table.iter().position(|iv| m >= iv.lo && m < iv.hi).expect("magnitude inside the table");
+        let alt = if i > 0 && m == table[i].lo { Some(i - 1) } else { None };
         (i, alt)
     }
 
@@ -380,15 +353,9 @@ mod tests {
                 not_nearest += 1;
                 let first_of_segment = i % 16 == 0 && i > 0;
                 let below = sgn * (table[i - 1].out * scale) as i32;
-                assert!(
-                    first_of_segment && (below - xi).abs() == best,
-                    "x={x} decoded to {got} but {best} away is closer"
-                );
+                assert!(first_of_segment && (below - xi).abs() == best, "x={x} decoded to {got} but {best} away is closer");
                 let width = (table[i].hi - table[i].lo) * scale;
-                assert!(
-                    (m * scale - table[i].lo * scale) < width / 4.0,
-                    "x={x} not in the lower quarter of its interval"
-                );
+                assert!((m * scale - table[i].lo * scale) < width / 4.0, "x={x} not in the lower quarter of its interval");
             }
         }
         not_nearest
@@ -396,13 +363,7 @@ mod tests {
 
     #[test]
     fn ulaw_encoder_exhaustive() {
-        let n = check_encoder_exhaustive(
-            &ulaw_intervals(),
-            4.0,
-            false,
-            linear_to_ulaw,
-            ulaw_to_linear,
-        );
+        let n = check_encoder_exhaustive(&ulaw_intervals(), 4.0, false, linear_to_ulaw, ulaw_to_linear);
         // Segment boundaries s = 1..=7: 2^s 16-bit inputs each, both signs
         // (the zone is a quarter of the new step, 2^(s-2) on the 14-bit scale).
         let expected: usize = (1..=7).map(|s| 1usize << s).sum::<usize>() * 2;
@@ -411,8 +372,7 @@ mod tests {
 
     #[test]
     fn alaw_encoder_exhaustive() {
-        let n =
-            check_encoder_exhaustive(&alaw_intervals(), 8.0, true, linear_to_alaw, alaw_to_linear);
+        let n = check_encoder_exhaustive(&alaw_intervals(), 8.0, true, linear_to_alaw, alaw_to_linear);
         // Segments 0 and 1 share a step, so only boundaries s = 2..=7 count:
         // 2^(s-3) on the 13-bit scale = 2^s 16-bit inputs each, both signs.
         let expected: usize = (2..=7).map(|s| 1usize << s).sum::<usize>() * 2;

@@ -80,16 +80,10 @@ pub enum ResampleError {
 impl fmt::Display for ResampleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ResampleError::UnsupportedRate(hz) => write!(
-                f,
-                "unsupported sample rate {hz} Hz (supported: 8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000 Hz)"
-            ),
-            ResampleError::InvalidFrameLength {
-                frame_len,
-                from_hz,
-                to_hz,
-                multiple_of,
-            } => write!(
+            ResampleError::UnsupportedRate(hz) => {
+                write!(f, "unsupported sample rate {hz} Hz (supported: 8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000 Hz)")
+            }
+            ResampleError::InvalidFrameLength { frame_len, from_hz, to_hz, multiple_of } => write!(
                 f,
                 "frame length {frame_len} at {from_hz} Hz does not map to a whole number of \
                  samples at {to_hz} Hz; use a non-zero multiple of {multiple_of} \
@@ -126,11 +120,7 @@ impl From<rubato::ResampleError> for ResampleError {
 }
 
 fn check_rate(hz: u32) -> Result<usize, ResampleError> {
-    if SUPPORTED_RATES.contains(&hz) {
-        Ok(hz as usize)
-    } else {
-        Err(ResampleError::UnsupportedRate(hz))
-    }
+    if SUPPORTED_RATES.contains(&hz) { Ok(hz as usize) } else { Err(ResampleError::UnsupportedRate(hz)) }
 }
 
 fn gcd(mut a: usize, mut b: usize) -> usize {
@@ -210,8 +200,8 @@ pub fn resample(input: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>, Res
     } else {
         input
     };
-    let adapter = InterleavedSlice::new(source, 1, source.len())
-        .map_err(|_| ResampleError::Internal("input adapter rejected a mono buffer"))?;
+    let adapter =
+        InterleavedSlice::new(source, 1, source.len()).map_err(|_| ResampleError::Internal("input adapter rejected a mono buffer"))?;
     // process_all trims the startup delay and returns ceil(len * ratio)
     // samples; we promise round(), which is never longer.
     let mut out = rs.process_all(&adapter, source.len(), None)?.take_data();
@@ -271,12 +261,7 @@ impl FrameResampler {
         let to = check_rate(to_hz)?;
         let min_in = min_block_in(from, to);
         if frame_len_in == 0 || !frame_len_in.is_multiple_of(min_in) {
-            return Err(ResampleError::InvalidFrameLength {
-                frame_len: frame_len_in,
-                from_hz,
-                to_hz,
-                multiple_of: min_in,
-            });
+            return Err(ResampleError::InvalidFrameLength { frame_len: frame_len_in, from_hz, to_hz, multiple_of: min_in });
         }
         let frame_out = frame_len_in / min_in * (to / gcd(from, to));
         let inner = if from == to {
@@ -371,19 +356,10 @@ mod tests {
     use super::*;
     use std::f64::consts::PI;
 
-    const PAIRS: [(u32, u32); 6] = [
-        (8000, 16000),
-        (16000, 8000),
-        (8000, 22050),
-        (22050, 8000),
-        (16000, 22050),
-        (22050, 16000),
-    ];
+    const PAIRS: [(u32, u32); 6] = [(8000, 16000), (16000, 8000), (8000, 22050), (22050, 8000), (16000, 22050), (22050, 16000)];
 
     fn tone(freq: f64, rate: u32, amp: f64, len: usize) -> Vec<f32> {
-        (0..len)
-            .map(|n| (amp * (2.0 * PI * freq * n as f64 / rate as f64).sin()) as f32)
-            .collect()
+        (0..len).map(|n| (amp * (2.0 * PI * freq * n as f64 / rate as f64).sin()) as f32).collect()
     }
 
     /// Amplitude and frequency of the dominant tone in `x`, measured on its
@@ -417,11 +393,7 @@ mod tests {
     }
 
     fn expected_gain(from: u32, to: u32) -> f64 {
-        if to < from {
-            DOWNSAMPLE_HEADROOM as f64
-        } else {
-            1.0
-        }
+        if to < from { DOWNSAMPLE_HEADROOM as f64 } else { 1.0 }
     }
 
     #[test]
@@ -439,10 +411,7 @@ mod tests {
             println!("1 kHz {from}->{to}: {f:.3} Hz, amplitude error {err_db:+.5} dB");
             assert!((f - 1000.0).abs() < 1.0, "{from}->{to}: {f} Hz");
             assert!(err_db.abs() < 1.5, "{from}->{to}: {err_db} dB");
-            assert!(
-                err_db.abs() < 0.05,
-                "{from}->{to}: {err_db} dB (passband ripple)"
-            );
+            assert!(err_db.abs() < 0.05, "{from}->{to}: {err_db} dB (passband ripple)");
         }
     }
 
@@ -505,9 +474,7 @@ mod tests {
     #[test]
     fn output_length_is_rounded_ratio() {
         for (from, to) in PAIRS {
-            for len in [
-                0usize, 1, 2, 3, 7, 159, 160, 161, 320, 441, 1000, 4096, 22051,
-            ] {
+            for len in [0usize, 1, 2, 3, 7, 159, 160, 161, 320, 441, 1000, 4096, 22051] {
                 let y = resample(&vec![0.25; len], from, to).unwrap();
                 let want = ((len as f64) * to as f64 / from as f64).round() as usize;
                 assert_eq!(y.len(), want, "{from}->{to} len {len}");
@@ -560,9 +527,7 @@ mod tests {
                 })
                 .sum()
         };
-        (-max..=max)
-            .max_by(|&a, &b| score(a).total_cmp(&score(b)))
-            .unwrap()
+        (-max..=max).max_by(|&a, &b| score(a).total_cmp(&score(b))).unwrap()
     }
 
     #[test]
@@ -575,11 +540,7 @@ mod tests {
             let shift = centroid(&y) - centroid(&x) * ratio;
             let lag = best_lag(&y, &ideal, 20);
             let g = expected_gain(from, to) as f32;
-            let max_err = y
-                .iter()
-                .zip(&ideal)
-                .map(|(a, b)| (a - b * g).abs())
-                .fold(0f32, f32::max);
+            let max_err = y.iter().zip(&ideal).map(|(a, b)| (a - b * g).abs()).fold(0f32, f32::max);
             println!(
                 "burst {from}->{to}: centroid offset {shift:+.4} samples, xcorr lag {lag}, \
                  max deviation from ideal {max_err:.1e}"
@@ -615,13 +576,7 @@ mod tests {
         assert!(FrameResampler::new(8000, 12345, 160).is_err());
 
         let e = FrameResampler::new(8000, 22050, 100).unwrap_err();
-        assert!(matches!(
-            e,
-            ResampleError::InvalidFrameLength {
-                multiple_of: 160,
-                ..
-            }
-        ));
+        assert!(matches!(e, ResampleError::InvalidFrameLength { multiple_of: 160, .. }));
         println!("{e}");
         assert!(e.to_string().contains("multiple of 160"), "{e}");
         assert!(FrameResampler::new(16000, 8000, 0).is_err());
@@ -683,11 +638,7 @@ mod tests {
             // coincide sample by sample in the steady state.
             let a = offline.len() / 5;
             let b = offline.len() - a;
-            let max_diff = offline[a..b]
-                .iter()
-                .zip(&streamed[a..b])
-                .map(|(p, q)| (p - q).abs())
-                .fold(0f32, f32::max);
+            let max_diff = offline[a..b].iter().zip(&streamed[a..b]).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
             println!(
                 "stream {from}->{to}: delay {delay}, {fs:.3} Hz vs {fo:.3} Hz, \
                  level {diff_db:+.4} dB vs offline, max sample diff {max_diff:.2e}"
@@ -700,11 +651,7 @@ mod tests {
             // so the outputs differ by that residual as a time shift: up to
             // A * 2*pi*f * residual / to for a tone.
             let (fin, fout) = (from as usize / 50, to as usize / 50);
-            let true_delay = if from == to {
-                0.0
-            } else {
-                (fin / 2) as f64 * fout as f64 / fin as f64
-            };
+            let true_delay = if from == to { 0.0 } else { (fin / 2) as f64 * fout as f64 / fin as f64 };
             let residual = (delay as f64 - true_delay).abs();
             assert!(residual <= 0.5, "{residual}");
             let bound = 0.5 * 2.0 * PI * 1000.0 * residual / to as f64 + 1e-4;

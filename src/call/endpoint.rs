@@ -248,9 +248,7 @@ impl Endpointer {
             State::Candidate => {
                 self.append(frame);
                 self.count(voiced);
-                if self.voiced < self.min_speech
-                    && (self.trailing >= self.gap || self.frames >= self.max_frames)
-                {
+                if self.voiced < self.min_speech && (self.trailing >= self.gap || self.frames >= self.max_frames) {
                     self.clear_utterance();
                     self.state = State::Idle;
                     EndpointEvent::Discarded
@@ -342,9 +340,7 @@ impl Endpointer {
         if self.voiced >= self.min_speech {
             self.state = State::InSpeech;
             self.end = self.buf.len();
-            EndpointEvent::Started {
-                onset_ms_ago: self.frames.saturating_mul(FRAME_MS),
-            }
+            EndpointEvent::Started { onset_ms_ago: self.frames.saturating_mul(FRAME_MS) }
         } else {
             self.state = State::Candidate;
             EndpointEvent::Nothing
@@ -623,13 +619,7 @@ mod tests {
         feed(&mut e, &mut n, 65, true);
         let ev = feed(&mut e, &mut n, 30, false);
         // The final silence is a pause too before it becomes the end.
-        assert_eq!(
-            ev,
-            vec![
-                (14, EndpointEvent::Pause),
-                (29, EndpointEvent::Ended { reason: EndReason::Silence })
-            ]
-        );
+        assert_eq!(ev, vec![(14, EndpointEvent::Pause), (29, EndpointEvent::Ended { reason: EndReason::Silence })]);
         got.extend_from_slice(e.take_new_audio());
         assert_eq!(got.as_slice(), e.utterance());
         assert_eq!(e.voiced_ms(), (50 + 95 + 65) * 20);
@@ -643,10 +633,7 @@ mod tests {
         let ev = feed(&mut e, &mut n, 1200, true);
         assert_eq!(
             ev,
-            vec![
-                (9, EndpointEvent::Started { onset_ms_ago: 200 }),
-                (999, EndpointEvent::Ended { reason: EndReason::MaxLength }),
-            ]
+            vec![(9, EndpointEvent::Started { onset_ms_ago: 200 }), (999, EndpointEvent::Ended { reason: EndReason::MaxLength }),]
         );
         assert_eq!(e.utterance().len(), (10 + 1000) * FRAME_SAMPLES);
     }

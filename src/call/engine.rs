@@ -17,12 +17,12 @@ use std::time::{Duration, Instant};
 
 use super::endpoint::{EndReason, EndpointConfig, EndpointEvent, Endpointer, Hangover};
 use super::flow::{Action, CallContext, Expect, Flow, Input, Script};
-use crate::record::{TurnLatency, now_rfc3339};
 use super::script::ConversationSection;
 use super::understand::yesno;
 use crate::audio::echo::EchoGuard;
 use crate::audio::vad::{FrameVad, VoiceActivity};
 use crate::line::{CallLeg, FRAME_SAMPLES, Frame, LineEvent, RATE};
+use crate::record::{TurnLatency, now_rfc3339};
 use crate::speech::stt::{Priming, Stt};
 use crate::speech::tts::Voice;
 use crate::store::Store;
@@ -203,7 +203,8 @@ impl SttPool {
             q.retain(|(j, reply, at)| {
                 let stale = matches!(j.kind, JobKind::Speculative { .. }) && at.elapsed() >= SPECULATION_STALE;
                 if stale {
-                    let _ = reply.send(SttDone { turn: j.turn, text: String::new(), confidence: 0.0, elapsed: Duration::ZERO, kind: j.kind });
+                    let _ =
+                        reply.send(SttDone { turn: j.turn, text: String::new(), confidence: 0.0, elapsed: Duration::ZERO, kind: j.kind });
                 }
                 !stale
             });
@@ -232,7 +233,9 @@ impl SttPool {
             let samples: Vec<f32> = job.audio.iter().map(|&s| crate::audio::resample::i16_to_f32(s)).collect();
             let result = crate::audio::resample::resample(&samples, 8000, crate::speech::stt::SAMPLE_RATE)
                 .map_err(anyhow::Error::from)
-                .and_then(|wide| if wide.is_empty() { Err(anyhow::anyhow!("empty")) } else { Ok(transcriber.transcribe_turn(&wide, job.priming)?) });
+                .and_then(|wide| {
+                    if wide.is_empty() { Err(anyhow::anyhow!("empty")) } else { Ok(transcriber.transcribe_turn(&wide, job.priming)?) }
+                });
             let (text, confidence) = match result {
                 Ok(t) => (t.text, t.confidence),
                 Err(e) => {
@@ -321,7 +324,10 @@ enum Phase {
     /// Playing prompts (and maybe listening for barge-in).
     Speaking,
     /// The caller's turn.
-    Listening { expect: Expect, since: Instant },
+    Listening {
+        expect: Expect,
+        since: Instant,
+    },
     /// Transcribing the caller's turn.
     Transcribing,
     /// A transfer was asked for.
@@ -778,7 +784,10 @@ impl Call {
     /// the transcript if the caller went on.
     fn take_early_end_if_due(&mut self) {
         let Some(early) = &self.early_end else { return };
-        if !matches!(self.phase, Phase::Listening { .. }) || !self.endpointer.is_in_speech() || self.endpointer.voiced_ms() != early.voiced_ms {
+        if !matches!(self.phase, Phase::Listening { .. })
+            || !self.endpointer.is_in_speech()
+            || self.endpointer.voiced_ms() != early.voiced_ms
+        {
             self.early_end = None;
             return;
         }
@@ -857,7 +866,15 @@ impl Call {
                     self.next_tts_id += 1;
                     let id = self.next_tts_id;
                     let _ = self.tts_jobs.send(TtsJob { id, text: text.clone() });
-                    self.prompts.push_back(Prompt { id, text, interruptible, audio: Vec::new(), complete: false, written: 0, started: None });
+                    self.prompts.push_back(Prompt {
+                        id,
+                        text,
+                        interruptible,
+                        audio: Vec::new(),
+                        complete: false,
+                        written: 0,
+                        started: None,
+                    });
                     self.phase = Phase::Speaking;
                 }
                 _ if !self.prompts.is_empty() => return,
@@ -901,7 +918,11 @@ impl Call {
             Expect::Keypad { count } => Some(count),
             _ => None,
         };
-        self.endpointer.set_hangover(if matches!(expect, Expect::Digits | Expect::Keypad { .. }) { Hangover::Long } else { Hangover::Normal });
+        self.endpointer.set_hangover(if matches!(expect, Expect::Digits | Expect::Keypad { .. }) {
+            Hangover::Long
+        } else {
+            Hangover::Normal
+        });
     }
 
     fn on_tts(&mut self, chunk: TtsChunk) {
@@ -923,7 +944,11 @@ impl Call {
                 if p.complete {
                     let p = self.prompts.pop_front().expect("front exists");
                     let interrupted = false;
-                    self.flow.note_said(p.started.map(|s| s.duration_since(self.started).as_millis() as u64).unwrap_or(0), &p.text, interrupted);
+                    self.flow.note_said(
+                        p.started.map(|s| s.duration_since(self.started).as_millis() as u64).unwrap_or(0),
+                        &p.text,
+                        interrupted,
+                    );
                     if self.prompts.is_empty() {
                         self.advance();
                     }
@@ -1112,7 +1137,11 @@ impl Call {
             self.last_progress = now;
             self.prompts_clear();
             self.pending.clear();
-            self.on_input(if self.phase == Phase::Transferring { Input::TransferResult(Err("no answer from the transfer".into())) } else { Input::Watchdog });
+            self.on_input(if self.phase == Phase::Transferring {
+                Input::TransferResult(Err("no answer from the transfer".into()))
+            } else {
+                Input::Watchdog
+            });
         }
     }
 

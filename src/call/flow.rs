@@ -10,21 +10,24 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::record::{CallRecord, Outcome, Speaker, Utterance};
 use super::script::{FaqEntry, IntentFlow, PromptsSection, ScriptConfig, SlotPrompts, Week};
 use super::understand::dates::{self, Date, DobParse};
 use super::understand::intent::{Intent, IntentMatcher};
 use super::understand::names::{self, FullName};
 use super::understand::phone::{self, PhoneNumber, PhoneParse};
-use super::understand::{medication, offscript};
 use super::understand::yesno::{self, Answer};
+use super::understand::{medication, offscript};
 use super::understand::{preference, redflag};
+use crate::record::{CallRecord, Outcome, Speaker, Utterance};
 use crate::speech::stt::Priming;
 
 /// What the caller did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
-    Heard { text: String, confidence: f32 },
+    Heard {
+        text: String,
+        confidence: f32,
+    },
     /// Keys pressed, collected by the engine up to '#' or the expected count.
     Keys(String),
     /// Nothing heard for `conversation.no_input_s` after a question.
@@ -80,7 +83,11 @@ impl Script {
     pub fn new(config: &ScriptConfig) -> Arc<Script> {
         let week = Week::parse(&config.hours.week).unwrap_or_default();
         let hours = week.spoken();
-        let fill = |t: &str| t.replace("{clinic}", &config.clinic.name).replace("{hours}", &hours).replace("{callback_promise}", &config.clinic.callback_promise);
+        let fill = |t: &str| {
+            t.replace("{clinic}", &config.clinic.name)
+                .replace("{hours}", &hours)
+                .replace("{callback_promise}", &config.clinic.callback_promise)
+        };
         let mut prompts = config.prompts.clone();
         for text in prompts.texts_mut() {
             *text = fill(text);
@@ -98,7 +105,8 @@ impl Script {
             s.ask = fill(&s.ask);
             s.retry = fill(&s.retry);
         }
-        let extra: Vec<(Intent, Vec<String>)> = flows.iter().filter_map(|(name, f)| Some((Intent::from_flow_name(name)?, f.phrases.clone()))).collect();
+        let extra: Vec<(Intent, Vec<String>)> =
+            flows.iter().filter_map(|(name, f)| Some((Intent::from_flow_name(name)?, f.phrases.clone()))).collect();
         let topics: Vec<(String, Vec<String>)> = faq.iter().map(|(t, f)| (t.clone(), f.phrases.clone())).collect();
         Arc::new(Script {
             matcher: IntentMatcher::new(&extra, &topics),
@@ -147,7 +155,10 @@ enum SlotStep {
     SpellLastName,
     /// The spelling was read back as a question: "..., spelled S M I T H. Did I get that right?"
     SpellConfirm,
-    DobYear { month: u8, day: u8 },
+    DobYear {
+        month: u8,
+        day: u8,
+    },
     DobConfirm(Date),
     DobKeypad,
     CallerIdOffer(PhoneNumber),
@@ -159,12 +170,27 @@ enum SlotStep {
 enum Step {
     AwaitIntent,
     AnythingElse,
-    Slot { flow: String, index: usize, step: SlotStep, redo: bool },
-    Confirm { flow: String },
-    CorrectionWhich { flow: String },
+    Slot {
+        flow: String,
+        index: usize,
+        step: SlotStep,
+        redo: bool,
+    },
+    Confirm {
+        flow: String,
+    },
+    CorrectionWhich {
+        flow: String,
+    },
     /// At the read-back, a year that could be the year of birth or the end of the number.
-    WhichDetail { flow: String, dob: Date, phone: PhoneNumber },
-    Transferring { emergency: bool },
+    WhichDetail {
+        flow: String,
+        dob: Date,
+        phone: PhoneNumber,
+    },
+    Transferring {
+        emergency: bool,
+    },
     Done,
 }
 
@@ -177,7 +203,8 @@ const MAX_PROMPTS: u32 = 40;
 const MAX_READBACKS: u32 = 3;
 
 /// Phrases that ask for medical advice the box must not give.
-const ADVICE_PHRASES: &[&str] = &["should i take", "is it safe to", "how much should i", "what dose", "can i take", "should i go to the", "is it normal"];
+const ADVICE_PHRASES: &[&str] =
+    &["should i take", "is it safe to", "how much should i", "what dose", "can i take", "should i go to the", "is it normal"];
 
 pub struct Flow {
     script: Arc<Script>,
@@ -266,7 +293,14 @@ impl Flow {
     /// Notes what the agent said in the transcript (the engine calls this as prompts play, with
     /// the call clock; `simulate` with zero).
     pub fn note_said(&mut self, at_ms: u64, text: &str, interrupted: bool) {
-        self.record.transcript.push(Utterance { at_ms, speaker: Speaker::Agent, text: text.to_string(), confidence: None, keypad: false, interrupted });
+        self.record.transcript.push(Utterance {
+            at_ms,
+            speaker: Speaker::Agent,
+            text: text.to_string(),
+            confidence: None,
+            keypad: false,
+            interrupted,
+        });
     }
 
     pub fn on_input(&mut self, at_ms: u64, input: Input) -> Vec<Action> {
@@ -304,14 +338,28 @@ impl Flow {
             Input::TransferResult(result) => self.on_transfer_result(&mut out, result),
             Input::Keys(keys) => {
                 self.silences = 0;
-                self.record.transcript.push(Utterance { at_ms, speaker: Speaker::Caller, text: keys.clone(), confidence: None, keypad: true, interrupted: false });
+                self.record.transcript.push(Utterance {
+                    at_ms,
+                    speaker: Speaker::Caller,
+                    text: keys.clone(),
+                    confidence: None,
+                    keypad: true,
+                    interrupted: false,
+                });
                 self.on_keys(&mut out, &keys);
             }
             Input::Heard { text, confidence } => {
                 let text = text.trim().to_string();
                 if !text.is_empty() {
                     self.silences = 0;
-                    self.record.transcript.push(Utterance { at_ms, speaker: Speaker::Caller, text: text.clone(), confidence: Some(confidence), keypad: false, interrupted: false });
+                    self.record.transcript.push(Utterance {
+                        at_ms,
+                        speaker: Speaker::Caller,
+                        text: text.clone(),
+                        confidence: Some(confidence),
+                        keypad: false,
+                        interrupted: false,
+                    });
                 }
                 // The safety net, before anything else the caller might have meant.
                 if !text.is_empty()
@@ -319,9 +367,15 @@ impl Flow {
                     && let Some(flag) = redflag::red_flag(&text, &self.script.red_flag_phrases)
                 {
                     self.emergency(&mut out, flag.label(), &text);
-                } else if text.is_empty() || (confidence < self.script.min_confidence && !self.expects_checked_value() && !self.names_a_medication(&text)) {
+                } else if text.is_empty()
+                    || (confidence < self.script.min_confidence && !self.expects_checked_value() && !self.names_a_medication(&text))
+                {
                     self.not_understood(&mut out);
-                } else if offscript::asks_to_repeat(&text) && self.repeats < 2 && !self.last_question.is_empty() && !matches!(self.step, Step::Transferring { .. }) {
+                } else if offscript::asks_to_repeat(&text)
+                    && self.repeats < 2
+                    && !self.last_question.is_empty()
+                    && !matches!(self.step, Step::Transferring { .. })
+                {
                     // "What?": the question again, plainly, without an apology for the caller.
                     self.repeats += 1;
                     let (q, expect) = (self.last_question.clone(), self.last_expect);
@@ -342,7 +396,11 @@ impl Flow {
         r.duration_ms = duration_ms;
         // A request whose every detail was given or is marked missing is a message for staff:
         // a vague caller's message is passed on, as such.
-        let collected = r.intent.as_ref().and_then(|i| self.script.flows.get(i)).is_some_and(|f| f.slots.iter().all(|s| r.slots.contains_key(s) || r.missing.contains_key(s)));
+        let collected = r
+            .intent
+            .as_ref()
+            .and_then(|i| self.script.flows.get(i))
+            .is_some_and(|f| f.slots.iter().all(|s| r.slots.contains_key(s) || r.missing.contains_key(s)));
         r.outcome = if r.red_flag.is_some() {
             Outcome::Emergency
         } else if self.transfer_succeeded {
@@ -471,7 +529,9 @@ impl Flow {
                     // do, so the keypad cannot become a loop.
                     ("date_of_birth", step) => match dates::parse_dtmf_date(keys, self.ctx.today) {
                         DobParse::Valid(d) => self.confirm_dob(out, &flow, index, redo, d),
-                        DobParse::Invalid { reason } if step == SlotStep::DobKeypad => self.slot_miss(out, &flow, index, redo, Some(format!("Sorry, {reason}."))),
+                        DobParse::Invalid { reason } if step == SlotStep::DobKeypad => {
+                            self.slot_miss(out, &flow, index, redo, Some(format!("Sorry, {reason}.")))
+                        }
                         _ if step == SlotStep::DobKeypad => self.slot_miss(out, &flow, index, redo, None),
                         _ => {
                             self.tries += 1;
@@ -659,11 +719,16 @@ impl Flow {
         self.record.missing.remove(&slot);
         if slot == "callback"
             && !redo
-            && let Some(PhoneParse::Valid(p)) = self.ctx.caller.as_deref().map(|c| phone::classify_digits(&c.chars().filter(char::is_ascii_digit).collect::<String>()))
+            && let Some(PhoneParse::Valid(p)) =
+                self.ctx.caller.as_deref().map(|c| phone::classify_digits(&c.chars().filter(char::is_ascii_digit).collect::<String>()))
         {
             let last4: String = p.digits()[6..].chars().map(|c| digit_word(c).to_string() + " ").collect();
             self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::CallerIdOffer(p), redo };
-            self.ask(out, format!("Is the number you're calling from, ending in {}, the best one to reach you?", last4.trim()), Expect::Speech);
+            self.ask(
+                out,
+                format!("Is the number you're calling from, ending in {}, the best one to reach you?", last4.trim()),
+                Expect::Speech,
+            );
             return;
         }
         let prompt = self.script.slots.get(&slot).map(|p| p.ask.clone()).unwrap_or_default();
@@ -730,7 +795,12 @@ impl Flow {
         let slots = self.script.flows.get(flow).map(|f| f.slots.clone()).unwrap_or_default();
         let empty = |s: &str| slots.iter().any(|x| x == s) && !self.record.slots.contains_key(s);
         let p = preference::parse_preference(&extra);
-        if empty("preferred_times") && (!p.days.is_empty() || p.part_of_day.is_some()) && offscript::declines(&extra).is_none() && self.script.matcher.classify(&extra).is_none() && extra.split_whitespace().count() <= 8 {
+        if empty("preferred_times")
+            && (!p.days.is_empty() || p.part_of_day.is_some())
+            && offscript::declines(&extra).is_none()
+            && self.script.matcher.classify(&extra).is_none()
+            && extra.split_whitespace().count() <= 8
+        {
             self.record.slots.insert("preferred_times".into(), format!("{} ({extra})", p.summary()));
         } else if empty("reason") {
             self.record.slots.insert("reason".into(), extra);
@@ -764,7 +834,10 @@ impl Flow {
                     self.confirm_spelling(out, flow, index, redo);
                 }
                 // "My name is Carlos Mendoza" again instead of the letters: take the name.
-                None if names::parse_full_name(text).is_some() && !self.sounds_like_a_request(text) && self.tries + 1 < self.script.detail_tries => {
+                None if names::parse_full_name(text).is_some()
+                    && !self.sounds_like_a_request(text)
+                    && self.tries + 1 < self.script.detail_tries =>
+                {
                     self.name = names::parse_full_name(text);
                     self.tries += 1;
                     let q = self.script.prompts.spell_last_name.clone();
@@ -784,12 +857,19 @@ impl Flow {
                 answer => {
                     // The caller went straight on to the next detail ("March fifth, 1980"): the
                     // spelling stands, and the date or number is the answer to what comes next.
-                    let next = self.script.flows.get(flow).and_then(|f| (index + 1..f.slots.len()).find(|&i| !self.record.slots.contains_key(&f.slots[i]) && !self.record.missing.contains_key(&f.slots[i])));
-                    let moves_on = answer == Answer::Unclear && !redo && next.is_some_and(|i| match self.slot_name(flow, i).as_str() {
-                        "date_of_birth" => !matches!(dates::parse_date_of_birth(text, self.ctx.today), DobParse::Nothing | DobParse::Invalid { .. }),
-                        "callback" => matches!(phone::parse_phone(text), PhoneParse::Valid(_)),
-                        _ => false,
+                    let next = self.script.flows.get(flow).and_then(|f| {
+                        (index + 1..f.slots.len())
+                            .find(|&i| !self.record.slots.contains_key(&f.slots[i]) && !self.record.missing.contains_key(&f.slots[i]))
                     });
+                    let moves_on = answer == Answer::Unclear
+                        && !redo
+                        && next.is_some_and(|i| match self.slot_name(flow, i).as_str() {
+                            "date_of_birth" => {
+                                !matches!(dates::parse_date_of_birth(text, self.ctx.today), DobParse::Nothing | DobParse::Invalid { .. })
+                            }
+                            "callback" => matches!(phone::parse_phone(text), PhoneParse::Valid(_)),
+                            _ => false,
+                        });
                     if moves_on && let Some(i) = next {
                         self.store_name();
                         self.tries = 0;
@@ -937,7 +1017,8 @@ impl Flow {
     /// A medication asked for and a near-miss of a known name heard: the recogniser's low
     /// confidence in a word it half knows is no reason to ask again.
     fn names_a_medication(&self, text: &str) -> bool {
-        matches!(&self.step, Step::Slot { flow, index, .. } if self.slot_name(flow, *index) == "medication") && medication::find(text, crate::speech::stt::COMMON_MEDICATIONS).is_some()
+        matches!(&self.step, Step::Slot { flow, index, .. } if self.slot_name(flow, *index) == "medication")
+            && medication::find(text, crate::speech::stt::COMMON_MEDICATIONS).is_some()
     }
 
     /// "Hi, I would like to check the balance on my account" where a name was asked: a
@@ -1153,7 +1234,9 @@ impl Flow {
         let sorry = self.script.prompts.not_understood.clone();
         self.say(out, sorry, true);
         let q = match self.step {
-            Step::AwaitIntent => "How can I help you? For example, you can ask for an appointment, a prescription refill, or to leave a message.".to_string(),
+            Step::AwaitIntent => {
+                "How can I help you? For example, you can ask for an appointment, a prescription refill, or to leave a message.".to_string()
+            }
             _ => self.last_question.clone(),
         };
         let expect = self.last_expect;
@@ -1180,15 +1263,22 @@ impl Flow {
             return false;
         }
         // A year on its own ("nineteen seventy eight"): the year of birth, or the end of the number?
-        let year = self.dob.and_then(|d| match dates::parse_date_of_birth(&format!("{} {} {text}", crate::speech::normalize::MONTHS[(d.month as usize).saturating_sub(1).min(11)], d.day), self.ctx.today) {
-            DobParse::Valid(d2) if d2.year != d.year => Some(d2),
-            _ => None,
+        let year = self.dob.and_then(|d| {
+            match dates::parse_date_of_birth(
+                &format!("{} {} {text}", crate::speech::normalize::MONTHS[(d.month as usize).saturating_sub(1).min(11)], d.day),
+                self.ctx.today,
+            ) {
+                DobParse::Valid(d2) if d2.year != d.year => Some(d2),
+                _ => None,
+            }
         });
         let phone_fix = self.callback.as_ref().filter(|_| has_phone).and_then(|p| match phone::apply_correction(p, text) {
             Some(PhoneParse::Valid(p2)) => Some(p2),
             _ => None,
         });
-        let names_number_part = ["ends", "end", "area code", "last", "number", "phone", "starts", "digits", "middle"].iter().any(|w| text.to_lowercase().contains(w));
+        let names_number_part = ["ends", "end", "area code", "last", "number", "phone", "starts", "digits", "middle"]
+            .iter()
+            .any(|w| text.to_lowercase().contains(w));
         match (year, phone_fix) {
             (Some(d), Some(p)) if !names_number_part => {
                 self.step = Step::WhichDetail { flow: flow.into(), dob: d, phone: p };
@@ -1291,7 +1381,8 @@ impl Flow {
         if text.trim().is_empty() {
             return;
         }
-        let after_apology = out.iter().rev().find_map(|a| if let Action::Say { text, .. } = a { Some(is_apology(text)) } else { None }).unwrap_or(false);
+        let after_apology =
+            out.iter().rev().find_map(|a| if let Action::Say { text, .. } = a { Some(is_apology(text)) } else { None }).unwrap_or(false);
         let text = if after_apology && is_apology(&text) { without_apology(&text) } else { text };
         self.said += 1;
         out.push(Action::Say { text, interruptible });
@@ -1318,7 +1409,8 @@ fn spelled_as_a_word(text: &str) -> Option<String> {
     let ws: Vec<&str> = text.split(|c: char| !c.is_alphabetic() && c != '\'' && c != '-').filter(|w| !w.is_empty()).collect();
     let first = ws.first()?;
     let same = ws.iter().all(|w| w.eq_ignore_ascii_case(first));
-    (same && ws.len() <= 3 && first.chars().count() >= 2 && first.chars().any(char::is_uppercase)).then(|| names::capitalize_name(&first.to_lowercase()))
+    (same && ws.len() <= 3 && first.chars().count() >= 2 && first.chars().any(char::is_uppercase))
+        .then(|| names::capitalize_name(&first.to_lowercase()))
 }
 
 /// Whether a prompt opens with an apology.
@@ -1361,14 +1453,15 @@ fn join_and(items: &[String]) -> String {
     }
 }
 
-
 /// Whisper sometimes writes spelled letters in groups ("S-M-I-TH."): when every group is at
 /// most three capitals and at least half are single letters, the groups are split into letters,
 /// so "S-M-I-TH" reads as S M I T H. Anything else is left as it is.
 fn letters_apart(text: &str) -> String {
     let groups: Vec<&str> = text.split(|c: char| !c.is_alphabetic()).filter(|g| !g.is_empty()).collect();
     let single = groups.iter().filter(|g| g.chars().count() == 1).count();
-    let spelled = groups.len() >= 2 && single * 2 >= groups.len() && groups.iter().all(|g| g.chars().count() <= 3 && g.chars().all(char::is_uppercase));
+    let spelled = groups.len() >= 2
+        && single * 2 >= groups.len()
+        && groups.iter().all(|g| g.chars().count() <= 3 && g.chars().all(char::is_uppercase));
     if spelled { groups.iter().flat_map(|g| g.chars()).map(String::from).collect::<Vec<_>>().join(" ") } else { text.to_string() }
 }
 
@@ -1404,7 +1497,21 @@ mod tests {
         flow.start();
         assert_eq!(flow.priming(), Priming::Everyday, "the opening request");
         let (mut primings, mut asked) = (Vec::new(), Vec::new());
-        for (i, answer) in ["I need a refill please", "John Smith", "S M I T H", "yes", "March fifth nineteen eighty", "yes", "617 555 0199", "yes", "lisinopril", "yes"].iter().enumerate() {
+        for (i, answer) in [
+            "I need a refill please",
+            "John Smith",
+            "S M I T H",
+            "yes",
+            "March fifth nineteen eighty",
+            "yes",
+            "617 555 0199",
+            "yes",
+            "lisinopril",
+            "yes",
+        ]
+        .iter()
+        .enumerate()
+        {
             for action in flow.on_input(i as u64 * 1000, heard(answer)) {
                 if let Action::Say { text, .. } = action {
                     asked.push(text);
@@ -1412,7 +1519,8 @@ mod tests {
             }
             primings.push(flow.priming());
         }
-        let medication_question = primings.iter().position(|p| *p == Priming::Medications).unwrap_or_else(|| panic!("never primed for medications: {asked:#?}"));
+        let medication_question =
+            primings.iter().position(|p| *p == Priming::Medications).unwrap_or_else(|| panic!("never primed for medications: {asked:#?}"));
         assert_eq!(primings.iter().filter(|p| **p == Priming::Medications).count(), 1, "{primings:?}\n{asked:#?}");
         assert!(asked.iter().any(|a| a.contains("Which medication")), "{asked:#?}");
         assert_eq!(medication_question, primings.len() - 3, "primed as the medication is asked, not before: {primings:?}\n{asked:#?}");
@@ -1428,7 +1536,11 @@ mod tests {
         let mut flow = Flow::new(Script::new(&config), ctx);
         flow.start();
         let mut said = Vec::new();
-        for (i, answer) in ["Can I leave a message?", "My name is Ottoline Brackwater.", "B R A C K W A T E R", "November thirteenth, nineteen twenty one"].iter().enumerate() {
+        for (i, answer) in
+            ["Can I leave a message?", "My name is Ottoline Brackwater.", "B R A C K W A T E R", "November thirteenth, nineteen twenty one"]
+                .iter()
+                .enumerate()
+        {
             for action in flow.on_input(i as u64 * 1000, heard(answer)) {
                 if let Action::Say { text, .. } = action {
                     said.push(text);

@@ -275,13 +275,33 @@ pub fn default_intents() -> BTreeMap<String, IntentFlow> {
     let mut m = BTreeMap::new();
     m.insert(
         "new_appointment".into(),
-        flow(&[&person[..], &["reason", "preferred_times"]].concat(), "I can take an appointment request, and our staff will call you to confirm a time.", "an appointment request"),
+        flow(
+            &[&person[..], &["reason", "preferred_times"]].concat(),
+            "I can take an appointment request, and our staff will call you to confirm a time.",
+            "an appointment request",
+        ),
     );
-    m.insert("reschedule".into(), flow(&[&person[..], &["preferred_times"]].concat(), "I can pass on a request to move your appointment.", "a request to reschedule"));
+    m.insert(
+        "reschedule".into(),
+        flow(&[&person[..], &["preferred_times"]].concat(), "I can pass on a request to move your appointment.", "a request to reschedule"),
+    );
     m.insert("cancel".into(), flow(&person, "I can pass on your cancellation.", "a cancellation"));
-    m.insert("refill".into(), flow(&[&person[..], &["medication"]].concat(), "I can pass a refill request to the care team.", "a prescription refill request"));
-    m.insert("test_results".into(), flow(&[&person[..], &["reason"]].concat(), "I can't give results over the phone, but I'll ask the care team to call you about them.", "a question about test results"));
-    m.insert("billing".into(), flow(&[&person[..], &["reason"]].concat(), "I'll pass your billing question to our billing office.", "a billing question"));
+    m.insert(
+        "refill".into(),
+        flow(&[&person[..], &["medication"]].concat(), "I can pass a refill request to the care team.", "a prescription refill request"),
+    );
+    m.insert(
+        "test_results".into(),
+        flow(
+            &[&person[..], &["reason"]].concat(),
+            "I can't give results over the phone, but I'll ask the care team to call you about them.",
+            "a question about test results",
+        ),
+    );
+    m.insert(
+        "billing".into(),
+        flow(&[&person[..], &["reason"]].concat(), "I'll pass your billing question to our billing office.", "a billing question"),
+    );
     m.insert("message".into(), flow(&[&person[..], &["reason"]].concat(), "I'll take a message for the staff.", "a message"));
     m
 }
@@ -290,7 +310,10 @@ pub fn default_slot_prompts() -> BTreeMap<String, SlotPrompts> {
     let p = |ask: &str, retry: &str| SlotPrompts { ask: ask.into(), retry: retry.into() };
     let mut m = BTreeMap::new();
     m.insert("name".into(), p("May I have your first and last name?", "Sorry, could you tell me your first and last name again?"));
-    m.insert("date_of_birth".into(), p("What is your date of birth?", "Could you say your date of birth again, with the month, day and year?"));
+    m.insert(
+        "date_of_birth".into(),
+        p("What is your date of birth?", "Could you say your date of birth again, with the month, day and year?"),
+    );
     m.insert("callback".into(), p("What is the best phone number to reach you?", "Please say the whole phone number, with the area code."));
     m.insert("reason".into(), p("In a few words, what is this about?", "Could you tell me briefly what this is about?"));
     m.insert("medication".into(), p("Which medication do you need refilled?", "Could you say the name of the medication again?"));
@@ -346,7 +369,12 @@ impl Week {
                 let parsed = range.split_once('-').and_then(|(a, b)| Some((minutes(a)?, minutes(b)?)));
                 match parsed {
                     Some((open, close)) if open < close => out.days[index].push((open, close)),
-                    _ => return Err((day.clone(), format!("{range:?}: write hours as \"08:00-17:00\", several as \"08:00-12:00, 13:00-17:00\", or \"closed\""))),
+                    _ => {
+                        return Err((
+                            day.clone(),
+                            format!("{range:?}: write hours as \"08:00-17:00\", several as \"08:00-12:00, 13:00-17:00\", or \"closed\""),
+                        ));
+                    }
                 }
             }
         }
@@ -499,7 +527,12 @@ impl ScriptConfig {
         }
         for (topic, faq) in &self.faq {
             let section = format!("faq.{topic}");
-            check(!faq.phrases.iter().all(|p| p.trim().is_empty()), &section, "phrases", "list at least one word or phrase callers say".into());
+            check(
+                !faq.phrases.iter().all(|p| p.trim().is_empty()),
+                &section,
+                "phrases",
+                "list at least one word or phrase callers say".into(),
+            );
             check(!faq.answer.trim().is_empty(), &section, "answer", "must not be empty".into());
             let (ok, msg) = placeholders(&faq.answer);
             check(ok, &section, "answer", msg);
@@ -513,7 +546,12 @@ impl ScriptConfig {
             }
             check(!flow.slots.is_empty(), &section, "slots", "list at least one detail to collect".into());
             for slot in &flow.slots {
-                check(SLOTS.contains(&slot.as_str()), &section, "slots", format!("{slot:?} is not a detail the box can collect: use {}", SLOTS.join(", ")));
+                check(
+                    SLOTS.contains(&slot.as_str()),
+                    &section,
+                    "slots",
+                    format!("{slot:?} is not a detail the box can collect: use {}", SLOTS.join(", ")),
+                );
             }
             let mut seen = std::collections::BTreeSet::new();
             for slot in &flow.slots {
@@ -548,11 +586,21 @@ impl ScriptConfig {
         }
         let c = &self.conversation;
         check((200..=3000).contains(&c.silence_ms), "conversation", "silence_ms", format!("{}: use 200 to 3000", c.silence_ms));
-        check(c.long_silence_ms >= c.silence_ms && c.long_silence_ms <= 5000, "conversation", "long_silence_ms", format!("{}: use silence_ms to 5000", c.long_silence_ms));
+        check(
+            c.long_silence_ms >= c.silence_ms && c.long_silence_ms <= 5000,
+            "conversation",
+            "long_silence_ms",
+            format!("{}: use silence_ms to 5000", c.long_silence_ms),
+        );
         check((5..=60).contains(&c.max_utterance_s), "conversation", "max_utterance_s", format!("{}: use 5 to 60", c.max_utterance_s));
         check((3..=60).contains(&c.no_input_s), "conversation", "no_input_s", format!("{}: use 3 to 60", c.no_input_s));
         check((60..=7200).contains(&c.max_call_s), "conversation", "max_call_s", format!("{}: use 60 to 7200", c.max_call_s));
-        check((60..=2000).contains(&c.barge_in_min_speech_ms), "conversation", "barge_in_min_speech_ms", format!("{}: use 60 to 2000", c.barge_in_min_speech_ms));
+        check(
+            (60..=2000).contains(&c.barge_in_min_speech_ms),
+            "conversation",
+            "barge_in_min_speech_ms",
+            format!("{}: use 60 to 2000", c.barge_in_min_speech_ms),
+        );
         check(c.barge_in_protect_ms <= 3000, "conversation", "barge_in_protect_ms", format!("{}: use 0 to 3000", c.barge_in_protect_ms));
         check((1..=5).contains(&c.retries), "conversation", "retries", format!("{}: use 1 to 5", c.retries));
         check((1..=8).contains(&c.detail_tries), "conversation", "detail_tries", format!("{}: use 1 to 8", c.detail_tries));

@@ -18,8 +18,8 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use super::flow::{Action, CallContext, Flow, Input, Script};
-use crate::record::{CallRecord, now_rfc3339};
 use super::script::ScriptConfig;
+use crate::record::{CallRecord, now_rfc3339};
 use crate::speech::stt::SttSettings;
 use crate::speech::tts::TtsSettings;
 
@@ -84,7 +84,14 @@ fn parse_line(line: &str) -> Line {
 
 /// Holds one conversation of `script` with the caller lines of `input`; `stt` and `tts` are
 /// used with `opts.audio` only.
-pub fn run(script: &ScriptConfig, stt: &SttSettings, tts: &TtsSettings, opts: &Options, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<CallRecord> {
+pub fn run(
+    script: &ScriptConfig,
+    stt: &SttSettings,
+    tts: &TtsSettings,
+    opts: &Options,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> Result<CallRecord> {
     let no_input_s = script.conversation.no_input_s as f32;
     let script = Script::new(script);
     let ear = if opts.audio {

@@ -99,7 +99,8 @@ impl Apps {
                 Some(p) => apps::load_announcement(&config.resolve(p))?,
                 None => Vec::new(),
             };
-            let settings = AnnounceSettings { prompt, record_dir: a.record_dir.as_ref().map(|d| config.resolve(d)), record_seconds: a.record_seconds };
+            let settings =
+                AnnounceSettings { prompt, record_dir: a.record_dir.as_ref().map(|d| config.resolve(d)), record_seconds: a.record_seconds };
             if let Some(dir) = &settings.record_dir {
                 std::fs::create_dir_all(dir).with_context(|| format!("cannot create announce.record_dir {}", dir.display()))?;
             }
@@ -107,7 +108,13 @@ impl Apps {
         } else {
             None
         };
-        Ok(Apps { routes: config.answer.clone(), conversation, announce, transfer: config.transfer.target.clone().unwrap_or_default(), active: Default::default() })
+        Ok(Apps {
+            routes: config.answer.clone(),
+            conversation,
+            announce,
+            transfer: config.transfer.target.clone().unwrap_or_default(),
+            active: Default::default(),
+        })
     }
 
     /// Whether any call can get `app`.

@@ -43,7 +43,11 @@ pub fn call(config: &Config, target: &str, play: Option<&Path>, seconds: u32, ri
             let _ = stop_rx.await;
         }));
         let (result_tx, result_rx) = std::sync::mpsc::channel();
-        let _ = dialer.send(Dial { target: target.to_string(), ring_timeout: std::time::Duration::from_secs(ring_timeout.clamp(1, 600)), result: result_tx });
+        let _ = dialer.send(Dial {
+            target: target.to_string(),
+            ring_timeout: std::time::Duration::from_secs(ring_timeout.clamp(1, 600)),
+            result: result_tx,
+        });
         let result = tokio::task::spawn_blocking(move || result_rx.recv().unwrap_or(Err("the SIP user agent stopped".into()))).await?;
         let code = match result {
             Ok(()) => {

@@ -77,7 +77,11 @@ pub fn run(config: Config) -> Result<ExitCode> {
     // back before the daemon waits for calls.
     release_free_memory();
     settle_allocator();
-    tracing::info!(prompts = warmed, self_test_words = self_test.text.split_whitespace().count(), "speech ready: models loaded and verified");
+    tracing::info!(
+        prompts = warmed,
+        self_test_words = self_test.text.split_whitespace().count(),
+        "speech ready: models loaded and verified"
+    );
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.spawn(reload::on_hangup(reload::Reload { path: config.path.clone(), shared: shared.clone(), store: store.clone(), retention }));

@@ -10,8 +10,6 @@
 //! This module imports only `audio`: a line type depends on it, never the other way round, so
 //! `call/` and the apps run on any line, and adding a line touches neither.
 
-
-
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

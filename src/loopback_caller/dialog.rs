@@ -20,7 +20,11 @@ use crate::sip::sdp::{Codec, LocalMedia, SessionDescription, accept_answer};
 use crate::sip::uac::{InviteTemplate, ack_for_failure};
 use crate::sip::wire::{Policy, Transport, parse_parts};
 
-const POLICY: Policy = Policy { methods: &["INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "NOTIFY", "REFER"], supported_options: &[], max_message_bytes: 65_535 };
+const POLICY: Policy = Policy {
+    methods: &["INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "NOTIFY", "REFER"],
+    supported_options: &[],
+    max_message_bytes: 65_535,
+};
 /// RFC 3261 timers: first retransmission, longest interval, and when a transaction gives up.
 const T1: Duration = Duration::from_millis(500);
 const T2: Duration = Duration::from_secs(4);
@@ -155,7 +159,10 @@ fn established(sip: &UdpSocket, invite: &Message, ok: &Message, target: SocketAd
     };
     dialog.ack = dialog.request("ACK", invite.cseq().0);
     dialog.socket.send_to(&dialog.ack, dialog.dest)?;
-    Ok(Answered { dialog, stream: Stream { remote, payload_type: negotiated.payload_type, telephone_event_pt: negotiated.telephone_event_pt } })
+    Ok(Answered {
+        dialog,
+        stream: Stream { remote, payload_type: negotiated.payload_type, telephone_event_pt: negotiated.telephone_event_pt },
+    })
 }
 
 impl Dialog {

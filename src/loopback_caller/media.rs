@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 use super::dialog::Stream;
 use super::{Ending, Shared};
 use crate::audio::g711::Law;
+use crate::entropy::u32 as rand_u32;
 use crate::line::FRAME_SAMPLES;
 use crate::rtp::dtmf::{DtmfSender, EVENT_LEN};
 use crate::rtp::packet::{RtpHeader, RtpPacket, build};
-use crate::entropy::u32 as rand_u32;
 
 const TICK: Duration = Duration::from_millis(20);
 /// Frames owed after a stall that are still sent (200 ms); beyond that the time is skipped.
@@ -101,7 +101,11 @@ impl State {
 
 /// What the thread is in the middle of sending.
 enum Current {
-    Speech { samples: Vec<i16>, at: usize, sounded: bool },
+    Speech {
+        samples: Vec<i16>,
+        at: usize,
+        sounded: bool,
+    },
     Key(DtmfSender),
     /// Silence after a key press.
     Gap(u32),
@@ -194,7 +198,9 @@ impl Mouth {
         self.sequence = sequence.wrapping_add(1);
         let ssrc = self.ssrc;
         match packet {
-            Packet::Audio(payload) => build(&RtpHeader { marker: tick == 0, payload_type: stream.payload_type, sequence, timestamp, ssrc }, payload, out).ok(),
+            Packet::Audio(payload) => {
+                build(&RtpHeader { marker: tick == 0, payload_type: stream.payload_type, sequence, timestamp, ssrc }, payload, out).ok()
+            }
             Packet::Event { marker, timestamp, payload } => {
                 let payload_type = stream.telephone_event_pt?;
                 build(&RtpHeader { marker: *marker, payload_type, sequence, timestamp: *timestamp, ssrc }, payload, out).ok()

@@ -117,7 +117,12 @@ impl LoopbackCaller {
             let (shared, dialog) = (shared.clone(), dialog.clone());
             std::thread::Builder::new().name("caller-sip".into()).spawn(move || dialog::serve(sip, &dialog, &shared))?
         };
-        Ok(LoopbackCaller { shared, dialog, telephone_event: answered.stream.telephone_event_pt.is_some(), threads: vec![media, signalling] })
+        Ok(LoopbackCaller {
+            shared,
+            dialog,
+            telephone_event: answered.stream.telephone_event_pt.is_some(),
+            threads: vec![media, signalling],
+        })
     }
 
     /// Says `samples` (8 kHz) after whatever is still being said; returns at once.

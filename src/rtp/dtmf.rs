@@ -158,10 +158,7 @@ impl DtmfReceiver {
     }
 
     fn to_digit(&self, st: &EventState) -> Option<Digit> {
-        Some(Digit {
-            digit: event_to_digit(st.event)?,
-            duration_ms: (u64::from(st.duration) * 1000 / u64::from(self.clock_rate)) as u32,
-        })
+        Some(Digit { digit: event_to_digit(st.event)?, duration_ms: (u64::from(st.duration) * 1000 / u64::from(self.clock_rate)) as u32 })
     }
 
     /// Takes one telephone-event packet: its RTP timestamp, marker bit and
@@ -278,14 +275,7 @@ impl DtmfSender {
     pub fn new(digit: char, duration_ms: u32, start_timestamp: u32) -> Option<Self> {
         let event = digit_to_event(digit)?;
         let total = duration_ms.saturating_mul(8).clamp(u32::from(Self::STEP), u32::from(u16::MAX)) as u16;
-        Some(Self {
-            event,
-            volume: 10,
-            timestamp: start_timestamp,
-            total,
-            updates: total.div_ceil(Self::STEP),
-            sent: 0,
-        })
+        Some(Self { event, volume: 10, timestamp: start_timestamp, total, updates: total.div_ceil(Self::STEP), sent: 0 })
     }
 
     /// Same, at another volume (clamped to 0..=63).

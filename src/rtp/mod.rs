@@ -3,8 +3,8 @@
 
 pub mod dtmf;
 pub mod jitter;
-pub mod packet;
 pub mod pacing;
+pub mod packet;
 pub mod rtcp;
 pub mod session;
 pub mod settings;

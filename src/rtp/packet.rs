@@ -534,10 +534,7 @@ mod tests {
         let bad = RtpHeader { payload_type: 128, ..sample_header() };
         assert_eq!(bad.write(&mut [0u8; 12]), Err(RtpError::BadPayloadType(128)));
         let mut out = [0xAAu8; 20];
-        assert_eq!(
-            build(&sample_header(), &[1; 9], &mut out),
-            Err(RtpError::BufferTooSmall { needed: 21, available: 20 })
-        );
+        assert_eq!(build(&sample_header(), &[1; 9], &mut out), Err(RtpError::BufferTooSmall { needed: 21, available: 20 }));
         assert!(out.iter().all(|&b| b == 0xAA), "nothing written on error");
     }
 

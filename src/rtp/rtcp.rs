@@ -183,8 +183,7 @@ impl ReportBlock {
     /// Writes the block into the first 24 bytes of `out`.
     pub fn write(&self, out: &mut [u8]) -> Result<usize, RtcpError> {
         let available = out.len();
-        let out =
-            out.get_mut(..REPORT_BLOCK_LEN).ok_or(RtcpError::BufferTooSmall { needed: REPORT_BLOCK_LEN, available })?;
+        let out = out.get_mut(..REPORT_BLOCK_LEN).ok_or(RtcpError::BufferTooSmall { needed: REPORT_BLOCK_LEN, available })?;
         let lost = self.cumulative_lost.clamp(Self::LOST_MIN, Self::LOST_MAX) as u32 & 0x00ff_ffff;
         put32(out, 0, self.ssrc);
         put32(out, 4, (u32::from(self.fraction_lost) << 24) | lost);
@@ -250,12 +249,7 @@ fn write_reports(
 /// Writes a sender report from `ssrc` with `blocks` (usually zero or one:
 /// Frontdesk receives one stream per call) to the start of `out`.
 /// Returns its length. Nothing is written if it does not fit.
-pub fn build_sender_report(
-    ssrc: u32,
-    info: &SenderInfo,
-    blocks: &[ReportBlock],
-    out: &mut [u8],
-) -> Result<usize, RtcpError> {
+pub fn build_sender_report(ssrc: u32, info: &SenderInfo, blocks: &[ReportBlock], out: &mut [u8]) -> Result<usize, RtcpError> {
     write_reports(out, PT_SR, ssrc, Some(info), blocks)
 }
 
@@ -548,12 +542,7 @@ mod tests {
     }
 
     fn info() -> SenderInfo {
-        SenderInfo {
-            ntp_timestamp: 0xE000_0000_8000_0000,
-            rtp_timestamp: 160_000,
-            packet_count: 1000,
-            octet_count: 160_000,
-        }
+        SenderInfo { ntp_timestamp: 0xE000_0000_8000_0000, rtp_timestamp: 160_000, packet_count: 1000, octet_count: 160_000 }
     }
 
     #[test]
@@ -595,10 +584,7 @@ mod tests {
     #[test]
     fn builders_check_space_and_limits() {
         let mut small = [0u8; 51];
-        assert_eq!(
-            build_sender_report(1, &info(), &[block()], &mut small),
-            Err(RtcpError::BufferTooSmall { needed: 52, available: 51 })
-        );
+        assert_eq!(build_sender_report(1, &info(), &[block()], &mut small), Err(RtcpError::BufferTooSmall { needed: 52, available: 51 }));
         assert!(small.iter().all(|&b| b == 0));
         let many = [block(); 32];
         assert_eq!(build_receiver_report(1, &many, &mut [0; 2048]), Err(RtcpError::TooManyItems));

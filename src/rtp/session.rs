@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use super::dtmf::{DtmfReceiver, DtmfSender, TelephoneEvent};
 use super::jitter::{JitterBuffer, JitterDepth, Playout, conceal};
-use super::packet::{RtpHeader, RtpPacket};
 use super::pacing::PacingStats;
+use super::packet::{RtpHeader, RtpPacket};
 use crate::audio::g711::Law;
 use crate::line::{FRAME_SAMPLES, Frame, LineEvent};
 
@@ -415,8 +415,17 @@ mod tests {
         let (to_call, _from_media) = std::sync::mpsc::sync_channel(50);
         let (_to_media, from_call) = std::sync::mpsc::sync_channel(50);
         let (events, _events_rx) = std::sync::mpsc::channel();
-        let params = MediaParams { law: Law::Ulaw, payload_type: 0, telephone_event_pt: Some(101), remote: Some(peer.local_addr().unwrap()), send: true, jitter: JitterDepth::default() };
-        let media = MediaSession::start(MediaSockets { rtp, rtcp: None }, params, MediaChannels { to_call, from_call, events }, "rtp-test".into()).unwrap();
+        let params = MediaParams {
+            law: Law::Ulaw,
+            payload_type: 0,
+            telephone_event_pt: Some(101),
+            remote: Some(peer.local_addr().unwrap()),
+            send: true,
+            jitter: JitterDepth::default(),
+        };
+        let media =
+            MediaSession::start(MediaSockets { rtp, rtcp: None }, params, MediaChannels { to_call, from_call, events }, "rtp-test".into())
+                .unwrap();
         assert!(media.control.can_send_dtmf());
         media.control.queue_dtmf("1x#");
         let mut receiver = DtmfReceiver::new();
@@ -456,8 +465,17 @@ mod tests {
         let (to_call, _a) = std::sync::mpsc::sync_channel(50);
         let (_b, from_call) = std::sync::mpsc::sync_channel(50);
         let (events, _c) = std::sync::mpsc::channel();
-        let params = MediaParams { law: Law::Ulaw, payload_type: 0, telephone_event_pt: None, remote: None, send: false, jitter: JitterDepth::default() };
-        let media = MediaSession::start(MediaSockets { rtp, rtcp: None }, params, MediaChannels { to_call, from_call, events }, "rtp-test".into()).unwrap();
+        let params = MediaParams {
+            law: Law::Ulaw,
+            payload_type: 0,
+            telephone_event_pt: None,
+            remote: None,
+            send: false,
+            jitter: JitterDepth::default(),
+        };
+        let media =
+            MediaSession::start(MediaSockets { rtp, rtcp: None }, params, MediaChannels { to_call, from_call, events }, "rtp-test".into())
+                .unwrap();
         std::thread::sleep(Duration::from_millis(100));
         let to = peer.local_addr().unwrap();
         media.update(|p| {
@@ -481,8 +499,17 @@ mod tests {
         let (to_call, _a) = std::sync::mpsc::sync_channel(50);
         let (_b, from_call) = std::sync::mpsc::sync_channel(50);
         let (events, _c) = std::sync::mpsc::channel();
-        let params = MediaParams { law: Law::Ulaw, payload_type: 0, telephone_event_pt: None, remote: None, send: true, jitter: JitterDepth::default() };
-        let media = MediaSession::start(MediaSockets { rtp, rtcp: None }, params, MediaChannels { to_call, from_call, events }, "rtp-test".into()).unwrap();
+        let params = MediaParams {
+            law: Law::Ulaw,
+            payload_type: 0,
+            telephone_event_pt: None,
+            remote: None,
+            send: true,
+            jitter: JitterDepth::default(),
+        };
+        let media =
+            MediaSession::start(MediaSockets { rtp, rtcp: None }, params, MediaChannels { to_call, from_call, events }, "rtp-test".into())
+                .unwrap();
         assert!(!media.control.can_send_dtmf());
         media.stop();
     }

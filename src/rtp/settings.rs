@@ -27,7 +27,12 @@ impl RtpSection {
 
 impl Default for RtpSection {
     fn default() -> Self {
-        RtpSection { port_min: default_rtp_min(), port_max: default_rtp_max(), jitter_min_ms: default_jitter_min(), jitter_max_ms: default_jitter_max() }
+        RtpSection {
+            port_min: default_rtp_min(),
+            port_max: default_rtp_max(),
+            jitter_min_ms: default_jitter_min(),
+            jitter_max_ms: default_jitter_max(),
+        }
     }
 }
 

@@ -68,10 +68,7 @@ impl Algorithm {
             ("SHA-512-256", Algorithm::Sha512_256),
             ("SHA-512-256-sess", Algorithm::Sha512_256Sess),
         ];
-        NAMES
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(token))
-            .map(|&(_, alg)| alg)
+        NAMES.iter().find(|(name, _)| name.eq_ignore_ascii_case(token)).map(|&(_, alg)| alg)
     }
 
     /// Canonical spelling from RFC 7616, echoed in the Authorization header.
@@ -87,10 +84,7 @@ impl Algorithm {
     }
 
     pub fn is_session(self) -> bool {
-        matches!(
-            self,
-            Algorithm::Md5Sess | Algorithm::Sha256Sess | Algorithm::Sha512_256Sess
-        )
+        matches!(self, Algorithm::Md5Sess | Algorithm::Sha256Sess | Algorithm::Sha512_256Sess)
     }
 
     /// Ranking used by [`Challenge::select`]: RFC 8760 asks a UAC that gets
@@ -107,12 +101,8 @@ impl Algorithm {
     fn hex(self, data: &str) -> String {
         match self {
             Algorithm::Md5 | Algorithm::Md5Sess => hex::encode(Md5::digest(data.as_bytes())),
-            Algorithm::Sha256 | Algorithm::Sha256Sess => {
-                hex::encode(Sha256::digest(data.as_bytes()))
-            }
-            Algorithm::Sha512_256 | Algorithm::Sha512_256Sess => {
-                hex::encode(Sha512_256::digest(data.as_bytes()))
-            }
+            Algorithm::Sha256 | Algorithm::Sha256Sess => hex::encode(Sha256::digest(data.as_bytes())),
+            Algorithm::Sha512_256 | Algorithm::Sha512_256Sess => hex::encode(Sha512_256::digest(data.as_bytes())),
         }
     }
 }
@@ -153,9 +143,7 @@ impl Challenge {
     /// the ones that parse (see [`Challenge::select`]).
     pub fn parse(header_value: &str) -> Result<Challenge, DigestError> {
         let trimmed = header_value.trim_start();
-        let (scheme, rest) = trimmed
-            .split_once(|c: char| c.is_ascii_whitespace())
-            .unwrap_or((trimmed, ""));
+        let (scheme, rest) = trimmed.split_once(|c: char| c.is_ascii_whitespace()).unwrap_or((trimmed, ""));
         if !scheme.eq_ignore_ascii_case("Digest") {
             return Err(DigestError::NotDigest(snippet(scheme)));
         }
@@ -176,17 +164,11 @@ impl Challenge {
                 "nonce" if nonce.is_none() => nonce = Some(value),
                 "opaque" if opaque.is_none() => opaque = Some(value),
                 "algorithm" if algorithm.is_none() => {
-                    algorithm = Some(
-                        Algorithm::from_token(value.trim())
-                            .ok_or_else(|| DigestError::UnsupportedAlgorithm(snippet(&value)))?,
-                    );
+                    algorithm =
+                        Some(Algorithm::from_token(value.trim()).ok_or_else(|| DigestError::UnsupportedAlgorithm(snippet(&value)))?);
                 }
                 "qop" if qop.is_empty() => {
-                    qop = value
-                        .split(',')
-                        .map(|t| t.trim().to_ascii_lowercase())
-                        .filter(|t| !t.is_empty())
-                        .collect();
+                    qop = value.split(',').map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect();
                 }
                 "stale" => stale = value.trim().eq_ignore_ascii_case("true"),
                 "userhash" => userhash = value.trim().eq_ignore_ascii_case("true"),
@@ -209,18 +191,13 @@ impl Challenge {
     /// (RFC 8760: a server may offer SHA-256 and MD5 side by side). The
     /// strongest answerable one wins; on a tie the first. If none is usable
     /// the first error is returned, so the log says why.
-    pub fn select<'a>(
-        header_values: impl IntoIterator<Item = &'a str>,
-    ) -> Result<Challenge, DigestError> {
+    pub fn select<'a>(header_values: impl IntoIterator<Item = &'a str>) -> Result<Challenge, DigestError> {
         let mut best: Option<Challenge> = None;
         let mut first_error = None;
         for value in header_values {
             match Challenge::parse(value).and_then(|ch| ch.chosen_qop().map(|_| ch)) {
                 Ok(ch) => {
-                    if best
-                        .as_ref()
-                        .is_none_or(|b| ch.algorithm.strength() > b.algorithm.strength())
-                    {
+                    if best.as_ref().is_none_or(|b| ch.algorithm.strength() > b.algorithm.strength()) {
                         best = Some(ch);
                     }
                 }
@@ -253,31 +230,18 @@ pub struct Credentials {
 
 impl Credentials {
     pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
-        Credentials {
-            username: username.into(),
-            password: password.into(),
-        }
+        Credentials { username: username.into(), password: password.into() }
     }
 
     /// Same as [`authorization`] with this account's username and password.
-    pub fn authorization(
-        &self,
-        ch: &Challenge,
-        method: &str,
-        uri: &str,
-        cnonce: &str,
-        nc: u32,
-    ) -> Result<String, DigestError> {
+    pub fn authorization(&self, ch: &Challenge, method: &str, uri: &str, cnonce: &str, nc: u32) -> Result<String, DigestError> {
         authorization(ch, &self.username, &self.password, method, uri, cnonce, nc)
     }
 }
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
+        f.debug_struct("Credentials").field("username", &self.username).field("password", &"<redacted>").finish()
     }
 }
 
@@ -324,18 +288,11 @@ pub fn authorization(
     }
     let ha2 = alg.hex(&format!("{method}:{uri}"));
     let response = match qop {
-        Some(qop) => alg.hex(&format!(
-            "{ha1}:{}:{nc_text}:{cnonce}:{qop}:{ha2}",
-            ch.nonce
-        )),
+        Some(qop) => alg.hex(&format!("{ha1}:{}:{nc_text}:{cnonce}:{qop}:{ha2}", ch.nonce)),
         None => alg.hex(&format!("{ha1}:{}:{ha2}", ch.nonce)),
     };
 
-    let sent_username = if ch.userhash {
-        alg.hex(&format!("{username}:{}", ch.realm))
-    } else {
-        username.to_owned()
-    };
+    let sent_username = if ch.userhash { alg.hex(&format!("{username}:{}", ch.realm)) } else { username.to_owned() };
 
     let mut out = String::with_capacity(256);
     let _ = write!(
@@ -419,11 +376,7 @@ fn quote(value: &str) -> String {
 }
 
 fn check_header_safe(field: &'static str, value: &str) -> Result<(), DigestError> {
-    if value.chars().any(char::is_control) {
-        Err(DigestError::InvalidInput(field))
-    } else {
-        Ok(())
-    }
+    if value.chars().any(char::is_control) { Err(DigestError::InvalidInput(field)) } else { Ok(()) }
 }
 
 /// RFC 3261 `token` characters, which is what a SIP method must be.
@@ -465,16 +418,7 @@ mod tests {
         .unwrap();
         assert_eq!(ch.algorithm, Algorithm::Md5);
         assert_eq!(ch.qop, vec!["auth", "auth-int"]);
-        let header = authorization(
-            &ch,
-            "Mufasa",
-            "Circle Of Life",
-            "GET",
-            "/dir/index.html",
-            "0a4f113b",
-            1,
-        )
-        .unwrap();
+        let header = authorization(&ch, "Mufasa", "Circle Of Life", "GET", "/dir/index.html", "0a4f113b", 1).unwrap();
         assert_eq!(
             header,
             "Digest username=\"Mufasa\", realm=\"testrealm@host.com\", \
@@ -486,53 +430,22 @@ mod tests {
 
     #[test]
     fn rfc7616_section_3_9_1_md5() {
-        let ch =
-            Challenge::parse(&format!("Digest {RFC7616_CHALLENGE_TAIL}, algorithm=MD5")).unwrap();
-        let header = authorization(
-            &ch,
-            "Mufasa",
-            "Circle of Life",
-            "GET",
-            "/dir/index.html",
-            RFC7616_CNONCE,
-            1,
-        )
-        .unwrap();
-        assert_eq!(
-            field(&header, "response"),
-            Some("8ca523f5e9506fed4657c9700eebdbec")
-        );
+        let ch = Challenge::parse(&format!("Digest {RFC7616_CHALLENGE_TAIL}, algorithm=MD5")).unwrap();
+        let header = authorization(&ch, "Mufasa", "Circle of Life", "GET", "/dir/index.html", RFC7616_CNONCE, 1).unwrap();
+        assert_eq!(field(&header, "response"), Some("8ca523f5e9506fed4657c9700eebdbec"));
         assert_eq!(field(&header, "algorithm"), Some("MD5"));
         assert_eq!(field(&header, "qop"), Some("auth"));
         assert_eq!(field(&header, "nc"), Some("00000001"));
         assert_eq!(field(&header, "cnonce"), Some(RFC7616_CNONCE));
-        assert_eq!(
-            field(&header, "opaque"),
-            Some("FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS")
-        );
+        assert_eq!(field(&header, "opaque"), Some("FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"));
     }
 
     #[test]
     fn rfc7616_section_3_9_1_sha256() {
-        let ch = Challenge::parse(&format!(
-            "Digest {RFC7616_CHALLENGE_TAIL}, algorithm=SHA-256"
-        ))
-        .unwrap();
+        let ch = Challenge::parse(&format!("Digest {RFC7616_CHALLENGE_TAIL}, algorithm=SHA-256")).unwrap();
         assert_eq!(ch.algorithm, Algorithm::Sha256);
-        let header = authorization(
-            &ch,
-            "Mufasa",
-            "Circle of Life",
-            "GET",
-            "/dir/index.html",
-            RFC7616_CNONCE,
-            1,
-        )
-        .unwrap();
-        assert_eq!(
-            field(&header, "response"),
-            Some("753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1")
-        );
+        let header = authorization(&ch, "Mufasa", "Circle of Life", "GET", "/dir/index.html", RFC7616_CNONCE, 1).unwrap();
+        assert_eq!(field(&header, "response"), Some("753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"));
         assert_eq!(field(&header, "algorithm"), Some("SHA-256"));
     }
 
@@ -545,20 +458,8 @@ mod tests {
         )
         .unwrap();
         assert!(ch.qop.is_empty());
-        let header = authorization(
-            &ch,
-            "Mufasa",
-            "CircleOfLife",
-            "GET",
-            "/dir/index.html",
-            "ignored",
-            7,
-        )
-        .unwrap();
-        assert_eq!(
-            field(&header, "response"),
-            Some("1949323746fe6a43ef61f9606e7febea")
-        );
+        let header = authorization(&ch, "Mufasa", "CircleOfLife", "GET", "/dir/index.html", "ignored", 7).unwrap();
+        assert_eq!(field(&header, "response"), Some("1949323746fe6a43ef61f9606e7febea"));
         assert!(!header.contains("qop="));
         assert!(!header.contains("nc="));
         assert!(!header.contains("cnonce="));
@@ -571,16 +472,11 @@ mod tests {
         )
         .unwrap();
         let creds = Credentials::new("6001", "s3cret-pw");
-        let header = creds
-            .authorization(&ch, "REGISTER", "sip:127.0.0.1", "abcdef01", 2)
-            .unwrap();
+        let header = creds.authorization(&ch, "REGISTER", "sip:127.0.0.1", "abcdef01", 2).unwrap();
         assert_eq!(field(&header, "nc"), Some("00000002"));
         assert_eq!(field(&header, "uri"), Some("sip:127.0.0.1"));
         // Independently computed with Python's hashlib.
-        assert_eq!(
-            field(&header, "response"),
-            Some("8538271ed570904bba74ee2fdaa6ad9f")
-        );
+        assert_eq!(field(&header, "response"), Some("8538271ed570904bba74ee2fdaa6ad9f"));
     }
 
     #[test]
@@ -588,30 +484,12 @@ mod tests {
         // Expected values computed independently with Python's hashlib.
         let cases = [
             ("MD5-sess", "e145f825effa67c697d24fea2a1857bf"),
-            (
-                "SHA-256-sess",
-                "89206feef9b44e3cbb44d03f052b97ecf708ffdc7e8b75b89cbdc8a2f9941885",
-            ),
-            (
-                "SHA-512-256",
-                "bc611699fb34c2b7bb30bced9720fbbcf216432ed1d233ac1eefdfdbbaf50b0f",
-            ),
+            ("SHA-256-sess", "89206feef9b44e3cbb44d03f052b97ecf708ffdc7e8b75b89cbdc8a2f9941885"),
+            ("SHA-512-256", "bc611699fb34c2b7bb30bced9720fbbcf216432ed1d233ac1eefdfdbbaf50b0f"),
         ];
         for (alg, expected) in cases {
-            let ch = Challenge::parse(&format!(
-                r#"Digest realm="sip.example", nonce="abc123", qop=auth, algorithm={alg}"#
-            ))
-            .unwrap();
-            let header = authorization(
-                &ch,
-                "alice",
-                "pw",
-                "INVITE",
-                "sip:bob@127.0.0.1",
-                "c0ffee",
-                1,
-            )
-            .unwrap();
+            let ch = Challenge::parse(&format!(r#"Digest realm="sip.example", nonce="abc123", qop=auth, algorithm={alg}"#)).unwrap();
+            let header = authorization(&ch, "alice", "pw", "INVITE", "sip:bob@127.0.0.1", "c0ffee", 1).unwrap();
             assert_eq!(field(&header, "response"), Some(expected), "{alg}");
             assert_eq!(field(&header, "algorithm"), Some(alg));
         }
@@ -623,18 +501,13 @@ mod tests {
         let header = authorization(&ch, "u", "p", "REGISTER", "sip:r", "cn", 1).unwrap();
         assert_eq!(field(&header, "cnonce"), Some("cn"));
         assert!(!header.contains("qop="));
-        assert_eq!(
-            authorization(&ch, "u", "p", "REGISTER", "sip:r", "", 1),
-            Err(DigestError::InvalidInput("cnonce"))
-        );
+        assert_eq!(authorization(&ch, "u", "p", "REGISTER", "sip:r", "", 1), Err(DigestError::InvalidInput("cnonce")));
     }
 
     #[test]
     fn parse_accepts_any_order_unquoted_values_and_mixed_case() {
-        let ch = Challenge::parse(
-            r#"digest ALGORITHM="sha-256" , Stale=TRUE,QOP=auth,  OPAQUE="x,y\"z", Nonce=abc/def==, REALM="a, b""#,
-        )
-        .unwrap();
+        let ch = Challenge::parse(r#"digest ALGORITHM="sha-256" , Stale=TRUE,QOP=auth,  OPAQUE="x,y\"z", Nonce=abc/def==, REALM="a, b""#)
+            .unwrap();
         assert_eq!(ch.algorithm, Algorithm::Sha256);
         assert!(ch.stale);
         assert_eq!(ch.qop, vec!["auth"]);
@@ -651,10 +524,7 @@ mod tests {
 
     #[test]
     fn parse_ignores_unknown_params_and_bare_tokens() {
-        let ch = Challenge::parse(
-            r#"Digest realm="r", domain="sip:r", charset=UTF-8, weird, nonce="n", stale=false"#,
-        )
-        .unwrap();
+        let ch = Challenge::parse(r#"Digest realm="r", domain="sip:r", charset=UTF-8, weird, nonce="n", stale=false"#).unwrap();
         assert_eq!(ch.realm, "r");
         assert_eq!(ch.nonce, "n");
         assert!(!ch.stale);
@@ -663,74 +533,37 @@ mod tests {
 
     #[test]
     fn qop_preference_and_auth_int_only() {
-        let both =
-            Challenge::parse(r#"Digest realm="r", nonce="n", qop="auth-int, auth""#).unwrap();
+        let both = Challenge::parse(r#"Digest realm="r", nonce="n", qop="auth-int, auth""#).unwrap();
         let header = authorization(&both, "u", "p", "INVITE", "sip:x", "c", 1).unwrap();
         assert_eq!(field(&header, "qop"), Some("auth"));
 
         let int_only = Challenge::parse(r#"Digest realm="r", nonce="n", qop="auth-int""#).unwrap();
-        assert_eq!(
-            authorization(&int_only, "u", "p", "INVITE", "sip:x", "c", 1),
-            Err(DigestError::UnsupportedQop("auth-int".into()))
-        );
+        assert_eq!(authorization(&int_only, "u", "p", "INVITE", "sip:x", "c", 1), Err(DigestError::UnsupportedQop("auth-int".into())));
     }
 
     #[test]
     fn parse_errors() {
-        assert_eq!(
-            Challenge::parse(r#"Basic realm="r""#),
-            Err(DigestError::NotDigest("Basic".into()))
-        );
-        assert_eq!(
-            Challenge::parse(r#"Digest nonce="n""#),
-            Err(DigestError::MissingParameter("realm"))
-        );
-        assert_eq!(
-            Challenge::parse(r#"Digest realm="r""#),
-            Err(DigestError::MissingParameter("nonce"))
-        );
-        assert_eq!(
-            Challenge::parse("Digest"),
-            Err(DigestError::MissingParameter("realm"))
-        );
-        assert_eq!(
-            Challenge::parse(""),
-            Err(DigestError::NotDigest(String::new()))
-        );
-        assert_eq!(
-            Challenge::parse(r#"Digest realm="r, nonce=n"#),
-            Err(DigestError::Malformed("unterminated quoted string"))
-        );
+        assert_eq!(Challenge::parse(r#"Basic realm="r""#), Err(DigestError::NotDigest("Basic".into())));
+        assert_eq!(Challenge::parse(r#"Digest nonce="n""#), Err(DigestError::MissingParameter("realm")));
+        assert_eq!(Challenge::parse(r#"Digest realm="r""#), Err(DigestError::MissingParameter("nonce")));
+        assert_eq!(Challenge::parse("Digest"), Err(DigestError::MissingParameter("realm")));
+        assert_eq!(Challenge::parse(""), Err(DigestError::NotDigest(String::new())));
+        assert_eq!(Challenge::parse(r#"Digest realm="r, nonce=n"#), Err(DigestError::Malformed("unterminated quoted string")));
         assert_eq!(
             Challenge::parse(r#"Digest realm="r", nonce="n", algorithm=SHA-1"#),
             Err(DigestError::UnsupportedAlgorithm("SHA-1".into()))
         );
-        assert_eq!(
-            Challenge::parse(r#"Digest realm="r", ="x""#),
-            Err(DigestError::Malformed("parameter without a name"))
-        );
+        assert_eq!(Challenge::parse(r#"Digest realm="r", ="x""#), Err(DigestError::Malformed("parameter without a name")));
     }
 
     #[test]
     fn rejects_header_injection() {
         let ch = Challenge::parse(r#"Digest realm="r", nonce="n", qop=auth"#).unwrap();
-        assert_eq!(
-            authorization(&ch, "u\r\nVia: x", "p", "INVITE", "sip:x", "c", 1),
-            Err(DigestError::InvalidInput("username"))
-        );
-        assert_eq!(
-            authorization(&ch, "u", "p", "INVITE", "sip:x\n", "c", 1),
-            Err(DigestError::InvalidInput("uri"))
-        );
-        assert_eq!(
-            authorization(&ch, "u", "p", "IN VITE", "sip:x", "c", 1),
-            Err(DigestError::InvalidInput("method"))
-        );
+        assert_eq!(authorization(&ch, "u\r\nVia: x", "p", "INVITE", "sip:x", "c", 1), Err(DigestError::InvalidInput("username")));
+        assert_eq!(authorization(&ch, "u", "p", "INVITE", "sip:x\n", "c", 1), Err(DigestError::InvalidInput("uri")));
+        assert_eq!(authorization(&ch, "u", "p", "IN VITE", "sip:x", "c", 1), Err(DigestError::InvalidInput("method")));
         let bad_nonce = Challenge::parse("Digest realm=\"r\", nonce=\"a\rb\"").unwrap();
-        assert_eq!(
-            authorization(&bad_nonce, "u", "p", "INVITE", "sip:x", "c", 1),
-            Err(DigestError::InvalidInput("nonce"))
-        );
+        assert_eq!(authorization(&bad_nonce, "u", "p", "INVITE", "sip:x", "c", 1), Err(DigestError::InvalidInput("nonce")));
     }
 
     #[test]
@@ -744,24 +577,16 @@ mod tests {
         let ch = Challenge::parse(r#"Digest realm="r", nonce="n", qop=auth"#).unwrap();
         let header = creds.authorization(&ch, "INVITE", "sip:x", "c", 1).unwrap();
         assert!(!header.contains(password));
-        let err = creds
-            .authorization(&ch, "BAD METHOD", "sip:x", "c", 1)
-            .unwrap_err();
+        let err = creds.authorization(&ch, "BAD METHOD", "sip:x", "c", 1).unwrap_err();
         assert!(!err.to_string().contains(password));
         assert!(!format!("{err:?}").contains(password));
     }
 
     #[test]
     fn userhash_hides_the_username() {
-        let ch = Challenge::parse(
-            r#"Digest realm="r", nonce="n", qop=auth, algorithm=SHA-256, userhash=true"#,
-        )
-        .unwrap();
+        let ch = Challenge::parse(r#"Digest realm="r", nonce="n", qop=auth, algorithm=SHA-256, userhash=true"#).unwrap();
         let header = authorization(&ch, "alice", "p", "REGISTER", "sip:r", "c", 1).unwrap();
-        assert_eq!(
-            field(&header, "username"),
-            Some(Algorithm::Sha256.hex("alice:r").as_str())
-        );
+        assert_eq!(field(&header, "username"), Some(Algorithm::Sha256.hex("alice:r").as_str()));
         assert!(header.ends_with(", userhash=true"));
         assert!(!header.contains("alice"));
     }
@@ -775,10 +600,7 @@ mod tests {
         let ch = Challenge::select([unknown, md5, int_only, sha]).unwrap();
         assert_eq!(ch.nonce, "n2");
         assert_eq!(Challenge::select([md5]).unwrap().nonce, "n1");
-        assert_eq!(
-            Challenge::select([unknown]),
-            Err(DigestError::UnsupportedAlgorithm("SHA-1".into()))
-        );
+        assert_eq!(Challenge::select([unknown]), Err(DigestError::UnsupportedAlgorithm("SHA-1".into())));
         assert!(Challenge::select([]).is_err());
     }
 
@@ -808,14 +630,10 @@ mod tests {
     #[test]
     fn random_and_truncated_input_never_panics() {
         let seeds = [
-            format!(
-                "Digest {RFC7616_CHALLENGE_TAIL}, algorithm=SHA-256, stale=true, userhash=true"
-            ),
+            format!("Digest {RFC7616_CHALLENGE_TAIL}, algorithm=SHA-256, stale=true, userhash=true"),
             r#"Digest realm="a\"b", nonce=xyz, qop="auth,auth-int", algorithm=MD5-sess"#.to_owned(),
         ];
-        let alphabet: Vec<char> = "Digest realm=nonce\"\\,= \t\r\nqopauth-intMD5SHA256ésš€\u{0}"
-            .chars()
-            .collect();
+        let alphabet: Vec<char> = "Digest realm=nonce\"\\,= \t\r\nqopauth-intMD5SHA256ésš€\u{0}".chars().collect();
         let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
         let exercise = |input: &str| {
             if let Ok(ch) = Challenge::parse(input) {
@@ -842,9 +660,7 @@ mod tests {
                 s = chars.into_iter().collect();
             }
             exercise(&s);
-            let random: String = (0..rng.below(80))
-                .map(|_| alphabet[rng.below(alphabet.len())])
-                .collect();
+            let random: String = (0..rng.below(80)).map(|_| alphabet[rng.below(alphabet.len())]).collect();
             exercise(&random);
         }
     }

@@ -20,7 +20,9 @@ impl Line for SipLine {
             let ua = UserAgent::bind(self.config, answer).await.map_err(|e| {
                 let fix = match e.kind() {
                     std::io::ErrorKind::AddrInUse => "another program (or another frontdesk) holds the port: stop it or change sip.listen",
-                    std::io::ErrorKind::AddrNotAvailable => "the address is not one of this box's: set sip.listen to this box's address or 0.0.0.0 with sip.public_address",
+                    std::io::ErrorKind::AddrNotAvailable => {
+                        "the address is not one of this box's: set sip.listen to this box's address or 0.0.0.0 with sip.public_address"
+                    }
                     std::io::ErrorKind::PermissionDenied => "ports below 1024 need CAP_NET_BIND_SERVICE: use 5060 or grant the capability",
                     _ => "check sip.listen",
                 };

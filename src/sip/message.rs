@@ -155,7 +155,15 @@ pub fn uri_socket_addr(uri: &str) -> Option<SocketAddr> {
 /// Builds a response to `req`: Vias, From, To (with `to_tag` added when absent), Call-ID and
 /// CSeq copied as RFC 3261 8.2.6.2 asks; `received`/`rport` are added to the top Via (RFC 3581)
 /// so the peer sees where we saw it from.
-pub fn response(req: &Message, source: SocketAddr, status: u16, reason: &str, to_tag: Option<&str>, extra: &[(&str, String)], body: Option<(&str, &[u8])>) -> Vec<u8> {
+pub fn response(
+    req: &Message,
+    source: SocketAddr,
+    status: u16,
+    reason: &str,
+    to_tag: Option<&str>,
+    extra: &[(&str, String)],
+    body: Option<(&str, &[u8])>,
+) -> Vec<u8> {
     let mut out = String::with_capacity(512);
     let _ = write!(out, "SIP/2.0 {status} {reason}\r\n");
     for (i, via) in req.headers_named("Via").enumerate() {

@@ -101,14 +101,9 @@ impl Direction {
     }
 
     fn from_attribute(name: &str) -> Option<Self> {
-        [
-            Direction::SendRecv,
-            Direction::SendOnly,
-            Direction::RecvOnly,
-            Direction::Inactive,
-        ]
-        .into_iter()
-        .find(|d| d.attribute().eq_ignore_ascii_case(name))
+        [Direction::SendRecv, Direction::SendOnly, Direction::RecvOnly, Direction::Inactive]
+            .into_iter()
+            .find(|d| d.attribute().eq_ignore_ascii_case(name))
     }
 }
 
@@ -203,19 +198,11 @@ impl MediaDescription {
         if let Some(map) = self.rtpmaps.iter().find(|m| m.pt == pt) {
             return Some(map.clone());
         }
-        static_rtpmap(pt).map(|(encoding, clock_rate)| RtpMap {
-            pt,
-            encoding: encoding.to_owned(),
-            clock_rate,
-            channels: None,
-        })
+        static_rtpmap(pt).map(|(encoding, clock_rate)| RtpMap { pt, encoding: encoding.to_owned(), clock_rate, channels: None })
     }
 
     pub fn fmtp(&self, pt: u8) -> Option<&str> {
-        self.fmtps
-            .iter()
-            .find(|(p, _)| *p == pt)
-            .map(|(_, params)| params.as_str())
+        self.fmtps.iter().find(|(p, _)| *p == pt).map(|(_, params)| params.as_str())
     }
 
     /// Plain RTP/AVP, or RTP/AVPF. AVPF is accepted because an endpoint
@@ -249,11 +236,7 @@ impl SessionDescription {
     /// Parses an SDP body with `\r\n` or bare `\n` line endings (both occur
     /// in the wild; sipp scenario files are a common source of the latter).
     pub fn parse(text: &str) -> Result<SessionDescription, SdpError> {
-        let mut lines = text
-            .split('\n')
-            .enumerate()
-            .map(|(i, line)| (i + 1, line.trim()))
-            .filter(|(_, line)| !line.is_empty());
+        let mut lines = text.split('\n').enumerate().map(|(i, line)| (i + 1, line.trim())).filter(|(_, line)| !line.is_empty());
 
         let (_, first) = lines.next().ok_or(SdpError::Empty)?;
         match split_line(first) {
@@ -271,15 +254,9 @@ impl SessionDescription {
         let mut media: Vec<(MediaDescription, Option<Direction>)> = Vec::new();
 
         for (line_no, line) in lines {
-            let invalid = |reason: String| SdpError::InvalidLine {
-                line: line_no,
-                reason,
-            };
+            let invalid = |reason: String| SdpError::InvalidLine { line: line_no, reason };
             let Some((kind, value)) = split_line(line) else {
-                return Err(invalid(format!(
-                    "expected <letter>=<value>, found {:?}",
-                    snippet(line)
-                )));
+                return Err(invalid(format!("expected <letter>=<value>, found {:?}", snippet(line))));
             };
             match kind {
                 'v' => return Err(invalid("second v= line".to_owned())),
@@ -330,13 +307,7 @@ impl SessionDescription {
                 m
             })
             .collect();
-        Ok(SessionDescription {
-            origin,
-            session_name,
-            connection,
-            direction,
-            media,
-        })
+        Ok(SessionDescription { origin, session_name, connection, direction, media })
     }
 
     /// Media-level `c=` overrides the session-level one (RFC 4566 5.7).
@@ -381,9 +352,7 @@ impl Codec {
     }
 
     fn matches(self, map: &RtpMap) -> bool {
-        Codec::from_name(&map.encoding) == Some(self)
-            && map.clock_rate == self.clock_rate()
-            && map.channels.is_none_or(|c| c == 1)
+        Codec::from_name(&map.encoding) == Some(self) && map.clock_rate == self.clock_rate() && map.channels.is_none_or(|c| c == 1)
     }
 }
 
@@ -404,21 +373,11 @@ impl LocalMedia {
     /// PCMU then PCMA, DTMF events on, 20 ms: what works with every peer
     /// Frontdesk is deployed against.
     pub fn new(address: IpAddr, port: u16) -> Self {
-        LocalMedia {
-            address,
-            port,
-            codecs: Codec::ALL.to_vec(),
-            telephone_event: true,
-            ptime_ms: DEFAULT_PTIME_MS,
-        }
+        LocalMedia { address, port, codecs: Codec::ALL.to_vec(), telephone_event: true, ptime_ms: DEFAULT_PTIME_MS }
     }
 
     fn effective_ptime(&self) -> u32 {
-        if self.ptime_ms == 0 {
-            DEFAULT_PTIME_MS
-        } else {
-            self.ptime_ms
-        }
+        if self.ptime_ms == 0 { DEFAULT_PTIME_MS } else { self.ptime_ms }
     }
 }
 
@@ -469,12 +428,7 @@ pub struct Negotiated {
 /// codec pins the peer to it, so the media path never has to follow a
 /// mid-call codec switch. Every other `m=` line is rejected with port 0, in
 /// offered order, with its formats kept. Errors mean "answer 488".
-pub fn answer(
-    offer: &SessionDescription,
-    local: &LocalMedia,
-    session_id: u64,
-    version: u64,
-) -> Result<Answer, SdpError> {
+pub fn answer(offer: &SessionDescription, local: &LocalMedia, session_id: u64, version: u64) -> Result<Answer, SdpError> {
     answer_with_direction(offer, local, session_id, version, Direction::SendRecv)
 }
 
@@ -490,21 +444,14 @@ pub fn answer_with_direction(
 ) -> Result<Answer, SdpError> {
     let (index, codec, payload_type) = choose_offered_stream(offer, &local.codecs)?;
     let stream = &offer.media[index];
-    let telephone_event_pt = if local.telephone_event {
-        find_telephone_event(stream)
-    } else {
-        None
-    };
+    let telephone_event_pt = if local.telephone_event { find_telephone_event(stream) } else { None };
 
     let (remote, direction) = if stream.port == 0 {
         // RFC 3264 section 8.2: a disabled stream stays disabled in the answer.
         (None, Direction::Inactive)
     } else {
         let remote = remote_address(offer, stream)?;
-        (
-            remote,
-            our_direction(stream.direction, remote.is_some(), allowed),
-        )
+        (remote, our_direction(stream.direction, remote.is_some(), allowed))
     };
     let ptime_ms = local.effective_ptime();
 
@@ -513,36 +460,13 @@ pub fn answer_with_direction(
         if i == index {
             let port = if stream.port == 0 { 0 } else { local.port };
             let codecs = [(codec, payload_type)];
-            write_audio_media(
-                &mut sdp,
-                port,
-                &m.proto,
-                &codecs,
-                telephone_event_pt,
-                ptime_ms,
-                direction,
-            );
+            write_audio_media(&mut sdp, port, &m.proto, &codecs, telephone_event_pt, ptime_ms, direction);
         } else {
-            let _ = write!(
-                sdp,
-                "m={} 0 {} {}\r\n",
-                m.media,
-                m.proto,
-                m.format_tokens.join(" ")
-            );
+            let _ = write!(sdp, "m={} 0 {} {}\r\n", m.media, m.proto, m.format_tokens.join(" "));
         }
     }
 
-    Ok(Answer {
-        sdp,
-        codec,
-        payload_type,
-        telephone_event_pt,
-        remote,
-        direction,
-        ptime_ms,
-        remote_ptime_ms: stream.ptime,
-    })
+    Ok(Answer { sdp, codec, payload_type, telephone_event_pt, remote, direction, ptime_ms, remote_ptime_ms: stream.ptime })
 }
 
 /// Builds our offer for an outbound call, or a re-INVITE: `SendOnly` to put
@@ -560,22 +484,11 @@ pub fn offer(local: &LocalMedia, session_id: u64, version: u64, direction: Direc
         }
     }
     if codecs.is_empty() {
-        codecs = Codec::ALL
-            .iter()
-            .map(|&c| (c, c.static_payload_type()))
-            .collect();
+        codecs = Codec::ALL.iter().map(|&c| (c, c.static_payload_type())).collect();
     }
     let telephone_event = local.telephone_event.then_some(OFFER_TELEPHONE_EVENT_PT);
     let mut sdp = session_header(local.address, session_id, version);
-    write_audio_media(
-        &mut sdp,
-        local.port,
-        "RTP/AVP",
-        &codecs,
-        telephone_event,
-        local.effective_ptime(),
-        direction,
-    );
+    write_audio_media(&mut sdp, local.port, "RTP/AVP", &codecs, telephone_event, local.effective_ptime(), direction);
     sdp
 }
 
@@ -584,10 +497,7 @@ pub fn offer(local: &LocalMedia, session_id: u64, version: u64, direction: Direc
 /// The codec is the first one in the answer's list that we offered: the
 /// answerer lists formats in its preference order (RFC 3264 section 6.1)
 /// and we can send any of the ones we offered.
-pub fn accept_answer(
-    offer_local: &LocalMedia,
-    answer: &SessionDescription,
-) -> Result<Negotiated, SdpError> {
+pub fn accept_answer(offer_local: &LocalMedia, answer: &SessionDescription) -> Result<Negotiated, SdpError> {
     accept_answer_with_direction(offer_local, answer, Direction::SendRecv)
 }
 
@@ -601,19 +511,11 @@ pub fn accept_answer_with_direction(
 ) -> Result<Negotiated, SdpError> {
     // Our offers carry a single audio stream, so its answer is the first
     // audio m= line.
-    let stream = answer
-        .media
-        .iter()
-        .find(|m| m.is_audio_rtp())
-        .ok_or(SdpError::NoAudio)?;
+    let stream = answer.media.iter().find(|m| m.is_audio_rtp()).ok_or(SdpError::NoAudio)?;
     if stream.port == 0 {
         return Err(SdpError::AudioRejected);
     }
-    let codecs = if offer_local.codecs.is_empty() {
-        &Codec::ALL[..]
-    } else {
-        &offer_local.codecs[..]
-    };
+    let codecs = if offer_local.codecs.is_empty() { &Codec::ALL[..] } else { &offer_local.codecs[..] };
     let (codec, payload_type) = stream
         .formats
         .iter()
@@ -622,11 +524,7 @@ pub fn accept_answer_with_direction(
             codecs.iter().find(|c| c.matches(&map)).map(|&c| (c, pt))
         })
         .ok_or(SdpError::NoCommonCodec)?;
-    let telephone_event_pt = if offer_local.telephone_event {
-        find_telephone_event(stream)
-    } else {
-        None
-    };
+    let telephone_event_pt = if offer_local.telephone_event { find_telephone_event(stream) } else { None };
     let remote = remote_address(answer, stream)?;
     Ok(Negotiated {
         codec,
@@ -644,75 +542,50 @@ pub fn accept_answer_with_direction(
 /// Live streams are tried before disabled (port 0) ones, and a stream
 /// without a usable codec does not stop the search, so an offer carrying
 /// e.g. an Opus-only stream followed by a G.711 one still succeeds.
-fn choose_offered_stream(
-    offer: &SessionDescription,
-    codecs: &[Codec],
-) -> Result<(usize, Codec, u8), SdpError> {
-    let candidates = || {
-        offer
-            .media
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| m.is_audio_rtp())
-    };
+fn choose_offered_stream(offer: &SessionDescription, codecs: &[Codec]) -> Result<(usize, Codec, u8), SdpError> {
+    let candidates = || offer.media.iter().enumerate().filter(|(_, m)| m.is_audio_rtp());
     if candidates().next().is_none() {
         return Err(SdpError::NoAudio);
     }
     let live = candidates().filter(|(_, m)| m.port != 0);
     let disabled = candidates().filter(|(_, m)| m.port == 0);
-    live.chain(disabled)
-        .find_map(|(i, m)| pick_codec(m, codecs).map(|(codec, pt)| (i, codec, pt)))
-        .ok_or(SdpError::NoCommonCodec)
+    live.chain(disabled).find_map(|(i, m)| pick_codec(m, codecs).map(|(codec, pt)| (i, codec, pt))).ok_or(SdpError::NoCommonCodec)
 }
 
 /// Our preference order decides, not the offerer's: the clinic chooses its
 /// codec (e.g. PCMA on European trunks) and the offerer accepted any it listed.
 fn pick_codec(m: &MediaDescription, codecs: &[Codec]) -> Option<(Codec, u8)> {
-    codecs.iter().find_map(|&codec| {
-        m.formats
-            .iter()
-            .find(|&&pt| m.rtpmap(pt).is_some_and(|map| codec.matches(&map)))
-            .map(|&pt| (codec, pt))
-    })
+    codecs
+        .iter()
+        .find_map(|&codec| m.formats.iter().find(|&&pt| m.rtpmap(pt).is_some_and(|map| codec.matches(&map))).map(|&pt| (codec, pt)))
 }
 
 /// Only the 8 kHz flavour is usable alongside G.711; a peer that also
 /// offers telephone-event/48000 (for Opus) lists it separately.
 fn find_telephone_event(m: &MediaDescription) -> Option<u8> {
-    m.formats.iter().copied().find(|&pt| {
-        m.rtpmap(pt).is_some_and(|map| {
-            map.encoding.eq_ignore_ascii_case("telephone-event") && map.clock_rate == 8000
-        })
-    })
+    m.formats
+        .iter()
+        .copied()
+        .find(|&pt| m.rtpmap(pt).is_some_and(|map| map.encoding.eq_ignore_ascii_case("telephone-event") && map.clock_rate == 8000))
 }
 
 /// `Ok(None)` for the 0.0.0.0 hold address; errors when there is no
 /// address at all, or only a host name, since sending RTP would be a guess.
-fn remote_address(
-    sdp: &SessionDescription,
-    m: &MediaDescription,
-) -> Result<Option<SocketAddr>, SdpError> {
+fn remote_address(sdp: &SessionDescription, m: &MediaDescription) -> Result<Option<SocketAddr>, SdpError> {
     let conn = sdp.connection_for(m).ok_or(SdpError::MissingConnection)?;
-    let ip = conn
-        .ip()
-        .ok_or_else(|| SdpError::UnsupportedAddress(snippet(&conn.address)))?;
+    let ip = conn.ip().ok_or_else(|| SdpError::UnsupportedAddress(snippet(&conn.address)))?;
     Ok((!ip.is_unspecified()).then(|| SocketAddr::new(ip, m.port)))
 }
 
 /// RFC 3264 section 6.1 mirroring, narrowed by what we allow and by an old
 /// style hold address (a peer that gave us nowhere to send does not receive).
 fn our_direction(theirs: Direction, have_destination: bool, allowed: Direction) -> Direction {
-    Direction::from_flags(
-        theirs.receives() && have_destination && allowed.sends(),
-        theirs.sends() && allowed.receives(),
-    )
+    Direction::from_flags(theirs.receives() && have_destination && allowed.sends(), theirs.sends() && allowed.receives())
 }
 
 fn session_header(address: IpAddr, session_id: u64, version: u64) -> String {
     let family = address_family(address);
-    format!(
-        "v=0\r\no=- {session_id} {version} IN {family} {address}\r\ns=-\r\nc=IN {family} {address}\r\nt=0 0\r\n"
-    )
+    format!("v=0\r\no=- {session_id} {version} IN {family} {address}\r\ns=-\r\nc=IN {family} {address}\r\nt=0 0\r\n")
 }
 
 fn write_audio_media(
@@ -733,19 +606,11 @@ fn write_audio_media(
     }
     sdp.push_str("\r\n");
     for (codec, pt) in codecs {
-        let _ = write!(
-            sdp,
-            "a=rtpmap:{pt} {}/{}\r\n",
-            codec.encoding_name(),
-            codec.clock_rate()
-        );
+        let _ = write!(sdp, "a=rtpmap:{pt} {}/{}\r\n", codec.encoding_name(), codec.clock_rate());
     }
     if let Some(pt) = telephone_event_pt {
         // 0-15 are the DTMF digits, all an IVR needs.
-        let _ = write!(
-            sdp,
-            "a=rtpmap:{pt} telephone-event/8000\r\na=fmtp:{pt} 0-15\r\n"
-        );
+        let _ = write!(sdp, "a=rtpmap:{pt} telephone-event/8000\r\na=fmtp:{pt} 0-15\r\n");
     }
     let _ = write!(sdp, "a=ptime:{ptime_ms}\r\na={direction}\r\n");
 }
@@ -784,15 +649,7 @@ fn split_line(line: &str) -> Option<(char, &str)> {
 
 fn parse_origin(value: &str) -> Result<Origin, String> {
     let fields: Vec<&str> = value.split_whitespace().collect();
-    let [
-        username,
-        session_id,
-        session_version,
-        net_type,
-        addr_type,
-        address,
-    ] = fields[..]
-    else {
+    let [username, session_id, session_version, net_type, addr_type, address] = fields[..] else {
         return Err(format!(
             "o= needs 6 fields (username sess-id sess-version nettype addrtype address), found {}: {:?}",
             fields.len(),
@@ -812,28 +669,15 @@ fn parse_origin(value: &str) -> Result<Origin, String> {
 fn parse_connection(value: &str) -> Result<Connection, String> {
     let fields: Vec<&str> = value.split_whitespace().collect();
     let [net_type, addr_type, address] = fields[..] else {
-        return Err(format!(
-            "c= needs 3 fields (nettype addrtype address), found {}: {:?}",
-            fields.len(),
-            snippet(value)
-        ));
+        return Err(format!("c= needs 3 fields (nettype addrtype address), found {}: {:?}", fields.len(), snippet(value)));
     };
-    Ok(Connection {
-        net_type: net_type.to_owned(),
-        addr_type: addr_type.to_owned(),
-        address: address.to_owned(),
-    })
+    Ok(Connection { net_type: net_type.to_owned(), addr_type: addr_type.to_owned(), address: address.to_owned() })
 }
 
 fn parse_media(value: &str) -> Result<MediaDescription, String> {
     let mut fields = value.split_whitespace();
-    let (Some(media), Some(port_field), Some(proto)) =
-        (fields.next(), fields.next(), fields.next())
-    else {
-        return Err(format!(
-            "m= needs <media> <port> <proto> <format>..., found {:?}",
-            snippet(value)
-        ));
+    let (Some(media), Some(port_field), Some(proto)) = (fields.next(), fields.next(), fields.next()) else {
+        return Err(format!("m= needs <media> <port> <proto> <format>..., found {:?}", snippet(value)));
     };
     let format_tokens: Vec<String> = fields.map(str::to_owned).collect();
     if format_tokens.is_empty() {
@@ -845,24 +689,16 @@ fn parse_media(value: &str) -> Result<MediaDescription, String> {
         Some((port, count)) => (port, Some(count)),
         None => (port_field, None),
     };
-    let port: u16 = port_text
-        .parse()
-        .map_err(|_| format!("m= port {:?} is not a number 0-65535", snippet(port_field)))?;
+    let port: u16 = port_text.parse().map_err(|_| format!("m= port {:?} is not a number 0-65535", snippet(port_field)))?;
     if count.is_some_and(|c| c.parse::<u16>().is_err()) {
-        return Err(format!(
-            "m= port count in {:?} is not a number",
-            snippet(port_field)
-        ));
+        return Err(format!("m= port count in {:?} is not a number", snippet(port_field)));
     }
     let formats = if proto.to_ascii_uppercase().contains("RTP") {
         format_tokens
             .iter()
             .map(|token| match token.parse::<u8>() {
                 Ok(pt) if pt <= 127 => Ok(pt),
-                _ => Err(format!(
-                    "m= payload type {:?} is not a number 0-127",
-                    snippet(token)
-                )),
+                _ => Err(format!("m= payload type {:?} is not a number 0-127", snippet(token))),
             })
             .collect::<Result<Vec<u8>, String>>()?
     } else {
@@ -890,9 +726,7 @@ fn apply_media_attribute(m: &mut MediaDescription, name: &str, arg: &str) {
     match name.to_ascii_lowercase().as_str() {
         "rtpmap" => m.rtpmaps.extend(parse_rtpmap(arg)),
         "fmtp" => {
-            let (pt, params) = arg
-                .split_once(char::is_whitespace)
-                .map_or((arg, ""), |(pt, params)| (pt, params.trim()));
+            let (pt, params) = arg.split_once(char::is_whitespace).map_or((arg, ""), |(pt, params)| (pt, params.trim()));
             if let Ok(pt) = pt.parse::<u8>() {
                 m.fmtps.push((pt, params.to_owned()));
             }
@@ -919,12 +753,7 @@ fn parse_rtpmap(arg: &str) -> Option<RtpMap> {
     if encoding.is_empty() || parts.next().is_some() {
         return None;
     }
-    Some(RtpMap {
-        pt,
-        encoding: encoding.to_owned(),
-        clock_rate,
-        channels,
-    })
+    Some(RtpMap { pt, encoding: encoding.to_owned(), clock_rate, channels })
 }
 
 fn snippet(text: &str) -> String {
@@ -959,10 +788,7 @@ mod tests {
         assert!(sdp.ends_with("\r\n"), "{sdp:?}");
         let body = &sdp[..sdp.len() - 2];
         let lines: Vec<&str> = body.split("\r\n").collect();
-        assert!(
-            lines.iter().all(|l| !l.contains('\n') && !l.contains('\r')),
-            "{sdp:?}"
-        );
+        assert!(lines.iter().all(|l| !l.contains('\n') && !l.contains('\r')), "{sdp:?}");
         lines
     }
 
@@ -1081,20 +907,9 @@ a=rtpmap:0 PCMU/8000
         assert_eq!(m.formats, [96, 9, 0, 8, 101]);
         assert_eq!(m.rtcp_port, Some(10257));
         assert_eq!(m.fmtp(101), Some("0-15"));
-        assert_eq!(
-            m.rtpmap(96),
-            Some(RtpMap {
-                pt: 96,
-                encoding: "opus".into(),
-                clock_rate: 48000,
-                channels: Some(2)
-            })
-        );
+        assert_eq!(m.rtpmap(96), Some(RtpMap { pt: 96, encoding: "opus".into(), clock_rate: 48000, channels: Some(2) }));
         let a = answer(&offer, &local(), 7, 7).unwrap();
-        assert_eq!(
-            (a.codec, a.payload_type, a.telephone_event_pt),
-            (Codec::Pcmu, 0, Some(101))
-        );
+        assert_eq!((a.codec, a.payload_type, a.telephone_event_pt), (Codec::Pcmu, 0, Some(101)));
         assert_eq!(a.remote, v4(10256));
         assert!(!a.sdp.contains("opus") && !a.sdp.contains("G722"));
     }
@@ -1212,21 +1027,12 @@ a=ptime:20
 
     #[test]
     fn session_level_direction_applies_unless_media_overrides() {
-        let offer =
-            SessionDescription::parse(&crlf(&hold_offer("a=sendonly\n", "127.0.0.1", ""))).unwrap();
+        let offer = SessionDescription::parse(&crlf(&hold_offer("a=sendonly\n", "127.0.0.1", ""))).unwrap();
         assert_eq!(offer.direction, Direction::SendOnly);
         assert_eq!(offer.media[0].direction, Direction::SendOnly);
-        assert_eq!(
-            answer(&offer, &local(), 1, 1).unwrap().direction,
-            Direction::RecvOnly
-        );
+        assert_eq!(answer(&offer, &local(), 1, 1).unwrap().direction, Direction::RecvOnly);
 
-        let offer = SessionDescription::parse(&crlf(&hold_offer(
-            "a=sendonly\n",
-            "127.0.0.1",
-            "a=sendrecv\n",
-        )))
-        .unwrap();
+        let offer = SessionDescription::parse(&crlf(&hold_offer("a=sendonly\n", "127.0.0.1", "a=sendrecv\n"))).unwrap();
         assert_eq!(offer.media[0].direction, Direction::SendRecv);
     }
 
@@ -1257,14 +1063,7 @@ m=image 0 udptl t38
         assert_eq!(a.remote, v4(7078));
         let ls = lines(&a.sdp);
         let m_lines: Vec<&str> = ls.iter().copied().filter(|l| l.starts_with("m=")).collect();
-        assert_eq!(
-            m_lines,
-            [
-                "m=video 0 RTP/AVP 96 97",
-                "m=audio 40000 RTP/AVP 0 101",
-                "m=image 0 udptl t38"
-            ]
-        );
+        assert_eq!(m_lines, ["m=video 0 RTP/AVP 96 97", "m=audio 40000 RTP/AVP 0 101", "m=image 0 udptl t38"]);
         // Nothing describing the rejected stream may follow its m= line.
         let video_at = ls.iter().position(|l| l.starts_with("m=video")).unwrap();
         assert!(ls[video_at + 1].starts_with("m=audio"));
@@ -1279,11 +1078,7 @@ m=video 9078 RTP/AVP 96
 a=rtpmap:96 H264/90000
 ";
         let a = answer_to(audio_first).unwrap();
-        assert!(
-            a.sdp.ends_with("a=sendrecv\r\nm=video 0 RTP/AVP 96\r\n"),
-            "{}",
-            a.sdp
-        );
+        assert!(a.sdp.ends_with("a=sendrecv\r\nm=video 0 RTP/AVP 96\r\n"), "{}", a.sdp);
     }
 
     #[test]
@@ -1299,10 +1094,7 @@ m=audio 5002 RTP/AVP 8
 ";
         let a = answer_to(offer).unwrap();
         assert_eq!(a.remote, v4(5002));
-        let m_lines: Vec<&str> = lines(&a.sdp)
-            .into_iter()
-            .filter(|l| l.starts_with("m="))
-            .collect();
+        let m_lines: Vec<&str> = lines(&a.sdp).into_iter().filter(|l| l.starts_with("m=")).collect();
         assert_eq!(m_lines, ["m=audio 0 RTP/AVP 96", "m=audio 40000 RTP/AVP 8"]);
     }
 
@@ -1338,18 +1130,14 @@ a=rtpmap:101 telephone-event/8000
         let mut v6 = local();
         v6.address = IpAddr::V6(Ipv6Addr::LOCALHOST);
         let a = answer(&offer, &v6, 9, 9).unwrap();
-        assert_eq!(
-            a.remote,
-            Some(SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 16000))
-        );
+        assert_eq!(a.remote, Some(SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 16000)));
         assert!(a.sdp.contains("o=- 9 9 IN IP6 ::1\r\n"));
         assert!(a.sdp.contains("c=IN IP6 ::1\r\n"));
     }
 
     #[test]
     fn static_payload_types_need_no_rtpmap() {
-        let a = answer_to("v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 18 8 0\n")
-            .unwrap();
+        let a = answer_to("v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 18 8 0\n").unwrap();
         assert_eq!((a.codec, a.payload_type), (Codec::Pcmu, 0));
         // The answer still spells the mapping out, for peers that want it.
         assert!(a.sdp.contains("a=rtpmap:0 PCMU/8000\r\n"));
@@ -1374,9 +1162,7 @@ a=fmtp:{pt} 0-16
             let a = answer_to(&offer).unwrap();
             assert_eq!(a.telephone_event_pt, Some(pt));
             assert!(a.sdp.contains(&format!("m=audio 40000 RTP/AVP 0 {pt}\r\n")));
-            assert!(a.sdp.contains(&format!(
-                "a=rtpmap:{pt} telephone-event/8000\r\na=fmtp:{pt} 0-15\r\n"
-            )));
+            assert!(a.sdp.contains(&format!("a=rtpmap:{pt} telephone-event/8000\r\na=fmtp:{pt} 0-15\r\n")));
         }
 
         let mut no_dtmf = local();
@@ -1468,38 +1254,21 @@ c=IN IP4 127.0.0.1
         let none = "v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nt=0 0\nm=audio 4000 RTP/AVP 0\n";
         assert_eq!(answer_to(none), Err(SdpError::MissingConnection));
         let host = "v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 pbx.example.invalid\nt=0 0\nm=audio 4000 RTP/AVP 0\n";
-        assert_eq!(
-            answer_to(host),
-            Err(SdpError::UnsupportedAddress("pbx.example.invalid".into()))
-        );
-        let conn = Connection {
-            net_type: "IN".into(),
-            addr_type: "IP4".into(),
-            address: "224.2.1.1/127".into(),
-        };
+        assert_eq!(answer_to(host), Err(SdpError::UnsupportedAddress("pbx.example.invalid".into())));
+        let conn = Connection { net_type: "IN".into(), addr_type: "IP4".into(), address: "224.2.1.1/127".into() };
         assert_eq!(conn.ip(), Some(IpAddr::V4(Ipv4Addr::new(224, 2, 1, 1))));
         assert!(!conn.is_hold_address());
     }
 
     #[test]
     fn structural_errors_say_what_is_wrong() {
-        let ok_tail =
-            "o=- 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 0\n";
+        let ok_tail = "o=- 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 0\n";
         let parse = |text: &str| SessionDescription::parse(text);
         assert_eq!(parse(""), Err(SdpError::Empty));
         assert_eq!(parse("\r\n\r\n"), Err(SdpError::Empty));
-        assert_eq!(
-            parse(ok_tail),
-            Err(SdpError::MissingVersion("o=- 1 1 IN IP4 127.0.0.1".into()))
-        );
-        assert_eq!(
-            parse(&format!("v=1\n{ok_tail}")),
-            Err(SdpError::UnsupportedVersion("1".into()))
-        );
-        assert_eq!(
-            parse("v=0\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 0\n"),
-            Err(SdpError::MissingOrigin)
-        );
+        assert_eq!(parse(ok_tail), Err(SdpError::MissingVersion("o=- 1 1 IN IP4 127.0.0.1".into())));
+        assert_eq!(parse(&format!("v=1\n{ok_tail}")), Err(SdpError::UnsupportedVersion("1".into())));
+        assert_eq!(parse("v=0\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 0\n"), Err(SdpError::MissingOrigin));
 
         let line_error = |text: String, line: usize, needle: &str| match parse(&text) {
             Err(SdpError::InvalidLine { line: l, reason }) => {
@@ -1516,40 +1285,17 @@ c=IN IP4 127.0.0.1
         line_error(base("m=audio abc RTP/AVP 0"), 7, "port \"abc\"");
         line_error(base("m=audio 70000 RTP/AVP 0"), 7, "0-65535");
         line_error(base("m=audio 4000/x RTP/AVP 0"), 7, "port count");
-        line_error(
-            base("m=audio 4000 RTP/AVP 0 200"),
-            7,
-            "payload type \"200\"",
-        );
-        line_error(
-            base("m=audio 4000 RTP/AVP PCMU"),
-            7,
-            "payload type \"PCMU\"",
-        );
+        line_error(base("m=audio 4000 RTP/AVP 0 200"), 7, "payload type \"200\"");
+        line_error(base("m=audio 4000 RTP/AVP PCMU"), 7, "payload type \"PCMU\"");
         line_error(base("c=IN IP4"), 7, "c= needs 3 fields");
         line_error(base("this is not sdp"), 7, "expected <letter>=<value>");
         line_error(base("ab=c"), 7, "expected <letter>=<value>");
-        line_error(
-            base("o=- 2 2 IN IP4 127.0.0.1"),
-            7,
-            "inside a media section",
-        );
+        line_error(base("o=- 2 2 IN IP4 127.0.0.1"), 7, "inside a media section");
         line_error(base("v=0"), 7, "second v=");
-        line_error(
-            "v=0\no=- 1 IN IP4 127.0.0.1\n".into(),
-            2,
-            "o= needs 6 fields",
-        );
-        line_error(
-            "v=0\no=- 1 1 IN IP4 127.0.0.1\no=- 1 1 IN IP4 127.0.0.1\n".into(),
-            3,
-            "duplicate o=",
-        );
+        line_error("v=0\no=- 1 IN IP4 127.0.0.1\n".into(), 2, "o= needs 6 fields");
+        line_error("v=0\no=- 1 1 IN IP4 127.0.0.1\no=- 1 1 IN IP4 127.0.0.1\n".into(), 3, "duplicate o=");
 
-        assert_eq!(
-            answer_to("v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nt=0 0\n"),
-            Err(SdpError::NoAudio)
-        );
+        assert_eq!(answer_to("v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nt=0 0\n"), Err(SdpError::NoAudio));
     }
 
     #[test]
@@ -1617,71 +1363,39 @@ c=IN IP4 127.0.0.1
     fn accept_answer_cases() {
         let l = local();
         let ans = |m_and_attrs: &str| {
-            SessionDescription::parse(&crlf(&format!(
-                "v=0\no=- 9 9 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\n{m_and_attrs}"
-            )))
-            .unwrap()
+            SessionDescription::parse(&crlf(&format!("v=0\no=- 9 9 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\n{m_and_attrs}")))
+                .unwrap()
         };
         // Answerer's order decides among the codecs we offered.
-        let n = accept_answer(
-            &l,
-            &ans("m=audio 30000 RTP/AVP 8 0 101\na=rtpmap:101 telephone-event/8000\n"),
-        )
-        .unwrap();
-        assert_eq!(
-            (n.codec, n.payload_type, n.telephone_event_pt),
-            (Codec::Pcma, 8, Some(101))
-        );
+        let n = accept_answer(&l, &ans("m=audio 30000 RTP/AVP 8 0 101\na=rtpmap:101 telephone-event/8000\n")).unwrap();
+        assert_eq!((n.codec, n.payload_type, n.telephone_event_pt), (Codec::Pcma, 8, Some(101)));
         assert_eq!(n.remote, v4(30000));
 
         let n = accept_answer(&l, &ans("m=audio 30000 RTP/AVP 0\na=recvonly\n")).unwrap();
         assert_eq!(n.direction, Direction::SendOnly);
         assert_eq!(n.telephone_event_pt, None);
 
-        assert_eq!(
-            accept_answer(&l, &ans("m=audio 0 RTP/AVP 0\n")),
-            Err(SdpError::AudioRejected)
-        );
-        assert_eq!(
-            accept_answer(&l, &ans("m=audio 30000 RTP/AVP 18\n")),
-            Err(SdpError::NoCommonCodec)
-        );
-        assert_eq!(
-            accept_answer(&l, &ans("m=video 30000 RTP/AVP 96\n")),
-            Err(SdpError::NoAudio)
-        );
+        assert_eq!(accept_answer(&l, &ans("m=audio 0 RTP/AVP 0\n")), Err(SdpError::AudioRejected));
+        assert_eq!(accept_answer(&l, &ans("m=audio 30000 RTP/AVP 18\n")), Err(SdpError::NoCommonCodec));
+        assert_eq!(accept_answer(&l, &ans("m=video 30000 RTP/AVP 96\n")), Err(SdpError::NoAudio));
         let mut pcmu_only = local();
         pcmu_only.codecs = vec![Codec::Pcmu];
-        assert_eq!(
-            accept_answer(&pcmu_only, &ans("m=audio 30000 RTP/AVP 8\n")),
-            Err(SdpError::NoCommonCodec)
-        );
+        assert_eq!(accept_answer(&pcmu_only, &ans("m=audio 30000 RTP/AVP 8\n")), Err(SdpError::NoCommonCodec));
 
         // A non-compliant sendrecv answer to our hold cannot unhold us.
-        let n = accept_answer_with_direction(
-            &l,
-            &ans("m=audio 30000 RTP/AVP 0\n"),
-            Direction::SendOnly,
-        )
-        .unwrap();
+        let n = accept_answer_with_direction(&l, &ans("m=audio 30000 RTP/AVP 0\n"), Direction::SendOnly).unwrap();
         assert_eq!(n.direction, Direction::SendOnly);
 
-        let held = SessionDescription::parse(&crlf(
-            "v=0\no=- 9 9 IN IP4 127.0.0.1\ns=-\nc=IN IP4 0.0.0.0\nt=0 0\nm=audio 30000 RTP/AVP 0\n",
-        ))
-        .unwrap();
+        let held =
+            SessionDescription::parse(&crlf("v=0\no=- 9 9 IN IP4 127.0.0.1\ns=-\nc=IN IP4 0.0.0.0\nt=0 0\nm=audio 30000 RTP/AVP 0\n"))
+                .unwrap();
         let n = accept_answer(&l, &held).unwrap();
         assert_eq!((n.remote, n.direction), (None, Direction::RecvOnly));
     }
 
     #[test]
     fn direction_helpers() {
-        for d in [
-            Direction::SendRecv,
-            Direction::SendOnly,
-            Direction::RecvOnly,
-            Direction::Inactive,
-        ] {
+        for d in [Direction::SendRecv, Direction::SendOnly, Direction::RecvOnly, Direction::Inactive] {
             assert_eq!(Direction::from_flags(d.sends(), d.receives()), d);
             assert_eq!(d.reversed().reversed(), d);
             assert_eq!(Direction::from_attribute(d.attribute()), Some(d));
@@ -1707,18 +1421,8 @@ c=IN IP4 127.0.0.1
 
     #[test]
     fn random_truncated_and_mutated_input_never_panics() {
-        let seeds: Vec<String> = [
-            ASTERISK_PJSIP,
-            BARESIP,
-            SIPP_UAC,
-            ASTERISK_CHAN_SIP_PCMA_FIRST,
-        ]
-        .iter()
-        .map(|s| crlf(s))
-        .collect();
-        let alphabet: Vec<char> = "vocmast=/: \r\n0123456789INIP4IP6.audioRTP/AVP-é€\u{0}\u{7f}"
-            .chars()
-            .collect();
+        let seeds: Vec<String> = [ASTERISK_PJSIP, BARESIP, SIPP_UAC, ASTERISK_CHAN_SIP_PCMA_FIRST].iter().map(|s| crlf(s)).collect();
+        let alphabet: Vec<char> = "vocmast=/: \r\n0123456789INIP4IP6.audioRTP/AVP-é€\u{0}\u{7f}".chars().collect();
         let l = local();
         let exercise = |input: &str| {
             if let Ok(sdp) = SessionDescription::parse(input) {
@@ -1746,9 +1450,7 @@ c=IN IP4 127.0.0.1
                 }
             }
             exercise(&chars.into_iter().collect::<String>());
-            let random: String = (0..rng.below(200))
-                .map(|_| alphabet[rng.below(alphabet.len())])
-                .collect();
+            let random: String = (0..rng.below(200)).map(|_| alphabet[rng.below(alphabet.len())]).collect();
             exercise(&format!("v=0\no=- 1 1 IN IP4 127.0.0.1\n{random}"));
             exercise(&random);
         }

@@ -95,10 +95,14 @@ impl RegistrationSection {
     pub fn registrar_addr(&self) -> Option<std::net::SocketAddr> {
         let hostport = self.registrar.trim().trim_start_matches("sips:").trim_start_matches("sip:");
         let hostport = hostport.split([';', '?']).next().unwrap_or("");
-        hostport
-            .parse()
-            .ok()
-            .or_else(|| hostport.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().ok().map(|ip| std::net::SocketAddr::new(ip, 5060)))
+        hostport.parse().ok().or_else(|| {
+            hostport
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .ok()
+                .map(|ip| std::net::SocketAddr::new(ip, 5060))
+        })
     }
 }
 
@@ -166,7 +170,10 @@ impl RegistrationSection {
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut p = Vec::new();
         if self.registrar_addr().is_none() {
-            p.push(("registrar", format!("{:?}: give the registrar as an IP address and port, e.g. \"192.168.1.10:5060\"", self.registrar)));
+            p.push((
+                "registrar",
+                format!("{:?}: give the registrar as an IP address and port, e.g. \"192.168.1.10:5060\"", self.registrar),
+            ));
         }
         if self.username.is_empty() {
             p.push(("username", "must not be empty".into()));

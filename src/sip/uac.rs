@@ -103,7 +103,8 @@ pub fn dialog_view(invite: &Message, ok: &Message, source: SocketAddr) -> Option
     let remote = ok.header("To")?;
     param(remote, "tag")?;
     let ours = invite.header("From")?;
-    let remote_target = ok.header("Contact").map(|c| format!("<{}>", uri_of(c))).unwrap_or_else(|| format!("<{}>", invite.uri().unwrap_or("")));
+    let remote_target =
+        ok.header("Contact").map(|c| format!("<{}>", uri_of(c))).unwrap_or_else(|| format!("<{}>", invite.uri().unwrap_or("")));
     // The UAC's route set is the 2xx's Record-Route reversed (RFC 3261 12.1.2); the UA's
     // in-dialog sender reads a UAS-ordered Record-Route, so store it reversed.
     let mut routes: Vec<String> = ok.headers_named("Record-Route").flat_map(split_top_level_commas).map(|r| r.trim().to_string()).collect();
@@ -119,18 +120,18 @@ pub fn dialog_view(invite: &Message, ok: &Message, source: SocketAddr) -> Option
     for r in routes {
         headers.push(("Record-Route".to_string(), r));
     }
-    Some(Message { start: StartLine::Request { method: "INVITE".into(), uri: invite.uri().unwrap_or("").to_string() }, headers, body: Vec::new() })
+    Some(Message {
+        start: StartLine::Request { method: "INVITE".into(), uri: invite.uri().unwrap_or("").to_string() },
+        headers,
+        body: Vec::new(),
+    })
 }
 
 /// A SIP URI for what the user asked to call: a URI as given, or a number or extension at the
 /// proxy (or registrar) the call goes through.
 pub fn target_uri(target: &str, via: SocketAddr) -> String {
     let t = target.trim();
-    if t.starts_with("sip:") || t.starts_with("sips:") || t.starts_with("tel:") {
-        t.to_string()
-    } else {
-        format!("sip:{t}@{via}")
-    }
+    if t.starts_with("sip:") || t.starts_with("sips:") || t.starts_with("tel:") { t.to_string() } else { format!("sip:{t}@{via}") }
 }
 
 #[cfg(test)]

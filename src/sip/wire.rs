@@ -92,10 +92,7 @@ impl WireError {
     }
 
     fn dropped(reason: &'static str) -> WireError {
-        WireError {
-            reason: reason.to_string(),
-            rejection: None,
-        }
+        WireError { reason: reason.to_string(), rejection: None }
     }
 }
 
@@ -203,21 +200,13 @@ pub fn frame_stream(buf: &[u8], policy: &Policy) -> Result<Frame, WireError> {
     }
     // total <= max_message_bytes, a usize, so the conversion cannot truncate.
     let total = total as usize;
-    if buf.len() >= total {
-        Ok(Frame::Message(total))
-    } else {
-        Ok(Frame::Incomplete)
-    }
+    if buf.len() >= total { Ok(Frame::Message(total)) } else { Ok(Frame::Incomplete) }
 }
 
 /// Parses and validates one message: a whole UDP datagram, or one message cut out by
 /// [`frame_stream`]. Leading CRLFs are skipped and bytes after Content-Length ignored on
 /// both transports.
-pub fn parse(
-    bytes: &[u8],
-    transport: Transport,
-    policy: &Policy,
-) -> Result<rsip::SipMessage, WireError> {
+pub fn parse(bytes: &[u8], transport: Transport, policy: &Policy) -> Result<rsip::SipMessage, WireError> {
     let msg = skip_crlf(bytes);
     let parsed = parse_parts(bytes, transport, policy)?;
     parsed.message.ok_or_else(|| Ctx::new(&Head::split(msg)).reject(Fail::bad(R_RSIP)))
@@ -225,11 +214,7 @@ pub fn parse(
 
 /// As [`parse`], also returning the validated text, which is more faithful than rsip's
 /// rendering of it (see [`StartLine`]).
-pub fn parse_parts(
-    bytes: &[u8],
-    transport: Transport,
-    policy: &Policy,
-) -> Result<Parsed, WireError> {
+pub fn parse_parts(bytes: &[u8], transport: Transport, policy: &Policy) -> Result<Parsed, WireError> {
     let msg = skip_crlf(bytes);
     if msg.is_empty() {
         return Err(WireError::dropped(R_EMPTY));
@@ -245,18 +230,8 @@ pub fn parse_parts(
     // included) found none. It also only ever sees text we validated. So it is called
     // directly, not behind catch_unwind, which would not help under panic=abort anyway.
     let message = rsip::SipMessage::try_from(checked.text.as_slice()).ok();
-    let body = checked
-        .text
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| checked.text[i + 4..].to_vec())
-        .unwrap_or_default();
-    Ok(Parsed {
-        message,
-        start: checked.start,
-        headers: checked.headers,
-        body,
-    })
+    let body = checked.text.windows(4).position(|w| w == b"\r\n\r\n").map(|i| checked.text[i + 4..].to_vec()).unwrap_or_default();
+    Ok(Parsed { message, start: checked.start, headers: checked.headers, body })
 }
 
 /// Serialises the answer to a rejected request (RFC 3261 8.2.6): Via, From, To, Call-ID and
@@ -265,12 +240,7 @@ pub fn parse_parts(
 /// spaces, so a caller-built [`Rejection`] cannot inject header lines either.
 pub fn rejection_response(rej: &Rejection, to_tag: &str, server: &str) -> Vec<u8> {
     let mut out = String::with_capacity(512);
-    let _ = write!(
-        out,
-        "SIP/2.0 {} {}\r\n",
-        rej.status,
-        clean(rej.reason_phrase)
-    );
+    let _ = write!(out, "SIP/2.0 {} {}\r\n", rej.status, clean(rej.reason_phrase));
     for via in &rej.echo.via {
         let _ = write!(out, "Via: {}\r\n", clean(via));
     }
@@ -354,13 +324,8 @@ const R_RSIP: &str = "rsip rejected a message the validator accepted";
 /// Headers every message must carry (RFC 3261 8.1.1). Max-Forwards is left out on purpose:
 /// it is a MUST for the sender, but many phones and gateways omit it, and a UA that is the
 /// final destination has no use for it, so a missing one is accepted.
-const MANDATORY: [(&str, &str); 5] = [
-    ("Via", "missing Via"),
-    ("From", "missing From"),
-    ("To", "missing To"),
-    ("Call-ID", "missing Call-ID"),
-    ("CSeq", "missing CSeq"),
-];
+const MANDATORY: [(&str, &str); 5] =
+    [("Via", "missing Via"), ("From", "missing From"), ("To", "missing To"), ("Call-ID", "missing Call-ID"), ("CSeq", "missing CSeq")];
 
 /// Headers whose grammar allows one value (RFC 3261 7.3.1): a second one makes the message
 /// ambiguous, which for Content-Length is a request-smuggling hazard.
@@ -430,11 +395,7 @@ struct Fail {
 
 impl Fail {
     fn new(status: u16, reason: &'static str) -> Fail {
-        Fail {
-            status,
-            reason,
-            extra: Vec::new(),
-        }
+        Fail { status, reason, extra: Vec::new() }
     }
 
     fn bad(reason: &'static str) -> Fail {
@@ -458,22 +419,10 @@ struct Ctx {
 impl Ctx {
     fn new(head: &Head) -> Ctx {
         let echo = EchoHeaders::extract(&head.headers);
-        let response_like = head
-            .start
-            .get(..4)
-            .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"));
-        let method = head
-            .start
-            .split(|&b| b == b' ')
-            .next()
-            .filter(|m| is_token_str(m))
-            .map(|m| String::from_utf8_lossy(m).into_owned());
+        let response_like = head.start.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"));
+        let method = head.start.split(|&b| b == b' ').next().filter(|m| is_token_str(m)).map(|m| String::from_utf8_lossy(m).into_owned());
         let ack = method.as_deref() == Some("ACK");
-        Ctx {
-            answerable: !response_like && !ack && !echo.via.is_empty(),
-            echo,
-            method,
-        }
+        Ctx { answerable: !response_like && !ack && !echo.via.is_empty(), echo, method }
     }
 
     fn reject(&self, fail: Fail) -> WireError {
@@ -486,10 +435,7 @@ impl Ctx {
                 method: self.method.clone(),
             })
         });
-        WireError {
-            reason: fail.reason.to_string(),
-            rejection,
-        }
+        WireError { reason: fail.reason.to_string(), rejection }
     }
 }
 
@@ -590,28 +536,15 @@ impl<'a> Head<'a> {
                 continue;
             }
             let value = trim_ws(&line[colon + 1..]);
-            headers.push(RawHeader {
-                name,
-                canon: canonical(name),
-                value: Cow::Borrowed(value),
-            });
+            headers.push(RawHeader { name, canon: canonical(name), value: Cow::Borrowed(value) });
             joinable = true;
             quotes = Quotes::default().after(value);
         }
-        Head {
-            start,
-            headers,
-            line_error,
-            terminated,
-            body,
-        }
+        Head { start, headers, line_error, terminated, body }
     }
 
     fn values<'s>(&'s self, canon: &'static str) -> impl Iterator<Item = &'s [u8]> + 's {
-        self.headers
-            .iter()
-            .filter(move |h| h.canon == Some(canon))
-            .map(|h| h.value.as_ref())
+        self.headers.iter().filter(move |h| h.canon == Some(canon)).map(|h| h.value.as_ref())
     }
 
     fn first(&self, canon: &'static str) -> Option<&[u8]> {
@@ -674,15 +607,8 @@ impl<'a> Iterator for CrlfLines<'a> {
 }
 
 enum Start<'a> {
-    Request {
-        method: &'a [u8],
-        uri: &'a [u8],
-        scheme: &'a [u8],
-    },
-    Response {
-        code: u16,
-        reason: &'a [u8],
-    },
+    Request { method: &'a [u8], uri: &'a [u8], scheme: &'a [u8] },
+    Response { code: u16, reason: &'a [u8] },
 }
 
 struct Checked {
@@ -737,11 +663,7 @@ fn validate(head: &Head, transport: Transport, policy: &Policy) -> Result<Checke
     }
     if let Some(mf) = head.first("Max-Forwards") {
         // 0 is fine: it only forbids forwarding, and we are the destination (RFC 3261 8.2).
-        let ok = is_digits(mf)
-            && std::str::from_utf8(mf)
-                .ok()
-                .and_then(|s| s.parse::<u8>().ok())
-                .is_some();
+        let ok = is_digits(mf) && std::str::from_utf8(mf).ok().and_then(|s| s.parse::<u8>().ok()).is_some();
         if !ok {
             return Err(Fail::bad(R_MAX_FORWARDS));
         }
@@ -774,10 +696,7 @@ fn validate(head: &Head, transport: Transport, policy: &Policy) -> Result<Checke
         if !policy.methods.contains(&method_str) {
             return Err(Fail::new(501, R_NOT_IMPLEMENTED).with("Allow", policy.methods.join(", ")));
         }
-        if !["sip", "sips", "tel"]
-            .iter()
-            .any(|s| scheme.eq_ignore_ascii_case(s.as_bytes()))
-        {
+        if !["sip", "sips", "tel"].iter().any(|s| scheme.eq_ignore_ascii_case(s.as_bytes())) {
             return Err(Fail::new(416, R_SCHEME));
         }
         // RFC 3261 8.2.2.3: Require is not checked on ACK and CANCEL, which cannot be refused.
@@ -791,10 +710,7 @@ fn validate(head: &Head, transport: Transport, policy: &Policy) -> Result<Checke
             let accepted = accepted_content_types(method_str);
             let (ty, sub) = content_type.unwrap_or_default();
             let ok = accepted.iter().any(|a| match a.split_once('/') {
-                Some((a_ty, a_sub)) => {
-                    ty.eq_ignore_ascii_case(a_ty.as_bytes())
-                        && sub.eq_ignore_ascii_case(a_sub.as_bytes())
-                }
+                Some((a_ty, a_sub)) => ty.eq_ignore_ascii_case(a_ty.as_bytes()) && sub.eq_ignore_ascii_case(a_sub.as_bytes()),
                 None => false,
             });
             if !ok {
@@ -806,9 +722,7 @@ fn validate(head: &Head, transport: Transport, policy: &Policy) -> Result<Checke
                 .map(trim_ws)
                 .any(|c| !c.is_empty() && !c.eq_ignore_ascii_case(b"identity"));
             if foreign_coding {
-                return Err(
-                    Fail::new(415, R_ENCODING).with("Accept-Encoding", "identity".to_string())
-                );
+                return Err(Fail::new(415, R_ENCODING).with("Accept-Encoding", "identity".to_string()));
             }
         }
     }
@@ -824,29 +738,20 @@ fn normalise(head: &Head, start: &Start, body: &[u8]) -> Checked {
             text.push(b' ');
             text.extend_from_slice(uri);
             text.extend_from_slice(b" SIP/2.0\r\n");
-            StartLine::Request {
-                method: lossy(method),
-                uri: lossy(uri),
-            }
+            StartLine::Request { method: lossy(method), uri: lossy(uri) }
         }
         Start::Response { code, reason } => {
             let _ = write!(VecWriter(&mut text), "SIP/2.0 {code} ");
             text.extend_from_slice(reason);
             text.extend_from_slice(b"\r\n");
-            StartLine::Response {
-                status: code,
-                reason: lossy(reason),
-            }
+            StartLine::Response { status: code, reason: lossy(reason) }
         }
     };
     let mut headers = Vec::with_capacity(head.headers.len());
     for h in &head.headers {
         let name = h.canon.map(str::as_bytes).unwrap_or(h.name);
         let values = if h.canon == Some("Via") {
-            split_top_level(&h.value, b',')
-                .into_iter()
-                .map(trim_ws)
-                .collect()
+            split_top_level(&h.value, b',').into_iter().map(trim_ws).collect()
         } else {
             vec![h.value.as_ref()]
         };
@@ -860,11 +765,7 @@ fn normalise(head: &Head, start: &Start, body: &[u8]) -> Checked {
     }
     text.extend_from_slice(b"\r\n");
     text.extend_from_slice(body);
-    Checked {
-        start: start_line,
-        headers,
-        text,
-    }
+    Checked { start: start_line, headers, text }
 }
 
 struct VecWriter<'a>(&'a mut Vec<u8>);
@@ -877,24 +778,13 @@ impl std::fmt::Write for VecWriter<'_> {
 }
 
 fn parse_start(line: &[u8]) -> Result<Start<'_>, Fail> {
-    if line
-        .get(..4)
-        .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
-    {
+    if line.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/")) {
         // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
-        let sp = line
-            .iter()
-            .position(|&b| b == b' ')
-            .ok_or(Fail::bad(R_START_LINE))?;
+        let sp = line.iter().position(|&b| b == b' ').ok_or(Fail::bad(R_START_LINE))?;
         check_version(&line[..sp])?;
         let rest = &line[sp + 1..];
-        let digits = rest
-            .get(..3)
-            .filter(|d| is_digits(d))
-            .ok_or(Fail::bad(R_STATUS))?;
-        let code = digits
-            .iter()
-            .fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
+        let digits = rest.get(..3).filter(|d| is_digits(d)).ok_or(Fail::bad(R_STATUS))?;
+        let code = digits.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
         if !(100..=699).contains(&code) {
             return Err(Fail::bad(R_STATUS));
         }
@@ -911,8 +801,7 @@ fn parse_start(line: &[u8]) -> Result<Start<'_>, Fail> {
     }
     // Request-Line = Method SP Request-URI SP SIP-Version: exactly one SP between parts.
     let mut parts = line.splitn(3, |&b| b == b' ');
-    let (Some(method), Some(uri), Some(version)) = (parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(method), Some(uri), Some(version)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(Fail::bad(R_START_LINE));
     };
     if !is_token_str(method) {
@@ -924,20 +813,12 @@ fn parse_start(line: &[u8]) -> Result<Start<'_>, Fail> {
     }
     check_version(version)?;
     let scheme = uri_scheme(uri).ok_or(Fail::bad(R_URI))?;
-    Ok(Start::Request {
-        method,
-        uri,
-        scheme,
-    })
+    Ok(Start::Request { method, uri, scheme })
 }
 
 /// SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT, with "SIP" case-insensitive (RFC 3261 7.1).
 fn check_version(v: &[u8]) -> Result<(), Fail> {
-    let nums = v
-        .get(..4)
-        .filter(|p| p.eq_ignore_ascii_case(b"SIP/"))
-        .map(|_| &v[4..])
-        .ok_or(Fail::bad(R_VERSION))?;
+    let nums = v.get(..4).filter(|p| p.eq_ignore_ascii_case(b"SIP/")).map(|_| &v[4..]).ok_or(Fail::bad(R_VERSION))?;
     let (major, minor) = match nums.iter().position(|&b| b == b'.') {
         Some(dot) => (&nums[..dot], &nums[dot + 1..]),
         None => return Err(Fail::bad(R_VERSION)),
@@ -956,9 +837,7 @@ fn uri_scheme(uri: &[u8]) -> Option<&[u8]> {
     let colon = uri.iter().position(|&b| b == b':')?;
     let scheme = &uri[..colon];
     let first_alpha = scheme.first().is_some_and(u8::is_ascii_alphabetic);
-    let rest_ok = scheme
-        .iter()
-        .all(|&b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+    let rest_ok = scheme.iter().all(|&b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
     (first_alpha && rest_ok).then_some(scheme)
 }
 
@@ -966,19 +845,12 @@ fn uri_scheme(uri: &[u8]) -> Option<&[u8]> {
 /// ACK and CANCEL are no exception: they carry the INVITE's number but their own method
 /// (9.1, 17.1.1.3).
 fn check_cseq(value: &[u8], request_method: Option<&[u8]>) -> Result<(), Fail> {
-    let ws = value
-        .iter()
-        .position(|&b| is_ws(b))
-        .ok_or(Fail::bad(R_CSEQ))?;
+    let ws = value.iter().position(|&b| is_ws(b)).ok_or(Fail::bad(R_CSEQ))?;
     let (number, method) = (&value[..ws], trim_ws(&value[ws..]));
     if !is_digits(number) {
         return Err(Fail::bad(R_CSEQ));
     }
-    if std::str::from_utf8(number)
-        .ok()
-        .and_then(|s| s.parse::<u32>().ok())
-        .is_none()
-    {
+    if std::str::from_utf8(number).ok().and_then(|s| s.parse::<u32>().ok()).is_none() {
         return Err(Fail::bad(R_CSEQ_NUMBER));
     }
     if !is_token_str(method) {
@@ -994,21 +866,12 @@ fn check_cseq(value: &[u8], request_method: Option<&[u8]>) -> Result<(), Fail> {
 fn unsupported_tags(head: &Head, policy: &Policy) -> Result<Vec<String>, Fail> {
     let mut unknown: Vec<String> = Vec::new();
     for value in head.values("Require") {
-        for tag in value
-            .split(|&b| b == b',')
-            .map(trim_ws)
-            .filter(|t| !t.is_empty())
-        {
+        for tag in value.split(|&b| b == b',').map(trim_ws).filter(|t| !t.is_empty()) {
             if !is_token_str(tag) {
                 return Err(Fail::bad(R_REQUIRE));
             }
-            let known = policy
-                .supported_options
-                .iter()
-                .any(|s| tag.eq_ignore_ascii_case(s.as_bytes()));
-            let listed = unknown
-                .iter()
-                .any(|u| tag.eq_ignore_ascii_case(u.as_bytes()));
+            let known = policy.supported_options.iter().any(|s| tag.eq_ignore_ascii_case(s.as_bytes()));
+            let listed = unknown.iter().any(|u| tag.eq_ignore_ascii_case(u.as_bytes()));
             if !known && !listed {
                 unknown.push(lossy(tag));
             }
@@ -1055,9 +918,7 @@ fn via_parm_ok(parm: &[u8]) -> bool {
     }
     // At least one whitespace must have separated the transport from sent-by.
     let sent_by = &p[i..];
-    i > 0
-        && p.get(i - 1).is_some_and(|&b| is_ws(b))
-        && sent_by.first().is_some_and(|&b| b != b';' && b != b',')
+    i > 0 && p.get(i - 1).is_some_and(|&b| is_ws(b)) && sent_by.first().is_some_and(|&b| b != b';' && b != b',')
 }
 
 /// Structure of From/To (name-addr or addr-spec, RFC 3261 20.20): quotes closed, angle
@@ -1169,11 +1030,7 @@ fn split_top_level(value: &[u8], sep: u8) -> Vec<&[u8]> {
 
 /// 1*DIGIT as a number, saturating: a huge length is "too large", not "malformed".
 fn parse_length(value: &[u8]) -> Option<u64> {
-    is_digits(value).then(|| {
-        value.iter().fold(0u64, |n, d| {
-            n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-        })
-    })
+    is_digits(value).then(|| value.iter().fold(0u64, |n, d| n.saturating_mul(10).saturating_add(u64::from(d - b'0'))))
 }
 
 fn skip_crlf(mut b: &[u8]) -> &[u8] {
@@ -1243,11 +1100,7 @@ fn echo_text(b: &[u8]) -> String {
 
 fn clean(s: &str) -> Cow<'_, str> {
     if s.chars().any(|c| c.is_control() && c != '\t') {
-        Cow::Owned(
-            s.chars()
-                .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
-                .collect(),
-        )
+        Cow::Owned(s.chars().map(|c| if c.is_control() && c != '\t' { ' ' } else { c }).collect())
     } else {
         Cow::Borrowed(s)
     }
@@ -1259,16 +1112,10 @@ mod tests {
     use proptest::prelude::*;
     use rsip::prelude::*;
 
-    const METHODS: &[&str] = &[
-        "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "REFER", "NOTIFY", "UPDATE", "PRACK",
-    ];
+    const METHODS: &[&str] = &["INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "REFER", "NOTIFY", "UPDATE", "PRACK"];
 
     /// The policy the corpus is judged by. Small max_message_bytes keeps the 513 case small.
-    const POLICY: Policy<'static> = Policy {
-        methods: METHODS,
-        supported_options: &["timer"],
-        max_message_bytes: 4096,
-    };
+    const POLICY: Policy<'static> = Policy { methods: METHODS, supported_options: &["timer"], max_message_bytes: 4096 };
 
     /// A message under construction: tests edit one thing of a valid message.
     struct M {
@@ -1309,10 +1156,7 @@ mod tests {
         }
 
         fn pos(&self, name: &str) -> Option<usize> {
-            self.headers.iter().position(|h| {
-                h.split_once(':')
-                    .is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case(name))
-            })
+            self.headers.iter().position(|h| h.split_once(':').is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case(name)))
         }
 
         fn set(&mut self, name: &str, value: &str) -> &mut M {
@@ -1374,10 +1218,7 @@ mod tests {
         match (&got, want) {
             (Ok(_), 200) => {}
             (Err(e), _) if e.status() == Some(want) => {}
-            _ => panic!(
-                "want {want}, got {got:?}\n{}",
-                String::from_utf8_lossy(&m.bytes())
-            ),
+            _ => panic!("want {want}, got {got:?}\n{}", String::from_utf8_lossy(&m.bytes())),
         }
     }
 
@@ -1390,12 +1231,7 @@ mod tests {
     }
 
     fn extra<'a>(e: &'a WireError, name: &str) -> Option<&'a str> {
-        e.rejection
-            .as_ref()?
-            .extra_headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        e.rejection.as_ref()?.extra_headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     // ---- start line ----
@@ -1413,45 +1249,23 @@ mod tests {
 
     #[test]
     fn version_other_than_2_0_is_505() {
-        assert_status(
-            &M::req("OPTIONS").start("OPTIONS sip:frontdesk@127.0.0.1 SIP/3.0"),
-            505,
-        );
-        assert_status(
-            &M::req("OPTIONS").start("OPTIONS sip:frontdesk@127.0.0.1 SIP/1.0"),
-            505,
-        );
+        assert_status(&M::req("OPTIONS").start("OPTIONS sip:frontdesk@127.0.0.1 SIP/3.0"), 505);
+        assert_status(&M::req("OPTIONS").start("OPTIONS sip:frontdesk@127.0.0.1 SIP/1.0"), 505);
         // rsip would take SIP/2.5 as 2.0.
-        assert_status(
-            &M::req("OPTIONS").start("OPTIONS sip:frontdesk@127.0.0.1 SIP/2.5"),
-            505,
-        );
+        assert_status(&M::req("OPTIONS").start("OPTIONS sip:frontdesk@127.0.0.1 SIP/2.5"), 505);
     }
 
     #[test]
     fn version_is_case_insensitive_and_normalised() {
         // RFC 3261 7.1; rsip rejects this unless we rewrite it.
-        let p = parse_parts(
-            &M::req("OPTIONS")
-                .start("OPTIONS sip:frontdesk@127.0.0.1 sip/2.0")
-                .bytes(),
-            Transport::Udp,
-            &POLICY,
-        )
-        .unwrap();
+        let p = parse_parts(&M::req("OPTIONS").start("OPTIONS sip:frontdesk@127.0.0.1 sip/2.0").bytes(), Transport::Udp, &POLICY).unwrap();
         assert_eq!(p.message.as_ref().unwrap().version(), &rsip::Version::V2);
     }
 
     #[test]
     fn malformed_version_is_400() {
-        assert_status(
-            &M::req("OPTIONS").start("OPTIONS sip:frontdesk@127.0.0.1 HTTP/1.1"),
-            400,
-        );
-        assert_status(
-            &M::req("OPTIONS").start("OPTIONS sip:frontdesk@127.0.0.1 SIP/2"),
-            400,
-        );
+        assert_status(&M::req("OPTIONS").start("OPTIONS sip:frontdesk@127.0.0.1 HTTP/1.1"), 400);
+        assert_status(&M::req("OPTIONS").start("OPTIONS sip:frontdesk@127.0.0.1 SIP/2"), 400);
     }
 
     #[test]
@@ -1481,52 +1295,28 @@ mod tests {
 
     #[test]
     fn unsupported_uri_scheme_is_416() {
-        assert_status(
-            &M::req("OPTIONS").start("OPTIONS http://127.0.0.1/ SIP/2.0"),
-            416,
-        );
-        assert_status(
-            &M::req("OPTIONS").start("OPTIONS mailto:frontdesk@127.0.0.1 SIP/2.0"),
-            416,
-        );
+        assert_status(&M::req("OPTIONS").start("OPTIONS http://127.0.0.1/ SIP/2.0"), 416);
+        assert_status(&M::req("OPTIONS").start("OPTIONS mailto:frontdesk@127.0.0.1 SIP/2.0"), 416);
         // Schemes compare case-insensitively.
-        assert_status(
-            &M::req("OPTIONS").start("OPTIONS SIP:frontdesk@127.0.0.1 SIP/2.0"),
-            200,
-        );
+        assert_status(&M::req("OPTIONS").start("OPTIONS SIP:frontdesk@127.0.0.1 SIP/2.0"), 200);
         // tel passes our check; rsip 0.4 then misreads it (host "tel", port 1555) but accepts.
         assert_status(&M::req("OPTIONS").start("OPTIONS tel:+1555 SIP/2.0"), 200);
     }
 
     #[test]
     fn tel_uri_rsip_cannot_parse_is_400_with_reason() {
-        let e = udp(&M::req("OPTIONS")
-            .start("OPTIONS tel:+15551234567 SIP/2.0")
-            .bytes())
-        .unwrap_err();
+        let e = udp(&M::req("OPTIONS").start("OPTIONS tel:+15551234567 SIP/2.0").bytes()).unwrap_err();
         assert_eq!(e.status(), Some(400));
         assert_eq!(e.reason, R_RSIP);
     }
 
     #[test]
     fn malformed_request_uri_is_400() {
-        assert_status(
-            &M::req("OPTIONS").start("OPTIONS <sip:frontdesk@127.0.0.1> SIP/2.0"),
-            400,
-        );
-        assert_status(
-            &M::req("OPTIONS").start("OPTIONS  sip:frontdesk@127.0.0.1 SIP/2.0"),
-            400,
-        );
-        assert_status(
-            &M::req("OPTIONS").start("OPTIONS sip:frontdesk@127.0.0.1  SIP/2.0"),
-            400,
-        );
+        assert_status(&M::req("OPTIONS").start("OPTIONS <sip:frontdesk@127.0.0.1> SIP/2.0"), 400);
+        assert_status(&M::req("OPTIONS").start("OPTIONS  sip:frontdesk@127.0.0.1 SIP/2.0"), 400);
+        assert_status(&M::req("OPTIONS").start("OPTIONS sip:frontdesk@127.0.0.1  SIP/2.0"), 400);
         assert_status(&M::req("OPTIONS").start("OPTIONS 127.0.0.1 SIP/2.0"), 400);
-        assert_status(
-            &M::req("OPTIONS").start("OPTIONS sip:fr\u{e9}@127.0.0.1 SIP/2.0"),
-            400,
-        );
+        assert_status(&M::req("OPTIONS").start("OPTIONS sip:fr\u{e9}@127.0.0.1 SIP/2.0"), 400);
     }
 
     #[test]
@@ -1552,19 +1342,8 @@ mod tests {
 
     #[test]
     fn reason_phrase_is_kept_verbatim() {
-        let p = parse_parts(
-            &M::resp("486 Busy Here", "INVITE").bytes(),
-            Transport::Udp,
-            &POLICY,
-        )
-        .unwrap();
-        assert_eq!(
-            p.start,
-            StartLine::Response {
-                status: 486,
-                reason: "Busy Here".into()
-            }
-        );
+        let p = parse_parts(&M::resp("486 Busy Here", "INVITE").bytes(), Transport::Udp, &POLICY).unwrap();
+        assert_eq!(p.start, StartLine::Response { status: 486, reason: "Busy Here".into() });
     }
 
     // ---- header parsing ----
@@ -1572,52 +1351,32 @@ mod tests {
     #[test]
     fn folded_lines_are_joined() {
         let mut m = M::req("OPTIONS");
-        m.set(
-            "Via",
-            "SIP/2.0/UDP 127.0.0.1:5070\r\n  ;branch=z9hG4bK-1\r\n\t;rport",
-        );
+        m.set("Via", "SIP/2.0/UDP 127.0.0.1:5070\r\n  ;branch=z9hG4bK-1\r\n\t;rport");
         m.set("Subject", "a\r\n b");
         let p = parse_parts(&m.bytes(), Transport::Udp, &POLICY).unwrap();
         let via = p.message.as_ref().unwrap().via_header().unwrap().typed().unwrap();
-        assert_eq!(
-            via.branch().map(|b| b.to_string()).as_deref(),
-            Some("z9hG4bK-1")
-        );
+        assert_eq!(via.branch().map(|b| b.to_string()).as_deref(), Some("z9hG4bK-1"));
         assert!(p.headers.contains(&("Subject".into(), "a b".into())));
     }
 
     #[test]
     fn folds_keep_their_space_inside_quotes_only() {
         let mut m = M::req("OPTIONS");
-        m.set(
-            "From",
-            "\"Alice\r\n  Smith\" <sip:alice@127.0.0.1>\r\n ;tag=f1",
-        );
+        m.set("From", "\"Alice\r\n  Smith\" <sip:alice@127.0.0.1>\r\n ;tag=f1");
         m.set("Supported", "timer,\r\n 100rel");
         let p = parse_parts(&m.bytes(), Transport::Udp, &POLICY).unwrap();
-        assert!(p.headers.contains(&(
-            "From".into(),
-            "\"Alice Smith\" <sip:alice@127.0.0.1>;tag=f1".into()
-        )));
-        assert!(
-            p.headers
-                .contains(&("Supported".into(), "timer,100rel".into()))
-        );
+        assert!(p.headers.contains(&("From".into(), "\"Alice Smith\" <sip:alice@127.0.0.1>;tag=f1".into())));
+        assert!(p.headers.contains(&("Supported".into(), "timer,100rel".into())));
     }
 
     #[test]
     fn pathological_sizes_stay_linear() {
         // Quadratic work here would take minutes in a debug build, not milliseconds.
-        let policy = Policy {
-            max_message_bytes: 65_535,
-            ..POLICY
-        };
+        let policy = Policy { max_message_bytes: 65_535, ..POLICY };
         let mut folds = M::req("OPTIONS");
         folds.set("Subject", &"a\r\n \"b".repeat(10_000));
         let mut lines = M::req("OPTIONS");
-        lines
-            .headers
-            .extend(std::iter::repeat_n("X:".to_string(), 15_000));
+        lines.headers.extend(std::iter::repeat_n("X:".to_string(), 15_000));
         let mut vias = M::req("OPTIONS");
         vias.set("Via", &vec!["SIP/2.0/UDP h"; 4_000].join(","));
         for m in [folds, lines, vias] {
@@ -1625,11 +1384,7 @@ mod tests {
             assert!(bytes.len() > 50_000 && bytes.len() <= 65_535);
             assert!(parse(&bytes, Transport::Udp, &policy).is_ok());
         }
-        let crs = [
-            b"OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nX: ".as_slice(),
-            &[b'\r'; 60_000],
-        ]
-        .concat();
+        let crs = [b"OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nX: ".as_slice(), &[b'\r'; 60_000]].concat();
         assert!(parse(&crs, Transport::Udp, &policy).is_err());
         assert_eq!(frame_stream(&crs, &policy), Ok(Frame::Incomplete));
     }
@@ -1671,10 +1426,7 @@ mod tests {
     fn compact_forms_are_used_by_the_lenient_extractor() {
         let raw = b"BROKEN\r\nv: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK-x\r\nf: <sip:a@127.0.0.1>;tag=1\r\nt: <sip:b@127.0.0.1>\r\ni: id@127.0.0.1\r\nCSeq: 1 OPTIONS\r\n\r\n";
         let rej = udp(raw).unwrap_err().rejection.unwrap();
-        assert_eq!(
-            rej.echo.via,
-            vec!["SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK-x".to_string()]
-        );
+        assert_eq!(rej.echo.via, vec!["SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK-x".to_string()]);
         assert_eq!(rej.echo.from.as_deref(), Some("<sip:a@127.0.0.1>;tag=1"));
         assert_eq!(rej.echo.call_id.as_deref(), Some("id@127.0.0.1"));
     }
@@ -1719,39 +1471,15 @@ mod tests {
         let mut m = M::req("OPTIONS");
         m.set("Via", "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-a, SIP / 2.0 / TCP 127.0.0.1:5080;branch=z9hG4bK-b");
         let p = parse_parts(&m.bytes(), Transport::Udp, &POLICY).unwrap();
-        let vias: Vec<_> = p
-            .headers
-            .iter()
-            .filter(|(n, _)| n == "Via")
-            .map(|(_, v)| v.as_str())
-            .collect();
-        assert_eq!(
-            vias,
-            [
-                "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-a",
-                "SIP / 2.0 / TCP 127.0.0.1:5080;branch=z9hG4bK-b"
-            ]
-        );
-        let rsip_vias = p
-            .message
-            .as_ref()
-            .unwrap()
-            .headers()
-            .iter()
-            .filter(|h| matches!(h, rsip::Header::Via(_)))
-            .count();
+        let vias: Vec<_> = p.headers.iter().filter(|(n, _)| n == "Via").map(|(_, v)| v.as_str()).collect();
+        assert_eq!(vias, ["SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-a", "SIP / 2.0 / TCP 127.0.0.1:5080;branch=z9hG4bK-b"]);
+        let rsip_vias = p.message.as_ref().unwrap().headers().iter().filter(|h| matches!(h, rsip::Header::Via(_))).count();
         assert_eq!(rsip_vias, 2);
     }
 
     #[test]
     fn malformed_via_is_400() {
-        for via in [
-            "SIP/2.0/UDP",
-            "SIP/2.0 127.0.0.1",
-            "127.0.0.1:5070",
-            "SIP/2.0/UDP ;branch=x",
-            "SIP/2.0/UDP 127.0.0.1,",
-        ] {
+        for via in ["SIP/2.0/UDP", "SIP/2.0 127.0.0.1", "127.0.0.1:5070", "SIP/2.0/UDP ;branch=x", "SIP/2.0/UDP 127.0.0.1,"] {
             let mut m = M::req("OPTIONS");
             m.set("Via", via);
             assert_status(&m, 400);
@@ -1829,16 +1557,7 @@ mod tests {
 
     #[test]
     fn cseq_must_be_number_and_request_method() {
-        for cseq in [
-            "x OPTIONS",
-            "1",
-            "OPTIONS",
-            "1 INVITE",
-            "4294967296 OPTIONS",
-            "-1 OPTIONS",
-            "1 OPTIONS extra",
-            "1 options",
-        ] {
+        for cseq in ["x OPTIONS", "1", "OPTIONS", "1 INVITE", "4294967296 OPTIONS", "-1 OPTIONS", "1 OPTIONS extra", "1 options"] {
             let mut m = M::req("OPTIONS");
             m.set("CSeq", cseq);
             assert_status(&m, 400);
@@ -1963,10 +1682,7 @@ mod tests {
         let mut m = M::req("INFO");
         m.body("application/sdp", SDP);
         let e = udp(&m.bytes()).unwrap_err();
-        assert_eq!(
-            extra(&e, "Accept"),
-            Some("application/dtmf-relay, application/dtmf")
-        );
+        assert_eq!(extra(&e, "Accept"), Some("application/dtmf-relay, application/dtmf"));
     }
 
     #[test]
@@ -1974,17 +1690,9 @@ mod tests {
         for (method, ty, body) in [
             ("INVITE", "Application/SDP", SDP),
             ("INVITE", "application / sdp ; charset=utf-8", SDP),
-            (
-                "INFO",
-                "application/dtmf-relay",
-                "Signal=5\r\nDuration=160\r\n",
-            ),
+            ("INFO", "application/dtmf-relay", "Signal=5\r\nDuration=160\r\n"),
             ("INFO", "application/dtmf", "5"),
-            (
-                "NOTIFY",
-                "message/sipfrag;version=2.0",
-                "SIP/2.0 200 OK\r\n",
-            ),
+            ("NOTIFY", "message/sipfrag;version=2.0", "SIP/2.0 200 OK\r\n"),
             ("OPTIONS", "application/sdp", SDP),
         ] {
             let mut m = M::req(method);
@@ -2077,15 +1785,9 @@ mod tests {
     #[test]
     fn frame_stream_keepalives() {
         assert_eq!(frame_stream(b"\r\n\r\n", &POLICY), Ok(Frame::KeepAlive(4)));
-        assert_eq!(
-            frame_stream(b"\r\n\r\nINV", &POLICY),
-            Ok(Frame::KeepAlive(4))
-        );
+        assert_eq!(frame_stream(b"\r\n\r\nINV", &POLICY), Ok(Frame::KeepAlive(4)));
         assert_eq!(frame_stream(b"\r\n", &POLICY), Ok(Frame::KeepAlive(2)));
-        assert_eq!(
-            frame_stream(b"\r\nINVITE", &POLICY),
-            Ok(Frame::KeepAlive(2))
-        );
+        assert_eq!(frame_stream(b"\r\nINVITE", &POLICY), Ok(Frame::KeepAlive(2)));
         assert_eq!(frame_stream(b"\r", &POLICY), Ok(Frame::Incomplete));
         assert_eq!(frame_stream(b"", &POLICY), Ok(Frame::Incomplete));
     }
@@ -2099,11 +1801,7 @@ mod tests {
         buf.extend(M::req("BYE").bytes());
         assert_eq!(frame_stream(&buf, &POLICY), Ok(Frame::Message(one.len())));
         for cut in [1, 10, one.len() - SDP.len() - 1, one.len() - 1] {
-            assert_eq!(
-                frame_stream(&one[..cut], &POLICY),
-                Ok(Frame::Incomplete),
-                "cut {cut}"
-            );
+            assert_eq!(frame_stream(&one[..cut], &POLICY), Ok(Frame::Incomplete), "cut {cut}");
         }
         assert!(parse(&buf[..one.len()], Transport::Tcp, &POLICY).is_ok());
     }
@@ -2117,10 +1815,7 @@ mod tests {
         assert_eq!(e.reason, R_CL_MISSING_STREAM);
         let mut r = M::resp("200 OK", "OPTIONS");
         r.remove("Content-Length");
-        assert_eq!(
-            frame_stream(&r.bytes(), &POLICY).unwrap_err().rejection,
-            None
-        );
+        assert_eq!(frame_stream(&r.bytes(), &POLICY).unwrap_err().rejection, None);
     }
 
     #[test]
@@ -2128,27 +1823,18 @@ mod tests {
         for cl in ["-1", "x", "1, 1"] {
             let mut m = M::req("OPTIONS");
             m.set("Content-Length", cl);
-            assert_eq!(
-                frame_stream(&m.bytes(), &POLICY).unwrap_err().status(),
-                Some(400)
-            );
+            assert_eq!(frame_stream(&m.bytes(), &POLICY).unwrap_err().status(), Some(400));
         }
         let mut m = M::req("OPTIONS");
         m.add("l: 0");
-        assert_eq!(
-            frame_stream(&m.bytes(), &POLICY).unwrap_err().status(),
-            Some(400)
-        );
+        assert_eq!(frame_stream(&m.bytes(), &POLICY).unwrap_err().status(), Some(400));
     }
 
     #[test]
     fn frame_stream_too_large_is_fatal_with_513() {
         let mut m = M::req("INVITE");
         m.set("Content-Length", "99999999999999999999999999");
-        assert_eq!(
-            frame_stream(&m.bytes(), &POLICY).unwrap_err().status(),
-            Some(513)
-        );
+        assert_eq!(frame_stream(&m.bytes(), &POLICY).unwrap_err().status(), Some(513));
         // Headers that never end.
         let mut buf = b"INVITE sip:frontdesk@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK-9\r\n".to_vec();
         assert_eq!(frame_stream(&buf, &POLICY), Ok(Frame::Incomplete));
@@ -2193,20 +1879,13 @@ mod tests {
 
     #[test]
     fn rejection_response_keeps_existing_to_tag() {
-        for to in [
-            "<sip:b@127.0.0.1>;tag=old",
-            "<sip:b@127.0.0.1> ; TAG = old",
-            "sip:b@127.0.0.1;tag=old",
-        ] {
+        for to in ["<sip:b@127.0.0.1>;tag=old", "<sip:b@127.0.0.1> ; TAG = old", "sip:b@127.0.0.1;tag=old"] {
             let mut m = M::req("BYE");
             m.set("To", to);
             m.add("Require: foo");
             let rej = udp(&m.bytes()).unwrap_err().rejection.unwrap();
             let out = String::from_utf8(rejection_response(&rej, "new", "")).unwrap();
-            assert!(
-                out.contains(&format!("To: {to}\r\n")) && !out.contains("new"),
-                "{out}"
-            );
+            assert!(out.contains(&format!("To: {to}\r\n")) && !out.contains("new"), "{out}");
         }
         // A tag inside the URI is not the To tag.
         assert!(!has_tag_param(b"<sip:b@127.0.0.1;tag=x>"));
@@ -2219,24 +1898,14 @@ mod tests {
             status: 400,
             reason_phrase: "Bad\r\nX: y",
             extra_headers: vec![("A\r\nB".into(), "c\r\nD: e".into())],
-            echo: EchoHeaders {
-                via: vec!["v\r\nEvil: 1".into()],
-                ..Default::default()
-            },
+            echo: EchoHeaders { via: vec!["v\r\nEvil: 1".into()], ..Default::default() },
             method: None,
         };
         let out = rejection_response(&rej, "t\r\n", "s\n");
         let text = String::from_utf8(out).unwrap();
         let body = text.strip_suffix("\r\n\r\n").unwrap();
-        assert!(
-            body.split("\r\n")
-                .all(|l| !l.contains('\r') && !l.contains('\n'))
-        );
-        assert!(
-            !body
-                .split("\r\n")
-                .any(|l| l.starts_with("Evil") || l.starts_with("D:"))
-        );
+        assert!(body.split("\r\n").all(|l| !l.contains('\r') && !l.contains('\n')));
+        assert!(!body.split("\r\n").any(|l| l.starts_with("Evil") || l.starts_with("D:")));
     }
 
     // ---- corpus ----
@@ -2253,11 +1922,7 @@ mod tests {
         let mut failures = Vec::new();
         for name in &names {
             let bytes = std::fs::read(format!("{dir}/{name}")).unwrap();
-            let transport = if name.contains("-tcp-") {
-                Transport::Tcp
-            } else {
-                Transport::Udp
-            };
+            let transport = if name.contains("-tcp-") { Transport::Tcp } else { Transport::Udp };
             let got = parse_parts(&bytes, transport, &POLICY);
             let prefix = name.split('-').next().unwrap_or_default();
             let ok = match (prefix, &got) {
@@ -2270,11 +1935,7 @@ mod tests {
                 failures.push(format!("{name}: {got:?}"));
             }
             if transport == Transport::Tcp && prefix == "ok" {
-                assert_eq!(
-                    frame_stream(&bytes, &POLICY),
-                    Ok(Frame::Message(bytes.len())),
-                    "{name}"
-                );
+                assert_eq!(frame_stream(&bytes, &POLICY), Ok(Frame::Message(bytes.len())), "{name}");
             }
             exercise(&bytes);
         }
@@ -2310,13 +1971,8 @@ mod tests {
                     if let Some(rej) = &e.rejection {
                         let out = rejection_response(rej, "tag", "Frontdesk");
                         let text = String::from_utf8(out).expect("response is UTF-8");
-                        let head = text
-                            .strip_suffix("\r\n\r\n")
-                            .expect("response ends with an empty line");
-                        assert!(
-                            head.split("\r\n")
-                                .all(|l| !l.is_empty() && !l.contains(['\r', '\n']))
-                        );
+                        let head = text.strip_suffix("\r\n\r\n").expect("response ends with an empty line");
+                        assert!(head.split("\r\n").all(|l| !l.is_empty() && !l.contains(['\r', '\n'])));
                     }
                 }
             }

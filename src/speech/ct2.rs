@@ -125,14 +125,8 @@ impl<'a> Cursor<'a> {
 
 impl Ct2Model {
     pub fn load(path: &Path) -> Result<Self, Ct2Error> {
-        let buf = std::fs::read(path).map_err(|source| Ct2Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::parse(&buf).map_err(|reason| Ct2Error::Format {
-            path: path.display().to_string(),
-            reason,
-        })
+        let buf = std::fs::read(path).map_err(|source| Ct2Error::Io { path: path.display().to_string(), source })?;
+        Self::parse(&buf).map_err(|reason| Ct2Error::Format { path: path.display().to_string(), reason })
     }
 
     pub fn parse(buf: &[u8]) -> Result<Self, String> {
@@ -156,14 +150,11 @@ impl Ct2Model {
                 dims.push(c.u32()? as usize);
             }
             let code = c.u8()?;
-            let dtype = DType::from_code(code)
-                .ok_or_else(|| format!("variable {name}: unknown dtype code {code}"))?;
+            let dtype = DType::from_code(code).ok_or_else(|| format!("variable {name}: unknown dtype code {code}"))?;
             let nbytes = c.u32()? as usize;
             let elements: usize = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(0);
             if elements.checked_mul(dtype.size()) != Some(nbytes) {
-                return Err(format!(
-                    "variable {name}: {nbytes} bytes do not match shape {dims:?} of {dtype:?}"
-                ));
+                return Err(format!("variable {name}: {nbytes} bytes do not match shape {dims:?} of {dtype:?}"));
             }
             let data = c.take(nbytes)?.to_vec();
             variables.insert(name, Variable { dims, dtype, data });

@@ -27,9 +27,7 @@ pub fn slaney_mel_filters(sample_rate: u32, n_fft: usize, n_mels: usize) -> Vec<
     let sr = sample_rate as f64;
     let fft_freqs: Vec<f64> = (0..n_bins).map(|i| i as f64 * (sr / 2.0) / (n_bins - 1) as f64).collect();
     let (mel_min, mel_max) = (hz_to_mel(0.0), hz_to_mel(sr / 2.0));
-    let mel_points: Vec<f64> = (0..n_mels + 2)
-        .map(|i| mel_to_hz(mel_min + (mel_max - mel_min) * i as f64 / (n_mels + 1) as f64))
-        .collect();
+    let mel_points: Vec<f64> = (0..n_mels + 2).map(|i| mel_to_hz(mel_min + (mel_max - mel_min) * i as f64 / (n_mels + 1) as f64)).collect();
     (0..n_mels)
         .map(|m| {
             let (lo, mid, hi) = (mel_points[m], mel_points[m + 1], mel_points[m + 2]);

@@ -19,9 +19,13 @@ pub enum Status {
     Ok,
     Missing,
     /// The file's digest is not among those recorded for it.
-    Mismatch { actual: String },
+    Mismatch {
+        actual: String,
+    },
     /// The checksum list has no entry for this file name.
-    Unrecorded { actual: String },
+    Unrecorded {
+        actual: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -62,9 +66,8 @@ pub fn read_checksums(path: &Path) -> Result<HashMap<String, Vec<String>>, Strin
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let (hash, name) = line
-            .split_once(char::is_whitespace)
-            .ok_or_else(|| format!("{}:{}: expected `<sha256>  <file>`", path.display(), i + 1))?;
+        let (hash, name) =
+            line.split_once(char::is_whitespace).ok_or_else(|| format!("{}:{}: expected `<sha256>  <file>`", path.display(), i + 1))?;
         let hash = hash.to_ascii_lowercase();
         if hash.len() != 64 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(format!("{}:{}: {hash:?} is not a sha256 digest", path.display(), i + 1));

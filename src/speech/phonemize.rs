@@ -37,9 +37,7 @@ pub const DEFAULT_DATA_DIRS: &[&str] = &[
 
 #[derive(Debug, thiserror::Error, Clone)]
 pub enum PhonemizeError {
-    #[error(
-        "espeak-ng data not found at {0}: install it (Debian: apt-get install espeak-ng-data) or set speech.espeak_data in the config"
-    )]
+    #[error("espeak-ng data not found at {0}: install it (Debian: apt-get install espeak-ng-data) or set speech.espeak_data in the config")]
     DataMissing(String),
     #[error("espeak-ng failed to initialise with data {0}")]
     Init(String),
@@ -111,11 +109,7 @@ pub fn find_data_dir(configured: Option<&Path>) -> Result<PathBuf, PhonemizeErro
         .iter()
         .find(|d| d.join("phontab").is_file() && d.join("en_dict").is_file())
         .cloned()
-        .ok_or_else(|| {
-            PhonemizeError::DataMissing(
-                candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" or "),
-            )
-        })
+        .ok_or_else(|| PhonemizeError::DataMissing(candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" or ")))
 }
 
 /// A handle to the process-wide espeak-ng instance.
@@ -131,9 +125,7 @@ impl Phonemizer {
         let engine = ENGINE.get_or_init(|| {
             let c_path = CString::new(data.to_string_lossy().as_bytes()).map_err(|_| PhonemizeError::Nul)?;
             // SAFETY: called once, under OnceLock, with a valid C string.
-            let rate = unsafe {
-                espeak_Initialize(AUDIO_OUTPUT_RETRIEVAL, 0, c_path.as_ptr(), ESPEAK_INITIALIZE_DONT_EXIT)
-            };
+            let rate = unsafe { espeak_Initialize(AUDIO_OUTPUT_RETRIEVAL, 0, c_path.as_ptr(), ESPEAK_INITIALIZE_DONT_EXIT) };
             if rate <= 0 {
                 return Err(PhonemizeError::Init(data.display().to_string()));
             }

@@ -78,8 +78,16 @@ pub struct SttSettings {
 /// short on purpose: whisper.cpp computes vocabulary logits for every prompt token, so each
 /// prompt word costs about 1.5 ms per utterance on two cores (see BENCHMARKS.md).
 pub const COMMON_MEDICATIONS: &[&str] = &[
-    "lisinopril", "atorvastatin", "levothyroxine", "metformin", "amlodipine", "omeprazole",
-    "sertraline", "amoxicillin", "gabapentin", "losartan",
+    "lisinopril",
+    "atorvastatin",
+    "levothyroxine",
+    "metformin",
+    "amlodipine",
+    "omeprazole",
+    "sertraline",
+    "amoxicillin",
+    "gabapentin",
+    "losartan",
 ];
 
 /// Which words the decoder prompt primes Whisper for. A prompt is not free: whisper.cpp computes
@@ -172,9 +180,8 @@ impl Stt {
         }
         crate::logging::route_whisper_logs();
         let path_str = path.to_str().ok_or_else(|| SttError::ModelInvalid("model path is not UTF-8".into()))?;
-        let ctx = WhisperContext::new_with_params(path_str, WhisperContextParameters::default()).map_err(|e| {
-            SttError::ModelLoad { path: path.display().to_string(), reason: e.to_string() }
-        })?;
+        let ctx = WhisperContext::new_with_params(path_str, WhisperContextParameters::default())
+            .map_err(|e| SttError::ModelLoad { path: path.display().to_string(), reason: e.to_string() })?;
         Ok(Stt {
             ctx,
             settings: settings.clone(),
@@ -349,10 +356,7 @@ pub fn one_short_word(text: &str, voiced_ms: u32) -> String {
 /// utterance with copies, and are kept.
 pub fn collapse_repetition(text: &str) -> String {
     let words: Vec<&str> = text.split_whitespace().collect();
-    let key: Vec<String> = words
-        .iter()
-        .map(|w| w.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase())
-        .collect();
+    let key: Vec<String> = words.iter().map(|w| w.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase()).collect();
     let n = key.len();
     for i in 0..n {
         for len in 2..(n - i) {
@@ -412,11 +416,7 @@ fn reject_reason(text: &str, confidence: f32, no_speech: f32, voiced_ms: u32) ->
     if no_speech > 0.6 && confidence < 0.5 {
         return Some("no-speech probability");
     }
-    let bare: String = text
-        .to_lowercase()
-        .chars()
-        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '\'')
-        .collect();
+    let bare: String = text.to_lowercase().chars().filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '\'').collect();
     if HALLUCINATIONS.contains(&bare.trim()) && (confidence < 0.6 || no_speech > 0.3 || voiced_ms < 400) {
         return Some("known non-speech hallucination");
     }

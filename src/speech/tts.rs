@@ -12,7 +12,7 @@ use ort::session::Session;
 use ort::value::Tensor;
 use serde::Deserialize;
 
-use super::phonemize::{Phonemizer, PhonemizeError};
+use super::phonemize::{PhonemizeError, Phonemizer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TtsError {
@@ -26,7 +26,9 @@ pub enum TtsError {
     VoiceMissing(String),
     #[error("voice config {path} is unreadable: {reason} (it must be the .onnx.json file shipped with the voice)")]
     VoiceConfig { path: String, reason: String },
-    #[error("voice model {path} could not be loaded: {reason} (the file is corrupt or not a Piper voice; run `make models` to fetch it again)")]
+    #[error(
+        "voice model {path} could not be loaded: {reason} (the file is corrupt or not a Piper voice; run `make models` to fetch it again)"
+    )]
     VoiceLoad { path: String, reason: String },
     #[error("{0}")]
     Phonemize(#[from] PhonemizeError),
@@ -171,11 +173,7 @@ impl Voice {
 
     /// Synthesises `text` sentence by sentence, handing each sentence to `on_sentence` as soon as
     /// it is ready. Return `false` from the callback to stop early (the caller barged in).
-    pub fn synthesize_streaming(
-        &self,
-        text: &str,
-        mut on_sentence: impl FnMut(SentenceAudio) -> bool,
-    ) -> Result<(), TtsError> {
+    pub fn synthesize_streaming(&self, text: &str, mut on_sentence: impl FnMut(SentenceAudio) -> bool) -> Result<(), TtsError> {
         // Every path to the voice goes through the normaliser, so "Dr.", dates and phone numbers
         // are read the way a caller expects whoever wrote the text.
         let spoken = super::normalize::speakable(text);
@@ -217,15 +215,10 @@ impl Voice {
         let n = ids.len();
         let input = Tensor::from_array(([1usize, n], ids.to_vec())).map_err(err)?;
         let lengths = Tensor::from_array(([1usize], vec![n as i64])).map_err(err)?;
-        let scales = Tensor::from_array((
-            [3usize],
-            vec![inf.noise_scale, inf.length_scale * self.settings.speaking_rate, inf.noise_w],
-        ))
-        .map_err(err)?;
-        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
-        let outputs = session
-            .run(ort::inputs!["input" => input, "input_lengths" => lengths, "scales" => scales])
+        let scales = Tensor::from_array(([3usize], vec![inf.noise_scale, inf.length_scale * self.settings.speaking_rate, inf.noise_w]))
             .map_err(err)?;
+        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        let outputs = session.run(ort::inputs!["input" => input, "input_lengths" => lengths, "scales" => scales]).map_err(err)?;
         let (_, audio) = outputs[0].try_extract_tensor::<f32>().map_err(err)?;
         Ok(normalise_peak(audio))
     }

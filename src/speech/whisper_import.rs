@@ -103,9 +103,7 @@ fn write_ggml(model: &Ct2Model, tokens: &[Vec<u8>], w: &mut impl Write) -> Resul
     let n_audio_state = enc_pos.dims[1];
     let n_text_ctx = dec_pos.dims[0];
     let n_mels = conv1.dims[1];
-    let heads = |name: &str| -> Result<i64, String> {
-        model.get(name)?.as_int().ok_or_else(|| format!("{name} is not an integer scalar"))
-    };
+    let heads = |name: &str| -> Result<i64, String> { model.get(name)?.as_int().ok_or_else(|| format!("{name} is not an integer scalar")) };
     let n_audio_head = heads("encoder/num_heads")?;
     let n_text_head = heads("decoder/num_heads")?;
     let encoder_layers = model.layer_count("encoder");
@@ -115,7 +113,18 @@ fn write_ggml(model: &Ct2Model, tokens: &[Vec<u8>], w: &mut impl Write) -> Resul
     }
 
     w.write_all(&GGML_MAGIC.to_le_bytes())?;
-    for v in [n_vocab, n_audio_ctx, n_audio_state, n_audio_head as usize, encoder_layers, n_text_ctx, n_text_state, n_text_head as usize, decoder_layers, n_mels] {
+    for v in [
+        n_vocab,
+        n_audio_ctx,
+        n_audio_state,
+        n_audio_head as usize,
+        encoder_layers,
+        n_text_ctx,
+        n_text_state,
+        n_text_head as usize,
+        decoder_layers,
+        n_mels,
+    ] {
         w.write_all(&(v as i32).to_le_bytes())?;
     }
     w.write_all(&1i32.to_le_bytes())?; // ftype: mostly f16
@@ -166,14 +175,7 @@ fn write_ggml(model: &Ct2Model, tokens: &[Vec<u8>], w: &mut impl Write) -> Resul
     put(w, "decoder.ln.weight", Tensor::f32_of(model.get("decoder/layer_norm/gamma")?)?)?;
     put(w, "decoder.ln.bias", Tensor::f32_of(model.get("decoder/layer_norm/beta")?)?)?;
 
-    Ok(ImportSummary {
-        n_vocab,
-        vocab_written: tokens.len(),
-        encoder_layers,
-        decoder_layers,
-        tensors,
-        multilingual: n_vocab >= 51865,
-    })
+    Ok(ImportSummary { n_vocab, vocab_written: tokens.len(), encoder_layers, decoder_layers, tensors, multilingual: n_vocab >= 51865 })
 }
 
 type Put<'a> = dyn FnMut(&mut dyn Write, &str, Tensor) -> Result<(), WriteFailure> + 'a;
@@ -271,9 +273,7 @@ impl Tensor {
                 let data = to_f32(DType::F32, &p.data)?.iter().flat_map(|&x| f32_to_f16(x).to_le_bytes()).collect();
                 Ok(Tensor { dims: p.dims, is_f32: false, data })
             }
-            other => Err(format!(
-                "{other:?} weights (a quantized export) are not supported: convert with --quantization float16"
-            )),
+            other => Err(format!("{other:?} weights (a quantized export) are not supported: convert with --quantization float16")),
         }
     }
     fn f32_of(v: &Variable) -> Result<Self, String> {
@@ -370,12 +370,8 @@ pub fn f32_to_f16(x: f32) -> u16 {
 /// as literal text; it synthesises the remaining special tokens itself.
 pub fn read_vocabulary(path: &Path) -> Result<Vec<Vec<u8>>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
-    let vocab = json
-        .pointer("/model/vocab")
-        .and_then(|v| v.as_object())
-        .ok_or_else(|| format!("{} has no model.vocab", path.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
+    let vocab = json.pointer("/model/vocab").and_then(|v| v.as_object()).ok_or_else(|| format!("{} has no model.vocab", path.display()))?;
     let mut by_id: HashMap<u64, &str> = HashMap::new();
     for (token, id) in vocab {
         let id = id.as_u64().ok_or_else(|| format!("token {token:?} has no integer id"))?;
@@ -391,9 +387,7 @@ pub fn read_vocabulary(path: &Path) -> Result<Vec<Vec<u8>>, String> {
         }
         let mut bytes = Vec::with_capacity(text.len());
         for ch in text.chars() {
-            let b = unicode_to_byte
-                .get(&ch)
-                .ok_or_else(|| format!("token {id} has character {ch:?} outside the byte-level alphabet"))?;
+            let b = unicode_to_byte.get(&ch).ok_or_else(|| format!("token {id} has character {ch:?} outside the byte-level alphabet"))?;
             bytes.push(*b);
         }
         tokens.push(bytes);
@@ -402,9 +396,10 @@ pub fn read_vocabulary(path: &Path) -> Result<Vec<Vec<u8>>, String> {
         return Err(format!("token ids are not contiguous: {} of {} from id 0", tokens.len(), by_id.len()));
     }
     let next = tokens.len() as u64;
-    let eot = json.get("added_tokens").and_then(|a| a.as_array()).and_then(|a| {
-        a.iter().find(|t| t.get("id").and_then(|i| i.as_u64()) == Some(next))
-    });
+    let eot = json
+        .get("added_tokens")
+        .and_then(|a| a.as_array())
+        .and_then(|a| a.iter().find(|t| t.get("id").and_then(|i| i.as_u64()) == Some(next)));
     if let Some(content) = eot.and_then(|t| t.get("content")).and_then(|c| c.as_str())
         && content == "<|endoftext|>"
     {

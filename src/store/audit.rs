@@ -36,15 +36,31 @@ pub struct Entry {
 /// What `audit verify` concludes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
-    Intact { entries: usize },
+    Intact {
+        entries: usize,
+    },
     /// The first place the chain breaks.
-    Broken { position: i64, problem: String },
+    Broken {
+        position: i64,
+        problem: String,
+    },
 }
 
 fn entry_mac(key: &SecretKey, prev: &[u8], n: i64, at: &str, actor: &str, action: &str, detail: &str) -> [u8; 32] {
     hmac_sha256(
         key.bytes(),
-        &[b"frontdesk audit entry\0", prev, &n.to_be_bytes(), at.as_bytes(), b"\0", actor.as_bytes(), b"\0", action.as_bytes(), b"\0", detail.as_bytes()],
+        &[
+            b"frontdesk audit entry\0",
+            prev,
+            &n.to_be_bytes(),
+            at.as_bytes(),
+            b"\0",
+            actor.as_bytes(),
+            b"\0",
+            action.as_bytes(),
+            b"\0",
+            detail.as_bytes(),
+        ],
     )
 }
 
@@ -62,7 +78,8 @@ enum End {
 }
 
 fn read_end(conn: &Connection, key: &SecretKey, which: &str) -> Result<End> {
-    let value: Option<Vec<u8>> = conn.query_row("SELECT value FROM meta WHERE name = ?1", params![format!("audit_{which}")], |r| r.get(0)).optional()?;
+    let value: Option<Vec<u8>> =
+        conn.query_row("SELECT value FROM meta WHERE name = ?1", params![format!("audit_{which}")], |r| r.get(0)).optional()?;
     let Some(v) = value else { return Ok(End::Missing) };
     if v.len() != 8 + 32 + 32 {
         return Ok(End::Altered);
@@ -87,7 +104,8 @@ const GENESIS: [u8; 32] = [0; 32];
 pub fn append(conn: &Connection, key: &SecretKey, actor: &str, action: &str, detail: &str) -> Result<()> {
     conn.execute_batch("BEGIN IMMEDIATE").context("cannot lock the audit trail")?;
     let result = (|| {
-        let last: Option<(i64, Vec<u8>)> = conn.query_row("SELECT n, mac FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        let last: Option<(i64, Vec<u8>)> =
+            conn.query_row("SELECT n, mac FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
         let (n, prev) = match last {
             Some((n, mac)) => (n + 1, mac),
             None => match read_end(conn, key, "anchor")? {
@@ -117,7 +135,16 @@ pub fn entries(conn: &Connection) -> Result<Vec<Entry>> {
     let mut st = conn.prepare("SELECT seq, n, at, actor, action, detail, prev, mac FROM audit ORDER BY seq")?;
     let rows = st
         .query_map([], |r| {
-            Ok(Entry { seq: r.get(0)?, n: r.get(1)?, at: r.get(2)?, actor: r.get(3)?, action: r.get(4)?, detail: r.get(5)?, prev: r.get(6)?, mac: r.get(7)? })
+            Ok(Entry {
+                seq: r.get(0)?,
+                n: r.get(1)?,
+                at: r.get(2)?,
+                actor: r.get(3)?,
+                action: r.get(4)?,
+                detail: r.get(5)?,
+                prev: r.get(6)?,
+                mac: r.get(7)?,
+            })
         })?
         .collect::<Result<_, _>>()?;
     Ok(rows)
@@ -129,13 +156,18 @@ pub fn verify(conn: &Connection, key: &SecretKey) -> Result<Verdict> {
     let (mut expected_n, mut expected_prev) = match read_end(conn, key, "anchor")? {
         End::Missing => (1, GENESIS.to_vec()),
         End::Valid(n, mac) => (n, mac),
-        End::Altered => return Ok(Verdict::Broken { position: 0, problem: "the chain's anchor (where retention cut it) was altered".into() }),
+        End::Altered => {
+            return Ok(Verdict::Broken { position: 0, problem: "the chain's anchor (where retention cut it) was altered".into() });
+        }
     };
     for (i, e) in list.iter().enumerate() {
         let position = i as i64 + 1;
         let self_consistent = entry_mac(key, &e.prev, e.n, &e.at, &e.actor, &e.action, &e.detail)[..] == e.mac[..];
         if !self_consistent {
-            return Ok(Verdict::Broken { position, problem: format!("entry {position} was changed (its contents no longer match its MAC)") });
+            return Ok(Verdict::Broken {
+                position,
+                problem: format!("entry {position} was changed (its contents no longer match its MAC)"),
+            });
         }
         if e.n == expected_n && e.prev == expected_prev {
             expected_n += 1;
@@ -162,7 +194,10 @@ pub fn verify(conn: &Connection, key: &SecretKey) -> Result<Verdict> {
             if head_n != expected_n - 1 || head_mac != expected_prev {
                 let position = list.len() as i64 + 1;
                 let problem = if head_n >= expected_n {
-                    format!("entry {position} onwards: the newest {} entries (numbers {expected_n} to {head_n}) were removed", head_n - expected_n + 1)
+                    format!(
+                        "entry {position} onwards: the newest {} entries (numbers {expected_n} to {head_n}) were removed",
+                        head_n - expected_n + 1
+                    )
                 } else {
                     "the chain's head does not match its last entry".to_string()
                 };

@@ -66,9 +66,7 @@ impl SecretKey {
     pub fn seal(&self, aad: &[u8], plain: &[u8]) -> Vec<u8> {
         let cipher = XChaCha20Poly1305::new(&Key::<XChaCha20Poly1305>::from(*self.bytes()));
         let nonce = chacha20poly1305::XNonce::generate();
-        let sealed = cipher
-            .encrypt(&nonce, Payload { msg: plain, aad })
-            .expect("XChaCha20-Poly1305 encrypts any length the store writes");
+        let sealed = cipher.encrypt(&nonce, Payload { msg: plain, aad }).expect("XChaCha20-Poly1305 encrypts any length the store writes");
         let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
         out.push(SEAL_VERSION);
         out.extend_from_slice(&nonce);

@@ -133,7 +133,8 @@ impl Store {
         let path = dir.join("calls.db");
         let flags = match role {
             Role::Daemon => {
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {} (store.data_dir)", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create the data directory {} (store.data_dir)", dir.display()))?;
                 restrict(dir, 0o700);
                 OpenFlags::default()
             }
@@ -167,7 +168,10 @@ impl Store {
                 (None, Role::Daemon) => {
                     let owner = owner_of(dir);
                     let key = crypto::create_master_key(&key_path, owner).with_context(|| {
-                        format!("run `frontdesk key init` as root once, or make {} writable for this user", key_path.parent().unwrap_or(Path::new("/")).display())
+                        format!(
+                            "run `frontdesk key init` as root once, or make {} writable for this user",
+                            key_path.parent().unwrap_or(Path::new("/")).display()
+                        )
                     })?;
                     tracing::warn!(
                         key = %key_path.display(),
@@ -200,7 +204,10 @@ impl Store {
         }
         schema::migrate(&conn, &wrap, &path.display().to_string())?;
         if expected.is_none() {
-            conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('key_check', ?1)", params![wrap.seal(KEY_CHECK_AAD, b"frontdesk")])?;
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (name, value) VALUES ('key_check', ?1)",
+                params![wrap.seal(KEY_CHECK_AAD, b"frontdesk")],
+            )?;
             conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('key_id', ?1)", params![master.key_id().into_bytes()])?;
         }
         // Random keys of their own, wrapped like data keys, so a new master key only rewraps
@@ -268,7 +275,8 @@ impl Store {
     /// which even someone holding the master key cannot rewrite along with it.
     pub fn audit_head(&self) -> Result<Option<(i64, String)>> {
         let conn = self.conn();
-        let head: Option<(i64, Vec<u8>)> = conn.query_row("SELECT n, mac FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        let head: Option<(i64, Vec<u8>)> =
+            conn.query_row("SELECT n, mac FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
         Ok(head.map(|(n, mac)| (n, hex::encode(&mac[..mac.len().min(8)]))))
     }
 
@@ -322,9 +330,7 @@ impl Store {
 
     pub fn get(&self, id: i64) -> Result<Option<StoredCall>> {
         let conn = self.conn();
-        let row = conn
-            .query_row(&format!("SELECT {COLUMNS} FROM calls WHERE id = ?1"), params![id], RawRow::from_row)
-            .optional()?;
+        let row = conn.query_row(&format!("SELECT {COLUMNS} FROM calls WHERE id = ?1"), params![id], RawRow::from_row).optional()?;
         row.map(|r| r.open(&conn, &self.wrap)).transpose()
     }
 
@@ -407,7 +413,8 @@ impl Store {
     /// destroyed keys do not linger there.
     pub fn checkpoint(&self) -> Result<()> {
         let conn = self.conn();
-        let (busy, _, _): (i64, i64, i64) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let (busy, _, _): (i64, i64, i64) =
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         if busy != 0 {
             tracing::debug!("checkpoint could not finish: a reader is active");
         }
@@ -422,7 +429,8 @@ impl Store {
     /// database (a start after a crash between the two steps finishes the swap). The daemon
     /// must be stopped: it holds the old key in memory.
     pub fn rotate_key(&mut self, key_path: &Path) -> Result<(String, String)> {
-        let _daemon = DaemonLock::try_take(&self.dir)?.context("the daemon is running: stop it first (systemctl stop frontdesk), then rotate the key")?;
+        let _daemon = DaemonLock::try_take(&self.dir)?
+            .context("the daemon is running: stop it first (systemctl stop frontdesk), then rotate the key")?;
         let pending = pending_key_path(key_path);
         let _ = std::fs::remove_file(&pending);
         let owner = owner_of(key_path);
@@ -438,8 +446,13 @@ impl Store {
             };
             for (id, class, wrapped) in rows {
                 let aad = key_aad(id, &class);
-                let dek = self.wrap.open(&aad, &wrapped).with_context(|| format!("the data key of call {id}'s {class} failed its integrity check: rotation stopped, nothing changed"))?;
-                tx.execute("UPDATE data_keys SET wrapped = ?3 WHERE call_id = ?1 AND class = ?2", params![id, class, new_wrap.seal(&aad, &dek)])?;
+                let dek = self.wrap.open(&aad, &wrapped).with_context(|| {
+                    format!("the data key of call {id}'s {class} failed its integrity check: rotation stopped, nothing changed")
+                })?;
+                tx.execute(
+                    "UPDATE data_keys SET wrapped = ?3 WHERE call_id = ?1 AND class = ?2",
+                    params![id, class, new_wrap.seal(&aad, &dek)],
+                )?;
             }
             for name in ["audit_key", "log_key"] {
                 let key = sub_key(&tx, &self.wrap, name)?;
@@ -449,7 +462,8 @@ impl Store {
             tx.execute("UPDATE meta SET value = ?1 WHERE name = 'key_id'", params![new_master.key_id().into_bytes()])?;
             tx.commit()?;
         }
-        std::fs::rename(&pending, key_path).with_context(|| format!("the database now uses the key in {}: move it to {}", pending.display(), key_path.display()))?;
+        std::fs::rename(&pending, key_path)
+            .with_context(|| format!("the database now uses the key in {}: move it to {}", pending.display(), key_path.display()))?;
         self.wrap = new_wrap;
         self.key_id = new_master.key_id();
         self.audit("key_rotated", &format!("key id {old_id} replaced by {}", self.key_id))?;
@@ -470,7 +484,12 @@ impl DaemonLock {
         use std::os::fd::AsRawFd;
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {} (store.data_dir)", dir.display()))?;
         let path = dir.join("daemon.lock");
-        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
         // SAFETY: the descriptor belongs to `file`, open for the whole call.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         Ok((rc == 0).then_some(DaemonLock { _held: file }))
@@ -494,7 +513,8 @@ fn finish_rotation(key_path: &Path, check: &[u8]) -> Result<Option<SecretKey>> {
     if key.derive("wrap data keys").open(KEY_CHECK_AAD, check).is_none() {
         return Ok(None);
     }
-    std::fs::rename(&pending, key_path).with_context(|| format!("finishing an interrupted key rotation: move {} to {}", pending.display(), key_path.display()))?;
+    std::fs::rename(&pending, key_path)
+        .with_context(|| format!("finishing an interrupted key rotation: move {} to {}", pending.display(), key_path.display()))?;
     tracing::warn!(key = %key_path.display(), "finished a key rotation a crash had interrupted");
     Ok(Some(key))
 }
@@ -503,7 +523,10 @@ fn finish_rotation(key_path: &Path, check: &[u8]) -> Result<Option<SecretKey>> {
 fn sub_key(conn: &Connection, wrap: &SecretKey, name: &str) -> Result<SecretKey> {
     let wrapped: Option<Vec<u8>> = conn.query_row("SELECT value FROM meta WHERE name = ?1", params![name], |r| r.get(0)).optional()?;
     match wrapped {
-        Some(w) => wrap.open(name.as_bytes(), &w).and_then(|b| SecretKey::from_bytes(&b)).with_context(|| format!("the database's {name} failed its integrity check")),
+        Some(w) => wrap
+            .open(name.as_bytes(), &w)
+            .and_then(|b| SecretKey::from_bytes(&b))
+            .with_context(|| format!("the database's {name} failed its integrity check")),
         None => {
             let k = SecretKey::random();
             conn.execute("INSERT INTO meta (name, value) VALUES (?1, ?2)", params![name, wrap.seal(name.as_bytes(), k.bytes())])?;
@@ -512,7 +535,8 @@ fn sub_key(conn: &Connection, wrap: &SecretKey, name: &str) -> Result<SecretKey>
     }
 }
 
-const COLUMNS: &str = "id, started_at, ended_at, duration_ms, outcome, intent, after_hours, acked_at, acked_by, intake, transcript, recording";
+const COLUMNS: &str =
+    "id, started_at, ended_at, duration_ms, outcome, intent, after_hours, acked_at, acked_by, intake, transcript, recording";
 
 struct RawRow {
     id: i64,
@@ -579,9 +603,8 @@ fn key_aad(id: i64, class: &str) -> Vec<u8> {
 /// The data key of one part of one call; made when `create` and missing. An existing key that
 /// fails to unwrap is an error: something altered it, and nothing sealed with it can be trusted.
 fn data_key(conn: &Connection, wrap: &SecretKey, id: i64, class: &str, create: bool) -> Result<Option<SecretKey>> {
-    let wrapped: Option<Vec<u8>> = conn
-        .query_row("SELECT wrapped FROM data_keys WHERE call_id = ?1 AND class = ?2", params![id, class], |r| r.get(0))
-        .optional()?;
+    let wrapped: Option<Vec<u8>> =
+        conn.query_row("SELECT wrapped FROM data_keys WHERE call_id = ?1 AND class = ?2", params![id, class], |r| r.get(0)).optional()?;
     match wrapped {
         Some(w) => {
             let k = wrap.open(&key_aad(id, class), &w).and_then(|b| SecretKey::from_bytes(&b));
@@ -589,7 +612,10 @@ fn data_key(conn: &Connection, wrap: &SecretKey, id: i64, class: &str, create: b
         }
         None if create => {
             let k = SecretKey::random();
-            conn.execute("INSERT INTO data_keys (call_id, class, wrapped) VALUES (?1, ?2, ?3)", params![id, class, wrap.seal(&key_aad(id, class), k.bytes())])?;
+            conn.execute(
+                "INSERT INTO data_keys (call_id, class, wrapped) VALUES (?1, ?2, ?3)",
+                params![id, class, wrap.seal(&key_aad(id, class), k.bytes())],
+            )?;
             Ok(Some(k))
         }
         None => Ok(None),
@@ -606,12 +632,22 @@ fn write_sealed(conn: &Connection, wrap: &SecretKey, id: i64, record: &CallRecor
     let transcript_key = data_key(conn, wrap, id, "transcript", true)?.context("transcript key")?;
     conn.execute(
         "UPDATE calls SET intake = ?2, transcript = ?3 WHERE id = ?1",
-        params![id, intake_key.seal(&part_aad(id, "intake"), &intake_json), transcript_key.seal(&part_aad(id, "transcript"), &transcript_json)],
+        params![
+            id,
+            intake_key.seal(&part_aad(id, "intake"), &intake_json),
+            transcript_key.seal(&part_aad(id, "transcript"), &transcript_json)
+        ],
     )?;
     Ok(())
 }
 
-fn open_part<T: serde::de::DeserializeOwned>(conn: &Connection, wrap: &SecretKey, id: i64, class: &str, blob: Option<&[u8]>) -> Result<Sealed<T>> {
+fn open_part<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    wrap: &SecretKey,
+    id: i64,
+    class: &str,
+    blob: Option<&[u8]>,
+) -> Result<Sealed<T>> {
     let Some(blob) = blob else { return Ok(Sealed::Purged) };
     let key = match data_key(conn, wrap, id, class, false) {
         Ok(Some(k)) => k,
@@ -627,7 +663,9 @@ fn expected_key(conn: &Connection) -> Result<Option<(String, Vec<u8>)>> {
     if schema::version(conn)? < 2 {
         return Ok(None);
     }
-    let get = |name: &str| -> Result<Option<Vec<u8>>> { Ok(conn.query_row("SELECT value FROM meta WHERE name = ?1", params![name], |r| r.get(0)).optional()?) };
+    let get = |name: &str| -> Result<Option<Vec<u8>>> {
+        Ok(conn.query_row("SELECT value FROM meta WHERE name = ?1", params![name], |r| r.get(0)).optional()?)
+    };
     match (get("key_id")?, get("key_check")?) {
         (Some(id), Some(check)) => Ok(Some((String::from_utf8_lossy(&id).into_owned(), check))),
         _ => Ok(None),

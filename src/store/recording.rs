@@ -67,7 +67,15 @@ impl Recorder {
             .open(&path)
             .with_context(|| format!("cannot create {}", path.display()))?;
         file.write_all(MAGIC)?;
-        Ok(Recorder { file, key, id, next_chunk: 0, caller: VecDeque::new(), agent: VecDeque::new(), chunk: Vec::with_capacity(CHUNK_BYTES) })
+        Ok(Recorder {
+            file,
+            key,
+            id,
+            next_chunk: 0,
+            caller: VecDeque::new(),
+            agent: VecDeque::new(),
+            chunk: Vec::with_capacity(CHUNK_BYTES),
+        })
     }
 
     /// What the caller said (one frame as it arrives).
@@ -188,7 +196,10 @@ fn default_recording_announcement() -> String {
 impl RecordingSection {
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         if self.enabled && self.announcement.trim().is_empty() {
-            return vec![("announcement", "callers must be told the call is recorded: write the announcement, or set enabled = false".into())];
+            return vec![(
+                "announcement",
+                "callers must be told the call is recorded: write the announcement, or set enabled = false".into(),
+            )];
         }
         Vec::new()
     }

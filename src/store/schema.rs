@@ -66,7 +66,10 @@ pub fn version(conn: &Connection) -> Result<usize> {
 pub fn migrate(conn: &Connection, key: &SecretKey, name: &str) -> Result<()> {
     let current = version(conn)?;
     if current > MIGRATIONS.len() {
-        anyhow::bail!("{name} was written by a newer frontdesk (schema {current}, this one knows {}): upgrade the software", MIGRATIONS.len());
+        anyhow::bail!(
+            "{name} was written by a newer frontdesk (schema {current}, this one knows {}): upgrade the software",
+            MIGRATIONS.len()
+        );
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.unchecked_transaction()?;

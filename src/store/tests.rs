@@ -45,7 +45,14 @@ fn record(started_at: &str, name: &str) -> CallRecord {
     r.slots.insert("name".into(), name.into());
     r.slots.insert("date_of_birth".into(), "1931-07-29".into());
     r.intent = Some("refill".into());
-    r.transcript.push(Utterance { at_ms: 10, speaker: Speaker::Caller, text: format!("this is {name}"), confidence: Some(0.9), keypad: false, interrupted: false });
+    r.transcript.push(Utterance {
+        at_ms: 10,
+        speaker: Speaker::Caller,
+        text: format!("this is {name}"),
+        confidence: Some(0.9),
+        keypad: false,
+        interrupted: false,
+    });
     r.outcome = Outcome::MessageTaken;
     r.ended_at = Some(started_at.into());
     r
@@ -230,7 +237,8 @@ fn a_recording_plays_back_only_whole_and_with_its_key() {
     let back = recording::read(&path, &key, id).unwrap();
     assert!(back.complete);
     assert_eq!(back.caller.len(), 150 * 160);
-    let err: f64 = back.caller.iter().zip(tone.iter().cycle()).map(|(a, b)| (*a as f64 - *b as f64).abs()).sum::<f64>() / back.caller.len() as f64;
+    let err: f64 =
+        back.caller.iter().zip(tone.iter().cycle()).map(|(a, b)| (*a as f64 - *b as f64).abs()).sum::<f64>() / back.caller.len() as f64;
     assert!(err < 200.0, "G.711 round trip error {err}");
     assert!(recording::read(&path, &key, id + 1).is_err(), "another call's recording");
     let mut bytes = std::fs::read(&path).unwrap();

@@ -6,9 +6,7 @@
 //! is only accepted if it exists and belongs to someone alive today, so a mis-heard date is
 //! caught while the caller is on the line.
 
-use super::numbers::{
-    cardinal_words, is_number_word, is_numeral, number_words, ordinal_words, parse_detail,
-};
+use super::numbers::{cardinal_words, is_number_word, is_numeral, number_words, ordinal_words, parse_detail};
 
 /// A calendar date. Fields are public for matching and storage; build checked values with
 /// [`Date::new`]. Ordering is chronological (year, then month, then day).
@@ -56,15 +54,8 @@ impl Date {
     /// "March fifth, nineteen eighty": the form the agent reads back, in words so the TTS
     /// says it the way people do ("two thousand five", "twenty twelve", "nineteen oh two").
     pub fn spoken(&self) -> String {
-        let month = MONTHS
-            .get(usize::from(self.month).wrapping_sub(1))
-            .copied()
-            .unwrap_or("");
-        format!(
-            "{month} {}, {}",
-            ordinal_words(u32::from(self.day)),
-            year_words(self.year)
-        )
+        let month = MONTHS.get(usize::from(self.month).wrapping_sub(1)).copied().unwrap_or("");
+        format!("{month} {}, {}", ordinal_words(u32::from(self.day)), year_words(self.year))
     }
 
     /// Completed years from this date to `today`: the patient's age if this is a birth date.
@@ -128,8 +119,7 @@ const TOO_OLD: &str = "that would make you more than a hundred and twenty years 
 const NO_DAY: &str = "I need the day of the month as well";
 const NO_MONTH_DAY: &str = "I need the month and the day as well";
 const NOT_A_DATE: &str = "I couldn't make that out as a month, day and year";
-const KEYPAD: &str =
-    "please enter eight digits: two for the month, two for the day, and four for the year";
+const KEYPAD: &str = "please enter eight digits: two for the month, two for the day, and four for the year";
 
 /// A year as said: four digits, or two that need a century.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,18 +147,11 @@ pub fn parse_date_of_birth(text: &str, today: Date) -> DobParse {
     if !has_number {
         // "March" alone may be a month; "may" and "march" alone are more likely verbs.
         let ambiguous = t.iter().all(|w| matches!(w.as_str(), "may" | "march"));
-        return if ambiguous {
-            DobParse::Nothing
-        } else {
-            DobParse::Invalid {
-                reason: NO_MONTH_DAY,
-            }
-        };
+        return if ambiguous { DobParse::Nothing } else { DobParse::Invalid { reason: NO_MONTH_DAY } };
     }
     let month_at = (0..t.len()).find(|&i| {
         month_of(&t[i]).is_some()
-            && (i.checked_sub(1).is_some_and(|j| month_of(&t[j]).is_none())
-                || t.get(i + 1).is_some_and(|n| month_of(n).is_none()))
+            && (i.checked_sub(1).is_some_and(|j| month_of(&t[j]).is_none()) || t.get(i + 1).is_some_and(|n| month_of(n).is_none()))
     });
     match month_at {
         Some(i) => with_month_name(&t, i, today),
@@ -183,11 +166,7 @@ pub fn parse_dtmf_date(digits: &str, today: Date) -> DobParse {
     if d.len() != 8 || !is_numeral(d) {
         return DobParse::Invalid { reason: KEYPAD };
     }
-    let (Ok(m), Ok(day), Ok(y)) = (
-        d[..2].parse::<u8>(),
-        d[2..4].parse::<u8>(),
-        d[4..].parse::<i32>(),
-    ) else {
+    let (Ok(m), Ok(day), Ok(y)) = (d[..2].parse::<u8>(), d[2..4].parse::<u8>(), d[4..].parse::<i32>()) else {
         return DobParse::Invalid { reason: KEYPAD };
     };
     resolve(m, day, Some(Year::Full(y)), today)
@@ -220,9 +199,7 @@ fn date_tokens(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let all = number_words(text);
     for (i, w) in all.iter().enumerate() {
-        let after_big = out
-            .last()
-            .is_some_and(|p| p == "hundred" || p == "thousand");
+        let after_big = out.last().is_some_and(|p| p == "hundred" || p == "thousand");
         let keep_and = w == "and" && after_big && all.get(i + 1).is_some_and(|n| is_number_word(n));
         if w == "double" || w == "triple" {
             continue;
@@ -250,11 +227,7 @@ fn zero_unit(t: &[String]) -> Option<u32> {
 /// The first option is the greedy one; "twenty five" also offers "twenty".
 fn days_at(t: &[String]) -> Vec<(u8, usize, bool)> {
     if let Some(d) = zero_unit(t) {
-        return u8::try_from(d)
-            .ok()
-            .filter(|d| *d > 0)
-            .map(|d| vec![(d, 2, false)])
-            .unwrap_or_default();
+        return u8::try_from(d).ok().filter(|d| *d > 0).map(|d| vec![(d, 2, false)]).unwrap_or_default();
     }
     let Some(p) = parse_detail(t) else {
         return Vec::new();
@@ -279,11 +252,7 @@ fn days_at(t: &[String]) -> Vec<(u8, usize, bool)> {
 /// Ways to read a month number at the start of `t` ("3", "03", "oh three", "three", "twelve").
 fn months_at(t: &[String]) -> Vec<(u8, usize)> {
     if let Some(m) = zero_unit(t) {
-        return (1..=9)
-            .contains(&m)
-            .then_some((m as u8, 2))
-            .into_iter()
-            .collect();
+        return (1..=9).contains(&m).then_some((m as u8, 2)).into_iter().collect();
     }
     let Some(first) = t.first() else {
         return Vec::new();
@@ -319,26 +288,16 @@ fn year_at(t: &[String]) -> Option<(Year, usize)> {
         }
     }
     // "nineteen eighty (five)", "nineteen oh two", "twenty twelve", "twenty oh five".
-    if let Some(lead) = parse_detail(&t[..1]).filter(|p| !p.ordinal && (10..=20).contains(&p.value))
-    {
+    if let Some(lead) = parse_detail(&t[..1]).filter(|p| !p.ordinal && (10..=20).contains(&p.value)) {
         if let Some(u) = zero_unit(&t[1..]).filter(|u| *u > 0) {
             return Some((Year::Full((lead.value * 100 + u) as i32), 3));
         }
         // "nineteen five"; not "twenty five", which is the two-digit year 25.
-        if let Some(u) = t
-            .get(1)
-            .and_then(|w| single_digit(w))
-            .filter(|u| *u > 0 && lead.value < 20)
-        {
+        if let Some(u) = t.get(1).and_then(|w| single_digit(w)).filter(|u| *u > 0 && lead.value < 20) {
             return Some((Year::Full((lead.value * 100 + u) as i32), 2));
         }
-        if let Some(lo) =
-            parse_detail(&t[1..]).filter(|p| (10..=99).contains(&p.value) && !p.ordinal)
-        {
-            return Some((
-                Year::Full((lead.value * 100 + lo.value) as i32),
-                1 + lo.used,
-            ));
+        if let Some(lo) = parse_detail(&t[1..]).filter(|p| (10..=99).contains(&p.value) && !p.ordinal) {
+            return Some((Year::Full((lead.value * 100 + lo.value) as i32), 1 + lo.used));
         }
     }
     // Two digits: "eighty", "ninety five", "oh five".
@@ -352,9 +311,7 @@ fn year_at(t: &[String]) -> Option<(Year, usize)> {
 fn single_digit(w: &str) -> Option<u32> {
     match w {
         "oh" | "o" => Some(0),
-        _ => parse_detail(&[w.to_string()])
-            .filter(|p| p.value < 10 && !p.ordinal && p.used == 1)
-            .map(|p| p.value),
+        _ => parse_detail(&[w.to_string()]).filter(|p| p.value < 10 && !p.ordinal && p.used == 1).map(|p| p.value),
     }
 }
 
@@ -363,31 +320,19 @@ fn single_digit(w: &str) -> Option<u32> {
 fn with_month_name(t: &[String], mi: usize, today: Date) -> DobParse {
     let month = month_of(&t[mi]).unwrap_or(0);
     let is_num = |w: &String| month_of(w).is_none();
-    let b = t[..mi]
-        .iter()
-        .rposition(|w| !is_num(w))
-        .map_or(0, |p| p + 1);
+    let b = t[..mi].iter().rposition(|w| !is_num(w)).map_or(0, |p| p + 1);
     let before = &t[b..mi];
-    let a = t[mi + 1..]
-        .iter()
-        .position(|w| !is_num(w))
-        .map_or(t.len(), |p| mi + 1 + p);
+    let a = t[mi + 1..].iter().position(|w| !is_num(w)).map_or(t.len(), |p| mi + 1 + p);
     let after = &t[mi + 1..a];
 
     // The day just before the month: the longest tail of `before` that is wholly a day.
-    let day_before = (0..before.len()).find_map(|k| {
-        days_at(&before[k..])
-            .into_iter()
-            .find(|d| d.1 == before.len() - k)
-    });
+    let day_before = (0..before.len()).find_map(|k| days_at(&before[k..]).into_iter().find(|d| d.1 == before.len() - k));
     let days_after = days_at(after);
     let year_rest = |used: usize| {
         let rest = &after[used..];
         if rest.is_empty() {
             // "born in 1980 on March 5th": the year came first.
-            return (0..before.len())
-                .find_map(|k| year_at(&before[k..]).filter(|y| y.1 == before.len() - k))
-                .map(|y| y.0);
+            return (0..before.len()).find_map(|k| year_at(&before[k..]).filter(|y| y.1 == before.len() - k)).map(|y| y.0);
         }
         year_at(rest).map(|y| y.0)
     };
@@ -431,13 +376,7 @@ fn numeric(t: &[String], today: Date) -> DobParse {
             let m = months_at(std::slice::from_ref(m));
             let d = days_at(std::slice::from_ref(d));
             if let (Some(&(month, _)), Some(&(day, _, _))) = (m.first(), d.first()) {
-                found.push(Reading {
-                    start,
-                    full: true,
-                    month,
-                    day,
-                    year: Some(Year::Full(y)),
-                });
+                found.push(Reading { start, full: true, month, day, year: Some(Year::Full(y)) });
             }
         }
         for (month, mu) in months_at(s) {
@@ -447,35 +386,19 @@ fn numeric(t: &[String], today: Date) -> DobParse {
                     Some((y, yu)) => (Some(y), yu == rest.len()),
                     None => (None, rest.is_empty()),
                 };
-                found.push(Reading {
-                    start,
-                    full,
-                    month,
-                    day,
-                    year,
-                });
+                found.push(Reading { start, full, month, day, year });
             }
         }
     }
     let groups: [fn(&Reading) -> bool; 3] = [|r| r.start == 0 && r.full, |r| r.full, |_| true];
     for in_group in groups {
-        let results: Vec<DobParse> = found
-            .iter()
-            .filter(|r| in_group(r))
-            .map(|r| resolve(r.month, r.day, r.year, today))
-            .collect();
+        let results: Vec<DobParse> = found.iter().filter(|r| in_group(r)).map(|r| resolve(r.month, r.day, r.year, today)).collect();
         if let Some(first) = results.first() {
-            return results
-                .iter()
-                .find(|r| matches!(r, DobParse::Valid(_)))
-                .unwrap_or(first)
-                .clone();
+            return results.iter().find(|r| matches!(r, DobParse::Valid(_))).unwrap_or(first).clone();
         }
     }
     if year_at(t).is_some_and(|(_, used)| used == t.len()) {
-        return DobParse::Invalid {
-            reason: NO_MONTH_DAY,
-        };
+        return DobParse::Invalid { reason: NO_MONTH_DAY };
     }
     DobParse::Invalid { reason: NOT_A_DATE }
 }
@@ -485,9 +408,7 @@ fn numeric(t: &[String], today: Date) -> DobParse {
 fn resolve(month: u8, day: u8, year: Option<Year>, today: Date) -> DobParse {
     // Checked in a leap year first, so "February thirtieth" is refused even with no year.
     if Date::new(2000, month, day).is_none() {
-        return DobParse::Invalid {
-            reason: NO_SUCH_DAY,
-        };
+        return DobParse::Invalid { reason: NO_SUCH_DAY };
     }
     let year = match year {
         None => return DobParse::MissingYear { month, day },
@@ -495,9 +416,9 @@ fn resolve(month: u8, day: u8, year: Option<Year>, today: Date) -> DobParse {
         Some(Year::Short(yy)) => {
             let century = today.year - today.year.rem_euclid(100);
             // Latest century that is not in the future; at most 120 years back.
-            let fits = (0..3).map(|k| century - 100 * k + yy as i32).find(|&y| {
-                Date::new(y, month, day).is_some_and(|d| d <= today && d.age_on(today) <= 120)
-            });
+            let fits = (0..3)
+                .map(|k| century - 100 * k + yy as i32)
+                .find(|&y| Date::new(y, month, day).is_some_and(|d| d <= today && d.age_on(today) <= 120));
             match fits {
                 Some(y) => y,
                 None if month == 2 && day == 29 => return DobParse::Invalid { reason: NOT_LEAP },
@@ -506,11 +427,7 @@ fn resolve(month: u8, day: u8, year: Option<Year>, today: Date) -> DobParse {
         }
     };
     let Some(date) = Date::new(year, month, day) else {
-        let reason = if month == 2 && day == 29 {
-            NOT_LEAP
-        } else {
-            NO_SUCH_DAY
-        };
+        let reason = if month == 2 && day == 29 { NOT_LEAP } else { NO_SUCH_DAY };
         return DobParse::Invalid { reason };
     };
     if date > today {
@@ -526,11 +443,7 @@ fn resolve(month: u8, day: u8, year: Option<Year>, today: Date) -> DobParse {
 mod tests {
     use super::*;
 
-    const TODAY: Date = Date {
-        year: 2026,
-        month: 6,
-        day: 15,
-    };
+    const TODAY: Date = Date { year: 2026, month: 6, day: 15 };
 
     fn dob(text: &str) -> DobParse {
         parse_date_of_birth(text, TODAY)
@@ -567,43 +480,13 @@ mod tests {
 
     #[test]
     fn iso_order_and_age() {
-        let d = Date {
-            year: 1980,
-            month: 3,
-            day: 5,
-        };
+        let d = Date { year: 1980, month: 3, day: 5 };
         assert_eq!(d.iso(), "1980-03-05");
-        assert!(
-            d < Date {
-                year: 1980,
-                month: 3,
-                day: 6
-            }
-        );
-        assert!(
-            d < Date {
-                year: 1980,
-                month: 4,
-                day: 1
-            }
-        );
+        assert!(d < Date { year: 1980, month: 3, day: 6 });
+        assert!(d < Date { year: 1980, month: 4, day: 1 });
         assert_eq!(d.age_on(TODAY), 46);
-        assert_eq!(
-            d.age_on(Date {
-                year: 2026,
-                month: 3,
-                day: 4
-            }),
-            45
-        );
-        assert_eq!(
-            d.age_on(Date {
-                year: 2026,
-                month: 3,
-                day: 5
-            }),
-            46
-        );
+        assert_eq!(d.age_on(Date { year: 2026, month: 3, day: 4 }), 45);
+        assert_eq!(d.age_on(Date { year: 2026, month: 3, day: 5 }), 46);
     }
 
     #[test]
@@ -621,25 +504,9 @@ mod tests {
 
     #[test]
     fn read_back_parses_to_the_same_date() {
-        for (y, m, d) in [
-            (1980, 3, 5),
-            (1907, 7, 21),
-            (2005, 2, 28),
-            (2012, 10, 12),
-            (1999, 11, 30),
-            (1926, 1, 1),
-        ] {
-            let date = Date {
-                year: y,
-                month: m,
-                day: d,
-            };
-            assert_eq!(
-                dob(&date.spoken()),
-                DobParse::Valid(date),
-                "{}",
-                date.spoken()
-            );
+        for (y, m, d) in [(1980, 3, 5), (1907, 7, 21), (2005, 2, 28), (2012, 10, 12), (1999, 11, 30), (1926, 1, 1)] {
+            let date = Date { year: y, month: m, day: d };
+            assert_eq!(dob(&date.spoken()), DobParse::Valid(date), "{}", date.spoken());
         }
     }
 
@@ -652,10 +519,7 @@ mod tests {
         assert_eq!(iso("it's march 5 1980"), "1980-03-05");
         assert_eq!(iso("March 5, 1980"), "1980-03-05");
         assert_eq!(iso("I was born on March 5th, 1980."), "1980-03-05");
-        assert_eq!(
-            iso("March twenty-first, nineteen eighty-five"),
-            "1985-03-21"
-        );
+        assert_eq!(iso("March twenty-first, nineteen eighty-five"), "1985-03-21");
         assert_eq!(iso("March twenty first nineteen eighty five"), "1985-03-21");
         assert_eq!(iso("March twenty three, nineteen eighty"), "1980-03-23");
         assert_eq!(iso("March nineteen, nineteen eighty"), "1980-03-19");
@@ -666,10 +530,7 @@ mod tests {
         assert_eq!(iso("the fifth of March, 1980"), "1980-03-05");
         assert_eq!(iso("5th of March 1980"), "1980-03-05");
         assert_eq!(iso("fifth March nineteen eighty"), "1980-03-05");
-        assert_eq!(
-            iso("The twenty-first of July, nineteen oh seven."),
-            "1907-07-21"
-        );
+        assert_eq!(iso("The twenty-first of July, nineteen oh seven."), "1907-07-21");
         assert_eq!(iso("5 March 1980"), "1980-03-05");
     }
 
@@ -683,17 +544,11 @@ mod tests {
 
     #[test]
     fn filler_does_not_confuse() {
-        assert_eq!(
-            iso("uh, let me think, it's March, um, fifth, 1980"),
-            "1980-03-05"
-        );
+        assert_eq!(iso("uh, let me think, it's March, um, fifth, 1980"), "1980-03-05");
         assert_eq!(iso("Oh, it's March 5th, 1980."), "1980-03-05");
         assert_eq!(iso("I'm 45, born March 5th 1980"), "1980-03-05");
         assert_eq!(iso("First, it's March fifth 1980"), "1980-03-05");
-        assert_eq!(
-            iso("I may have said it wrong, it's May 5th, 1980"),
-            "1980-05-05"
-        );
+        assert_eq!(iso("I may have said it wrong, it's May 5th, 1980"), "1980-05-05");
         assert_eq!(iso("I was born in 1980, on March 5th"), "1980-03-05");
     }
 
@@ -724,19 +579,8 @@ mod tests {
         assert_eq!(iso("July 4th, nineteen oh seven"), "1907-07-04");
         // 1902 is a year shape we read, but too long ago for a living patient in 2026.
         assert_eq!(reason("July 4th, nineteen oh two"), TOO_OLD);
-        let in_1990 = Date {
-            year: 1990,
-            month: 1,
-            day: 1,
-        };
-        assert_eq!(
-            parse_date_of_birth("July 4th, nineteen oh two", in_1990),
-            DobParse::Valid(Date {
-                year: 1902,
-                month: 7,
-                day: 4
-            })
-        );
+        let in_1990 = Date { year: 1990, month: 1, day: 1 };
+        assert_eq!(parse_date_of_birth("July 4th, nineteen oh two", in_1990), DobParse::Valid(Date { year: 1902, month: 7, day: 4 }));
         assert_eq!(iso("July 4th, two thousand five"), "2005-07-04");
         assert_eq!(iso("July 4th, two thousand and five"), "2005-07-04");
         assert_eq!(iso("July 4th, twenty oh five"), "2005-07-04");
@@ -744,14 +588,7 @@ mod tests {
         assert_eq!(iso("July 4th, 2012"), "2012-07-04");
         assert_eq!(iso("July 4th, nineteen hundred and ten"), "1910-07-04");
         assert_eq!(reason("July 4th, nineteen hundred"), TOO_OLD);
-        assert_eq!(
-            parse_date_of_birth("July 4th, nineteen hundred", in_1990),
-            DobParse::Valid(Date {
-                year: 1900,
-                month: 7,
-                day: 4
-            })
-        );
+        assert_eq!(parse_date_of_birth("July 4th, nineteen hundred", in_1990), DobParse::Valid(Date { year: 1900, month: 7, day: 4 }));
         assert_eq!(iso("July fourth, nineteen ten"), "1910-07-04");
         assert_eq!(iso("July fourth, nineteen five"), "1905-07-04");
         assert_eq!(iso("July fourth, twenty five"), "2025-07-04");
@@ -776,19 +613,10 @@ mod tests {
 
     #[test]
     fn missing_year() {
-        assert_eq!(
-            dob("March fifth"),
-            DobParse::MissingYear { month: 3, day: 5 }
-        );
-        assert_eq!(
-            dob("the 5th of March."),
-            DobParse::MissingYear { month: 3, day: 5 }
-        );
+        assert_eq!(dob("March fifth"), DobParse::MissingYear { month: 3, day: 5 });
+        assert_eq!(dob("the 5th of March."), DobParse::MissingYear { month: 3, day: 5 });
         assert_eq!(dob("3/5"), DobParse::MissingYear { month: 3, day: 5 });
-        assert_eq!(
-            dob("February 29th"),
-            DobParse::MissingYear { month: 2, day: 29 }
-        );
+        assert_eq!(dob("February 29th"), DobParse::MissingYear { month: 2, day: 29 });
     }
 
     #[test]
@@ -824,62 +652,17 @@ mod tests {
 
     #[test]
     fn keypad_entry() {
-        assert_eq!(
-            parse_dtmf_date("03051980", TODAY),
-            DobParse::Valid(Date {
-                year: 1980,
-                month: 3,
-                day: 5
-            })
-        );
-        assert_eq!(
-            parse_dtmf_date("03051980#", TODAY),
-            DobParse::Valid(Date {
-                year: 1980,
-                month: 3,
-                day: 5
-            })
-        );
-        assert_eq!(
-            parse_dtmf_date("02301980#", TODAY),
-            DobParse::Invalid {
-                reason: NO_SUCH_DAY
-            }
-        );
-        assert_eq!(
-            parse_dtmf_date("13051980", TODAY),
-            DobParse::Invalid {
-                reason: NO_SUCH_DAY
-            }
-        );
-        assert_eq!(
-            parse_dtmf_date("03052030", TODAY),
-            DobParse::Invalid { reason: FUTURE }
-        );
-        assert_eq!(
-            parse_dtmf_date("03051880", TODAY),
-            DobParse::Invalid { reason: TOO_OLD }
-        );
-        assert_eq!(
-            parse_dtmf_date("030580", TODAY),
-            DobParse::Invalid { reason: KEYPAD }
-        );
-        assert_eq!(
-            parse_dtmf_date("0305198#", TODAY),
-            DobParse::Invalid { reason: KEYPAD }
-        );
-        assert_eq!(
-            parse_dtmf_date("", TODAY),
-            DobParse::Invalid { reason: KEYPAD }
-        );
-        assert_eq!(
-            parse_dtmf_date("#", TODAY),
-            DobParse::Invalid { reason: KEYPAD }
-        );
-        assert_eq!(
-            parse_dtmf_date("０３051980", TODAY),
-            DobParse::Invalid { reason: KEYPAD }
-        );
+        assert_eq!(parse_dtmf_date("03051980", TODAY), DobParse::Valid(Date { year: 1980, month: 3, day: 5 }));
+        assert_eq!(parse_dtmf_date("03051980#", TODAY), DobParse::Valid(Date { year: 1980, month: 3, day: 5 }));
+        assert_eq!(parse_dtmf_date("02301980#", TODAY), DobParse::Invalid { reason: NO_SUCH_DAY });
+        assert_eq!(parse_dtmf_date("13051980", TODAY), DobParse::Invalid { reason: NO_SUCH_DAY });
+        assert_eq!(parse_dtmf_date("03052030", TODAY), DobParse::Invalid { reason: FUTURE });
+        assert_eq!(parse_dtmf_date("03051880", TODAY), DobParse::Invalid { reason: TOO_OLD });
+        assert_eq!(parse_dtmf_date("030580", TODAY), DobParse::Invalid { reason: KEYPAD });
+        assert_eq!(parse_dtmf_date("0305198#", TODAY), DobParse::Invalid { reason: KEYPAD });
+        assert_eq!(parse_dtmf_date("", TODAY), DobParse::Invalid { reason: KEYPAD });
+        assert_eq!(parse_dtmf_date("#", TODAY), DobParse::Invalid { reason: KEYPAD });
+        assert_eq!(parse_dtmf_date("０３051980", TODAY), DobParse::Invalid { reason: KEYPAD });
     }
 
     proptest::proptest! {

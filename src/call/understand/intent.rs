@@ -42,15 +42,8 @@ pub enum Intent {
 
 impl Intent {
     /// The requests that have a flow (details to collect), in the order the docs list them.
-    pub const FLOWS: [Intent; 7] = [
-        Intent::NewAppointment,
-        Intent::Reschedule,
-        Intent::Cancel,
-        Intent::Refill,
-        Intent::TestResults,
-        Intent::Billing,
-        Intent::Message,
-    ];
+    pub const FLOWS: [Intent; 7] =
+        [Intent::NewAppointment, Intent::Reschedule, Intent::Cancel, Intent::Refill, Intent::TestResults, Intent::Billing, Intent::Message];
 
     /// The flow's name, as `[intents.NAME]`, records and staff tools write it; None for an
     /// intent that has no flow (a person, an emergency, an FAQ, goodbye).
@@ -259,16 +252,9 @@ pub fn stem(word: &str) -> String {
     let n = w.chars().count();
     let mut s = if n > 4 && w.ends_with("ies") {
         format!("{}y", &w[..w.len() - 3])
-    } else if n > 4
-        && (w.ends_with("sses") || w.ends_with("xes") || w.ends_with("ches") || w.ends_with("shes"))
-    {
+    } else if n > 4 && (w.ends_with("sses") || w.ends_with("xes") || w.ends_with("ches") || w.ends_with("shes")) {
         w[..w.len() - 2].to_string()
-    } else if n > 3
-        && w.ends_with('s')
-        && !w.ends_with("ss")
-        && !w.ends_with("us")
-        && !w.ends_with("is")
-    {
+    } else if n > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
         w[..w.len() - 1].to_string()
     } else {
         w
@@ -299,11 +285,7 @@ pub fn stem(word: &str) -> String {
 
 /// Stems of a phrase, one per word ("check-up" counts as "check", "up").
 fn phrase_stems(phrase: &str) -> Vec<String> {
-    words(phrase)
-        .iter()
-        .flat_map(|w| w.split('-').map(stem).collect::<Vec<_>>())
-        .filter(|s| !s.is_empty())
-        .collect()
+    words(phrase).iter().flat_map(|w| w.split('-').map(stem).collect::<Vec<_>>()).filter(|s| !s.is_empty()).collect()
 }
 
 /// A stemmed word of the utterance and its clause.
@@ -321,34 +303,17 @@ fn utterance_tokens(text: &str) -> Vec<Token> {
             if w.contains('-') {
                 let joined: String = w.chars().filter(|&c| c != '-').collect();
                 let joined_stem = stem(&joined);
-                let known = [
-                    "reschedul",
-                    "checkup",
-                    "followup",
-                    "copay",
-                    "bloodwork",
-                    "xray",
-                    "voicemail",
-                ];
+                let known = ["reschedul", "checkup", "followup", "copay", "bloodwork", "xray", "voicemail"];
                 if known.contains(&joined_stem.as_str()) {
-                    out.push(Token {
-                        stem: joined_stem,
-                        clause,
-                    });
+                    out.push(Token { stem: joined_stem, clause });
                     continue;
                 }
                 for part in w.split('-') {
-                    out.push(Token {
-                        stem: stem(part),
-                        clause,
-                    });
+                    out.push(Token { stem: stem(part), clause });
                 }
                 continue;
             }
-            out.push(Token {
-                stem: stem(&w),
-                clause,
-            });
+            out.push(Token { stem: stem(&w), clause });
         }
     }
     out
@@ -371,12 +336,7 @@ fn find(pattern: &Pattern, toks: &[Token]) -> Option<usize> {
         let mut hi = i;
         let mut ok = true;
         for s in &pattern.stems[1..] {
-            let nearest = toks
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| &t.stem == s)
-                .map(|(j, _)| j)
-                .min_by_key(|&j| j.abs_diff(i));
+            let nearest = toks.iter().enumerate().filter(|(_, t)| &t.stem == s).map(|(j, _)| j).min_by_key(|&j| j.abs_diff(i));
             match nearest {
                 Some(j) => {
                     lo = lo.min(j);
@@ -401,8 +361,7 @@ fn find(pattern: &Pattern, toks: &[Token]) -> Option<usize> {
 /// A negator in the three words before `at`, in the same clause.
 fn negated(toks: &[Token], at: usize) -> bool {
     let clause = toks[at].clause;
-    (at.saturating_sub(3)..at)
-        .any(|k| toks[k].clause == clause && NEGATORS.contains(&toks[k].stem.as_str()))
+    (at.saturating_sub(3)..at).any(|k| toks[k].clause == clause && NEGATORS.contains(&toks[k].stem.as_str()))
 }
 
 /// Tie-break rank: the more specific intent wins when scores are equal. Cancel and Reschedule
@@ -442,26 +401,16 @@ impl IntentMatcher {
     /// phrases to any intent (an `Intent::Faq` there works like a topic), `faq_topics` are the
     /// config's FAQ topics as (id, phrases), e.g. ("hours", ["what time", "open", "close"]).
     /// Phrases are keyword patterns: every word must appear, in any order, close together.
-    pub fn new(
-        extra_phrases: &[(Intent, Vec<String>)],
-        faq_topics: &[(String, Vec<String>)],
-    ) -> IntentMatcher {
+    pub fn new(extra_phrases: &[(Intent, Vec<String>)], faq_topics: &[(String, Vec<String>)]) -> IntentMatcher {
         let mut patterns = Vec::new();
         let mut add = |intent: Intent, phrase: &str, builtin: bool| {
             let stems = phrase_stems(phrase);
             if stems.is_empty() {
                 return;
             }
-            let negative = stems
-                .iter()
-                .any(|s| NEGATIVE_PATTERN_WORDS.contains(&s.as_str()));
+            let negative = stems.iter().any(|s| NEGATIVE_PATTERN_WORDS.contains(&s.as_str()));
             let weak = builtin && WEAK_PATTERNS.contains(&phrase);
-            patterns.push(Pattern {
-                intent,
-                stems,
-                negative,
-                weak,
-            });
+            patterns.push(Pattern { intent, stems, negative, weak });
         };
         for (builtin, phrases) in BUILT_IN {
             for phrase in *phrases {
@@ -524,19 +473,12 @@ impl IntentMatcher {
                 None => scores.push((pattern.intent.clone(), score, 1)),
             }
         }
-        let mut ranked: Vec<(Intent, f32)> = scores
-            .into_iter()
-            .map(|(intent, best, count)| (intent, (best + 0.05 * (count - 1) as f32).min(0.95)))
-            .collect();
+        let mut ranked: Vec<(Intent, f32)> =
+            scores.into_iter().map(|(intent, best, count)| (intent, (best + 0.05 * (count - 1) as f32).min(0.95))).collect();
 
         // Cancel together with a rebooking phrase ("instead", "a new one") is a reschedule.
-        let score_of = |ranked: &[(Intent, f32)], i: &Intent| {
-            ranked.iter().find(|(x, _)| x == i).map(|(_, s)| *s)
-        };
-        if let (Some(cancel), Some(resched)) = (
-            score_of(&ranked, &Intent::Cancel),
-            score_of(&ranked, &Intent::Reschedule),
-        ) {
+        let score_of = |ranked: &[(Intent, f32)], i: &Intent| ranked.iter().find(|(x, _)| x == i).map(|(_, s)| *s);
+        if let (Some(cancel), Some(resched)) = (score_of(&ranked, &Intent::Cancel), score_of(&ranked, &Intent::Reschedule)) {
             for entry in ranked.iter_mut().filter(|(i, _)| *i == Intent::Reschedule) {
                 entry.1 = cancel.max(resched);
             }
@@ -545,27 +487,15 @@ impl IntentMatcher {
         // A general reading loses to a specific one that matched on its own strength: "move my
         // appointment" is not a booking, "a refill, that's all" is not a goodbye.
         let snapshot = ranked.clone();
-        ranked.retain(|(general, _)| {
-            !snapshot
-                .iter()
-                .any(|(specific, s)| *s >= 0.5 && subsumed(general, specific))
-        });
+        ranked.retain(|(general, _)| !snapshot.iter().any(|(specific, s)| *s >= 0.5 && subsumed(general, specific)));
 
-        ranked.sort_by(|a, b| {
-            b.1.total_cmp(&a.1)
-                .then_with(|| rank(&b.0).cmp(&rank(&a.0)))
-        });
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| rank(&b.0).cmp(&rank(&a.0))));
         let (intent, mut score) = ranked.first().cloned()?;
-        let close_rival = ranked[1..].iter().any(|(other, s)| {
-            score - s < 0.1 && !subsumed(other, &intent) && !subsumed(&intent, other)
-        });
+        let close_rival = ranked[1..].iter().any(|(other, s)| score - s < 0.1 && !subsumed(other, &intent) && !subsumed(&intent, other));
         if close_rival {
             score -= 0.15;
         }
-        Some(IntentMatch {
-            intent,
-            score: score.clamp(0.0, 1.0),
-        })
+        Some(IntentMatch { intent, score: score.clamp(0.0, 1.0) })
     }
 }
 
@@ -575,33 +505,13 @@ mod tests {
     use proptest::prelude::*;
 
     fn faq() -> Vec<(String, Vec<String>)> {
-        let topic = |id: &str, phrases: &[&str]| {
-            (
-                id.to_string(),
-                phrases.iter().map(|p| p.to_string()).collect(),
-            )
-        };
+        let topic = |id: &str, phrases: &[&str]| (id.to_string(), phrases.iter().map(|p| p.to_string()).collect());
         vec![
-            topic(
-                "hours",
-                &["what time", "open", "close", "hours", "closing time"],
-            ),
-            topic(
-                "address",
-                &["where located", "address", "where are you", "directions"],
-            ),
+            topic("hours", &["what time", "open", "close", "hours", "closing time"]),
+            topic("address", &["where located", "address", "where are you", "directions"]),
             topic("parking", &["park", "parking"]),
             topic("fax", &["fax"]),
-            topic(
-                "preparation",
-                &[
-                    "prepare",
-                    "preparation",
-                    "fast",
-                    "fasting",
-                    "before my colonoscopy",
-                ],
-            ),
+            topic("preparation", &["prepare", "preparation", "fast", "fasting", "before my colonoscopy"]),
         ]
     }
 
@@ -617,11 +527,7 @@ mod tests {
         let m = matcher();
         for text in cases {
             let got = m.classify(text);
-            assert_eq!(
-                got.as_ref().map(|g| &g.intent),
-                Some(&expected),
-                "{text}: {got:?}"
-            );
+            assert_eq!(got.as_ref().map(|g| &g.intent), Some(&expected), "{text}: {got:?}");
             let score = got.map_or(0.0, |g| g.score);
             assert!((0.0..=1.0).contains(&score), "{text}: {score}");
         }
@@ -803,32 +709,12 @@ mod tests {
 
     #[test]
     fn faq_topics() {
+        check(&["What time do you open?", "Are you open on Saturday?", "What are your hours?"], Intent::Faq("hours".into()));
+        check(&["Where are you located?", "What's your address?"], Intent::Faq("address".into()));
+        check(&["Where do I park?", "Is there parking?"], Intent::Faq("parking".into()));
+        check(&["What's your fax number?", "Fax number."], Intent::Faq("fax".into()));
         check(
-            &[
-                "What time do you open?",
-                "Are you open on Saturday?",
-                "What are your hours?",
-            ],
-            Intent::Faq("hours".into()),
-        );
-        check(
-            &["Where are you located?", "What's your address?"],
-            Intent::Faq("address".into()),
-        );
-        check(
-            &["Where do I park?", "Is there parking?"],
-            Intent::Faq("parking".into()),
-        );
-        check(
-            &["What's your fax number?", "Fax number."],
-            Intent::Faq("fax".into()),
-        );
-        check(
-            &[
-                "How do I prepare for my colonoscopy?",
-                "Do I need to fast?",
-                "Do I need to fast before my blood test?",
-            ],
+            &["How do I prepare for my colonoscopy?", "Do I need to fast?", "Do I need to fast before my blood test?"],
             Intent::Faq("preparation".into()),
         );
     }
@@ -836,24 +722,11 @@ mod tests {
     #[test]
     fn extra_phrases_extend_intents() {
         let m = IntentMatcher::new(
-            &[
-                (Intent::Refill, vec!["lisinopril".to_string()]),
-                (
-                    Intent::Faq("covid".into()),
-                    vec!["covid vaccine".to_string()],
-                ),
-            ],
+            &[(Intent::Refill, vec!["lisinopril".to_string()]), (Intent::Faq("covid".into()), vec!["covid vaccine".to_string()])],
             &faq(),
         );
-        assert_eq!(
-            m.classify("About my lisinopril.").map(|x| x.intent),
-            Some(Intent::Refill)
-        );
-        assert_eq!(
-            m.classify("Do you have the covid vaccine?")
-                .map(|x| x.intent),
-            Some(Intent::Faq("covid".into()))
-        );
+        assert_eq!(m.classify("About my lisinopril.").map(|x| x.intent), Some(Intent::Refill));
+        assert_eq!(m.classify("Do you have the covid vaccine?").map(|x| x.intent), Some(Intent::Faq("covid".into())));
     }
 
     #[test]
@@ -871,37 +744,18 @@ mod tests {
     fn scores_reflect_certainty() {
         let m = matcher();
         let bare = m.classify("appointment").expect("match").score;
-        let clear = m
-            .classify("I'd like to make an appointment")
-            .expect("match")
-            .score;
+        let clear = m.classify("I'd like to make an appointment").expect("match").score;
         assert!(clear > bare, "{clear} vs {bare}");
-        let mixed = m
-            .classify("I need a refill and I have a question about my bill")
-            .expect("match");
+        let mixed = m.classify("I need a refill and I have a question about my bill").expect("match");
         assert!(mixed.score < 0.6, "{mixed:?}");
     }
 
     #[test]
     fn negation_and_nothing() {
         assert_eq!(intent_of("I don't need a refill."), None);
-        assert_eq!(
-            intent_of("I'm not a new patient, I need my lab results."),
-            Some(Intent::TestResults)
-        );
-        assert_eq!(
-            intent_of("No, I don't want to cancel, I want to reschedule."),
-            Some(Intent::Reschedule)
-        );
-        for text in [
-            "",
-            "Hello?",
-            "Yes.",
-            "Um.",
-            "My name is Jane Doe.",
-            "March 5th, 1980.",
-            "555-1234",
-        ] {
+        assert_eq!(intent_of("I'm not a new patient, I need my lab results."), Some(Intent::TestResults));
+        assert_eq!(intent_of("No, I don't want to cancel, I want to reschedule."), Some(Intent::Reschedule));
+        for text in ["", "Hello?", "Yes.", "Um.", "My name is Jane Doe.", "March 5th, 1980.", "555-1234"] {
             assert_eq!(intent_of(text), None, "{text}");
         }
     }

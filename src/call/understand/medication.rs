@@ -64,6 +64,10 @@ mod tests {
         assert_eq!(find("I need a refill", LIST), None);
         assert_eq!(corrected("Listonapril, ten milligrams.", LIST).as_deref(), Some("Lisinopril, ten milligrams."));
         assert_eq!(corrected("Lisinopril.", LIST).as_deref(), Some("Lisinopril."));
-        assert_eq!(corrected("Lisinopril, ten milligrams.", LIST).as_deref(), Some("Lisinopril, ten milligrams."), "the closest run, not the longest");
+        assert_eq!(
+            corrected("Lisinopril, ten milligrams.", LIST).as_deref(),
+            Some("Lisinopril, ten milligrams."),
+            "the closest run, not the longest"
+        );
     }
 }

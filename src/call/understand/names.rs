@@ -36,10 +36,7 @@ impl FullName {
 /// Whisper and [`words`] hand us lower case; the read-back and the record need the usual
 /// written form. "Mac" is left alone ("Mack", "Macy" are not "MacK", "MacY").
 pub fn capitalize_name(word: &str) -> String {
-    word.split('-')
-        .map(capitalize_segment)
-        .collect::<Vec<_>>()
-        .join("-")
+    word.split('-').map(capitalize_segment).collect::<Vec<_>>().join("-")
 }
 
 fn capitalize_segment(segment: &str) -> String {
@@ -83,11 +80,7 @@ fn tokens(text: &str) -> Vec<Tok> {
     clause_pieces(text)
         .iter()
         .enumerate()
-        .flat_map(|(clause, piece)| {
-            words(piece)
-                .into_iter()
-                .map(move |word| Tok { word, clause })
-        })
+        .flat_map(|(clause, piece)| words(piece).into_iter().map(move |word| Tok { word, clause }))
         .collect()
 }
 
@@ -103,14 +96,8 @@ fn clause_pieces(text: &str) -> Vec<String> {
         let boundary = match c {
             ',' | ';' | ':' | '!' | '?' => true,
             '.' => {
-                let last_word: String = current
-                    .chars()
-                    .rev()
-                    .take_while(|c| c.is_alphabetic())
-                    .collect::<String>()
-                    .to_lowercase();
-                let abbreviation =
-                    last_word.chars().count() == 1 || TITLES.contains(&last_word.as_str());
+                let last_word: String = current.chars().rev().take_while(|c| c.is_alphabetic()).collect::<String>().to_lowercase();
+                let abbreviation = last_word.chars().count() == 1 || TITLES.contains(&last_word.as_str());
                 !abbreviation
             }
             _ => false,
@@ -171,11 +158,7 @@ fn letter_of(word: &str) -> Option<(char, Kind)> {
     if let (Some(c), None) = (chars.next(), chars.next())
         && c.is_ascii_lowercase()
     {
-        let kind = if c == 'a' || c == 'i' {
-            Kind::Single
-        } else {
-            Kind::Strong
-        };
+        let kind = if c == 'a' || c == 'i' { Kind::Single } else { Kind::Strong };
         return Some((c, kind));
     }
     use Kind::*;
@@ -257,43 +240,34 @@ fn scan(toks: &[Tok]) -> Vec<Scanned> {
         let next = toks.get(i + 1).map(|t| t.word.as_str());
         let clause = toks[i].clause;
         let push = |unit: Unit, len: usize, out: &mut Vec<Scanned>| {
-            out.push(Scanned {
-                unit,
-                clause,
-                tok: i,
-            });
+            out.push(Scanned { unit, clause, tok: i });
             len
         };
         let after_letter = matches!(out.last().map(|s| s.unit), Some(Unit::Letter(..)));
-        let step =
-            if (word == "double" || word == "dub") && matches!(next, Some("you" | "u" | "yu")) {
-                push(Unit::Letter('w', Kind::Strong), 2, &mut out)
-            } else if word == "double" && next.and_then(letter_of).is_some() {
-                push(Unit::Double, 1, &mut out)
-            } else if word == "x" && next == Some("ray") {
-                push(Unit::Letter('x', Kind::Nato), 2, &mut out)
-            } else if after_letter && word == "as" && next == Some("in") && i + 2 < toks.len() {
-                // "S as in Sam": the example word is not a letter of the name.
-                push(Unit::Filler, 3, &mut out)
-            } else if after_letter && matches!(word, "as" | "like" | "for") && i + 1 < toks.len() {
-                // "S like Sam", "S for Sam", "S as Sam"; "like in Sam" too.
-                let len = if next == Some("in") && i + 2 < toks.len() {
-                    3
-                } else {
-                    2
-                };
-                push(Unit::Filler, len, &mut out)
-            } else if let Some((c, kind)) = letter_of(word) {
-                push(Unit::Letter(c, kind), 1, &mut out)
-            } else if word == "apostrophe" {
-                push(Unit::Mark('\''), 1, &mut out)
-            } else if word == "hyphen" || word == "dash" {
-                push(Unit::Mark('-'), 1, &mut out)
-            } else if SPELLING_FILLERS.contains(&word) {
-                push(Unit::Filler, 1, &mut out)
-            } else {
-                push(Unit::Other, 1, &mut out)
-            };
+        let step = if (word == "double" || word == "dub") && matches!(next, Some("you" | "u" | "yu")) {
+            push(Unit::Letter('w', Kind::Strong), 2, &mut out)
+        } else if word == "double" && next.and_then(letter_of).is_some() {
+            push(Unit::Double, 1, &mut out)
+        } else if word == "x" && next == Some("ray") {
+            push(Unit::Letter('x', Kind::Nato), 2, &mut out)
+        } else if after_letter && word == "as" && next == Some("in") && i + 2 < toks.len() {
+            // "S as in Sam": the example word is not a letter of the name.
+            push(Unit::Filler, 3, &mut out)
+        } else if after_letter && matches!(word, "as" | "like" | "for") && i + 1 < toks.len() {
+            // "S like Sam", "S for Sam", "S as Sam"; "like in Sam" too.
+            let len = if next == Some("in") && i + 2 < toks.len() { 3 } else { 2 };
+            push(Unit::Filler, len, &mut out)
+        } else if let Some((c, kind)) = letter_of(word) {
+            push(Unit::Letter(c, kind), 1, &mut out)
+        } else if word == "apostrophe" {
+            push(Unit::Mark('\''), 1, &mut out)
+        } else if word == "hyphen" || word == "dash" {
+            push(Unit::Mark('-'), 1, &mut out)
+        } else if SPELLING_FILLERS.contains(&word) {
+            push(Unit::Filler, 1, &mut out)
+        } else {
+            push(Unit::Other, 1, &mut out)
+        };
         i += step;
     }
     out
@@ -323,12 +297,7 @@ fn spelled_runs(toks: &[Tok]) -> Vec<Run> {
     let units = scan(toks);
     let n = units.len();
     let is_letter = |u: Unit| matches!(u, Unit::Letter(..));
-    let is_strongish = |u: Unit| {
-        matches!(
-            u,
-            Unit::Letter(_, Kind::Strong) | Unit::Double | Unit::Mark(_)
-        )
-    };
+    let is_strongish = |u: Unit| matches!(u, Unit::Letter(_, Kind::Strong) | Unit::Double | Unit::Mark(_));
 
     // Per-clause facts.
     let clauses = toks.last().map_or(0, |t| t.clause + 1);
@@ -349,16 +318,9 @@ fn spelled_runs(toks: &[Tok]) -> Vec<Run> {
     }
     let all_pure = units.iter().all(|s| s.unit != Unit::Other);
     let letters_total = units.iter().filter(|s| is_letter(s.unit)).count();
-    let strong_total = units
-        .iter()
-        .filter(|s| matches!(s.unit, Unit::Letter(_, Kind::Strong)))
-        .count();
-    let nato_total = units
-        .iter()
-        .filter(|s| matches!(s.unit, Unit::Letter(_, Kind::Nato)))
-        .count();
-    let utterance_is_spelling =
-        all_pure && letters_total >= 2 && (strong_total >= 1 || nato_total >= 2);
+    let strong_total = units.iter().filter(|s| matches!(s.unit, Unit::Letter(_, Kind::Strong))).count();
+    let nato_total = units.iter().filter(|s| matches!(s.unit, Unit::Letter(_, Kind::Nato))).count();
+    let utterance_is_spelling = all_pure && letters_total >= 2 && (strong_total >= 1 || nato_total >= 2);
 
     // Indices of non-filler units, so neighbours skip "uh" and "as in Sam".
     let solid: Vec<usize> = (0..n).filter(|&i| units[i].unit != Unit::Filler).collect();
@@ -375,11 +337,7 @@ fn spelled_runs(toks: &[Tok]) -> Vec<Run> {
                     || prev.is_some_and(is_strongish)
                     || next.is_some_and(is_strongish)
             }
-            Unit::Letter(_, _) => {
-                utterance_is_spelling
-                    || (clause_pure[s.clause] && clause_strong[s.clause])
-                    || prev == Some(Unit::Double)
-            }
+            Unit::Letter(_, _) => utterance_is_spelling || (clause_pure[s.clause] && clause_strong[s.clause]) || prev == Some(Unit::Double),
             Unit::Filler | Unit::Other => false,
         };
     }
@@ -387,8 +345,7 @@ fn spelled_runs(toks: &[Tok]) -> Vec<Run> {
     // or (NATO only) three or more long.
     let mut pos = 0;
     while pos < solid.len() {
-        let weakish =
-            |u: Unit| matches!(u, Unit::Letter(_, Kind::Weak | Kind::Nato | Kind::Single));
+        let weakish = |u: Unit| matches!(u, Unit::Letter(_, Kind::Weak | Kind::Nato | Kind::Single));
         if !weakish(units[solid[pos]].unit) {
             pos += 1;
             continue;
@@ -398,14 +355,8 @@ fn spelled_runs(toks: &[Tok]) -> Vec<Run> {
             pos += 1;
         }
         let chain = &solid[start..pos];
-        let bounded = start > 0
-            && is_strongish(units[solid[start - 1]].unit)
-            && pos < solid.len()
-            && is_strongish(units[solid[pos]].unit);
-        let nato_chain = chain.len() >= 3
-            && chain
-                .iter()
-                .all(|&i| matches!(units[i].unit, Unit::Letter(_, Kind::Nato)));
+        let bounded = start > 0 && is_strongish(units[solid[start - 1]].unit) && pos < solid.len() && is_strongish(units[solid[pos]].unit);
+        let nato_chain = chain.len() >= 3 && chain.iter().all(|&i| matches!(units[i].unit, Unit::Letter(_, Kind::Nato)));
         if bounded || nato_chain {
             for &i in chain {
                 accepted[i] = true;
@@ -488,9 +439,7 @@ fn build_run(units: &[Scanned], indices: &[usize]) -> Option<Run> {
 /// S M Y T H").
 pub fn parse_spelling(text: &str) -> Option<String> {
     let toks = tokens(text);
-    spelled_runs(&toks)
-        .pop()
-        .map(|run| capitalize_name(&run.text))
+    spelled_runs(&toks).pop().map(|run| capitalize_name(&run.text))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -550,15 +499,12 @@ const STOP_WORDS: &[&str] = &[
 
 /// Words that may open a clause before the name: greetings, answers, hesitations.
 const LEADING_FILLERS: &[&str] = &[
-    "uh", "um", "umm", "uhh", "er", "erm", "ah", "oh", "yeah", "yes", "yep", "yup", "sure", "okay",
-    "ok", "so", "well", "hi", "hello", "hey", "sorry", "right", "alright", "and", "mr", "mrs",
-    "ms", "miss", "dr", "doctor",
+    "uh", "um", "umm", "uhh", "er", "erm", "ah", "oh", "yeah", "yes", "yep", "yup", "sure", "okay", "ok", "so", "well", "hi", "hello",
+    "hey", "sorry", "right", "alright", "and", "mr", "mrs", "ms", "miss", "dr", "doctor",
 ];
 
 /// Words that may close a name clause: "Jane Doe here", "Jane Doe calling, please".
-const TRAILING_FILLERS: &[&str] = &[
-    "here", "speaking", "calling", "please", "thanks", "thank", "you",
-];
+const TRAILING_FILLERS: &[&str] = &["here", "speaking", "calling", "please", "thanks", "thank", "you"];
 
 /// Phrases that introduce a name. Longest first so "my name is" wins over "is". The bool marks
 /// a strong lead-in, after which anything may follow the name ("My name is Jane Doe I need…");
@@ -593,9 +539,7 @@ const AFTER_WEAK_NAME: &[&str] = &[
 ];
 
 /// Particles that belong to the family name: "Van Buren", "de la Cruz".
-const PARTICLES: &[&str] = &[
-    "van", "von", "de", "del", "della", "da", "di", "du", "la", "le", "der", "den", "st",
-];
+const PARTICLES: &[&str] = &["van", "von", "de", "del", "della", "da", "di", "du", "la", "le", "der", "den", "st"];
 
 /// Common given names, used only to tell "Jane, Doe" (a pause) from "Doe, Jane" (family
 /// first). It need not be complete: when neither or both sides are listed, the comma means
@@ -628,9 +572,7 @@ const COMMON_GIVEN: &[&str] = &[
 /// of them, and not a stop word.
 fn is_name_word(word: &str) -> bool {
     word.chars().filter(|c| c.is_alphabetic()).count() >= 2
-        && word
-            .chars()
-            .all(|c| c.is_alphabetic() || c == '\'' || c == '-')
+        && word.chars().all(|c| c.is_alphabetic() || c == '\'' || c == '-')
         && !STOP_WORDS.contains(&word)
 }
 
@@ -657,12 +599,7 @@ fn read_name_words(toks: &[Tok], start: usize, clause: usize) -> NameWords {
             found.push(w.to_string());
             i += 1;
             end = i;
-        } else if is_initial(w)
-            && !found.is_empty()
-            && toks
-                .get(i + 1)
-                .is_some_and(|t| t.clause == clause && is_name_word(&t.word))
-        {
+        } else if is_initial(w) && !found.is_empty() && toks.get(i + 1).is_some_and(|t| t.clause == clause && is_name_word(&t.word)) {
             i += 1; // middle initial: skip it
         } else {
             break;
@@ -679,14 +616,8 @@ fn skip_while(toks: &[Tok], mut i: usize, clause: usize, list: &[&str]) -> usize
 }
 
 fn clause_range(toks: &[Tok], clause: usize) -> (usize, usize) {
-    let start = toks
-        .iter()
-        .position(|t| t.clause == clause)
-        .unwrap_or(toks.len());
-    let end = toks[start..]
-        .iter()
-        .position(|t| t.clause != clause)
-        .map_or(toks.len(), |p| start + p);
+    let start = toks.iter().position(|t| t.clause == clause).unwrap_or(toks.len());
+    let end = toks[start..].iter().position(|t| t.clause != clause).map_or(toks.len(), |p| start + p);
     (start, end)
 }
 
@@ -704,18 +635,13 @@ fn clause_names(toks: &[Tok], clause: usize) -> Vec<NameWords> {
     // After a lead-in, anywhere in the clause.
     for i in start..end {
         for &(lead, strong) in LEAD_INS {
-            let matches = lead.iter().enumerate().all(|(k, w)| {
-                toks.get(i + k)
-                    .is_some_and(|t| t.clause == clause && t.word == *w)
-            });
+            let matches = lead.iter().enumerate().all(|(k, w)| toks.get(i + k).is_some_and(|t| t.clause == clause && t.word == *w));
             if matches {
                 let from = skip_while(toks, i + lead.len(), clause, LEADING_FILLERS);
                 let name = read_name_words(toks, from, clause);
                 let follows_ok = strong
                     || ends_clause(toks, name.end, clause)
-                    || toks
-                        .get(name.end)
-                        .is_some_and(|t| AFTER_WEAK_NAME.contains(&t.word.as_str()));
+                    || toks.get(name.end).is_some_and(|t| AFTER_WEAK_NAME.contains(&t.word.as_str()));
                 if !name.words.is_empty() && follows_ok {
                     found.push(name);
                 }
@@ -743,11 +669,7 @@ fn name_from_words(words: &[String]) -> Option<FullName> {
     while family_start > 1 && PARTICLES.contains(&words[family_start - 1].as_str()) {
         family_start -= 1;
     }
-    let family = words[family_start..]
-        .iter()
-        .map(|w| capitalize_name(w))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let family = words[family_start..].iter().map(|w| capitalize_name(w)).collect::<Vec<_>>().join(" ");
     Some(FullName { given, family })
 }
 
@@ -786,18 +708,9 @@ fn comma_order(toks: &[Tok]) -> Option<(FullName, usize)> {
     for c in 0..clauses.saturating_sub(1) {
         let (start, _) = clause_range(toks, c);
         let mut first = None;
-        for lead in [
-            &[][..],
-            &["it's"][..],
-            &["it", "is"][..],
-            &["my", "name", "is"][..],
-            &["this", "is"][..],
-        ] {
+        for lead in [&[][..], &["it's"][..], &["it", "is"][..], &["my", "name", "is"][..], &["this", "is"][..]] {
             let from = skip_while(toks, start, c, LEADING_FILLERS);
-            let lead_ok = lead.iter().enumerate().all(|(k, w)| {
-                toks.get(from + k)
-                    .is_some_and(|t| t.clause == c && t.word == *w)
-            });
+            let lead_ok = lead.iter().enumerate().all(|(k, w)| toks.get(from + k).is_some_and(|t| t.clause == c && t.word == *w));
             if !lead_ok {
                 continue;
             }
@@ -814,10 +727,7 @@ fn comma_order(toks: &[Tok]) -> Option<(FullName, usize)> {
         }
         let from2 = skip_while(toks, start2, c + 1, LEADING_FILLERS);
         let second = read_name_words(toks, from2, c + 1);
-        if second.words.is_empty()
-            || second.words.len() > 3
-            || !ends_clause(toks, second.end, c + 1)
-        {
+        if second.words.is_empty() || second.words.len() > 3 || !ends_clause(toks, second.end, c + 1) {
             continue;
         }
         let a = &first.words[0];
@@ -828,15 +738,8 @@ fn comma_order(toks: &[Tok]) -> Option<(FullName, usize)> {
             // "Robert, Bob, Jones": two given names in a row are not "Family, Given".
             continue;
         }
-        let (given, family) = if a_given && second.words.len() == 1 {
-            (a, b)
-        } else {
-            (b, a)
-        };
-        let name = FullName {
-            given: capitalize_name(given),
-            family: capitalize_name(family),
-        };
+        let (given, family) = if a_given && second.words.len() == 1 { (a, b) } else { (b, a) };
+        let name = FullName { given: capitalize_name(given), family: capitalize_name(family) };
         return Some((name, second.end));
     }
     None
@@ -859,11 +762,7 @@ fn find_name(toks: &[Tok], allow_partial: bool) -> Option<(FullName, usize)> {
             if let Some(full) = name_from_words(&name.words) {
                 return Some((full, name.end));
             }
-            if name.words.len() == 1
-                && singles
-                    .last()
-                    .is_none_or(|s| s.end <= name.end && s.words != name.words)
-            {
+            if name.words.len() == 1 && singles.last().is_none_or(|s| s.end <= name.end && s.words != name.words) {
                 singles.push(name);
             }
         }
@@ -874,10 +773,7 @@ fn find_name(toks: &[Tok], allow_partial: bool) -> Option<(FullName, usize)> {
     let runs = spelled_runs(toks);
     // "J A N E, D O E" (and "Jane, J A N E, Doe, D O E"): first and last spelled words.
     if let [first, .., last] = runs.as_slice() {
-        let name = FullName {
-            given: capitalize_name(&first.text),
-            family: capitalize_name(&last.text),
-        };
+        let name = FullName { given: capitalize_name(&first.text), family: capitalize_name(&last.text) };
         return Some((name, toks.len()));
     }
     let (Some(single), Some(run)) = (singles.first(), runs.first()) else {
@@ -892,17 +788,11 @@ fn find_name(toks: &[Tok], allow_partial: bool) -> Option<(FullName, usize)> {
     if distance(&spelled, &single.words[0]) <= 0.34
         && let Some(given) = singles.get(1)
     {
-        let name = FullName {
-            given: capitalize_name(&given.words[0]),
-            family: spelled,
-        };
+        let name = FullName { given: capitalize_name(&given.words[0]), family: spelled };
         return Some((name, toks.len()));
     }
     // "Jane, D-O-E": a given name, then the family name spelled.
-    let name = FullName {
-        given: capitalize_name(&single.words[0]),
-        family: spelled,
-    };
+    let name = FullName { given: capitalize_name(&single.words[0]), family: spelled };
     Some((name, toks.len()))
 }
 
@@ -921,9 +811,7 @@ fn part_markers(toks: &[Tok]) -> Vec<(Part, usize)> {
         let w = toks[i].word.as_str();
         let next = toks.get(i + 1).map(|t| t.word.as_str());
         let part = match (w, next) {
-            ("first" | "given" | "christian", Some("name" | "name's")) => {
-                Some((Part::Given, i + 2))
-            }
+            ("first" | "given" | "christian", Some("name" | "name's")) => Some((Part::Given, i + 2)),
             ("last" | "family", Some("name" | "name's")) => Some((Part::Family, i + 2)),
             ("surname" | "surname's" | "lastname", _) => Some((Part::Family, i + 1)),
             ("firstname", _) => Some((Part::Given, i + 1)),
@@ -935,10 +823,8 @@ fn part_markers(toks: &[Tok]) -> Vec<(Part, usize)> {
 }
 
 /// Words between a part marker and its value: "last name is spelled", "first name should be".
-const VALUE_LEAD: &[&str] = &[
-    "is", "it's", "its", "name's", "'s", "should", "be", "spelled", "spelt", "actually", "uh",
-    "um", "it", "that's", "like", "as",
-];
+const VALUE_LEAD: &[&str] =
+    &["is", "it's", "its", "name's", "'s", "should", "be", "spelled", "spelt", "actually", "uh", "um", "it", "that's", "like", "as"];
 
 /// The value given after a part marker: a spelling if one starts there, else the next name
 /// word.
@@ -947,13 +833,9 @@ fn value_after(toks: &[Tok], runs: &[Run], at: usize, limit: usize) -> Option<St
     while i < limit && VALUE_LEAD.contains(&toks[i].word.as_str()) {
         i += 1;
     }
-    if let Some(run) = runs
-        .iter()
-        .find(|r| r.first_tok >= at && r.first_tok < limit)
-    {
+    if let Some(run) = runs.iter().find(|r| r.first_tok >= at && r.first_tok < limit) {
         // A spelling right after the marker, or after the word it spells ("Smyth, S M Y T H").
-        let word_between = (i..run.first_tok)
-            .all(|k| is_name_word(&toks[k].word) || VALUE_LEAD.contains(&toks[k].word.as_str()));
+        let word_between = (i..run.first_tok).all(|k| is_name_word(&toks[k].word) || VALUE_LEAD.contains(&toks[k].word.as_str()));
         if word_between && run.first_tok - i <= 2 {
             return Some(capitalize_name(&run.text));
         }
@@ -971,22 +853,14 @@ fn explicit_full_name(toks: &[Tok]) -> Option<(FullName, usize)> {
     let mut given = None;
     let mut family = None;
     for (k, &(part, at)) in markers.iter().enumerate() {
-        let limit = markers
-            .get(k + 1)
-            .map_or(toks.len(), |&(_, next)| next.saturating_sub(2));
+        let limit = markers.get(k + 1).map_or(toks.len(), |&(_, next)| next.saturating_sub(2));
         let value = value_after(toks, &runs, at, limit);
         match part {
             Part::Given => given = given.or(value),
             Part::Family => family = family.or(value),
         }
     }
-    Some((
-        FullName {
-            given: given?,
-            family: family?,
-        },
-        toks.len(),
-    ))
+    Some((FullName { given: given?, family: family? }, toks.len()))
 }
 
 /// Finds a caller's full name in what they said, for the "may I have your name?" step.
@@ -1004,10 +878,7 @@ pub fn parse_full_name(text: &str) -> Option<FullName> {
     let toks = tokens(text);
     let (mut name, end) = find_name(&toks, true)?;
     // A spelling after the name corrects the part it resembles.
-    if let Some(run) = spelled_runs(&toks)
-        .into_iter()
-        .rfind(|r| r.first_tok >= end)
-    {
+    if let Some(run) = spelled_runs(&toks).into_iter().rfind(|r| r.first_tok >= end) {
         let spelled = capitalize_name(&run.text);
         if closer_to_given(&name, &spelled) {
             name.given = spelled;
@@ -1040,9 +911,7 @@ pub fn apply_name_correction(previous: &FullName, text: &str) -> Option<FullName
     if !markers.is_empty() {
         let mut changed = false;
         for (k, &(part, at)) in markers.iter().enumerate() {
-            let limit = markers
-                .get(k + 1)
-                .map_or(toks.len(), |&(_, next)| next.saturating_sub(2));
+            let limit = markers.get(k + 1).map_or(toks.len(), |&(_, next)| next.saturating_sub(2));
             if let Some(value) = value_after(&toks, &runs, at, limit) {
                 match part {
                     Part::Given => name.given = value,
@@ -1071,34 +940,23 @@ pub fn apply_name_correction(previous: &FullName, text: &str) -> Option<FullName
 
     // "Smyth, not Smith": the word after "not" says which part is being replaced.
     let not_at = toks.iter().position(|t| t.word == "not");
-    let replaced = not_at
-        .and_then(|i| toks.get(i + 1))
-        .map(|t| t.word.as_str())
-        .and_then(|w| {
-            if w.eq_ignore_ascii_case(&previous.given) {
-                Some(Part::Given)
-            } else if w.eq_ignore_ascii_case(&previous.family) {
-                Some(Part::Family)
-            } else {
-                None
-            }
-        });
+    let replaced = not_at.and_then(|i| toks.get(i + 1)).map(|t| t.word.as_str()).and_then(|w| {
+        if w.eq_ignore_ascii_case(&previous.given) {
+            Some(Part::Given)
+        } else if w.eq_ignore_ascii_case(&previous.family) {
+            Some(Part::Family)
+        } else {
+            None
+        }
+    });
     let before_not = not_at.unwrap_or(toks.len());
 
     let value = if let Some(run) = runs.last() {
         Some(capitalize_name(&run.text))
     } else {
-        toks[..before_not]
-            .iter()
-            .rev()
-            .find(|t| is_name_word(&t.word))
-            .map(|t| capitalize_name(&t.word))
+        toks[..before_not].iter().rev().find(|t| is_name_word(&t.word)).map(|t| capitalize_name(&t.word))
     }?;
-    let part = replaced.unwrap_or(if closer_to_given(previous, &value) {
-        Part::Given
-    } else {
-        Part::Family
-    });
+    let part = replaced.unwrap_or(if closer_to_given(previous, &value) { Part::Given } else { Part::Family });
     match part {
         Part::Given => name.given = value,
         Part::Family => name.family = value,
@@ -1112,10 +970,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn full(given: &str, family: &str) -> FullName {
-        FullName {
-            given: given.to_string(),
-            family: family.to_string(),
-        }
+        FullName { given: given.to_string(), family: family.to_string() }
     }
 
     #[test]
@@ -1149,71 +1004,28 @@ mod tests {
 
     #[test]
     fn spelling_as_in_and_double() {
-        assert_eq!(
-            parse_spelling("S as in Sam, M as in Mary, Y, T, H").as_deref(),
-            Some("Smyth")
-        );
-        assert_eq!(
-            parse_spelling("B as in boy, R, O, W, N.").as_deref(),
-            Some("Brown")
-        );
-        assert_eq!(
-            parse_spelling("B for boy, R, O, W, N").as_deref(),
-            Some("Brown")
-        );
-        assert_eq!(
-            parse_spelling("B like boy, R O W N").as_deref(),
-            Some("Brown")
-        );
-        assert_eq!(
-            parse_spelling("B as in boy."),
-            None,
-            "one letter is not a spelling"
-        );
+        assert_eq!(parse_spelling("S as in Sam, M as in Mary, Y, T, H").as_deref(), Some("Smyth"));
+        assert_eq!(parse_spelling("B as in boy, R, O, W, N.").as_deref(), Some("Brown"));
+        assert_eq!(parse_spelling("B for boy, R, O, W, N").as_deref(), Some("Brown"));
+        assert_eq!(parse_spelling("B like boy, R O W N").as_deref(), Some("Brown"));
+        assert_eq!(parse_spelling("B as in boy."), None, "one letter is not a spelling");
         assert_eq!(parse_spelling("R U S S E L L").as_deref(), Some("Russell"));
-        assert_eq!(
-            parse_spelling("R, U, double S, E, double L.").as_deref(),
-            Some("Russell")
-        );
-        assert_eq!(
-            parse_spelling("R U double-S E double-L").as_deref(),
-            Some("Russell")
-        );
-        assert_eq!(
-            parse_spelling("double you, I, L, S, O, N").as_deref(),
-            Some("Wilson")
-        );
-        assert_eq!(
-            parse_spelling("W, I, L, S, O, N").as_deref(),
-            Some("Wilson")
-        );
+        assert_eq!(parse_spelling("R, U, double S, E, double L.").as_deref(), Some("Russell"));
+        assert_eq!(parse_spelling("R U double-S E double-L").as_deref(), Some("Russell"));
+        assert_eq!(parse_spelling("double you, I, L, S, O, N").as_deref(), Some("Wilson"));
+        assert_eq!(parse_spelling("W, I, L, S, O, N").as_deref(), Some("Wilson"));
     }
 
     #[test]
     fn spelling_letter_names() {
-        assert_eq!(
-            parse_spelling("ess em eye tee aitch").as_deref(),
-            Some("Smith")
-        );
-        assert_eq!(
-            parse_spelling("Ess, em, why, tee, aitch.").as_deref(),
-            Some("Smyth")
-        );
-        assert_eq!(
-            parse_spelling("why oh you en gee").as_deref(),
-            Some("Young")
-        );
-        assert_eq!(
-            parse_spelling("Bee, are, oh, double you, en.").as_deref(),
-            Some("Brown")
-        );
+        assert_eq!(parse_spelling("ess em eye tee aitch").as_deref(), Some("Smith"));
+        assert_eq!(parse_spelling("Ess, em, why, tee, aitch.").as_deref(), Some("Smyth"));
+        assert_eq!(parse_spelling("why oh you en gee").as_deref(), Some("Young"));
+        assert_eq!(parse_spelling("Bee, are, oh, double you, en.").as_deref(), Some("Brown"));
         assert_eq!(parse_spelling("dee oh ee").as_deref(), Some("Doe"));
         assert_eq!(parse_spelling("jay oh en ee ess").as_deref(), Some("Jones"));
         assert_eq!(parse_spelling("kay ee el el why").as_deref(), Some("Kelly"));
-        assert_eq!(
-            parse_spelling("pee ay tee ee ell").as_deref(),
-            Some("Patel")
-        );
+        assert_eq!(parse_spelling("pee ay tee ee ell").as_deref(), Some("Patel"));
         assert_eq!(parse_spelling("cue you ee ee en").as_deref(), Some("Queen"));
         assert_eq!(parse_spelling("vee ay en ess").as_deref(), Some("Vans"));
         assert_eq!(parse_spelling("zee ee dee").as_deref(), Some("Zed"));
@@ -1221,74 +1033,35 @@ mod tests {
         assert_eq!(parse_spelling("cee oh ex").as_deref(), Some("Cox"));
         assert_eq!(parse_spelling("gee are ay why").as_deref(), Some("Gray"));
         assert_eq!(parse_spelling("em ay see kay").as_deref(), Some("Mack"));
-        assert_eq!(
-            parse_spelling("It's, uh, dee oh see.").as_deref(),
-            Some("Doc")
-        );
+        assert_eq!(parse_spelling("It's, uh, dee oh see.").as_deref(), Some("Doc"));
     }
 
     #[test]
     fn spelling_nato() {
-        assert_eq!(
-            parse_spelling("Sierra Mike India Tango Hotel").as_deref(),
-            Some("Smith")
-        );
-        assert_eq!(
-            parse_spelling("Sierra, Mike, India, Tango, Hotel.").as_deref(),
-            Some("Smith")
-        );
-        assert_eq!(
-            parse_spelling("It's Sierra Mike Yankee Tango Hotel").as_deref(),
-            Some("Smyth")
-        );
+        assert_eq!(parse_spelling("Sierra Mike India Tango Hotel").as_deref(), Some("Smith"));
+        assert_eq!(parse_spelling("Sierra, Mike, India, Tango, Hotel.").as_deref(), Some("Smith"));
+        assert_eq!(parse_spelling("It's Sierra Mike Yankee Tango Hotel").as_deref(), Some("Smyth"));
         assert_eq!(parse_spelling("November Golf").as_deref(), Some("Ng"));
-        assert_eq!(
-            parse_spelling("D as in delta, O, E").as_deref(),
-            Some("Doe")
-        );
+        assert_eq!(parse_spelling("D as in delta, O, E").as_deref(), Some("Doe"));
         assert_eq!(parse_spelling("Foxtrot, O, X").as_deref(), Some("Fox"));
         assert_eq!(parse_spelling("X-ray, U").as_deref(), Some("Xu"));
     }
 
     #[test]
     fn spelling_marks() {
-        assert_eq!(
-            parse_spelling("O apostrophe B R I E N").as_deref(),
-            Some("O'Brien")
-        );
-        assert_eq!(
-            parse_spelling("O, apostrophe, B, R, I, E, N.").as_deref(),
-            Some("O'Brien")
-        );
-        assert_eq!(
-            parse_spelling("S M I T H hyphen J O N E S").as_deref(),
-            Some("Smith-Jones")
-        );
-        assert_eq!(
-            parse_spelling("S M I T H dash J O N E S").as_deref(),
-            Some("Smith-Jones")
-        );
-        assert_eq!(
-            parse_spelling("M C D O N A L D").as_deref(),
-            Some("McDonald")
-        );
+        assert_eq!(parse_spelling("O apostrophe B R I E N").as_deref(), Some("O'Brien"));
+        assert_eq!(parse_spelling("O, apostrophe, B, R, I, E, N.").as_deref(), Some("O'Brien"));
+        assert_eq!(parse_spelling("S M I T H hyphen J O N E S").as_deref(), Some("Smith-Jones"));
+        assert_eq!(parse_spelling("S M I T H dash J O N E S").as_deref(), Some("Smith-Jones"));
+        assert_eq!(parse_spelling("M C D O N A L D").as_deref(), Some("McDonald"));
         assert_eq!(parse_spelling("A B B O T T").as_deref(), Some("Abbott"));
-        assert_eq!(
-            parse_spelling("It's A-B-B-O-T-T.").as_deref(),
-            Some("Abbott")
-        );
+        assert_eq!(parse_spelling("It's A-B-B-O-T-T.").as_deref(), Some("Abbott"));
     }
 
     #[test]
     fn spelling_last_word_wins() {
-        assert_eq!(
-            parse_spelling("S-M-I-T-H, J-A-N-E.").as_deref(),
-            Some("Jane")
-        );
-        assert_eq!(
-            parse_spelling("S M I, no, S M Y T H").as_deref(),
-            Some("Smyth")
-        );
+        assert_eq!(parse_spelling("S-M-I-T-H, J-A-N-E.").as_deref(), Some("Jane"));
+        assert_eq!(parse_spelling("S M I, no, S M Y T H").as_deref(), Some("Smyth"));
     }
 
     #[test]
@@ -1349,91 +1122,34 @@ mod tests {
     #[test]
     fn full_names_comma_order_and_spelling() {
         assert_eq!(parse_full_name("Doe, Jane"), Some(full("Jane", "Doe")));
-        assert_eq!(
-            parse_full_name("Doe, Jane Marie."),
-            Some(full("Jane", "Doe"))
-        );
+        assert_eq!(parse_full_name("Doe, Jane Marie."), Some(full("Jane", "Doe")));
         assert_eq!(parse_full_name("Jane, Doe."), Some(full("Jane", "Doe")));
-        assert_eq!(
-            parse_full_name("Smith, Xiomara"),
-            Some(full("Xiomara", "Smith"))
-        );
-        assert_eq!(
-            parse_full_name("Jane Doe, D O E"),
-            Some(full("Jane", "Doe"))
-        );
-        assert_eq!(
-            parse_full_name("Jane Smith, S-M-Y-T-H."),
-            Some(full("Jane", "Smyth"))
-        );
-        assert_eq!(
-            parse_full_name("Jayne Doe, J A Y N E"),
-            Some(full("Jayne", "Doe"))
-        );
-        assert_eq!(
-            parse_full_name("Jane Doh. D as in David, O, E."),
-            Some(full("Jane", "Doe"))
-        );
-        assert_eq!(
-            parse_full_name("My name is Jane, D-O-E."),
-            Some(full("Jane", "Doe"))
-        );
+        assert_eq!(parse_full_name("Smith, Xiomara"), Some(full("Xiomara", "Smith")));
+        assert_eq!(parse_full_name("Jane Doe, D O E"), Some(full("Jane", "Doe")));
+        assert_eq!(parse_full_name("Jane Smith, S-M-Y-T-H."), Some(full("Jane", "Smyth")));
+        assert_eq!(parse_full_name("Jayne Doe, J A Y N E"), Some(full("Jayne", "Doe")));
+        assert_eq!(parse_full_name("Jane Doh. D as in David, O, E."), Some(full("Jane", "Doe")));
+        assert_eq!(parse_full_name("My name is Jane, D-O-E."), Some(full("Jane", "Doe")));
         assert_eq!(parse_full_name("J A N E, D O E"), Some(full("Jane", "Doe")));
-        assert_eq!(
-            parse_full_name("Jane, J-A-N-E. Doe, D-O-E."),
-            Some(full("Jane", "Doe"))
-        );
-        assert_eq!(
-            parse_full_name("Nguyen, N-G-U-Y-E-N, Thi."),
-            Some(full("Thi", "Nguyen"))
-        );
-        assert_eq!(
-            parse_full_name("It's, uh, Robert, Bob, Jones."),
-            Some(full("Bob", "Jones"))
-        );
-        assert_eq!(
-            parse_full_name("I'm calling for my mother, Jane Doe."),
-            Some(full("Jane", "Doe"))
-        );
-        assert_eq!(
-            parse_full_name("I'm Jane Doe and I need to reschedule."),
-            Some(full("Jane", "Doe"))
-        );
-        assert_eq!(
-            parse_full_name("My name is Jane Doe I need a refill."),
-            Some(full("Jane", "Doe"))
-        );
+        assert_eq!(parse_full_name("Jane, J-A-N-E. Doe, D-O-E."), Some(full("Jane", "Doe")));
+        assert_eq!(parse_full_name("Nguyen, N-G-U-Y-E-N, Thi."), Some(full("Thi", "Nguyen")));
+        assert_eq!(parse_full_name("It's, uh, Robert, Bob, Jones."), Some(full("Bob", "Jones")));
+        assert_eq!(parse_full_name("I'm calling for my mother, Jane Doe."), Some(full("Jane", "Doe")));
+        assert_eq!(parse_full_name("I'm Jane Doe and I need to reschedule."), Some(full("Jane", "Doe")));
+        assert_eq!(parse_full_name("My name is Jane Doe I need a refill."), Some(full("Jane", "Doe")));
     }
 
     #[test]
     fn full_names_capitalised() {
-        assert_eq!(
-            parse_full_name("my name is sean o'brien"),
-            Some(full("Sean", "O'Brien"))
-        );
-        assert_eq!(
-            parse_full_name("it's mary smith-jones"),
-            Some(full("Mary", "Smith-Jones"))
-        );
-        assert_eq!(
-            parse_full_name("Ronald McDonald."),
-            Some(full("Ronald", "McDonald"))
-        );
-        assert_eq!(
-            parse_full_name("Juan de la Cruz"),
-            Some(full("Juan", "De La Cruz"))
-        );
-        assert_eq!(
-            parse_full_name("Martin Van Buren"),
-            Some(full("Martin", "Van Buren"))
-        );
+        assert_eq!(parse_full_name("my name is sean o'brien"), Some(full("Sean", "O'Brien")));
+        assert_eq!(parse_full_name("it's mary smith-jones"), Some(full("Mary", "Smith-Jones")));
+        assert_eq!(parse_full_name("Ronald McDonald."), Some(full("Ronald", "McDonald")));
+        assert_eq!(parse_full_name("Juan de la Cruz"), Some(full("Juan", "De La Cruz")));
+        assert_eq!(parse_full_name("Martin Van Buren"), Some(full("Martin", "Van Buren")));
         assert_eq!(parse_full_name("Bill Will"), Some(full("Bill", "Will")));
         // NATO words are names too when nobody is spelling.
         assert_eq!(parse_full_name("Mike Oscar"), Some(full("Mike", "Oscar")));
-        assert_eq!(
-            parse_full_name("It's Charlie Victor."),
-            Some(full("Charlie", "Victor"))
-        );
+        assert_eq!(parse_full_name("It's Charlie Victor."), Some(full("Charlie", "Victor")));
     }
 
     #[test]
@@ -1471,50 +1187,17 @@ mod tests {
     #[test]
     fn corrections() {
         let jane = full("Jane", "Smith");
-        assert_eq!(
-            apply_name_correction(&jane, "No, it's Smyth, S M Y T H"),
-            Some(full("Jane", "Smyth"))
-        );
-        assert_eq!(
-            apply_name_correction(&jane, "The last name is spelled S M Y T H."),
-            Some(full("Jane", "Smyth"))
-        );
-        assert_eq!(
-            apply_name_correction(&jane, "My first name is Jayne."),
-            Some(full("Jayne", "Smith"))
-        );
-        assert_eq!(
-            apply_name_correction(&jane, "First name is spelled J-A-Y-N-E."),
-            Some(full("Jayne", "Smith"))
-        );
-        assert_eq!(
-            apply_name_correction(&jane, "Surname's Smythe."),
-            Some(full("Jane", "Smythe"))
-        );
-        assert_eq!(
-            apply_name_correction(&jane, "No, it's Jane Smyth."),
-            Some(full("Jane", "Smyth"))
-        );
-        assert_eq!(
-            apply_name_correction(&jane, "S M Y T H."),
-            Some(full("Jane", "Smyth"))
-        );
-        assert_eq!(
-            apply_name_correction(&jane, "No, Smyth."),
-            Some(full("Jane", "Smyth"))
-        );
-        assert_eq!(
-            apply_name_correction(&jane, "Jayne, not Jane."),
-            Some(full("Jayne", "Smith"))
-        );
-        assert_eq!(
-            apply_name_correction(&jane, "It's Jayne, J A Y N E."),
-            Some(full("Jayne", "Smith"))
-        );
-        assert_eq!(
-            apply_name_correction(&jane, "First name Jayne, last name Smyth."),
-            Some(full("Jayne", "Smyth"))
-        );
+        assert_eq!(apply_name_correction(&jane, "No, it's Smyth, S M Y T H"), Some(full("Jane", "Smyth")));
+        assert_eq!(apply_name_correction(&jane, "The last name is spelled S M Y T H."), Some(full("Jane", "Smyth")));
+        assert_eq!(apply_name_correction(&jane, "My first name is Jayne."), Some(full("Jayne", "Smith")));
+        assert_eq!(apply_name_correction(&jane, "First name is spelled J-A-Y-N-E."), Some(full("Jayne", "Smith")));
+        assert_eq!(apply_name_correction(&jane, "Surname's Smythe."), Some(full("Jane", "Smythe")));
+        assert_eq!(apply_name_correction(&jane, "No, it's Jane Smyth."), Some(full("Jane", "Smyth")));
+        assert_eq!(apply_name_correction(&jane, "S M Y T H."), Some(full("Jane", "Smyth")));
+        assert_eq!(apply_name_correction(&jane, "No, Smyth."), Some(full("Jane", "Smyth")));
+        assert_eq!(apply_name_correction(&jane, "Jayne, not Jane."), Some(full("Jayne", "Smith")));
+        assert_eq!(apply_name_correction(&jane, "It's Jayne, J A Y N E."), Some(full("Jayne", "Smith")));
+        assert_eq!(apply_name_correction(&jane, "First name Jayne, last name Smyth."), Some(full("Jayne", "Smyth")));
     }
 
     #[test]
@@ -1522,10 +1205,7 @@ mod tests {
         let jane = full("Jane", "Smith");
         assert_eq!(apply_name_correction(&jane, "No."), None);
         assert_eq!(apply_name_correction(&jane, "That's wrong."), None);
-        assert_eq!(
-            apply_name_correction(&jane, "The last name is wrong."),
-            None
-        );
+        assert_eq!(apply_name_correction(&jane, "The last name is wrong."), None);
         assert_eq!(apply_name_correction(&jane, ""), None);
     }
 

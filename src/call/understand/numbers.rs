@@ -181,18 +181,10 @@ pub fn parse_number(words: &[String]) -> Option<(u32, usize)> {
 pub(super) fn parse_detail(words: &[String]) -> Option<Parsed> {
     let first = words.first()?;
     if is_numeral(first) {
-        return first.parse().ok().map(|value| Parsed {
-            value,
-            used: 1,
-            ordinal: false,
-        });
+        return first.parse().ok().map(|value| Parsed { value, used: 1, ordinal: false });
     }
     if let Some(value) = numeral_ordinal(first) {
-        return Some(Parsed {
-            value,
-            used: 1,
-            ordinal: true,
-        });
+        return Some(Parsed { value, used: 1, ordinal: true });
     }
     // Hyphenated words ("twenty-first", "forty-four") become separate atoms that remember
     // which word they came from, so the result can be counted in whole words. A number
@@ -208,11 +200,7 @@ pub(super) fn parse_detail(words: &[String]) -> Option<Parsed> {
     let last_word = atoms[end - 1].1;
     let word_complete = atoms.get(end).is_none_or(|a| a.1 != last_word);
     if word_complete {
-        return Some(Parsed {
-            value,
-            used: last_word + 1,
-            ordinal,
-        });
+        return Some(Parsed { value, used: last_word + 1, ordinal });
     }
     if last_word == 0 {
         return None;
@@ -330,17 +318,11 @@ fn oh_followed_by_punctuation(text: &str) -> Vec<bool> {
         while i < chars.len() && is_word(chars[i]) {
             i += 1;
         }
-        let word: String = chars[start..i]
-            .iter()
-            .flat_map(|c| c.to_lowercase())
-            .collect();
+        let word: String = chars[start..i].iter().flat_map(|c| c.to_lowercase()).collect();
         let word = word.trim_matches(|c| c == '\'' || c == '\u{2019}');
         if word == "oh" || word == "o" {
             let next = chars[i..].iter().find(|c| **c != ' ').copied();
-            out.push(matches!(
-                next,
-                Some(',' | '!' | '?' | '.' | ';' | '\u{2026}')
-            ));
+            out.push(matches!(next, Some(',' | '!' | '?' | '.' | ';' | '\u{2026}')));
         }
     }
     out
@@ -384,10 +366,7 @@ pub(super) fn digits_in(w: &[String]) -> String {
             continue;
         }
         if word == "oh" || word == "o" {
-            let near = |j: Option<usize>| {
-                j.and_then(|j| w.get(j))
-                    .is_some_and(|n| is_number_word(n) && !is_ordinal(n))
-            };
+            let near = |j: Option<usize>| j.and_then(|j| w.get(j)).is_some_and(|n| is_number_word(n) && !is_ordinal(n));
             if near(i.checked_sub(1)) || near(Some(i + 1)) {
                 out.push('0');
             }
@@ -438,10 +417,7 @@ mod tests {
     #[test]
     fn digits_spoken_one_by_one() {
         assert_eq!(spoken_digits("five five five, one two three"), "555123");
-        assert_eq!(
-            spoken_digits("six one seven five five five oh one nine nine"),
-            "6175550199"
-        );
+        assert_eq!(spoken_digits("six one seven five five five oh one nine nine"), "6175550199");
         assert_eq!(spoken_digits("zero zero seven"), "007");
         assert_eq!(spoken_digits("Five, five, five."), "555");
     }
@@ -457,10 +433,7 @@ mod tests {
     #[test]
     fn digits_mixed_words_and_numerals() {
         assert_eq!(spoken_digits("617, five five five, 0199"), "6175550199");
-        assert_eq!(
-            spoken_digits("six one seven 555 oh one nine nine"),
-            "6175550199"
-        );
+        assert_eq!(spoken_digits("six one seven 555 oh one nine nine"), "6175550199");
     }
 
     #[test]
@@ -500,10 +473,7 @@ mod tests {
         assert_eq!(spoken_digits("nineteen eighty"), "1980");
         assert_eq!(spoken_digits("five hundred fifty five"), "555");
         assert_eq!(spoken_digits("eight hundred and five"), "805");
-        assert_eq!(
-            spoken_digits("one eight hundred five five five twelve twelve"),
-            "18005551212"
-        );
+        assert_eq!(spoken_digits("one eight hundred five five five twelve twelve"), "18005551212");
     }
 
     #[test]

@@ -32,17 +32,53 @@ impl Decline {
 
 /// Phrases of a caller who will not give a detail.
 const REFUSED: &[&str] = &[
-    "rather not", "prefer not", "don't want to", "do not want to", "not comfortable", "won't give", "will not give",
-    "not going to give", "not going to say", "none of your business", "skip it", "skip that", "skip this", "not giving",
-    "no comment", "i'd rather not", "pass on that",
+    "rather not",
+    "prefer not",
+    "don't want to",
+    "do not want to",
+    "not comfortable",
+    "won't give",
+    "will not give",
+    "not going to give",
+    "not going to say",
+    "none of your business",
+    "skip it",
+    "skip that",
+    "skip this",
+    "not giving",
+    "no comment",
+    "i'd rather not",
+    "pass on that",
 ];
 
 /// Phrases of a caller who cannot give a detail.
 const UNKNOWN: &[&str] = &[
-    "don't know", "do not know", "dont know", "not sure", "no idea", "can't remember", "cannot remember",
-    "can not remember", "don't remember", "do not remember", "i forgot", "don't have", "do not have",
-    "dont have", "haven't got", "have not got", "don't have one", "no phone", "no number", "not have one",
-    "doesn't have", "does not have", "can't recall", "cannot recall", "unsure", "i have no",
+    "don't know",
+    "do not know",
+    "dont know",
+    "not sure",
+    "no idea",
+    "can't remember",
+    "cannot remember",
+    "can not remember",
+    "don't remember",
+    "do not remember",
+    "i forgot",
+    "don't have",
+    "do not have",
+    "dont have",
+    "haven't got",
+    "have not got",
+    "don't have one",
+    "no phone",
+    "no number",
+    "not have one",
+    "doesn't have",
+    "does not have",
+    "can't recall",
+    "cannot recall",
+    "unsure",
+    "i have no",
 ];
 
 /// A short answer that declines the detail asked for. Long turns are not read as declining:
@@ -82,11 +118,39 @@ pub fn asks_to_repeat(text: &str) -> bool {
         return false;
     }
     let joined = ws.join(" ");
-    const WHOLE: &[&str] = &["what", "sorry", "pardon", "huh", "excuse me", "come again", "what was that", "what's that", "pardon me", "sorry what", "i'm sorry", "say again"];
+    const WHOLE: &[&str] = &[
+        "what",
+        "sorry",
+        "pardon",
+        "huh",
+        "excuse me",
+        "come again",
+        "what was that",
+        "what's that",
+        "pardon me",
+        "sorry what",
+        "i'm sorry",
+        "say again",
+    ];
     const PARTS: &[&str] = &[
-        "say that again", "repeat that", "repeat the question", "say it again", "repeat it", "what do you mean", "what did you say",
-        "didn't hear", "did not hear", "didn't catch", "don't understand", "do not understand", "didn't understand", "what do you need",
-        "what was the question", "one more time", "who is this", "what is this",
+        "say that again",
+        "repeat that",
+        "repeat the question",
+        "say it again",
+        "repeat it",
+        "what do you mean",
+        "what did you say",
+        "didn't hear",
+        "did not hear",
+        "didn't catch",
+        "don't understand",
+        "do not understand",
+        "didn't understand",
+        "what do you need",
+        "what was the question",
+        "one more time",
+        "who is this",
+        "what is this",
     ];
     WHOLE.contains(&joined.as_str()) || PARTS.iter().any(|p| contains_phrase(&joined, p))
 }
@@ -94,9 +158,34 @@ pub fn asks_to_repeat(text: &str) -> bool {
 /// Words that open what a caller adds after answering a yes/no question and that carry
 /// nothing for staff ("Yes, that's right", "Yes, thank you").
 const EMPTY_ADDITIONS: &[&str] = &[
-    "that's right", "that is right", "that's correct", "that is correct", "correct", "right", "thank you", "thanks",
-    "please", "it is", "that's it", "that's all", "perfect", "great", "good", "okay", "ok", "sure", "exactly", "yep",
-    "yes", "yeah", "thank you very much", "that's me", "all good", "sounds good", "that's fine", "fine",
+    "that's right",
+    "that is right",
+    "that's correct",
+    "that is correct",
+    "correct",
+    "right",
+    "thank you",
+    "thanks",
+    "please",
+    "it is",
+    "that's it",
+    "that's all",
+    "perfect",
+    "great",
+    "good",
+    "okay",
+    "ok",
+    "sure",
+    "exactly",
+    "yep",
+    "yes",
+    "yeah",
+    "thank you very much",
+    "that's me",
+    "all good",
+    "sounds good",
+    "that's fine",
+    "fine",
 ];
 
 /// What a caller volunteered after a plain yes: "Yes. I have a sore throat." gives "I have a
@@ -133,15 +222,39 @@ pub fn volunteered_after_yes(text: &str) -> Option<String> {
 /// Street words: an address given where a date or a number was asked for ("Forty two Maple
 /// Street") must not be read as a birthday missing its year.
 const STREET_WORDS: &[&str] = &[
-    "street", "st", "avenue", "ave", "road", "rd", "drive", "dr", "lane", "ln", "boulevard", "blvd", "court", "ct",
-    "way", "place", "terrace", "circle", "highway", "parkway", "apartment", "apt", "suite", "unit", "route",
+    "street",
+    "st",
+    "avenue",
+    "ave",
+    "road",
+    "rd",
+    "drive",
+    "dr",
+    "lane",
+    "ln",
+    "boulevard",
+    "blvd",
+    "court",
+    "ct",
+    "way",
+    "place",
+    "terrace",
+    "circle",
+    "highway",
+    "parkway",
+    "apartment",
+    "apt",
+    "suite",
+    "unit",
+    "route",
 ];
 
 /// A street address.
 pub fn is_address(text: &str) -> bool {
     let ws = words(text);
     let has_street = ws.iter().any(|w| STREET_WORDS.contains(&w.as_str()));
-    let has_number = ws.iter().any(|w| w.chars().any(|c| c.is_ascii_digit())) || ws.iter().any(|w| super::numbers::parse_number(std::slice::from_ref(w)).is_some());
+    let has_number = ws.iter().any(|w| w.chars().any(|c| c.is_ascii_digit()))
+        || ws.iter().any(|w| super::numbers::parse_number(std::slice::from_ref(w)).is_some());
     has_street && has_number
 }
 
@@ -163,7 +276,8 @@ pub fn is_question(text: &str) -> bool {
     }
     let ws = words(text);
     let lead = ["where", "what", "when", "how", "do", "does", "are", "is", "can", "could", "will", "which", "who"];
-    ws.first().is_some_and(|w| lead.contains(&w.as_str())) || ws.windows(2).any(|p| p[0] == "wondering" || (p[0] == "want" && p[1] == "to" && ws.contains(&"know".to_string())))
+    ws.first().is_some_and(|w| lead.contains(&w.as_str()))
+        || ws.windows(2).any(|p| p[0] == "wondering" || (p[0] == "want" && p[1] == "to" && ws.contains(&"know".to_string())))
 }
 
 #[cfg(test)]
@@ -172,12 +286,28 @@ mod tests {
 
     #[test]
     fn callers_who_cannot_or_will_not_give_a_detail() {
-        for t in ["I don't know.", "I'd rather not say.", "I don't have one.", "I can't remember.", "No idea, sorry.", "I'm not sure.", "I'd prefer not to give that out.", "I don't have a phone."] {
+        for t in [
+            "I don't know.",
+            "I'd rather not say.",
+            "I don't have one.",
+            "I can't remember.",
+            "No idea, sorry.",
+            "I'm not sure.",
+            "I'd prefer not to give that out.",
+            "I don't have a phone.",
+        ] {
             assert!(declines(t).is_some(), "{t:?}");
         }
         assert_eq!(declines("I'd rather not say."), Some(Decline::Refused));
         assert_eq!(declines("I don't have one"), Some(Decline::Unknown));
-        for t in ["Oh, before I forget, where do I park?", "John Smith", "March fifth, nineteen eighty", "Yes.", "I don't know if the pharmacy ever got the prescription you sent last week for my mother", "Tuesday morning"] {
+        for t in [
+            "Oh, before I forget, where do I park?",
+            "John Smith",
+            "March fifth, nineteen eighty",
+            "Yes.",
+            "I don't know if the pharmacy ever got the prescription you sent last week for my mother",
+            "Tuesday morning",
+        ] {
             assert_eq!(declines(t), None, "{t:?}");
         }
     }

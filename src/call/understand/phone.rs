@@ -28,15 +28,8 @@ impl PhoneNumber {
     /// nine". Every digit is its own word and zero is "zero", never "oh", so the caller can
     /// check it digit by digit; the commas give the TTS the pauses people expect.
     pub fn grouped_words(&self) -> String {
-        const NAMES: [&str; 10] = [
-            "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-        ];
-        let say = |part: &str| {
-            part.bytes()
-                .map(|b| NAMES[usize::from(b.saturating_sub(b'0')).min(9)])
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
+        const NAMES: [&str; 10] = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+        let say = |part: &str| part.bytes().map(|b| NAMES[usize::from(b.saturating_sub(b'0')).min(9)]).collect::<Vec<_>>().join(" ");
         let d = &self.digits;
         format!("{}, {}, {}", say(&d[..3]), say(&d[3..6]), say(&d[6..]))
     }
@@ -90,10 +83,7 @@ pub fn classify_digits(digits: &str) -> PhoneParse {
         _ => return PhoneParse::TooLong { digits },
     };
     match nanp_problem(local.as_bytes()) {
-        Some(reason) => PhoneParse::Invalid {
-            digits: local,
-            reason,
-        },
+        Some(reason) => PhoneParse::Invalid { digits: local, reason },
         None => PhoneParse::Valid(PhoneNumber { digits: local }),
     }
 }
@@ -148,9 +138,7 @@ enum Place {
 /// saying where they go: the agent should then ask again rather than guess.
 pub fn apply_correction(previous: &PhoneNumber, text: &str) -> Option<PhoneParse> {
     let mut w = prepared(text);
-    let wrong = blank_runs_after(&mut w, |w, i| {
-        w[i] == "not" || (w[i] == "of" && i > 0 && w[i - 1] == "instead")
-    });
+    let wrong = blank_runs_after(&mut w, |w, i| w[i] == "not" || (w[i] == "of" && i > 0 && w[i - 1] == "instead"));
     let place = find_place(&w);
     let count = place.and_then(|(_, at)| take_count(&mut w, at + 1));
     let mut said = digits_in(&w);
@@ -158,9 +146,7 @@ pub fn apply_correction(previous: &PhoneNumber, text: &str) -> Option<PhoneParse
         // "not 0199, 4471" loses its comma in the word list, so the run after "not" holds
         // both; when it splits evenly the second half is the replacement.
         match wrong.as_slice() {
-            [run] if run.len() >= 2 && run.len() % 2 == 0 => {
-                said = run[run.len() / 2..].to_string()
-            }
+            [run] if run.len() >= 2 && run.len() % 2 == 0 => said = run[run.len() / 2..].to_string(),
             _ => return None,
         }
     }
@@ -190,9 +176,7 @@ pub fn apply_correction(previous: &PhoneNumber, text: &str) -> Option<PhoneParse
 /// Words of `text` ready for digit reading, with any extension removed.
 fn prepared(text: &str) -> Vec<String> {
     let mut w = number_words(text);
-    blank_runs_after(&mut w, |w, i| {
-        matches!(w[i].as_str(), "extension" | "ext" | "x")
-    });
+    blank_runs_after(&mut w, |w, i| matches!(w[i].as_str(), "extension" | "ext" | "x"));
     w
 }
 
@@ -229,9 +213,7 @@ fn find_place(w: &[String]) -> Option<(Place, usize)> {
         let next = w.get(i + 1).map(String::as_str).unwrap_or("");
         let place = match word.as_str() {
             "area" if next == "code" => Place::Start,
-            "starts" | "start" | "starting" | "begins" | "begin" | "beginning" | "first" => {
-                Place::Start
-            }
+            "starts" | "start" | "starting" | "begins" | "begin" | "beginning" | "first" => Place::Start,
             "middle" | "exchange" => Place::Middle,
             "second" if matches!(next, "part" | "group" | "three" | "bit") => Place::Middle,
             "ends" | "end" | "ending" | "last" | "final" => Place::End,
@@ -247,12 +229,8 @@ fn find_place(w: &[String]) -> Option<(Place, usize)> {
 fn take_count(w: &mut [String], i: usize) -> Option<usize> {
     let n = count_at(w, i)?;
     // "the last four are...", "the last four digits": the word after a count says so.
-    let says_count = w.get(i + 1).is_some_and(|x| {
-        matches!(
-            x.as_str(),
-            "digits" | "digit" | "numbers" | "number" | "are" | "is" | "should" | "were"
-        )
-    });
+    let says_count =
+        w.get(i + 1).is_some_and(|x| matches!(x.as_str(), "digits" | "digit" | "numbers" | "number" | "are" | "is" | "should" | "were"));
     let digits_with = digits_in(w).len();
     let word = std::mem::take(&mut w[i]);
     let digits_without = digits_in(w).len();
@@ -301,10 +279,7 @@ mod tests {
     fn whisper_numeral_styles() {
         assert_eq!(valid("Yeah, it's 617-555-0199").digits(), "6175550199");
         assert_eq!(valid("Yes, it's 617-555-0199.").digits(), "6175550199");
-        assert_eq!(
-            valid("my cell is (617) 555 0199 thanks").digits(),
-            "6175550199"
-        );
+        assert_eq!(valid("my cell is (617) 555 0199 thanks").digits(), "6175550199");
         assert_eq!(valid("6175550199").digits(), "6175550199");
         assert_eq!(valid("617.555.0199").digits(), "6175550199");
         assert_eq!(valid("It's 617 555 0199.").digits(), "6175550199");
@@ -312,36 +287,18 @@ mod tests {
 
     #[test]
     fn spoken_digit_styles() {
-        assert_eq!(
-            valid("six one seven five five five oh one nine nine").digits(),
-            "6175550199"
-        );
-        assert_eq!(
-            valid("Six one seven, five five five, zero one nine nine.").digits(),
-            "6175550199"
-        );
-        assert_eq!(
-            valid("six seventeen, five fifty five, oh one ninety nine").digits(),
-            "6175550199"
-        );
-        assert_eq!(
-            valid("six one seven triple five oh one nine nine").digits(),
-            "6175550199"
-        );
-        assert_eq!(
-            valid("Oh, it's six one seven, five five five, oh one nine nine.").digits(),
-            "6175550199"
-        );
+        assert_eq!(valid("six one seven five five five oh one nine nine").digits(), "6175550199");
+        assert_eq!(valid("Six one seven, five five five, zero one nine nine.").digits(), "6175550199");
+        assert_eq!(valid("six seventeen, five fifty five, oh one ninety nine").digits(), "6175550199");
+        assert_eq!(valid("six one seven triple five oh one nine nine").digits(), "6175550199");
+        assert_eq!(valid("Oh, it's six one seven, five five five, oh one nine nine.").digits(), "6175550199");
     }
 
     #[test]
     fn country_code_is_dropped() {
         assert_eq!(valid("+1 617-555-0199").digits(), "6175550199");
         assert_eq!(valid("1-800-555-0199").digits(), "8005550199");
-        assert_eq!(
-            valid("one eight hundred five five five oh one nine nine").digits(),
-            "8005550199"
-        );
+        assert_eq!(valid("one eight hundred five five five oh one nine nine").digits(), "8005550199");
     }
 
     #[test]
@@ -349,38 +306,15 @@ mod tests {
         assert_eq!(valid("617-555-0199 extension 12").digits(), "6175550199");
         assert_eq!(valid("617-555-0199, ext. 12").digits(), "6175550199");
         assert_eq!(valid("It's 617-555-0199 x 204.").digits(), "6175550199");
-        assert_eq!(
-            valid("617-555-0199 extension number two oh four").digits(),
-            "6175550199"
-        );
+        assert_eq!(valid("617-555-0199 extension number two oh four").digits(), "6175550199");
     }
 
     #[test]
     fn incomplete_too_long_and_nothing() {
-        assert_eq!(
-            parse_phone("six one seven"),
-            PhoneParse::Incomplete {
-                digits: "617".into()
-            }
-        );
-        assert_eq!(
-            parse_phone("555-0199"),
-            PhoneParse::Incomplete {
-                digits: "5550199".into()
-            }
-        );
-        assert_eq!(
-            parse_phone("617-555-01999"),
-            PhoneParse::TooLong {
-                digits: "61755501999".into()
-            }
-        );
-        assert_eq!(
-            parse_phone("2 617 555 0199"),
-            PhoneParse::TooLong {
-                digits: "26175550199".into()
-            }
-        );
+        assert_eq!(parse_phone("six one seven"), PhoneParse::Incomplete { digits: "617".into() });
+        assert_eq!(parse_phone("555-0199"), PhoneParse::Incomplete { digits: "5550199".into() });
+        assert_eq!(parse_phone("617-555-01999"), PhoneParse::TooLong { digits: "61755501999".into() });
+        assert_eq!(parse_phone("2 617 555 0199"), PhoneParse::TooLong { digits: "26175550199".into() });
         assert_eq!(parse_phone("I don't know it"), PhoneParse::Nothing);
         assert_eq!(parse_phone(""), PhoneParse::Nothing);
         assert_eq!(parse_phone("Oh, hang on."), PhoneParse::Nothing);
@@ -392,26 +326,14 @@ mod tests {
         assert_eq!(reason("117 555 0199"), "an area code can't start with one");
         assert_eq!(reason("411-555-0199"), "an area code can't end in one one");
         assert_eq!(reason("911-555-0199"), "an area code can't end in one one");
-        assert_eq!(
-            reason("697-555-0199"),
-            "an area code can't have nine in the middle"
-        );
+        assert_eq!(reason("697-555-0199"), "an area code can't have nine in the middle");
     }
 
     #[test]
     fn nanp_exchange_rules() {
-        assert_eq!(
-            reason("617-055-0199"),
-            "the three digits after the area code can't start with zero"
-        );
-        assert_eq!(
-            reason("617-155-0199"),
-            "the three digits after the area code can't start with one"
-        );
-        assert_eq!(
-            reason("617-411-0199"),
-            "the three digits after the area code can't end in one one"
-        );
+        assert_eq!(reason("617-055-0199"), "the three digits after the area code can't start with zero");
+        assert_eq!(reason("617-155-0199"), "the three digits after the area code can't start with one");
+        assert_eq!(reason("617-411-0199"), "the three digits after the area code can't end in one one");
         // 555 and N11-looking line numbers are fine.
         assert_eq!(valid("617-555-1111").digits(), "6175551111");
         assert_eq!(valid("212-555-0100").digits(), "2125550100");
@@ -421,25 +343,16 @@ mod tests {
     fn invalid_keeps_the_digits() {
         assert_eq!(
             parse_phone("1 117 555 0199"),
-            PhoneParse::Invalid {
-                digits: "1175550199".into(),
-                reason: "an area code can't start with one"
-            }
+            PhoneParse::Invalid { digits: "1175550199".into(), reason: "an area code can't start with one" }
         );
     }
 
     #[test]
     fn read_back_words() {
         let p = valid("617-555-0199");
-        assert_eq!(
-            p.grouped_words(),
-            "six one seven, five five five, zero one nine nine"
-        );
+        assert_eq!(p.grouped_words(), "six one seven, five five five, zero one nine nine");
         assert_eq!(p.to_string(), "617-555-0199");
-        assert_eq!(
-            valid("(508) 204-3000").grouped_words(),
-            "five zero eight, two zero four, three zero zero zero"
-        );
+        assert_eq!(valid("(508) 204-3000").grouped_words(), "five zero eight, two zero four, three zero zero zero");
     }
 
     #[test]
@@ -450,15 +363,9 @@ mod tests {
 
     #[test]
     fn classify_keypad_digits() {
-        assert_eq!(
-            digits_of(Some(classify_digits("16175550199"))),
-            "6175550199"
-        );
+        assert_eq!(digits_of(Some(classify_digits("16175550199"))), "6175550199");
         assert_eq!(classify_digits(""), PhoneParse::Nothing);
-        assert!(matches!(
-            classify_digits("61755"),
-            PhoneParse::Incomplete { .. }
-        ));
+        assert!(matches!(classify_digits("61755"), PhoneParse::Incomplete { .. }));
     }
 
     fn prev() -> PhoneNumber {
@@ -467,152 +374,53 @@ mod tests {
 
     #[test]
     fn correct_the_end() {
-        assert_eq!(
-            digits_of(apply_correction(
-                &prev(),
-                "no, it ends in four four seven one"
-            )),
-            "6175554471"
-        );
-        assert_eq!(
-            digits_of(apply_correction(&prev(), "The last four are 4471.")),
-            "6175554471"
-        );
-        assert_eq!(
-            digits_of(apply_correction(
-                &prev(),
-                "the last four digits are four four seven one"
-            )),
-            "6175554471"
-        );
-        assert_eq!(
-            digits_of(apply_correction(&prev(), "No, it ends with 71.")),
-            "6175550171"
-        );
-        assert_eq!(
-            digits_of(apply_correction(&prev(), "last digit is 8")),
-            "6175550198"
-        );
-        assert_eq!(
-            digits_of(apply_correction(&prev(), "It's 4471 at the end")),
-            "6175554471"
-        );
+        assert_eq!(digits_of(apply_correction(&prev(), "no, it ends in four four seven one")), "6175554471");
+        assert_eq!(digits_of(apply_correction(&prev(), "The last four are 4471.")), "6175554471");
+        assert_eq!(digits_of(apply_correction(&prev(), "the last four digits are four four seven one")), "6175554471");
+        assert_eq!(digits_of(apply_correction(&prev(), "No, it ends with 71.")), "6175550171");
+        assert_eq!(digits_of(apply_correction(&prev(), "last digit is 8")), "6175550198");
+        assert_eq!(digits_of(apply_correction(&prev(), "It's 4471 at the end")), "6175554471");
     }
 
     #[test]
     fn count_word_that_is_really_a_digit() {
         // "the last four seven one two": four digits said after "last" with no count.
-        assert_eq!(
-            digits_of(apply_correction(&prev(), "the last four seven one two")),
-            "6175554712"
-        );
-        assert_eq!(
-            digits_of(apply_correction(
-                &prev(),
-                "the last four four four seven one"
-            )),
-            "6175554471"
-        );
+        assert_eq!(digits_of(apply_correction(&prev(), "the last four seven one two")), "6175554712");
+        assert_eq!(digits_of(apply_correction(&prev(), "the last four four four seven one")), "6175554471");
     }
 
     #[test]
     fn correct_the_start() {
-        assert_eq!(
-            digits_of(apply_correction(&prev(), "the area code is 508")),
-            "5085550199"
-        );
-        assert_eq!(
-            digits_of(apply_correction(
-                &prev(),
-                "No, the area code is five oh eight."
-            )),
-            "5085550199"
-        );
-        assert_eq!(
-            digits_of(apply_correction(&prev(), "it starts with 508")),
-            "5085550199"
-        );
-        assert_eq!(
-            digits_of(apply_correction(
-                &prev(),
-                "the first three are five oh eight"
-            )),
-            "5085550199"
-        );
-        assert_eq!(
-            digits_of(apply_correction(&prev(), "it starts with 5")),
-            "5175550199"
-        );
+        assert_eq!(digits_of(apply_correction(&prev(), "the area code is 508")), "5085550199");
+        assert_eq!(digits_of(apply_correction(&prev(), "No, the area code is five oh eight.")), "5085550199");
+        assert_eq!(digits_of(apply_correction(&prev(), "it starts with 508")), "5085550199");
+        assert_eq!(digits_of(apply_correction(&prev(), "the first three are five oh eight")), "5085550199");
+        assert_eq!(digits_of(apply_correction(&prev(), "it starts with 5")), "5175550199");
     }
 
     #[test]
     fn correct_the_middle() {
-        assert_eq!(
-            digits_of(apply_correction(&prev(), "the middle part is 556")),
-            "6175560199"
-        );
-        assert_eq!(
-            digits_of(apply_correction(
-                &prev(),
-                "The middle three are two oh four."
-            )),
-            "6172040199"
-        );
-        assert_eq!(
-            digits_of(apply_correction(&prev(), "the second part is 204")),
-            "6172040199"
-        );
+        assert_eq!(digits_of(apply_correction(&prev(), "the middle part is 556")), "6175560199");
+        assert_eq!(digits_of(apply_correction(&prev(), "The middle three are two oh four.")), "6172040199");
+        assert_eq!(digits_of(apply_correction(&prev(), "the second part is 204")), "6172040199");
     }
 
     #[test]
     fn full_restatement_replaces_everything() {
-        assert_eq!(
-            digits_of(apply_correction(&prev(), "no, 617 555 4471")),
-            "6175554471"
-        );
-        assert_eq!(
-            digits_of(apply_correction(&prev(), "No, it's 1-508-555-4471.")),
-            "5085554471"
-        );
-        assert_eq!(
-            digits_of(apply_correction(
-                &prev(),
-                "no, five oh eight two oh four three thousand"
-            )),
-            "5082043000"
-        );
+        assert_eq!(digits_of(apply_correction(&prev(), "no, 617 555 4471")), "6175554471");
+        assert_eq!(digits_of(apply_correction(&prev(), "No, it's 1-508-555-4471.")), "5085554471");
+        assert_eq!(digits_of(apply_correction(&prev(), "no, five oh eight two oh four three thousand")), "5082043000");
     }
 
     #[test]
     fn correction_without_place_word() {
-        assert_eq!(
-            digits_of(apply_correction(&prev(), "no, 4471")),
-            "6175554471"
-        );
-        assert_eq!(
-            digits_of(apply_correction(&prev(), "no, 555-4471")),
-            "6175554471"
-        );
-        assert_eq!(
-            digits_of(apply_correction(&prev(), "not 0199, 4471")),
-            "6175554471"
-        );
-        assert_eq!(
-            digits_of(apply_correction(&prev(), "it's 4471 not 0199")),
-            "6175554471"
-        );
+        assert_eq!(digits_of(apply_correction(&prev(), "no, 4471")), "6175554471");
+        assert_eq!(digits_of(apply_correction(&prev(), "no, 555-4471")), "6175554471");
+        assert_eq!(digits_of(apply_correction(&prev(), "not 0199, 4471")), "6175554471");
+        assert_eq!(digits_of(apply_correction(&prev(), "it's 4471 not 0199")), "6175554471");
         assert_eq!(apply_correction(&prev(), "no, 508"), None);
-        assert_eq!(
-            digits_of(apply_correction(
-                &prev(),
-                "no it's five oh eight not six one seven"
-            )),
-            "5085550199"
-        );
-        assert_eq!(
-            digits_of(apply_correction(&prev(), "It's 556, not 555.")),
-            "6175560199"
-        );
+        assert_eq!(digits_of(apply_correction(&prev(), "no it's five oh eight not six one seven")), "5085550199");
+        assert_eq!(digits_of(apply_correction(&prev(), "It's 556, not 555.")), "6175560199");
         // Wrong digits that are not in the number do not place the correction.
         assert_eq!(apply_correction(&prev(), "508, not 999"), None);
     }
@@ -621,23 +429,10 @@ mod tests {
     fn correction_is_revalidated() {
         assert_eq!(
             apply_correction(&prev(), "the area code is 117"),
-            Some(PhoneParse::Invalid {
-                digits: "1175550199".into(),
-                reason: "an area code can't start with one"
-            })
+            Some(PhoneParse::Invalid { digits: "1175550199".into(), reason: "an area code can't start with one" })
         );
-        assert_eq!(
-            apply_correction(&prev(), "the last four are 471"),
-            Some(PhoneParse::Incomplete {
-                digits: "617555471".into()
-            })
-        );
-        assert_eq!(
-            apply_correction(&prev(), "the middle part is 4"),
-            Some(PhoneParse::Incomplete {
-                digits: "61740199".into()
-            })
-        );
+        assert_eq!(apply_correction(&prev(), "the last four are 471"), Some(PhoneParse::Incomplete { digits: "617555471".into() }));
+        assert_eq!(apply_correction(&prev(), "the middle part is 4"), Some(PhoneParse::Incomplete { digits: "61740199".into() }));
     }
 
     #[test]

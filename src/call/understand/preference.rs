@@ -29,15 +29,8 @@ pub enum Weekday {
 
 impl Weekday {
     /// All days, Monday first, for iterating and ranges.
-    pub const ALL: [Weekday; 7] = [
-        Weekday::Monday,
-        Weekday::Tuesday,
-        Weekday::Wednesday,
-        Weekday::Thursday,
-        Weekday::Friday,
-        Weekday::Saturday,
-        Weekday::Sunday,
-    ];
+    pub const ALL: [Weekday; 7] =
+        [Weekday::Monday, Weekday::Tuesday, Weekday::Wednesday, Weekday::Thursday, Weekday::Friday, Weekday::Saturday, Weekday::Sunday];
 
     /// The day's English name, for read-back: "Tuesday".
     pub fn name(&self) -> &'static str {
@@ -59,11 +52,7 @@ impl Weekday {
     /// The day a caller's word names: "tuesday", "tuesdays", "tues", "thurs", "weds".
     fn from_word(word: &str) -> Option<Weekday> {
         let w = word.trim_end_matches("'s");
-        let w = if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") {
-            &w[..w.len() - 1]
-        } else {
-            w
-        };
+        let w = if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") { &w[..w.len() - 1] } else { w };
         let day = match w {
             "monday" | "mon" => Weekday::Monday,
             "tuesday" | "tue" | "tues" => Weekday::Tuesday,
@@ -130,9 +119,7 @@ const EXCLUDE_BEFORE: &[&str] = &[
 ];
 
 /// Words that make the preceding day or part unwanted ("Mondays don't work", "Friday's bad").
-const EXCLUDE_AFTER: &[&str] = &[
-    "don't", "doesn't", "won't", "not", "no", "bad", "busy", "can't", "isn't", "aren't", "out",
-];
+const EXCLUDE_AFTER: &[&str] = &["don't", "doesn't", "won't", "not", "no", "bad", "busy", "can't", "isn't", "aren't", "out"];
 
 /// After a negation these words make it a hedge, not an exclusion ("not sure", "doesn't
 /// matter", "don't mind").
@@ -159,10 +146,8 @@ const NUMBER_WORDS: &[(&str, u32)] = &[
 /// morning, 12 noon. Returns the hour and how many tokens it used.
 fn hour_at(toks: &[String], i: usize) -> Option<(u32, usize)> {
     let w = toks.get(i)?.as_str();
-    let (digits, suffix): (String, String) = (
-        w.chars().take_while(char::is_ascii_digit).collect(),
-        w.chars().skip_while(char::is_ascii_digit).collect(),
-    );
+    let (digits, suffix): (String, String) =
+        (w.chars().take_while(char::is_ascii_digit).collect(), w.chars().skip_while(char::is_ascii_digit).collect());
     let (hour, mut used) = if !digits.is_empty() {
         let n: u32 = digits.parse().ok()?;
         // "330" or "1530": Whisper drops the colon sometimes.
@@ -176,10 +161,7 @@ fn hour_at(toks: &[String], i: usize) -> Option<(u32, usize)> {
         return None;
     }
     // A minutes token after the hour: "3 30", "3:30" ("3", "30").
-    if toks
-        .get(i + used)
-        .is_some_and(|m| m.len() == 2 && m.chars().all(|c| c.is_ascii_digit()))
-    {
+    if toks.get(i + used).is_some_and(|m| m.len() == 2 && m.chars().all(|c| c.is_ascii_digit())) {
         used += 1;
     }
     let next = toks.get(i + used).map(String::as_str);
@@ -256,8 +238,7 @@ pub fn parse_preference(text: &str) -> TimePreference {
         }
         for (k, (at, mention)) in mentions.iter().enumerate() {
             let next_mention = mentions.get(k + 1).map_or(toks.len(), |(j, _)| *j);
-            let excluded_here =
-                excluded_before(&toks, *at) || excluded_after(&toks, *at, next_mention);
+            let excluded_here = excluded_before(&toks, *at) || excluded_after(&toks, *at, next_mention);
             match mention {
                 Mention::Days(days) if excluded_here => excluded.extend(days),
                 Mention::Days(days) => included.extend(days),
@@ -267,11 +248,7 @@ pub fn parse_preference(text: &str) -> TimePreference {
         }
     }
 
-    let mut days: Vec<Weekday> = if included.is_empty() && !excluded.is_empty() {
-        Weekday::ALL.to_vec()
-    } else {
-        included
-    };
+    let mut days: Vec<Weekday> = if included.is_empty() && !excluded.is_empty() { Weekday::ALL.to_vec() } else { included };
     days.retain(|d| !excluded.contains(d));
     days.sort();
     days.dedup();
@@ -285,12 +262,7 @@ pub fn parse_preference(text: &str) -> TimePreference {
         _ => None,
     };
 
-    TimePreference {
-        days,
-        part_of_day,
-        soonest,
-        text: text.trim().to_string(),
-    }
+    TimePreference { days, part_of_day, soonest, text: text.trim().to_string() }
 }
 
 /// Splits at , ; ! ? and at full stops that end a word of two or more letters or digits, so
@@ -337,12 +309,7 @@ fn clause_tokens(clause: &str) -> Vec<String> {
                 }
                 continue;
             }
-            out.extend(
-                parts
-                    .iter()
-                    .filter(|p| !p.is_empty())
-                    .map(|p| p.to_string()),
-            );
+            out.extend(parts.iter().filter(|p| !p.is_empty()).map(|p| p.to_string()));
             continue;
         }
         out.push(w);
@@ -368,11 +335,8 @@ fn mention_at(toks: &[String], i: usize) -> (Option<Mention>, usize) {
 
     if let Some(day) = Weekday::from_word(w) {
         // Ranges: "Monday through Wednesday"; "and" only after "between" or "from".
-        if let (Some(range), Some(end)) =
-            (rest.get(1), rest.get(2).and_then(|e| Weekday::from_word(e)))
-        {
-            let is_range = RANGE_WORDS.contains(&range.as_str())
-                && (range != "and" || matches!(prev, Some("between" | "from")));
+        if let (Some(range), Some(end)) = (rest.get(1), rest.get(2).and_then(|e| Weekday::from_word(e))) {
+            let is_range = RANGE_WORDS.contains(&range.as_str()) && (range != "and" || matches!(prev, Some("between" | "from")));
             if is_range {
                 return (Some(Mention::Days(day_range(day, end))), 3);
             }
@@ -393,16 +357,10 @@ fn mention_at(toks: &[String], i: usize) -> (Option<Mention>, usize) {
     let week_ahead = |n: usize| toks[i + 1..].iter().take(n).any(|t| t == "week");
     match w {
         "early" | "beginning" | "start" if week_ahead(4) => {
-            return (
-                Some(Mention::Days(vec![Weekday::Monday, Weekday::Tuesday])),
-                1,
-            );
+            return (Some(Mention::Days(vec![Weekday::Monday, Weekday::Tuesday])), 1);
         }
         "late" | "later" | "end" if week_ahead(4) => {
-            return (
-                Some(Mention::Days(vec![Weekday::Thursday, Weekday::Friday])),
-                1,
-            );
+            return (Some(Mention::Days(vec![Weekday::Thursday, Weekday::Friday])), 1);
         }
         "mid" | "middle" if week_ahead(3) => {
             return (Some(Mention::Days(vec![Weekday::Wednesday])), 1);
@@ -411,10 +369,8 @@ fn mention_at(toks: &[String], i: usize) -> (Option<Mention>, usize) {
     }
 
     // Times of day relative to an hour: "after 3", "before noon", "by 11".
-    if matches!(
-        w,
-        "after" | "before" | "by" | "past" | "from" | "at" | "around" | "about"
-    ) && let Some((hour, used)) = hour_at(toks, i + 1)
+    if matches!(w, "after" | "before" | "by" | "past" | "from" | "at" | "around" | "about")
+        && let Some((hour, used)) = hour_at(toks, i + 1)
     {
         let is_lunch = matches!(toks[i + 1].as_str(), "lunch" | "lunchtime");
         let part = match w {
@@ -442,19 +398,8 @@ fn mention_at(toks: &[String], i: usize) -> (Option<Mention>, usize) {
         "afternoon" | "afternoons" => Some(PartOfDay::Afternoon),
         "evening" | "evenings" | "night" | "nights" | "tonight" => Some(PartOfDay::Evening),
         "first" if rest.get(1).is_some_and(|t| t == "thing") => Some(PartOfDay::Morning),
-        "early"
-            if !week_ahead(4)
-                && rest
-                    .get(1)
-                    .is_none_or(|t| !matches!(t.as_str(), "afternoon" | "evening")) =>
-        {
-            Some(PartOfDay::Morning)
-        }
-        "late"
-            if !week_ahead(4) && rest.get(1).is_none_or(|t| !matches!(t.as_str(), "morning")) =>
-        {
-            Some(PartOfDay::Afternoon)
-        }
+        "early" if !week_ahead(4) && rest.get(1).is_none_or(|t| !matches!(t.as_str(), "afternoon" | "evening")) => Some(PartOfDay::Morning),
+        "late" if !week_ahead(4) && rest.get(1).is_none_or(|t| !matches!(t.as_str(), "morning")) => Some(PartOfDay::Afternoon),
         "work" if prev == Some("after") => Some(PartOfDay::Evening),
         "school" if prev == Some("after") => Some(PartOfDay::Afternoon),
         _ => None,
@@ -489,22 +434,14 @@ fn day_range(start: Weekday, end: Weekday) -> Vec<Weekday> {
 }
 
 fn is_negation(toks: &[String], k: usize, words: &[&str]) -> bool {
-    words.contains(&toks[k].as_str())
-        && toks
-            .get(k + 1)
-            .is_none_or(|n| !HEDGES.contains(&n.as_str()))
+    words.contains(&toks[k].as_str()) && toks.get(k + 1).is_none_or(|n| !HEDGES.contains(&n.as_str()))
 }
 
 /// An exclusion word earlier in the clause, or "anything but"/"any day but".
 fn excluded_before(toks: &[String], at: usize) -> bool {
     (0..at).any(|k| {
         is_negation(toks, k, EXCLUDE_BEFORE)
-            || (toks[k] == "but"
-                && k > 0
-                && matches!(
-                    toks[k - 1].as_str(),
-                    "anything" | "any" | "day" | "everything" | "all"
-                ))
+            || (toks[k] == "but" && k > 0 && matches!(toks[k - 1].as_str(), "anything" | "any" | "day" | "everything" | "all"))
             || (toks[k] == "other" && toks.get(k + 1).is_some_and(|t| t == "than"))
     })
 }
@@ -555,17 +492,9 @@ fn describe_days(days: &[Weekday]) -> String {
             end += 1;
         }
         if end - k >= 2 {
-            items.push(format!(
-                "{} to {}",
-                Weekday::ALL[set[k]].name(),
-                Weekday::ALL[set[end]].name()
-            ));
+            items.push(format!("{} to {}", Weekday::ALL[set[k]].name(), Weekday::ALL[set[end]].name()));
         } else {
-            items.extend(
-                set[k..=end]
-                    .iter()
-                    .map(|&d| Weekday::ALL[d].name().to_string()),
-            );
+            items.extend(set[k..=end].iter().map(|&d| Weekday::ALL[d].name().to_string()));
         }
         k = end + 1;
     }
@@ -589,28 +518,12 @@ mod tests {
 
     #[test]
     fn brief_examples() {
-        assert_eq!(
-            pref("Tuesday or Thursday mornings."),
-            (vec![Tuesday, Thursday], Some(PartOfDay::Morning), false)
-        );
-        assert_eq!(
-            pref("Any weekday after 3."),
-            (
-                vec![Monday, Tuesday, Wednesday, Thursday, Friday],
-                Some(PartOfDay::Afternoon),
-                false
-            )
-        );
+        assert_eq!(pref("Tuesday or Thursday mornings."), (vec![Tuesday, Thursday], Some(PartOfDay::Morning), false));
+        assert_eq!(pref("Any weekday after 3."), (vec![Monday, Tuesday, Wednesday, Thursday, Friday], Some(PartOfDay::Afternoon), false));
         assert_eq!(pref("Weekends."), (vec![Saturday, Sunday], None, false));
-        assert_eq!(
-            pref("Monday through Wednesday."),
-            (vec![Monday, Tuesday, Wednesday], None, false)
-        );
+        assert_eq!(pref("Monday through Wednesday."), (vec![Monday, Tuesday, Wednesday], None, false));
         assert_eq!(pref("As soon as possible."), (vec![], None, true));
-        assert_eq!(
-            pref("Early next week."),
-            (vec![Monday, Tuesday], None, false)
-        );
+        assert_eq!(pref("Early next week."), (vec![Monday, Tuesday], None, false));
         assert_eq!(pref("Anytime."), (vec![], None, false));
     }
 
@@ -618,23 +531,11 @@ mod tests {
     fn days() {
         assert_eq!(pref("Uh, Tuesdays, I guess.").0, vec![Tuesday]);
         assert_eq!(pref("Mon-Wed").0, vec![Monday, Tuesday, Wednesday]);
-        assert_eq!(
-            pref("Monday to Friday").0,
-            vec![Monday, Tuesday, Wednesday, Thursday, Friday]
-        );
-        assert_eq!(
-            pref("Anywhere between Monday and Wednesday.").0,
-            vec![Monday, Tuesday, Wednesday]
-        );
-        assert_eq!(
-            pref("Friday through Monday").0,
-            vec![Monday, Friday, Saturday, Sunday]
-        );
+        assert_eq!(pref("Monday to Friday").0, vec![Monday, Tuesday, Wednesday, Thursday, Friday]);
+        assert_eq!(pref("Anywhere between Monday and Wednesday.").0, vec![Monday, Tuesday, Wednesday]);
+        assert_eq!(pref("Friday through Monday").0, vec![Monday, Friday, Saturday, Sunday]);
         assert_eq!(pref("Monday and Wednesday").0, vec![Monday, Wednesday]);
-        assert_eq!(
-            pref("This Friday or next Tuesday.").0,
-            vec![Tuesday, Friday]
-        );
+        assert_eq!(pref("This Friday or next Tuesday.").0, vec![Tuesday, Friday]);
         assert_eq!(pref("Thurs or Fri").0, vec![Thursday, Friday]);
         assert_eq!(pref("Later in the week.").0, vec![Thursday, Friday]);
         assert_eq!(pref("End of the week.").0, vec![Thursday, Friday]);
@@ -644,19 +545,10 @@ mod tests {
 
     #[test]
     fn exclusions() {
-        assert_eq!(
-            pref("Any weekday except Friday.").0,
-            vec![Monday, Tuesday, Wednesday, Thursday]
-        );
-        assert_eq!(
-            pref("Anything but Monday.").0,
-            vec![Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday]
-        );
+        assert_eq!(pref("Any weekday except Friday.").0, vec![Monday, Tuesday, Wednesday, Thursday]);
+        assert_eq!(pref("Anything but Monday.").0, vec![Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday]);
         assert!(!pref("Not Mondays.").0.contains(&Monday));
-        assert_eq!(
-            pref("Mondays don't work for me, but Tuesday is fine.").0,
-            vec![Tuesday]
-        );
+        assert_eq!(pref("Mondays don't work for me, but Tuesday is fine.").0, vec![Tuesday]);
         assert_eq!(pref("Tuesday, but not Thursday.").0, vec![Tuesday]);
         assert_eq!(pref("I can't do mornings.").1, Some(PartOfDay::Afternoon));
         assert_eq!(pref("No afternoons.").1, Some(PartOfDay::Morning));
@@ -675,10 +567,7 @@ mod tests {
         assert_eq!(pref("Before noon.").1, Some(PartOfDay::Morning));
         assert_eq!(pref("Before 11.").1, Some(PartOfDay::Morning));
         assert_eq!(pref("After lunch.").1, Some(PartOfDay::Afternoon));
-        assert_eq!(
-            pref("First thing in the morning.").1,
-            Some(PartOfDay::Morning)
-        );
+        assert_eq!(pref("First thing in the morning.").1, Some(PartOfDay::Morning));
         assert_eq!(pref("Early.").1, Some(PartOfDay::Morning));
         assert_eq!(pref("Late afternoon.").1, Some(PartOfDay::Afternoon));
         assert_eq!(pref("Around 10 a.m.").1, Some(PartOfDay::Morning));
@@ -707,49 +596,29 @@ mod tests {
 
     #[test]
     fn no_preference() {
-        for text in [
-            "Anytime.",
-            "Any time.",
-            "Whenever.",
-            "Doesn't matter.",
-            "I'm flexible.",
-            "",
-            "Um.",
-        ] {
+        for text in ["Anytime.", "Any time.", "Whenever.", "Doesn't matter.", "I'm flexible.", "", "Um."] {
             assert_eq!(pref(text), (vec![], None, false), "{text}");
         }
     }
 
     #[test]
     fn keeps_text() {
-        assert_eq!(
-            parse_preference("  Tuesday or Thursday mornings. ").text,
-            "Tuesday or Thursday mornings."
-        );
+        assert_eq!(parse_preference("  Tuesday or Thursday mornings. ").text, "Tuesday or Thursday mornings.");
     }
 
     #[test]
     fn summaries() {
         let s = |t: &str| parse_preference(t).summary();
-        assert_eq!(
-            s("Tuesday or Thursday mornings."),
-            "Tuesday or Thursday, in the morning"
-        );
+        assert_eq!(s("Tuesday or Thursday mornings."), "Tuesday or Thursday, in the morning");
         assert_eq!(s("Any weekday after 3."), "any weekday, in the afternoon");
         assert_eq!(s("Weekends."), "the weekend");
         assert_eq!(s("Monday through Wednesday."), "Monday to Wednesday");
         assert_eq!(s("As soon as possible."), "as soon as possible");
         assert_eq!(s("Anytime."), "any time");
-        assert_eq!(
-            s("Monday, Tuesday, Wednesday or Friday."),
-            "Monday to Wednesday or Friday"
-        );
+        assert_eq!(s("Monday, Tuesday, Wednesday or Friday."), "Monday to Wednesday or Friday");
         assert_eq!(s("Anything but Monday."), "Tuesday to Sunday");
         assert_eq!(s("ASAP, mornings."), "as soon as possible, in the morning");
-        assert_eq!(
-            s("Monday or Tuesday or Thursday evening"),
-            "Monday, Tuesday or Thursday, in the evening"
-        );
+        assert_eq!(s("Monday or Tuesday or Thursday evening"), "Monday, Tuesday or Thursday, in the evening");
     }
 
     proptest! {

@@ -73,9 +73,7 @@ impl RedFlag {
     ];
 
     fn from_label(label: &str) -> Option<RedFlag> {
-        RedFlag::PRECEDENCE
-            .into_iter()
-            .find(|f| f.label() == label.trim())
+        RedFlag::PRECEDENCE.into_iter().find(|f| f.label() == label.trim())
     }
 }
 
@@ -90,18 +88,12 @@ const PATTERNS: &[(RedFlag, &str)] = &[
         RedFlag::ChestPain,
         "chest .. pain|hurt|ache|pressure|tight|tightness|heavy|heaviness|squeezing|squeeze|burning|crushing|discomfort|pressing",
     ),
-    (
-        RedFlag::ChestPain,
-        "pain|pressure|tightness|ache|squeezing|heaviness|discomfort|hurt|weight .. chest",
-    ),
+    (RedFlag::ChestPain, "pain|pressure|tightness|ache|squeezing|heaviness|discomfort|hurt|weight .. chest"),
     (RedFlag::ChestPain, "heart attack"),
     (RedFlag::ChestPain, "heart .. hurt|pain|ache"),
     (RedFlag::ChestPain, "angina"),
     // Palpitations are usually benign, but not always: flag.
-    (
-        RedFlag::ChestPain,
-        "heart .. racing|pounding|fluttering|skipping",
-    ),
+    (RedFlag::ChestPain, "heart .. racing|pounding|fluttering|skipping"),
     (RedFlag::ChestPain, "cardiac arrest"),
     // "I feel like I'm going to die": acute distress, reported under the generic code.
     (RedFlag::ChestPain, "going|gonna .. die"),
@@ -117,86 +109,41 @@ const PATTERNS: &[(RedFlag, &str)] = &[
     (RedFlag::Breathing, "short|shortness .. breath"),
     (RedFlag::Breathing, "out of breath"),
     (RedFlag::Breathing, "cannot .. catch .. breath"),
-    (
-        RedFlag::Breathing,
-        "gasping|choking|choke|suffocating|suffocate|wheezing",
-    ),
+    (RedFlag::Breathing, "gasping|choking|choke|suffocating|suffocate|wheezing"),
     (RedFlag::Breathing, "not|cannot .. get|getting .. air"),
     (RedFlag::Breathing, "struggling|gasping for air"),
     (RedFlag::Breathing, "turning|going blue"),
     (RedFlag::Breathing, "lips .. blue"),
     // Stroke
     (RedFlag::Stroke, "stroke"),
-    (
-        RedFlag::Stroke,
-        "face .. droop|drooping|droopy|crooked|numb|sagging|lopsided",
-    ),
+    (RedFlag::Stroke, "face .. droop|drooping|droopy|crooked|numb|sagging|lopsided"),
     (RedFlag::Stroke, "droop|drooping|droopy"),
     (RedFlag::Stroke, "slurred|slurring|slur"),
     (RedFlag::Stroke, "speech .. weird|strange|garbled|funny"),
-    (
-        RedFlag::Stroke,
-        "trouble|difficulty|problem .. speaking|talking|speech",
-    ),
+    (RedFlag::Stroke, "trouble|difficulty|problem .. speaking|talking|speech"),
     (RedFlag::Stroke, "cannot .. get .. words"),
-    (
-        RedFlag::Stroke,
-        "cannot .. move|feel|lift|use .. arm|leg|hand|side|face|foot",
-    ),
-    (
-        RedFlag::Stroke,
-        "numb|numbness|weak|weakness|paralyzed|paralysed|tingling|dead .. one|left|right side",
-    ),
-    (
-        RedFlag::Stroke,
-        "side .. numb|weak|paralyzed|paralysed|dead",
-    ),
-    (
-        RedFlag::Stroke,
-        "sudden|suddenly .. weak|weakness|numb|numbness|confused|confusion|dizzy|vision|headache|paralyzed",
-    ),
+    (RedFlag::Stroke, "cannot .. move|feel|lift|use .. arm|leg|hand|side|face|foot"),
+    (RedFlag::Stroke, "numb|numbness|weak|weakness|paralyzed|paralysed|tingling|dead .. one|left|right side"),
+    (RedFlag::Stroke, "side .. numb|weak|paralyzed|paralysed|dead"),
+    (RedFlag::Stroke, "sudden|suddenly .. weak|weakness|numb|numbness|confused|confusion|dizzy|vision|headache|paralyzed"),
     (RedFlag::Stroke, "worst headache"),
     (RedFlag::Stroke, "arm .. numb|dead|weak|limp"),
     (RedFlag::Stroke, "lost|losing .. vision|sight"),
     // Bleeding
-    (
-        RedFlag::Bleeding,
-        "bleeding .. lot|heavy|heavily|badly|bad|profusely|everywhere|much|nonstop|severely|through",
-    ),
-    (
-        RedFlag::Bleeding,
-        "severe|heavy|lot|uncontrolled|major|massive .. bleeding",
-    ),
-    (
-        RedFlag::Bleeding,
-        "wont|cannot|not|doesnt|isnt .. stop .. bleeding",
-    ),
-    (
-        RedFlag::Bleeding,
-        "bleeding .. wont|not|doesnt|isnt|cannot .. stop",
-    ),
+    (RedFlag::Bleeding, "bleeding .. lot|heavy|heavily|badly|bad|profusely|everywhere|much|nonstop|severely|through"),
+    (RedFlag::Bleeding, "severe|heavy|lot|uncontrolled|major|massive .. bleeding"),
+    (RedFlag::Bleeding, "wont|cannot|not|doesnt|isnt .. stop .. bleeding"),
+    (RedFlag::Bleeding, "bleeding .. wont|not|doesnt|isnt|cannot .. stop"),
     (RedFlag::Bleeding, "lot|much|pool|full .. blood"),
-    (
-        RedFlag::Bleeding,
-        "blood .. everywhere|gushing|pouring|spurting",
-    ),
+    (RedFlag::Bleeding, "blood .. everywhere|gushing|pouring|spurting"),
     (RedFlag::Bleeding, "gushing|pouring|spurting .. blood"),
     (RedFlag::Bleeding, "hemorrhage|hemorrhaging|haemorrhage"),
-    (
-        RedFlag::Bleeding,
-        "coughing|cough|vomiting|vomit|throwing|puking|spitting .. blood",
-    ),
-    (
-        RedFlag::Bleeding,
-        "im|hes|shes|is|keep|keeps|still bleeding",
-    ),
+    (RedFlag::Bleeding, "coughing|cough|vomiting|vomit|throwing|puking|spitting .. blood"),
+    (RedFlag::Bleeding, "im|hes|shes|is|keep|keeps|still bleeding"),
     (RedFlag::Bleeding, "deep .. cut|wound|gash"),
     // Self-harm
     (RedFlag::SelfHarm, "suicidal|suicide"),
-    (
-        RedFlag::SelfHarm,
-        "kill|killing|hurt|hurting|harm|harming|cut|cutting|shoot|hang|drown .. myself",
-    ),
+    (RedFlag::SelfHarm, "kill|killing|hurt|hurting|harm|harming|cut|cutting|shoot|hang|drown .. myself"),
     (RedFlag::SelfHarm, "end .. my life"),
     (RedFlag::SelfHarm, "end it all"),
     (RedFlag::SelfHarm, "take .. my own life"),
@@ -206,36 +153,21 @@ const PATTERNS: &[(RedFlag, &str)] = &[
     (RedFlag::SelfHarm, "dont|not .. want .. live|alive"),
     (RedFlag::SelfHarm, "no reason .. live"),
     // Overdose and poisoning
-    (
-        RedFlag::Overdose,
-        "overdose|overdosed|overdosing|overdosage",
-    ),
+    (RedFlag::Overdose, "overdose|overdosed|overdosing|overdosage"),
     (RedFlag::Overdose, "=od"),
     (
         RedFlag::Overdose,
         "too many .. pill|pills|tablet|tablets|med|meds|medication|medications|medicine|drug|drugs|capsule|capsules|gummies|doses",
     ),
-    (
-        RedFlag::Overdose,
-        "took|taken|take|swallowed|ate .. too many|much",
-    ),
+    (RedFlag::Overdose, "took|taken|take|swallowed|ate .. too many|much"),
     (RedFlag::Overdose, "whole bottle"),
     (RedFlag::Overdose, "=swallowed|=swallowing"),
     (RedFlag::Overdose, "poison|poisoned|poisoning"),
-    (
-        RedFlag::Overdose,
-        "drank|drink|ate|swallowed .. bleach|antifreeze|detergent|chemical|chemicals|cleaner|pods",
-    ),
+    (RedFlag::Overdose, "drank|drink|ate|swallowed .. bleach|antifreeze|detergent|chemical|chemicals|cleaner|pods"),
     // Unconscious, collapse, seizure
     (RedFlag::Unconscious, "passed|pass|passing out"),
-    (
-        RedFlag::Unconscious,
-        "unconscious|unresponsive|seizure|seizures|seizing|convulsing|convulsion|convulsions",
-    ),
-    (
-        RedFlag::Unconscious,
-        "fainted|fainting|faint|collapsed|collapse|collapsing",
-    ),
+    (RedFlag::Unconscious, "unconscious|unresponsive|seizure|seizures|seizing|convulsing|convulsion|convulsions"),
+    (RedFlag::Unconscious, "fainted|fainting|faint|collapsed|collapse|collapsing"),
     (RedFlag::Unconscious, "not|isnt|stopped|wasnt =breathing"),
     (RedFlag::Unconscious, "not .. responding|responsive|waking"),
     (RedFlag::Unconscious, "wont|cannot .. wake|respond"),
@@ -246,30 +178,18 @@ const PATTERNS: &[(RedFlag, &str)] = &[
     (RedFlag::Allergic, "anaphylaxis|anaphylactic"),
     (RedFlag::Allergic, "epipen"),
     (RedFlag::Allergic, "epi pen"),
-    (
-        RedFlag::Allergic,
-        "throat .. swelling|swollen|swell|closing|close|tight|tightening",
-    ),
-    (
-        RedFlag::Allergic,
-        "tongue|lips|lip|face|mouth .. swelling|swollen|swell",
-    ),
-    (
-        RedFlag::Allergic,
-        "swelling|swollen .. throat|tongue|lips|lip",
-    ),
-    (
-        RedFlag::Allergic,
-        "allergic reaction +swell|swollen|breath|breathe|cannot|hive|throat|tongue|lip|face|wheez|itchy|rash",
-    ),
+    (RedFlag::Allergic, "throat .. swelling|swollen|swell|closing|close|tight|tightening"),
+    (RedFlag::Allergic, "tongue|lips|lip|face|mouth .. swelling|swollen|swell"),
+    (RedFlag::Allergic, "swelling|swollen .. throat|tongue|lips|lip"),
+    (RedFlag::Allergic, "allergic reaction +swell|swollen|breath|breathe|cannot|hive|throat|tongue|lip|face|wheez|itchy|rash"),
     (RedFlag::Allergic, "having .. reaction"),
 ];
 
 /// Negation words. "no" only counts when it does not open the clause as an interjection
 /// ("No, my chest hurts" / "no my chest hurts" are flags).
 const NEGATORS: &[&str] = &[
-    "no", "not", "dont", "doesnt", "didnt", "havent", "hasnt", "isnt", "arent", "wasnt", "werent",
-    "never", "without", "deny", "denies", "nor", "none", "nothing", "aint",
+    "no", "not", "dont", "doesnt", "didnt", "havent", "hasnt", "isnt", "arent", "wasnt", "werent", "never", "without", "deny", "denies",
+    "nor", "none", "nothing", "aint",
 ];
 
 /// A negator followed by one of these negates the speaker's knowledge, not the symptom ("I
@@ -282,8 +202,8 @@ const HEDGE_VERBS: &[&str] = &[
 
 /// Words after "no" that show "no" is an interjection, not a determiner.
 const AFTER_INTERJECTION: &[&str] = &[
-    "my", "i", "im", "it", "its", "he", "she", "hes", "shes", "the", "they", "we", "this", "that",
-    "thats", "his", "her", "our", "your", "you", "sorry", "wait", "please", "help", "but",
+    "my", "i", "im", "it", "its", "he", "she", "hes", "shes", "the", "they", "we", "this", "that", "thats", "his", "her", "our", "your",
+    "you", "sorry", "wait", "please", "help", "but",
 ];
 
 /// One position of a pattern.
@@ -326,16 +246,7 @@ fn parse_pattern(flag: RedFlag, spec: &str) -> Option<Pattern> {
             requires.extend(req.split('|').map(stem));
             continue;
         }
-        let alts = part
-            .split('|')
-            .map(|a| {
-                if a.starts_with('=') {
-                    a.to_string()
-                } else {
-                    stem(a)
-                }
-            })
-            .collect();
+        let alts = part.split('|').map(|a| if a.starts_with('=') { a.to_string() } else { stem(a) }).collect();
         steps.push(Step { alts, gap });
         gap = 0;
     }
@@ -343,27 +254,13 @@ fn parse_pattern(flag: RedFlag, spec: &str) -> Option<Pattern> {
         return None;
     }
     let negative = unnegatable
-        || steps.iter().any(|s| {
-            s.alts.iter().any(|a| {
-                NEGATORS.contains(&a.as_str()) || matches!(a.as_str(), "cannot" | "wont" | "unabl")
-            })
-        });
-    Some(Pattern {
-        flag,
-        steps,
-        requires,
-        negative,
-    })
+        || steps.iter().any(|s| s.alts.iter().any(|a| NEGATORS.contains(&a.as_str()) || matches!(a.as_str(), "cannot" | "wont" | "unabl")));
+    Some(Pattern { flag, steps, requires, negative })
 }
 
 fn built_in() -> &'static [Pattern] {
     static PATTERNS_CELL: OnceLock<Vec<Pattern>> = OnceLock::new();
-    PATTERNS_CELL.get_or_init(|| {
-        PATTERNS
-            .iter()
-            .filter_map(|&(flag, spec)| parse_pattern(flag, spec))
-            .collect()
-    })
+    PATTERNS_CELL.get_or_init(|| PATTERNS.iter().filter_map(|&(flag, spec)| parse_pattern(flag, spec)).collect())
 }
 
 /// Rough stem: lower case, apostrophes dropped, plural/-ing/-ed and a final "e" removed, a
@@ -380,16 +277,9 @@ fn stem(word: &str) -> String {
     let n = w.chars().count();
     let mut s = if n > 4 && w.ends_with("ies") {
         format!("{}y", &w[..w.len() - 3])
-    } else if n > 4
-        && (w.ends_with("sses") || w.ends_with("xes") || w.ends_with("ches") || w.ends_with("shes"))
-    {
+    } else if n > 4 && (w.ends_with("sses") || w.ends_with("xes") || w.ends_with("ches") || w.ends_with("shes")) {
         w[..w.len() - 2].to_string()
-    } else if n > 3
-        && w.ends_with('s')
-        && !w.ends_with("ss")
-        && !w.ends_with("us")
-        && !w.ends_with("is")
-    {
+    } else if n > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
         w[..w.len() - 1].to_string()
     } else {
         w
@@ -438,11 +328,7 @@ fn tokens(text: &str) -> Vec<Token> {
                 if out.last().is_some_and(|t| t.surface == part) {
                     continue;
                 }
-                out.push(Token {
-                    surface: part.to_string(),
-                    stem: stem(part),
-                    clause,
-                });
+                out.push(Token { surface: part.to_string(), stem: stem(part), clause });
             }
         }
     }
@@ -464,17 +350,12 @@ fn matches(pattern: &Pattern, toks: &[Token]) -> Vec<(usize, usize)> {
         };
         let from = prev + 1;
         let to = (from + step.gap).min(toks.len().saturating_sub(1));
-        (from..=to)
-            .filter(|&i| i < toks.len() && step_matches(step, &toks[i]))
-            .find_map(|i| rest(others, toks, i))
+        (from..=to).filter(|&i| i < toks.len() && step_matches(step, &toks[i])).find_map(|i| rest(others, toks, i))
     }
     let Some((first, others)) = pattern.steps.split_first() else {
         return Vec::new();
     };
-    (0..toks.len())
-        .filter(|&i| step_matches(first, &toks[i]))
-        .filter_map(|i| rest(others, toks, i).map(|end| (i, end)))
-        .collect()
+    (0..toks.len()).filter(|&i| step_matches(first, &toks[i])).filter_map(|i| rest(others, toks, i).map(|end| (i, end))).collect()
 }
 
 /// Is the match starting at `at` negated? A real negator among the three words before it in
@@ -502,10 +383,7 @@ fn negated(toks: &[Token], at: usize) -> bool {
     // "no chest pain or shortness of breath": "or"/"nor" right before (skipping "any"), and a
     // negator earlier in the same clause.
     let mut k = at;
-    while k > 0
-        && matches!(toks[k - 1].stem.as_str(), "any" | "a" | "an")
-        && toks[k - 1].clause == clause
-    {
+    while k > 0 && matches!(toks[k - 1].stem.as_str(), "any" | "a" | "an") && toks[k - 1].clause == clause {
         k -= 1;
     }
     if k > 0 && toks[k - 1].clause == clause && matches!(toks[k - 1].stem.as_str(), "or" | "nor") {
@@ -516,13 +394,10 @@ fn negated(toks: &[Token], at: usize) -> bool {
 
 fn flag_in(patterns: &[Pattern], toks: &[Token], found: &mut [bool; 9]) {
     for pattern in patterns {
-        if !pattern.requires.is_empty() && !toks.iter().any(|t| pattern.requires.contains(&t.stem))
-        {
+        if !pattern.requires.is_empty() && !toks.iter().any(|t| pattern.requires.contains(&t.stem)) {
             continue;
         }
-        let hit = matches(pattern, toks)
-            .into_iter()
-            .any(|(start, _)| pattern.negative || !negated(toks, start));
+        let hit = matches(pattern, toks).into_iter().any(|(start, _)| pattern.negative || !negated(toks, start));
         if hit && let Some(i) = RedFlag::PRECEDENCE.iter().position(|f| *f == pattern.flag) {
             found[i] = true;
         }
@@ -557,18 +432,12 @@ pub fn red_flag(text: &str, extra_phrases: &[String]) -> Option<RedFlag> {
                 },
                 None => (RedFlag::Other, phrase.as_str()),
             };
-            let spec: Vec<String> = words(body)
-                .into_iter()
-                .map(|w| w.replace(['|', '+', '='], ""))
-                .collect();
+            let spec: Vec<String> = words(body).into_iter().map(|w| w.replace(['|', '+', '='], "")).collect();
             parse_pattern(flag, &spec.join(" "))
         })
         .collect();
     flag_in(&extra, &toks, &mut found);
-    RedFlag::PRECEDENCE
-        .into_iter()
-        .zip(found)
-        .find_map(|(flag, hit)| hit.then_some(flag))
+    RedFlag::PRECEDENCE.into_iter().zip(found).find_map(|(flag, hit)| hit.then_some(flag))
 }
 
 #[cfg(test)]
@@ -805,77 +674,37 @@ mod tests {
     #[test]
     fn when_in_doubt_flag() {
         // Past and third-person mentions are flagged on purpose (see the module doc).
-        assert_eq!(
-            flag("My father had a stroke last year."),
-            Some(RedFlag::Stroke)
-        );
-        assert_eq!(
-            flag("I had chest pain this morning but it's gone."),
-            Some(RedFlag::ChestPain)
-        );
+        assert_eq!(flag("My father had a stroke last year."), Some(RedFlag::Stroke));
+        assert_eq!(flag("I had chest pain this morning but it's gone."), Some(RedFlag::ChestPain));
         assert_eq!(flag("My heart is racing."), Some(RedFlag::ChestPain));
-        assert_eq!(
-            flag("I'd like to schedule a stroke follow-up."),
-            Some(RedFlag::Stroke)
-        );
+        assert_eq!(flag("I'd like to schedule a stroke follow-up."), Some(RedFlag::Stroke));
         // "I don't want to die" is distress: negation does not cancel it.
-        assert_eq!(
-            flag("I don't know, I don't want to die."),
-            Some(RedFlag::SelfHarm)
-        );
+        assert_eq!(flag("I don't know, I don't want to die."), Some(RedFlag::SelfHarm));
     }
 
     #[test]
     fn precedence() {
-        assert_eq!(
-            flag("I took too many pills and I want to die."),
-            Some(RedFlag::Overdose)
-        );
-        assert_eq!(
-            flag("He passed out and he's bleeding a lot."),
-            Some(RedFlag::Unconscious)
-        );
-        assert_eq!(
-            flag("Allergic reaction, my throat is swelling and I can't breathe."),
-            Some(RedFlag::Allergic)
-        );
+        assert_eq!(flag("I took too many pills and I want to die."), Some(RedFlag::Overdose));
+        assert_eq!(flag("He passed out and he's bleeding a lot."), Some(RedFlag::Unconscious));
+        assert_eq!(flag("Allergic reaction, my throat is swelling and I can't breathe."), Some(RedFlag::Allergic));
     }
 
     #[test]
     fn extra_phrases() {
-        let extra = vec![
-            "miscarriage".to_string(),
-            "bleeding: heavy period".to_string(),
-            "stroke: face feels numb".to_string(),
-        ];
-        assert_eq!(
-            red_flag("I think I'm having a miscarriage.", &extra),
-            Some(RedFlag::Other)
-        );
-        assert_eq!(
-            red_flag("I have a really heavy period.", &extra),
-            Some(RedFlag::Bleeding)
-        );
-        assert_eq!(
-            red_flag("Half my face feels numb.", &extra),
-            Some(RedFlag::Stroke)
-        );
+        let extra = vec!["miscarriage".to_string(), "bleeding: heavy period".to_string(), "stroke: face feels numb".to_string()];
+        assert_eq!(red_flag("I think I'm having a miscarriage.", &extra), Some(RedFlag::Other));
+        assert_eq!(red_flag("I have a really heavy period.", &extra), Some(RedFlag::Bleeding));
+        assert_eq!(red_flag("Half my face feels numb.", &extra), Some(RedFlag::Stroke));
         assert_eq!(red_flag("I'm not having a miscarriage.", &extra), None);
         assert_eq!(red_flag("Just a refill.", &extra), None);
-        assert_eq!(
-            red_flag("x", &["".to_string(), ":".to_string(), "|+=".to_string()]),
-            None
-        );
+        assert_eq!(red_flag("x", &["".to_string(), ":".to_string(), "|+=".to_string()]), None);
     }
 
     #[test]
     fn labels_are_codes() {
         for f in RedFlag::PRECEDENCE {
             let label = f.label();
-            assert!(
-                label.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
-                "{label}"
-            );
+            assert!(label.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{label}");
             assert_eq!(RedFlag::from_label(label), Some(f));
         }
     }

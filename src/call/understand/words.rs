@@ -21,8 +21,7 @@ pub fn words(text: &str) -> Vec<String> {
         if c == '-' && !current.is_empty() {
             let next_is_letter = chars.get(i + 1).is_some_and(|n| n.is_alphabetic());
             let current_is_word = current.chars().count() > 1 && current.chars().all(|x| x.is_alphabetic());
-            let next_is_word = next_is_letter
-                && chars[i + 1..].iter().take_while(|x| x.is_alphabetic()).count() > 1;
+            let next_is_word = next_is_letter && chars[i + 1..].iter().take_while(|x| x.is_alphabetic()).count() > 1;
             if current_is_word && next_is_word {
                 current.push('-');
                 continue;

@@ -25,10 +25,7 @@ pub enum Answer {
 /// Words in the text, grouped by clause (, . ; : ! ? end a clause), with Whisper's split
 /// spellings of "uh-huh", "mm-hmm" joined back.
 fn clauses(text: &str) -> Vec<Vec<String>> {
-    text.split([',', '.', ';', ':', '!', '?'])
-        .map(|piece| join_noises(words(piece)))
-        .filter(|c| !c.is_empty())
-        .collect()
+    text.split([',', '.', ';', ':', '!', '?']).map(|piece| join_noises(words(piece))).filter(|c| !c.is_empty()).collect()
 }
 
 fn join_noises(ws: Vec<String>) -> Vec<String> {
@@ -58,8 +55,8 @@ fn join_noises(ws: Vec<String>) -> Vec<String> {
 
 /// Hesitation and politeness that may precede the answer word.
 const FILLERS: &[&str] = &[
-    "uh", "um", "umm", "uhh", "er", "erm", "ah", "oh", "well", "so", "sorry", "hmm", "hm", "like",
-    "i", "mean", "think", "guess", "ma'am", "sir", "hey", "oops", "wait", "hold", "on",
+    "uh", "um", "umm", "uhh", "er", "erm", "ah", "oh", "well", "so", "sorry", "hmm", "hm", "like", "i", "mean", "think", "guess", "ma'am",
+    "sir", "hey", "oops", "wait", "hold", "on",
 ];
 
 /// Single words that are a yes on their own.
@@ -136,27 +133,17 @@ fn clause_verdict(clause: &[String]) -> Answer {
     let mut start = 0;
     while start < clause.len() && FILLERS.contains(&clause[start].as_str()) {
         let rest = &clause[start..];
-        if YES_PHRASES
-            .iter()
-            .chain(NO_PHRASES)
-            .any(|p| starts_with(rest, p))
-        {
+        if YES_PHRASES.iter().chain(NO_PHRASES).any(|p| starts_with(rest, p)) {
             break;
         }
         start += 1;
     }
     let rest = &clause[start..];
-    if rest
-        .first()
-        .is_some_and(|w| UNCLEAR_OPENERS.contains(&w.as_str()))
-    {
+    if rest.first().is_some_and(|w| UNCLEAR_OPENERS.contains(&w.as_str())) {
         return Answer::Unclear;
     }
     // Yes phrases first: "no problem" and "that's it" are agreement.
-    if YES_PHRASES
-        .iter()
-        .any(|p| starts_with(rest, p) && !negated_after(rest, p.len()))
-    {
+    if YES_PHRASES.iter().any(|p| starts_with(rest, p) && !negated_after(rest, p.len())) {
         return Answer::Yes;
     }
     if NO_PHRASES.iter().any(|p| starts_with(rest, p)) {
@@ -166,14 +153,7 @@ fn clause_verdict(clause: &[String]) -> Answer {
         Some(w) if NO_WORDS.contains(&w) => Answer::No,
         Some(w) if YES_WORDS.contains(&w) => {
             // "Yes it's not" / "right, no" inside one clause: a no later in the clause wins.
-            if rest[1..]
-                .iter()
-                .any(|w| NO_WORDS.contains(&w.as_str()) && w != "not")
-            {
-                Answer::No
-            } else {
-                Answer::Yes
-            }
+            if rest[1..].iter().any(|w| NO_WORDS.contains(&w.as_str()) && w != "not") { Answer::No } else { Answer::Yes }
         }
         _ => Answer::Unclear,
     }
@@ -206,11 +186,7 @@ pub fn yes_no(text: &str) -> Answer {
             Answer::Unclear => continue,
             Answer::No => return Answer::No,
             Answer::Yes => {
-                return if corrected_after(clause, &clauses[k + 1..]) {
-                    Answer::No
-                } else {
-                    Answer::Yes
-                };
+                return if corrected_after(clause, &clauses[k + 1..]) { Answer::No } else { Answer::Yes };
             }
         }
     }
@@ -221,10 +197,7 @@ pub fn yes_no(text: &str) -> Answer {
 /// or at the start of a later clause?
 fn corrected_after(clause: &[String], later: &[Vec<String>]) -> bool {
     let words_after_marker = |ws: &[String], from: usize| {
-        ws.iter()
-            .enumerate()
-            .skip(from)
-            .any(|(i, w)| CORRECTION_MARKERS.contains(&w.as_str()) && has_content(&ws[i + 1..]))
+        ws.iter().enumerate().skip(from).any(|(i, w)| CORRECTION_MARKERS.contains(&w.as_str()) && has_content(&ws[i + 1..]))
     };
     if words_after_marker(clause, 1) {
         return true;
@@ -233,8 +206,7 @@ fn corrected_after(clause: &[String], later: &[Vec<String>]) -> bool {
     // it somewhere after. Any later clause that is a No ("Yeah, no.", "Yes, it's not 4")
     // also makes the answer a correction.
     let opens_correction = later.iter().enumerate().any(|(k, c)| {
-        c.first()
-            .is_some_and(|w| CORRECTION_MARKERS.contains(&w.as_str()))
+        c.first().is_some_and(|w| CORRECTION_MARKERS.contains(&w.as_str()))
             && (has_content(&c[1..]) || later[k + 1..].iter().any(|n| has_content(n)))
     });
     opens_correction || later.iter().any(|c| clause_verdict(c) == Answer::No)
@@ -242,9 +214,7 @@ fn corrected_after(clause: &[String], later: &[Vec<String>]) -> bool {
 
 /// More than hesitation: "but, uh" is not a correction, "but the last digit is 2" is.
 fn has_content(words: &[String]) -> bool {
-    words
-        .iter()
-        .any(|w| !FILLERS.contains(&w.as_str()) && !YES_WORDS.contains(&w.as_str()))
+    words.iter().any(|w| !FILLERS.contains(&w.as_str()) && !YES_WORDS.contains(&w.as_str()))
 }
 
 /// Words that acknowledge without asking for the turn.
@@ -277,10 +247,7 @@ pub fn is_backchannel(text: &str) -> bool {
     }
     let mut i = 0;
     while i < ws.len() {
-        if let Some(p) = BACKCHANNEL_PHRASES
-            .iter()
-            .find(|p| starts_with(&ws[i..], p))
-        {
+        if let Some(p) = BACKCHANNEL_PHRASES.iter().find(|p| starts_with(&ws[i..], p)) {
             i += p.len();
         } else if BACKCHANNEL_WORDS.contains(&ws[i].as_str()) {
             i += 1;
@@ -399,11 +366,7 @@ mod tests {
         ] {
             assert_eq!(yes_no(text), Answer::No, "{text}");
         }
-        assert_eq!(
-            yes_no("Yes, but, uh."),
-            Answer::Yes,
-            "a trailing marker without content"
-        );
+        assert_eq!(yes_no("Yes, but, uh."), Answer::Yes, "a trailing marker without content");
     }
 
     #[test]

@@ -41,11 +41,20 @@ impl UserAgent {
         let offer = match std::str::from_utf8(&req.body).ok().filter(|b| !b.trim().is_empty()).map(SessionDescription::parse) {
             Some(Ok(o)) => o,
             Some(Err(_)) => {
-                self.reply(&req, from, 400, "Bad Request", Some(&local_tag), &[("Warning", "399 frontdesk \"Malformed SDP\"".into())]).await;
+                self.reply(&req, from, 400, "Bad Request", Some(&local_tag), &[("Warning", "399 frontdesk \"Malformed SDP\"".into())])
+                    .await;
                 return;
             }
             None => {
-                self.reply(&req, from, 488, "Not Acceptable Here", Some(&local_tag), &[("Warning", "304 frontdesk \"An SDP offer is required\"".into())]).await;
+                self.reply(
+                    &req,
+                    from,
+                    488,
+                    "Not Acceptable Here",
+                    Some(&local_tag),
+                    &[("Warning", "304 frontdesk \"An SDP offer is required\"".into())],
+                )
+                .await;
                 return;
             }
         };
@@ -67,7 +76,15 @@ impl UserAgent {
             Ok(a) => a,
             Err(e) => {
                 tracing::info!("call refused: {e}");
-                self.reply(&req, from, 488, "Not Acceptable Here", Some(&local_tag), &[("Warning", "305 frontdesk \"Incompatible media format\"".into())]).await;
+                self.reply(
+                    &req,
+                    from,
+                    488,
+                    "Not Acceptable Here",
+                    Some(&local_tag),
+                    &[("Warning", "305 frontdesk \"Incompatible media format\"".into())],
+                )
+                .await;
                 return;
             }
         };

@@ -17,15 +17,15 @@ use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
+use crate::audio::g711::Law;
+use crate::entropy::u32 as rand_u32;
+use crate::line::{Answer, CallInfo, LineEvent};
+use crate::rtp::session::{MediaChannels, MediaParams, MediaSession, MediaSockets};
 use crate::sip::acl::Acl;
+use crate::sip::leg::{LegCommand, SipLeg};
 use crate::sip::message::{Message, param, response, uri_of, uri_socket_addr, uri_user};
 use crate::sip::sdp::{self, Codec, Direction, LocalMedia, SessionDescription};
 use crate::sip::wire::{self, Policy, Transport};
-use crate::audio::g711::Law;
-use crate::sip::leg::{LegCommand, SipLeg};
-use crate::line::{Answer, CallInfo, LineEvent};
-use crate::rtp::session::{MediaChannels, MediaParams, MediaSession, MediaSockets};
-use crate::entropy::u32 as rand_u32;
 
 mod incoming;
 mod outgoing;
@@ -93,14 +93,20 @@ pub struct UaCounters {
     pub calls_ended: u64,
 }
 
-
 enum CallState {
     /// Our INVITE is out (a call we placed); see `Call::outgoing`.
     Calling,
     /// 180 sent; answer at this instant.
-    Ringing { answer_at: Instant },
+    Ringing {
+        answer_at: Instant,
+    },
     /// 200 OK sent, retransmitting until the ACK.
-    AwaitingAck { response: Vec<u8>, next: Instant, interval: Duration, give_up: Instant },
+    AwaitingAck {
+        response: Vec<u8>,
+        next: Instant,
+        interval: Duration,
+        give_up: Instant,
+    },
     Confirmed,
 }
 
@@ -124,7 +130,6 @@ struct Call {
     /// The ACK of our answered INVITE, sent again if the 2xx is (RFC 3261 13.2.2.4).
     ack: Option<(Vec<u8>, SocketAddr)>,
 }
-
 
 pub struct UserAgent {
     cfg: UaConfig,
@@ -150,7 +155,6 @@ pub struct UserAgent {
     dial_tx: UnboundedSender<Dial>,
     dial_rx: UnboundedReceiver<Dial>,
 }
-
 
 impl UserAgent {
     pub async fn bind(cfg: UaConfig, app: Answer) -> std::io::Result<Self> {
@@ -282,7 +286,15 @@ impl UserAgent {
             self.sent.insert(transaction_key(req), (bytes.clone(), now));
             // Not for 403: a scanner refused by the ACL gets one answer, not a stream of them.
             if status >= 300 && status != 403 && req.method() == Some("INVITE") {
-                let tx = ClientTx { bytes: bytes.clone(), dest: from, next: now + T1, interval: T1, give_up: now + TIMER_F * 2, cseq: 0, method: "INVITE" };
+                let tx = ClientTx {
+                    bytes: bytes.clone(),
+                    dest: from,
+                    next: now + T1,
+                    interval: T1,
+                    give_up: now + TIMER_F * 2,
+                    cseq: 0,
+                    method: "INVITE",
+                };
                 self.unacked.insert(transaction_key(req), tx);
             }
         }
@@ -316,7 +328,8 @@ impl UserAgent {
             "BYE" => self.on_bye(req, from, &key).await,
             "CANCEL" => self.on_cancel(req, from, &key).await,
             "OPTIONS" => {
-                let extra = [("Allow", ALLOW.to_string()), ("Accept", "application/sdp".to_string()), ("Server", self.cfg.user_agent.clone())];
+                let extra =
+                    [("Allow", ALLOW.to_string()), ("Accept", "application/sdp".to_string()), ("Server", self.cfg.user_agent.clone())];
                 let tag = req.to_tag().is_none().then(|| format!("{:08x}", rand_u32()));
                 self.reply(&req, from, 200, "OK", tag.as_deref(), &extra).await;
             }
@@ -328,6 +341,3 @@ impl UserAgent {
 }
 
 const POLICY: Policy = Policy { methods: METHODS, supported_options: &[], max_message_bytes: 65_535 };
-
-
-

@@ -33,7 +33,9 @@ impl UserAgent {
     /// Places a call: an SDP offer in an INVITE to the outbound proxy (or the target's host).
     pub(super) async fn on_dial(&mut self, dial: Dial) {
         let proxy = self.cfg.outbound.proxy;
-        let Some(dest) = proxy.or_else(|| uri_socket_addr(&crate::sip::uac::target_uri(&dial.target, "127.0.0.1:5060".parse().expect("literal")))) else {
+        let Some(dest) =
+            proxy.or_else(|| uri_socket_addr(&crate::sip::uac::target_uri(&dial.target, "127.0.0.1:5060".parse().expect("literal"))))
+        else {
             let _ = dial.result.send(Err("no sip.outbound_proxy configured and the target has no IP address to send to".into()));
             return;
         };

@@ -85,14 +85,29 @@ impl UserAgent {
         let Some((bytes, dest)) = self.in_dialog_request(key, method, None, extra, body) else { return };
         let Some(call) = self.calls.get_mut(key) else { return };
         let now = Instant::now();
-        call.client.push(ClientTx { bytes: bytes.clone(), dest, next: now + T1, interval: T1, give_up: now + TIMER_F, cseq: call.local_cseq, method });
+        call.client.push(ClientTx {
+            bytes: bytes.clone(),
+            dest,
+            next: now + T1,
+            interval: T1,
+            give_up: now + TIMER_F,
+            cseq: call.local_cseq,
+            method,
+        });
         // Over the caller's TCP connection when there is one.
         self.send(&bytes, dest).await;
     }
 
     /// A request inside the dialog of `key` and where it goes. `cseq` None takes the next
     /// local CSeq; an ACK passes its INVITE's.
-    pub(super) fn in_dialog_request(&mut self, key: &str, method: &'static str, cseq: Option<u32>, extra: &[(&str, String)], body: Option<(&str, &[u8])>) -> Option<(Vec<u8>, SocketAddr)> {
+    pub(super) fn in_dialog_request(
+        &mut self,
+        key: &str,
+        method: &'static str,
+        cseq: Option<u32>,
+        extra: &[(&str, String)],
+        body: Option<(&str, &[u8])>,
+    ) -> Option<(Vec<u8>, SocketAddr)> {
         let local = self.socket.local_addr().ok();
         let contact = self.contact();
         let call = self.calls.get_mut(key)?;
@@ -117,7 +132,10 @@ impl UserAgent {
         let branch = format!("z9hG4bK{:08x}{:08x}", rand_u32(), rand_u32());
         let via_host = local.map(|a| a.to_string()).unwrap_or_default();
         let transport = if self.tcp_conns.contains_key(&dest) { "TCP" } else { "UDP" };
-        let from = invite.header("To").map(|to| if param(to, "tag").is_some() { to.to_string() } else { format!("{to};tag={}", call.local_tag) }).unwrap_or_default();
+        let from = invite
+            .header("To")
+            .map(|to| if param(to, "tag").is_some() { to.to_string() } else { format!("{to};tag={}", call.local_tag) })
+            .unwrap_or_default();
         let to = invite.header("From").unwrap_or("").to_string();
         let mut text = format!(
             "{method} {target} SIP/2.0\r\nVia: SIP/2.0/{transport} {via_host};branch={branch};rport\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {} {method}\r\nContact: {contact}\r\n",
@@ -186,7 +204,10 @@ impl UserAgent {
                         out.cancelled = true;
                         out.give_up = now + TIMER_F;
                     } else {
-                        to_fail.push((key.clone(), if out.cancelled { "no answer (cancelled after the ring timeout)" } else { "no response to our INVITE" }));
+                        to_fail.push((
+                            key.clone(),
+                            if out.cancelled { "no answer (cancelled after the ring timeout)" } else { "no response to our INVITE" },
+                        ));
                     }
                 } else if !out.proceeding && now >= out.next {
                     // Timer A doubles without the T2 cap (RFC 3261 17.1.1.2).

@@ -9,10 +9,7 @@
 use super::address::{street_context_before, street_name_follows};
 use super::numbers::{id_words, parse_num};
 use super::numerals::digit_words;
-use super::tokens::{
-    Tok, abbrev_dot, capitalised, is_space, is_sym, num, sentence_initial, skip_space, word,
-    word_before,
-};
+use super::tokens::{Tok, abbrev_dot, capitalised, is_space, is_sym, num, sentence_initial, skip_space, word, word_before};
 use super::{Hit, hit};
 
 /// (written, spoken, may end a sentence). Case-sensitive: "Ave" but not "ave".
@@ -45,16 +42,12 @@ const ABBREVIATIONS: &[(&str, &str, bool)] = &[
 /// Initialisms the voice must spell out. espeak-ng would otherwise try to
 /// pronounce the ones with vowels as words ("er", "icu", "id").
 const INITIALISMS: &[&str] = &[
-    "ER", "MD", "ICU", "ENT", "MRI", "CT", "EKG", "ECG", "EMT", "ID", "PA", "NP", "RN", "LPN",
-    "OB", "GYN", "PT", "IV", "BP", "HIV", "UTI", "COPD", "ADHD", "STD", "STI", "PCP", "HMO", "PPO",
-    "EPO", "OTC", "DDS", "DMD", "CPR", "ED", "GI", "PhD",
+    "ER", "MD", "ICU", "ENT", "MRI", "CT", "EKG", "ECG", "EMT", "ID", "PA", "NP", "RN", "LPN", "OB", "GYN", "PT", "IV", "BP", "HIV", "UTI",
+    "COPD", "ADHD", "STD", "STI", "PCP", "HMO", "PPO", "EPO", "OTC", "DDS", "DMD", "CPR", "ED", "GI", "PhD",
 ];
 
 fn spell_out(w: &str) -> String {
-    w.chars()
-        .map(|c| c.to_uppercase().to_string())
-        .collect::<Vec<_>>()
-        .join(" ")
+    w.chars().map(|c| c.to_uppercase().to_string()).collect::<Vec<_>>().join(" ")
 }
 
 pub(super) fn rule_word(t: &[Tok], i: usize) -> Option<Hit> {
@@ -79,10 +72,7 @@ pub(super) fn rule_word(t: &[Tok], i: usize) -> Option<Hit> {
     if let Some((_, spoken, may_end)) = ABBREVIATIONS.iter().find(|(a, _, _)| *a == w) {
         return hit(abbrev_dot(t, i + 1, *may_end), *spoken);
     }
-    INITIALISMS.contains(&w).then(|| Hit {
-        end: i + 1,
-        text: spell_out(w),
-    })
+    INITIALISMS.contains(&w).then(|| Hit { end: i + 1, text: spell_out(w) })
 }
 
 /// "Dr." is Doctor or Drive, "St." is Saint or Street.
@@ -98,8 +88,7 @@ fn street_or_title(t: &[Tok], i: usize, w: &str) -> Option<Hit> {
     let prev = word_before(t, i);
     let prev_capital = prev.is_some_and(|(_, pw)| capitalised(pw));
     let prev_mid_sentence = prev.is_some_and(|(p, pw)| capitalised(pw) && !sentence_initial(t, p));
-    let street = w != "dr"
-        && (street_context_before(t, i) || prev_mid_sentence || (prev_capital && !next_capital));
+    let street = w != "dr" && (street_context_before(t, i) || prev_mid_sentence || (prev_capital && !next_capital));
     let (spoken, may_end) = match (w, street) {
         ("St", true) => ("Street", true),
         ("St", false) if next_capital => ("Saint", false),
@@ -125,10 +114,7 @@ fn street_direction(t: &[Tok], i: usize, w: &str) -> Option<Hit> {
         "SW" => "Southwest",
         _ => return None,
     };
-    street_name_follows(t, i).then(|| Hit {
-        end: abbrev_dot(t, i + 1, false),
-        text: spoken.to_string(),
-    })
+    street_name_follows(t, i).then(|| Hit { end: abbrev_dot(t, i + 1, false), text: spoken.to_string() })
 }
 
 /// "Mr. Lee" -> "Mister Lee"; without a period only before a capitalised
@@ -152,10 +138,7 @@ fn honorific(t: &[Tok], i: usize, w: &str) -> Option<Hit> {
 /// "John Smith Jr." / "John Smith, Sr." -> "Junior" / "Senior".
 fn generational(t: &[Tok], i: usize, w: &str) -> Option<Hit> {
     let after_name = word_before(t, i).is_some_and(|(_, pw)| capitalised(pw))
-        || (i >= 3
-            && is_space(t, i - 1)
-            && is_sym(t, i - 2, ',')
-            && word(t, i - 3).is_some_and(capitalised));
+        || (i >= 3 && is_space(t, i - 1) && is_sym(t, i - 2, ',') && word(t, i - 3).is_some_and(capitalised));
     if !after_name {
         return None;
     }
@@ -181,10 +164,7 @@ fn with_abbreviation(t: &[Tok], i: usize) -> Option<Hit> {
     if word(t, i + 2) == Some("o") {
         return hit(i + 3, "without");
     }
-    matches!(t.get(i + 2), None | Some(Tok::Space | Tok::Word(_))).then(|| Hit {
-        end: i + 2,
-        text: "with".to_string(),
-    })
+    matches!(t.get(i + 2), None | Some(Tok::Space | Tok::Word(_))).then(|| Hit { end: i + 2, text: "with".to_string() })
 }
 
 /// "ext. 204" / "extension 204" anywhere -> "extension two zero four".
@@ -199,11 +179,7 @@ fn extension_word(t: &[Tok], i: usize) -> Option<Hit> {
     }
     k = skip_space(t, k);
     let digits = num(t, k).filter(|d| d.len() <= 6)?;
-    let label = if capitalised(w) {
-        "Extension"
-    } else {
-        "extension"
-    };
+    let label = if capitalised(w) { "Extension" } else { "extension" };
     hit(k + 1, format!("{label} {}", digit_words(digits)))
 }
 
@@ -225,19 +201,8 @@ fn dotted_abbreviation(t: &[Tok], i: usize) -> Option<Hit> {
     }
     let capital = capitalised(&letters);
     let (spoken, may_end) = match letters.to_lowercase().as_str() {
-        "eg" => (
-            if capital {
-                "For example"
-            } else {
-                "for example"
-            }
-            .to_string(),
-            false,
-        ),
-        "ie" => (
-            if capital { "That is" } else { "that is" }.to_string(),
-            false,
-        ),
+        "eg" => (if capital { "For example" } else { "for example" }.to_string(), false),
+        "ie" => (if capital { "That is" } else { "that is" }.to_string(), false),
         "am" => ("a m".to_string(), true),
         "pm" => ("p m".to_string(), true),
         "dob" => ("date of birth".to_string(), true),
@@ -259,10 +224,7 @@ mod tests {
         check("123 Oak Dr.", "one twenty-three Oak Drive.");
         check("Elm Dr", "Elm Drive");
         check("on Elm Dr, Springfield", "on Elm Drive, Springfield");
-        check(
-            "We moved to Elm Dr. last year.",
-            "We moved to Elm Drive last year.",
-        );
+        check("We moved to Elm Dr. last year.", "We moved to Elm Drive last year.");
         check("see the dr. today", "see the doctor today");
     }
 
@@ -272,10 +234,7 @@ mod tests {
         check("Visit St. Mary's Hospital.", "Visit Saint Mary's Hospital.");
         check("Main St.", "Main Street.");
         check("We are on Main St.", "We are on Main Street.");
-        check(
-            "We are on Main St. Call us first.",
-            "We are on Main Street. Call us first.",
-        );
+        check("We are on Main St. Call us first.", "We are on Main Street. Call us first.");
         check("123 Oak St.", "one twenty-three Oak Street.");
         check("350 5th Ave", "three fifty fifth Avenue");
     }
@@ -289,10 +248,7 @@ mod tests {
         check("Suite 200", "Suite two hundred");
         check("Apt. 3", "Apartment three");
         check("4500 N. Main St.", "forty-five hundred North Main Street.");
-        check(
-            "4821 W Lincoln Ave",
-            "forty-eight twenty-one West Lincoln Avenue",
-        );
+        check("4821 W Lincoln Ave", "forty-eight twenty-one West Lincoln Avenue");
         check("on SW Park Ave", "on Southwest Park Avenue");
         check("Plan A or plan B, W. Smith", "Plan A or plan B, W. Smith");
     }
@@ -311,10 +267,7 @@ mod tests {
     #[test]
     fn latin_and_dotted() {
         check("e.g. aspirin", "for example aspirin");
-        check(
-            "pain relievers, e.g. Tylenol",
-            "pain relievers, for example Tylenol",
-        );
+        check("pain relievers, e.g. Tylenol", "pain relievers, for example Tylenol");
         check("i.e. tomorrow", "that is tomorrow");
         check("approx. 20 minutes", "approximately twenty minutes");
         check("Approx 20 min", "Approximately twenty minutes");

@@ -7,10 +7,7 @@
 
 use super::Hit;
 use super::numerals::{ONES, below_100, digit_words, words_u64};
-use super::tokens::{
-    Tok, capitalised, is_ord_suffix, is_space, is_sym, left_clean, num, right_clean, word,
-    word_before,
-};
+use super::tokens::{Tok, capitalised, is_ord_suffix, is_space, is_sym, left_clean, num, right_clean, word, word_before};
 
 const STATES: [(&str, &str); 51] = [
     ("AL", "Alabama"),
@@ -69,11 +66,7 @@ const STATES: [(&str, &str); 51] = [
 /// True after a state abbreviation or (the last word of) a state name, where
 /// a five-digit number is a ZIP code.
 pub(super) fn zip_context_before(t: &[Tok], i: usize) -> bool {
-    word_before(t, i).is_some_and(|(_, w)| {
-        STATES
-            .iter()
-            .any(|(abbr, name)| *abbr == w || name.rsplit(' ').next() == Some(w))
-    })
+    word_before(t, i).is_some_and(|(_, w)| STATES.iter().any(|(abbr, name)| *abbr == w || name.rsplit(' ').next() == Some(w)))
 }
 
 /// "IL 62704" -> "Illinois six two seven zero four"; ZIP+4 is read as a
@@ -183,10 +176,7 @@ pub(super) fn street_context_before(t: &[Tok], i: usize) -> bool {
 /// House numbers before a street name, read in pairs ("one twenty-three").
 pub(super) fn rule_house_number(t: &[Tok], i: usize) -> Option<Hit> {
     let n = num(t, i).filter(|n| n.len() <= 5 && !n.starts_with('0'))?;
-    (left_clean(t, i) && is_space(t, i + 1) && street_name_follows(t, i + 2)).then(|| Hit {
-        end: i + 1,
-        text: house_number_words(n),
-    })
+    (left_clean(t, i) && is_space(t, i + 1) && street_name_follows(t, i + 2)).then(|| Hit { end: i + 1, text: house_number_words(n) })
 }
 
 /// Street numbers in pairs, the way people say addresses: 123 -> "one
@@ -230,22 +220,10 @@ mod tests {
 
     #[test]
     fn zip_after_state() {
-        check(
-            "Springfield, IL 62704",
-            "Springfield, Illinois six two seven zero four",
-        );
-        check(
-            "Springfield, IL 62704-1234",
-            "Springfield, Illinois six two seven zero four, one two three four",
-        );
-        check(
-            "Dallas, TX 75201.",
-            "Dallas, Texas seven five two zero one.",
-        );
-        check(
-            "Springfield, Illinois 60000",
-            "Springfield, Illinois six zero zero zero zero",
-        );
+        check("Springfield, IL 62704", "Springfield, Illinois six two seven zero four");
+        check("Springfield, IL 62704-1234", "Springfield, Illinois six two seven zero four, one two three four");
+        check("Dallas, TX 75201.", "Dallas, Texas seven five two zero one.");
+        check("Springfield, Illinois 60000", "Springfield, Illinois six zero zero zero zero");
         check("New York 10001", "New York one zero zero zero one");
     }
 
@@ -257,9 +235,6 @@ mod tests {
 
     #[test]
     fn full_address() {
-        check(
-            "123 Oak St., Springfield, IL 62704",
-            "one twenty-three Oak Street, Springfield, Illinois six two seven zero four",
-        );
+        check("123 Oak St., Springfield, IL 62704", "one twenty-three Oak Street, Springfield, Illinois six two seven zero four");
     }
 }

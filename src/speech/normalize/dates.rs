@@ -7,26 +7,13 @@
 
 use super::numerals::{ordinal_words, short_year_words, year_words};
 use super::tokens::{
-    Tok, abbrev_dot, capitalised, dash_after, is_dash, is_ord_suffix, is_space, is_sym, left_clean,
-    num, right_clean, word,
+    Tok, abbrev_dot, capitalised, dash_after, is_dash, is_ord_suffix, is_space, is_sym, left_clean, num, right_clean, word,
 };
 use super::{Hit, hit};
 
 /// Month names, January first: shared with the dialog's date understanding and read-back.
-pub const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
+pub const MONTHS: [&str; 12] =
+    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
 
 const MONTH_ABBREVIATIONS: [(&str, usize); 12] = [
     ("jan", 1),
@@ -75,11 +62,7 @@ fn day_at(t: &[Tok], k: usize) -> Option<(u64, usize)> {
     if !(1..=31).contains(&day) {
         return None;
     }
-    if word(t, k + 1).is_some_and(is_ord_suffix) {
-        Some((day, k + 2))
-    } else {
-        Some((day, k + 1))
-    }
+    if word(t, k + 1).is_some_and(is_ord_suffix) { Some((day, k + 2)) } else { Some((day, k + 1)) }
 }
 
 /// ", 1952" / " 1952" / ",1952" after a day or month.
@@ -106,10 +89,7 @@ pub(super) fn rule_iso_date(t: &[Tok], i: usize) -> Option<Hit> {
     if !shape || !valid_month_day(month, day) || !left_clean(t, i) || !right_clean(t, i + 5) {
         return None;
     }
-    hit(
-        i + 5,
-        date_words(month as usize, day, Some(year_words(year))),
-    )
+    hit(i + 5, date_words(month as usize, day, Some(year_words(year))))
 }
 
 /// "04/03/1952", "4/3/52", "04-03-1952": US month/day/year.
@@ -120,18 +100,10 @@ pub(super) fn rule_numeric_date(t: &[Tok], i: usize) -> Option<Hit> {
     let slashes = is_sym(t, i + 1, '/') && is_sym(t, i + 3, '/');
     let dashes = is_dash(t, i + 1) && is_dash(t, i + 3) && y.len() == 4;
     let (month, day, year): (u64, u64, u64) = (m.parse().ok()?, d.parse().ok()?, y.parse().ok()?);
-    if !(slashes || dashes)
-        || !valid_month_day(month, day)
-        || !left_clean(t, i)
-        || !right_clean(t, i + 5)
-    {
+    if !(slashes || dashes) || !valid_month_day(month, day) || !left_clean(t, i) || !right_clean(t, i + 5) {
         return None;
     }
-    let year = if y.len() == 2 {
-        short_year_words(year)
-    } else {
-        year_words(year)
-    };
+    let year = if y.len() == 2 { short_year_words(year) } else { year_words(year) };
     hit(i + 5, date_words(month as usize, day, Some(year)))
 }
 
@@ -150,19 +122,9 @@ pub(super) fn rule_month_date(t: &[Tok], i: usize) -> Option<Hit> {
             && let Some((last, end)) = day_at(t, r)
             && right_clean(t, end)
         {
-            return hit(
-                end,
-                format!(
-                    "{} to {}",
-                    date_words(month, day, None),
-                    ordinal_words(last)
-                ),
-            );
+            return hit(end, format!("{} to {}", date_words(month, day, None), ordinal_words(last)));
         }
-        return right_clean(t, day_end).then(|| Hit {
-            end: day_end,
-            text: date_words(month, day, None),
-        });
+        return right_clean(t, day_end).then(|| Hit { end: day_end, text: date_words(month, day, None) });
     }
     let y = num(t, k).filter(|y| y.len() == 4)?;
     let year: u64 = y.parse().ok()?;
@@ -250,10 +212,7 @@ mod tests {
 
     #[test]
     fn date_in_sentence() {
-        check(
-            "Your DOB is April 3, 1952.",
-            "Your date of birth is April third, nineteen fifty-two.",
-        );
+        check("Your DOB is April 3, 1952.", "Your date of birth is April third, nineteen fifty-two.");
         check("See you Tue., April 3.", "See you Tuesday, April third.");
     }
 

@@ -175,10 +175,7 @@ struct Hit {
 }
 
 fn hit(end: usize, text: impl Into<String>) -> Option<Hit> {
-    Some(Hit {
-        end,
-        text: text.into(),
-    })
+    Some(Hit { end, text: text.into() })
 }
 
 type Rule = fn(&[Tok], usize) -> Option<Hit>;
@@ -214,30 +211,17 @@ mod tests {
 
     #[test]
     fn sentence_punctuation_preserved() {
-        check(
-            "Is 10:30 AM okay? Yes, see you then!",
-            "Is ten thirty a m okay? Yes, see you then!",
-        );
-        check(
-            "Your total is $45. Thank you.",
-            "Your total is forty-five dollars. Thank you.",
-        );
+        check("Is 10:30 AM okay? Yes, see you then!", "Is ten thirty a m okay? Yes, see you then!");
+        check("Your total is $45. Thank you.", "Your total is forty-five dollars. Thank you.");
     }
 
     #[test]
     fn nothing_to_normalise_passes_through() {
-        let plain =
-            "Hello, thank you for calling Riverside Family Clinic. How can I help you today?";
+        let plain = "Hello, thank you for calling Riverside Family Clinic. How can I help you today?";
         check(plain, plain);
-        check(
-            "Don't worry; it's fine: really!",
-            "Don't worry; it's fine: really!",
-        );
+        check("Don't worry; it's fine: really!", "Don't worry; it's fine: really!");
         check("Sunday", "Sunday");
-        check(
-            "caf\u{e9} na\u{ef}ve \u{201c}quoted\u{201d}",
-            "caf\u{e9} na\u{ef}ve \u{201c}quoted\u{201d}",
-        );
+        check("caf\u{e9} na\u{ef}ve \u{201c}quoted\u{201d}", "caf\u{e9} na\u{ef}ve \u{201c}quoted\u{201d}");
     }
 
     #[test]
@@ -330,10 +314,7 @@ mod tests {
         ];
         for input in odd {
             let out = speakable(input);
-            assert!(
-                !out.starts_with(' ') && !out.ends_with(' '),
-                "{input:?} -> {out:?}"
-            );
+            assert!(!out.starts_with(' ') && !out.ends_with(' '), "{input:?} -> {out:?}");
             assert!(!out.contains("  "), "{input:?} -> {out:?}");
         }
     }

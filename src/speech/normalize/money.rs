@@ -23,20 +23,8 @@ fn money_words(lit: &NumLit) -> String {
         return format!("{} dollars", lit.say(Style::Quantity));
     };
     let dollars = lit.int.parse::<u64>().ok();
-    let dollar_text = format!(
-        "{} {}",
-        count_words(&lit.int),
-        if dollars == Some(1) {
-            "dollar"
-        } else {
-            "dollars"
-        }
-    );
-    let cent_text = format!(
-        "{} {}",
-        below_100(cents),
-        if cents == 1 { "cent" } else { "cents" }
-    );
+    let dollar_text = format!("{} {}", count_words(&lit.int), if dollars == Some(1) { "dollar" } else { "dollars" });
+    let cent_text = format!("{} {}", below_100(cents), if cents == 1 { "cent" } else { "cents" });
     match (dollars, cents) {
         (_, 0) => dollar_text,
         (Some(0), _) => cent_text,
@@ -54,10 +42,7 @@ pub(super) fn rule_money(t: &[Tok], i: usize) -> Option<Hit> {
         && let Some(scale) = word(t, amount.end + 1)
         && matches!(scale, "thousand" | "million" | "billion" | "trillion")
     {
-        return hit(
-            amount.end + 2,
-            format!("{} {scale} dollars", amount.say(Style::Quantity)),
-        );
+        return hit(amount.end + 2, format!("{} {scale} dollars", amount.say(Style::Quantity)));
     }
     if let Some(k) = dash_after(t, amount.end)
         && let Some(upper) = money_amount(t, if is_sym(t, k, '$') { k + 1 } else { k })
@@ -77,12 +62,7 @@ fn money_amount(t: &[Tok], j: usize) -> Option<NumLit> {
         && let Some(c) = num(t, j + 1)
         && c.len() <= 2
     {
-        return Some(NumLit {
-            int: "0".to_string(),
-            frac: Some(c.to_string()),
-            grouped: false,
-            end: j + 2,
-        });
+        return Some(NumLit { int: "0".to_string(), frac: Some(c.to_string()), grouped: false, end: j + 2 });
     }
     parse_num(t, j)
 }
@@ -115,10 +95,7 @@ mod tests {
     #[test]
     fn money_grouped() {
         check("$1,250", "one thousand two hundred fifty dollars");
-        check(
-            "$1,250.75",
-            "one thousand two hundred fifty dollars and seventy-five cents",
-        );
+        check("$1,250.75", "one thousand two hundred fifty dollars and seventy-five cents");
     }
 
     #[test]

@@ -7,9 +7,7 @@
 //! year or an identifier read digit by digit.
 
 use super::address::zip_context_before;
-use super::numerals::{
-    MAX_WORDS, count_words, digit_words, ordinal_words, pluralize_words, year_words,
-};
+use super::numerals::{MAX_WORDS, count_words, digit_words, ordinal_words, pluralize_words, year_words};
 use super::tokens::{Tok, dash_after, is_ord_suffix, is_space, is_sym, num, word, word_before};
 use super::units::unit_after;
 use super::{Hit, hit};
@@ -37,13 +35,7 @@ impl NumLit {
     }
 
     fn is_year_like(&self) -> bool {
-        !self.grouped
-            && self.frac.is_none()
-            && self.int.len() == 4
-            && self
-                .int
-                .parse::<u64>()
-                .is_ok_and(|y| (1100..=2099).contains(&y))
+        !self.grouped && self.frac.is_none() && self.int.len() == 4 && self.int.parse::<u64>().is_ok_and(|y| (1100..=2099).contains(&y))
     }
 
     fn year(&self) -> String {
@@ -54,17 +46,11 @@ impl NumLit {
     /// is useless as "forty-eight thousand ...". Round thousands are counts.
     fn looks_like_identifier(&self) -> bool {
         let d = self.int.as_str();
-        !self.grouped
-            && self.frac.is_none()
-            && ((d.len() > 1 && d.starts_with('0')) || (d.len() >= 5 && !d.ends_with("000")))
+        !self.grouped && self.frac.is_none() && ((d.len() > 1 && d.starts_with('0')) || (d.len() >= 5 && !d.ends_with("000")))
     }
 
     pub(super) fn say(&self, style: Style) -> String {
-        let int = if style == Style::Plain && self.looks_like_identifier() {
-            digit_words(&self.int)
-        } else {
-            count_words(&self.int)
-        };
+        let int = if style == Style::Plain && self.looks_like_identifier() { digit_words(&self.int) } else { count_words(&self.int) };
         match &self.frac {
             Some(f) => format!("{int} point {}", digit_words(f)),
             None => int,
@@ -94,20 +80,13 @@ pub(super) fn parse_num(t: &[Tok], i: usize) -> Option<NumLit> {
         frac = Some(f.to_string());
         j += 2;
     }
-    Some(NumLit {
-        int,
-        frac,
-        grouped,
-        end: j,
-    })
+    Some(NumLit { int, frac, grouped, end: j })
 }
 
 /// Words after which a four-digit number is a year ("in 2024", "born 1952").
 fn year_context_before(t: &[Tok], i: usize) -> bool {
-    const WORDS: [&str; 15] = [
-        "in", "since", "year", "until", "till", "by", "before", "after", "during", "of", "from",
-        "born", "to", "through", "circa",
-    ];
+    const WORDS: [&str; 15] =
+        ["in", "since", "year", "until", "till", "by", "before", "after", "during", "of", "from", "born", "to", "through", "circa"];
     word_before(t, i).is_some_and(|(_, w)| WORDS.contains(&w.to_lowercase().as_str()))
 }
 
@@ -146,11 +125,7 @@ pub(super) fn rule_number(t: &[Tok], i: usize) -> Option<Hit> {
         return hit(e, format!("{prefix}{amount} {unit}"));
     }
     if let Some(b) = &b {
-        let (x, y) = if a.is_year_like() && b.is_year_like() {
-            (a.year(), b.year())
-        } else {
-            (a.say(Style::Plain), b.say(Style::Plain))
-        };
+        let (x, y) = if a.is_year_like() && b.is_year_like() { (a.year(), b.year()) } else { (a.say(Style::Plain), b.say(Style::Plain)) };
         return hit(end, format!("{prefix}{x} to {y}"));
     }
     let text = if a.is_year_like() && year_context_before(t, start) {
@@ -175,25 +150,16 @@ fn number_with_letter(t: &[Tok], a: &NumLit, prefix: &str) -> Option<Hit> {
     let w = word(t, a.end);
     if matches!(w, Some("x" | "X")) && num(t, a.end + 1).is_none() {
         let times = if a.is_one() { "time" } else { "times" };
-        return hit(
-            a.end + 1,
-            format!("{prefix}{} {times}", a.say(Style::Quantity)),
-        );
+        return hit(a.end + 1, format!("{prefix}{} {times}", a.say(Style::Quantity)));
     }
     let s_end = if w == Some("s") {
         a.end + 1
-    } else if (is_sym(t, a.end, '\'') || is_sym(t, a.end, '\u{2019}'))
-        && word(t, a.end + 1) == Some("s")
-    {
+    } else if (is_sym(t, a.end, '\'') || is_sym(t, a.end, '\u{2019}')) && word(t, a.end + 1) == Some("s") {
         a.end + 2
     } else {
         return None;
     };
-    let base = if a.is_year_like() && a.int.ends_with('0') {
-        a.year()
-    } else {
-        a.say(Style::Quantity)
-    };
+    let base = if a.is_year_like() && a.int.ends_with('0') { a.year() } else { a.say(Style::Quantity) };
     hit(s_end, format!("{prefix}{}", pluralize_words(&base)))
 }
 
@@ -208,10 +174,7 @@ fn height(t: &[Tok], a: &NumLit) -> Option<Hit> {
     if is_sym(t, end, '"') || is_sym(t, end, '\u{2033}') {
         end += 1;
     }
-    hit(
-        end,
-        format!("{} foot {}", count_words(&a.int), count_words(inches)),
-    )
+    hit(end, format!("{} foot {}", count_words(&a.int), count_words(inches)))
 }
 
 /// "1st", "21st", "112th" -> "first", "twenty-first", "one hundred twelfth".
@@ -230,11 +193,7 @@ pub(super) fn rule_ordinal(t: &[Tok], i: usize) -> Option<Hit> {
 /// Identifiers after "#" or "No.": four digits or more are read digit by
 /// digit ("#20417" -> "number two zero four one seven").
 pub(super) fn id_words(lit: &NumLit) -> String {
-    if lit.frac.is_none() && !lit.grouped && lit.int.len() >= 4 {
-        digit_words(&lit.int)
-    } else {
-        lit.say(Style::Quantity)
-    }
+    if lit.frac.is_none() && !lit.grouped && lit.int.len() >= 4 { digit_words(&lit.int) } else { lit.say(Style::Quantity) }
 }
 
 #[cfg(test)]
@@ -257,10 +216,7 @@ mod tests {
     fn plain_numbers() {
         check("3 tablets", "three tablets");
         check("1,250", "one thousand two hundred fifty");
-        check(
-            "1,250,000 people",
-            "one million two hundred fifty thousand people",
-        );
+        check("1,250,000 people", "one million two hundred fifty thousand people");
         check("0", "zero");
         check("Room 204", "Room two hundred four");
     }

@@ -10,11 +10,7 @@
 /// American style without "and"; negative numbers get "minus". Supports the
 /// whole `i64` range (the dialog only needs 0..=999_999_999_999).
 pub fn number_words(n: i64) -> String {
-    if n < 0 {
-        format!("minus {}", words_u64(n.unsigned_abs()))
-    } else {
-        words_u64(n.unsigned_abs())
-    }
+    if n < 0 { format!("minus {}", words_u64(n.unsigned_abs())) } else { words_u64(n.unsigned_abs()) }
 }
 
 /// Ordinal words: 1 -> "first", 23 -> "twenty-third", 100 -> "one hundredth".
@@ -52,9 +48,7 @@ pub(super) const ONES: [&str; 20] = [
     "nineteen",
 ];
 
-const TENS: [&str; 10] = [
-    "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-];
+const TENS: [&str; 10] = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
 
 /// Largest integer [`speakable`](super::speakable) reads as words; longer ones are read digit
 /// by digit, which is easier to follow on the phone than "quadrillion".
@@ -136,12 +130,7 @@ pub(super) fn pluralize_words(words: &str) -> String {
 
 /// Each digit as a word, "zero" for 0. Non-digits are ignored.
 pub(super) fn digit_words(digits: &str) -> String {
-    digits
-        .chars()
-        .filter_map(|c| c.to_digit(10))
-        .map(|d| ONES[d as usize])
-        .collect::<Vec<_>>()
-        .join(" ")
+    digits.chars().filter_map(|c| c.to_digit(10)).map(|d| ONES[d as usize]).collect::<Vec<_>>().join(" ")
 }
 
 /// Integer words for a digit string, digit by digit when it is too long.

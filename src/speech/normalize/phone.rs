@@ -21,10 +21,7 @@ use super::{Hit, hit};
 /// 1-3-3-4; 7 digits -> 3-4. Other lengths keep the groups as written (any
 /// non-digit separates groups), or are read digit by digit.
 pub fn phone_words(digits: &str) -> String {
-    let written: Vec<&str> = digits
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|g| !g.is_empty())
-        .collect();
+    let written: Vec<&str> = digits.split(|c: char| !c.is_ascii_digit()).filter(|g| !g.is_empty()).collect();
     let all: String = written.concat();
     let groups: Vec<&str> = match all.len() {
         10 => vec![&all[..3], &all[3..6], &all[6..]],
@@ -32,11 +29,7 @@ pub fn phone_words(digits: &str) -> String {
         7 => vec![&all[..3], &all[3..]],
         _ => written,
     };
-    groups
-        .iter()
-        .map(|g| digit_words(g))
-        .collect::<Vec<_>>()
-        .join(", ")
+    groups.iter().map(|g| digit_words(g)).collect::<Vec<_>>().join(", ")
 }
 
 struct PhoneGroup {
@@ -89,21 +82,11 @@ pub(super) fn rule_phone(t: &[Tok], i: usize) -> Option<Hit> {
 
 fn phone_group(t: &[Tok], j: usize, sep: char) -> Option<PhoneGroup> {
     if let Some(d) = num(t, j) {
-        return Some(PhoneGroup {
-            digits: d.to_string(),
-            paren: false,
-            sep,
-            end: j + 1,
-        });
+        return Some(PhoneGroup { digits: d.to_string(), paren: false, sep, end: j + 1 });
     }
     if is_sym(t, j, '(') && is_sym(t, j + 2, ')') {
         let d = num(t, j + 1)?;
-        return Some(PhoneGroup {
-            digits: d.to_string(),
-            paren: true,
-            sep,
-            end: j + 3,
-        });
+        return Some(PhoneGroup { digits: d.to_string(), paren: true, sep, end: j + 3 });
     }
     None
 }
@@ -183,15 +166,9 @@ mod tests {
     fn phone_words_groupings() {
         assert_eq!(phone_words("2125550147"), PHONE);
         assert_eq!(phone_words("12125550147"), format!("one, {PHONE}"));
-        assert_eq!(
-            phone_words("5550147"),
-            "five five five, zero one four seven"
-        );
+        assert_eq!(phone_words("5550147"), "five five five, zero one four seven");
         assert_eq!(phone_words("(212) 555-0147"), PHONE);
-        assert_eq!(
-            phone_words("44 20 7946"),
-            "four four, two zero, seven nine four six"
-        );
+        assert_eq!(phone_words("44 20 7946"), "four four, two zero, seven nine four six");
         assert_eq!(phone_words("911"), "nine one one");
         assert_eq!(phone_words(""), "");
         assert_eq!(phone_words("abc"), "");
@@ -226,10 +203,7 @@ mod tests {
 
     #[test]
     fn phone_toll_free() {
-        check(
-            "1-800-555-0199",
-            "one, eight zero zero, five five five, zero one nine nine",
-        );
+        check("1-800-555-0199", "one, eight zero zero, five five five, zero one nine nine");
     }
 
     #[test]
@@ -245,44 +219,23 @@ mod tests {
 
     #[test]
     fn phone_international() {
-        check(
-            "+44 20 7946 0958",
-            "plus four four, two zero, seven nine four six, zero nine five eight",
-        );
+        check("+44 20 7946 0958", "plus four four, two zero, seven nine four six, zero nine five eight");
     }
 
     #[test]
     fn phone_extensions() {
-        check(
-            "212-555-0147 ext. 204",
-            &format!("{PHONE}, extension two zero four"),
-        );
-        check(
-            "212-555-0147, ext 204",
-            &format!("{PHONE}, extension two zero four"),
-        );
-        check(
-            "212-555-0147 x204",
-            &format!("{PHONE}, extension two zero four"),
-        );
-        check(
-            "(212) 555-0147 x 204.",
-            &format!("{PHONE}, extension two zero four."),
-        );
+        check("212-555-0147 ext. 204", &format!("{PHONE}, extension two zero four"));
+        check("212-555-0147, ext 204", &format!("{PHONE}, extension two zero four"));
+        check("212-555-0147 x204", &format!("{PHONE}, extension two zero four"));
+        check("(212) 555-0147 x 204.", &format!("{PHONE}, extension two zero four."));
         check("Dial ext. 204 now", "Dial extension two zero four now");
         check("Extension 31", "Extension three one");
     }
 
     #[test]
     fn phone_in_sentence_keeps_final_period() {
-        check(
-            "Call Dr. Patel at 555-0147.",
-            "Call Doctor Patel at five five five, zero one four seven.",
-        );
-        check(
-            "Call us at (212) 555-0147, or stop by.",
-            &format!("Call us at {PHONE}, or stop by."),
-        );
+        check("Call Dr. Patel at 555-0147.", "Call Doctor Patel at five five five, zero one four seven.");
+        check("Call us at (212) 555-0147, or stop by.", &format!("Call us at {PHONE}, or stop by."));
     }
 
     #[test]
@@ -292,10 +245,7 @@ mod tests {
         check("555-123-4567", spoken);
         check("555.123.4567", spoken);
         check("555 123 4567", spoken);
-        check(
-            "1.800.555.0100",
-            "one, eight zero zero, five five five, zero one zero zero",
-        );
+        check("1.800.555.0100", "one, eight zero zero, five five five, zero one zero zero");
     }
 
     #[test]

@@ -29,31 +29,13 @@ fn fraction_at(t: &[Tok], j: usize) -> Option<(u64, u64, usize)> {
     let a = num(t, j).filter(|a| !a.starts_with('0') && a.len() == 1)?;
     let b = num(t, j + 2).filter(|b| !b.starts_with('0') && b.len() == 1)?;
     let (n, d) = (a.parse().ok()?, b.parse().ok()?);
-    (is_sym(t, j + 1, '/') && right_clean(t, j + 3) && fraction_words(n, d).is_some()).then_some((
-        n,
-        d,
-        j + 3,
-    ))
+    (is_sym(t, j + 1, '/') && right_clean(t, j + 3) && fraction_words(n, d).is_some()).then_some((n, d, j + 3))
 }
 
 /// Words after which "3/4" is a date, not three quarters.
 fn date_context_before(t: &[Tok], i: usize) -> bool {
-    const WORDS: [&str; 14] = [
-        "on",
-        "by",
-        "until",
-        "till",
-        "before",
-        "after",
-        "from",
-        "through",
-        "thru",
-        "since",
-        "due",
-        "dated",
-        "starting",
-        "effective",
-    ];
+    const WORDS: [&str; 14] =
+        ["on", "by", "until", "till", "before", "after", "from", "through", "thru", "since", "due", "dated", "starting", "effective"];
     if let Some((p, w)) = word_before(t, i) {
         return WORDS.contains(&w.to_lowercase().as_str()) || weekday_at(t, p).is_some();
     }
@@ -104,10 +86,7 @@ pub(super) fn rule_slash(t: &[Tok], i: usize) -> Option<Hit> {
 /// Appends a unit after an amount, if one follows at `end`.
 fn with_unit(t: &[Tok], end: usize, amount: String, singular: bool) -> Hit {
     match unit_after(t, end, singular) {
-        Some((unit, e)) => Hit {
-            end: e,
-            text: format!("{amount} {unit}"),
-        },
+        Some((unit, e)) => Hit { end: e, text: format!("{amount} {unit}") },
         None => Hit { end, text: amount },
     }
 }

@@ -13,10 +13,7 @@ use super::{Hit, hit};
 
 fn standalone(t: &[Tok], i: usize) -> bool {
     let before = i == 0 || is_space(t, i - 1);
-    let after = matches!(
-        t.get(i + 1),
-        None | Some(Tok::Space | Tok::Sym('.' | ',' | '?' | '!' | ')'))
-    );
+    let after = matches!(t.get(i + 1), None | Some(Tok::Space | Tok::Sym('.' | ',' | '?' | '!' | ')')));
     before && after
 }
 
@@ -25,16 +22,12 @@ fn standalone(t: &[Tok], i: usize) -> bool {
 /// ("Patient #: 451").
 fn hash_sign(t: &[Tok], i: usize) -> Option<Hit> {
     const KEY_WORDS: [&str; 7] = ["press", "dial", "hit", "the", "or", "and", "then"];
-    let key =
-        word_before(t, i).is_some_and(|(_, w)| KEY_WORDS.contains(&w.to_lowercase().as_str()));
+    let key = word_before(t, i).is_some_and(|(_, w)| KEY_WORDS.contains(&w.to_lowercase().as_str()));
     if key && standalone(t, i) {
         return hit(i + 1, "pound");
     }
     let label = i > 0 && (is_space(t, i - 1) || word(t, i - 1).is_some()) && is_sym(t, i + 1, ':');
-    label.then(|| Hit {
-        end: i + 1,
-        text: "number".to_string(),
-    })
+    label.then(|| Hit { end: i + 1, text: "number".to_string() })
 }
 
 pub(super) fn rule_symbol(t: &[Tok], i: usize) -> Option<Hit> {
@@ -47,10 +40,7 @@ pub(super) fn rule_symbol(t: &[Tok], i: usize) -> Option<Hit> {
             Some(lit) => hit(lit.end, format!("number {}", id_words(&lit))),
             None => hash_sign(t, i),
         },
-        '*' if standalone(t, i)
-            && word_before(t, i)
-                .is_some_and(|(_, w)| matches!(w.to_lowercase().as_str(), "press" | "dial")) =>
-        {
+        '*' if standalone(t, i) && word_before(t, i).is_some_and(|(_, w)| matches!(w.to_lowercase().as_str(), "press" | "dial")) => {
             hit(i + 1, "star")
         }
         '%' => hit(i + 1, "percent"),
@@ -83,10 +73,7 @@ mod tests {
         check("Rx #20417", "prescription number two zero four one seven");
         check("press #", "press pound");
         check("or # to repeat", "or pound to repeat");
-        check(
-            "Patient #: 00451",
-            "Patient number: zero zero four five one",
-        );
+        check("Patient #: 00451", "Patient number: zero zero four five one");
         check("Member # 1234", "Member number one two three four");
         check("C#", "C#");
         check("press *", "press star");

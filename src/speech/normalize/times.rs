@@ -38,10 +38,7 @@ fn meridiem_at(t: &[Tok], j: usize) -> Option<(Meridiem, usize)> {
     let (m, end) = match w.as_str() {
         "am" => (Meridiem::Am, j + 1),
         "pm" => (Meridiem::Pm, j + 1),
-        "a" | "p"
-            if is_sym(t, j + 1, '.')
-                && word(t, j + 2).is_some_and(|m| m.eq_ignore_ascii_case("m")) =>
-        {
+        "a" | "p" if is_sym(t, j + 1, '.') && word(t, j + 2).is_some_and(|m| m.eq_ignore_ascii_case("m")) => {
             let m = if w == "a" { Meridiem::Am } else { Meridiem::Pm };
             (m, abbrev_dot(t, j + 3, true))
         }
@@ -77,20 +74,12 @@ fn clock_at(t: &[Tok], i: usize) -> Option<Clock> {
         Some(Tok::Sym(c)) if ":/.,".contains(*c) => num(t, end + 1).is_none(),
         _ => true,
     };
-    clean.then_some(Clock {
-        hour,
-        minute,
-        colon,
-        leading_zero: h.len() == 2 && h.starts_with('0'),
-        meridiem,
-        end,
-    })
+    clean.then_some(Clock { hour, minute, colon, leading_zero: h.len() == 2 && h.starts_with('0'), meridiem, end })
 }
 
 /// "ten thirty a m", "ten oh five p m", "ten a m", "ten o'clock".
 fn clock_words(c: &Clock, in_range: bool) -> String {
-    let twenty_four =
-        c.meridiem.is_none() && c.colon && (c.hour == 0 || c.hour >= 13 || c.leading_zero);
+    let twenty_four = c.meridiem.is_none() && c.colon && (c.hour == 0 || c.hour >= 13 || c.leading_zero);
     let (hour, meridiem) = if twenty_four {
         match c.hour {
             0 => (12, Some(Meridiem::Am)),
@@ -137,17 +126,10 @@ pub(super) fn rule_time(t: &[Tok], i: usize) -> Option<Hit> {
         && let Some(last) = clock_at(t, k)
         && (first.strict() || last.strict())
     {
-        let text = format!(
-            "{} to {}",
-            clock_words(&first, true),
-            clock_words(&last, true)
-        );
+        let text = format!("{} to {}", clock_words(&first, true), clock_words(&last, true));
         return hit(last.end, text);
     }
-    first.strict().then(|| Hit {
-        end: first.end,
-        text: clock_words(&first, false),
-    })
+    first.strict().then(|| Hit { end: first.end, text: clock_words(&first, false) })
 }
 
 #[cfg(test)]
@@ -156,19 +138,8 @@ mod tests {
 
     #[test]
     fn time_am_variants() {
-        for input in [
-            "10:30 AM",
-            "10:30am",
-            "10:30 a.m.",
-            "10:30 A.M.",
-            "10:30 a.m",
-            "10:30AM",
-        ] {
-            let expected = if input.ends_with("m.") || input.ends_with("M.") {
-                "ten thirty a m."
-            } else {
-                "ten thirty a m"
-            };
+        for input in ["10:30 AM", "10:30am", "10:30 a.m.", "10:30 A.M.", "10:30 a.m", "10:30AM"] {
+            let expected = if input.ends_with("m.") || input.ends_with("M.") { "ten thirty a m." } else { "ten thirty a m" };
             check(input, expected);
         }
     }
@@ -176,10 +147,7 @@ mod tests {
     #[test]
     fn time_am_mid_sentence() {
         check("at 10:30 a.m. tomorrow", "at ten thirty a m tomorrow");
-        check(
-            "at 10:30 a.m. See you then.",
-            "at ten thirty a m. See you then.",
-        );
+        check("at 10:30 a.m. See you then.", "at ten thirty a m. See you then.");
     }
 
     #[test]
@@ -227,10 +195,7 @@ mod tests {
         check("9am-5pm", "nine a m to five p m");
         check("9:00 AM - 5:00 PM", "nine a m to five p m");
         check("9-11 am", "nine to eleven a m");
-        check(
-            "Mon-Fri 8:30 am-5 pm.",
-            "Monday to Friday eight thirty a m to five p m.",
-        );
+        check("Mon-Fri 8:30 am-5 pm.", "Monday to Friday eight thirty a m to five p m.");
     }
 
     #[test]

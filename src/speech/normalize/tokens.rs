@@ -37,8 +37,7 @@ pub(super) fn tokenize(text: &str) -> Vec<Tok> {
         } else if c.is_alphabetic() {
             while i < chars.len() {
                 let ch = chars[i];
-                let inner_apostrophe = (ch == '\'' || ch == '\u{2019}')
-                    && chars.get(i + 1).is_some_and(|n| n.is_alphabetic());
+                let inner_apostrophe = (ch == '\'' || ch == '\u{2019}') && chars.get(i + 1).is_some_and(|n| n.is_alphabetic());
                 if ch.is_alphabetic() || inner_apostrophe {
                     i += 1;
                 } else {
@@ -110,11 +109,7 @@ pub(super) fn word_before(t: &[Tok], i: usize) -> Option<(usize, &str)> {
 /// True when the word at `p` starts a sentence (start of text, or after
 /// sentence punctuation or an opening bracket/quote).
 pub(super) fn sentence_initial(t: &[Tok], p: usize) -> bool {
-    let k = if p > 0 && is_space(t, p - 1) {
-        p - 1
-    } else {
-        p
-    };
+    let k = if p > 0 && is_space(t, p - 1) { p - 1 } else { p };
     match k.checked_sub(1).and_then(|q| t.get(q)) {
         None => true,
         Some(Tok::Sym(c)) => ".!?:;\"\u{201c}(".contains(*c),

@@ -4,9 +4,7 @@
 //! only expanded where it is clearly a day (see [`rule_weekday`]).
 
 use super::dates::month_at;
-use super::tokens::{
-    Tok, abbrev_dot, capitalised, is_dash, is_space, is_sym, num, skip_space, word,
-};
+use super::tokens::{Tok, abbrev_dot, capitalised, is_dash, is_space, is_sym, num, skip_space, word};
 use super::{Hit, hit};
 
 const WEEKDAYS: [(&str, &[&str]); 7] = [
@@ -28,15 +26,9 @@ pub(super) struct Weekday {
 pub(super) fn weekday_at(t: &[Tok], i: usize) -> Option<Weekday> {
     let w = word(t, i).filter(|w| capitalised(w))?;
     let lower = w.to_lowercase();
-    let (name, abbrs) = WEEKDAYS
-        .iter()
-        .find(|(name, abbrs)| name.to_lowercase() == lower || abbrs.contains(&lower.as_str()))?;
+    let (name, abbrs) = WEEKDAYS.iter().find(|(name, abbrs)| name.to_lowercase() == lower || abbrs.contains(&lower.as_str()))?;
     let abbreviated = abbrs.contains(&lower.as_str());
-    Some(Weekday {
-        name,
-        abbreviated,
-        dot: abbreviated && is_sym(t, i + 1, '.'),
-    })
+    Some(Weekday { name, abbreviated, dot: abbreviated && is_sym(t, i + 1, '.') })
 }
 
 /// "Mon-Fri" -> "Monday to Friday"; "Tue., April 3" -> "Tuesday, April
@@ -49,31 +41,21 @@ pub(super) fn rule_weekday(t: &[Tok], i: usize) -> Option<Hit> {
     if let Some((connective, k)) = weekday_range_sep(t, after)
         && let Some(last) = weekday_at(t, k)
     {
-        let end = if last.dot {
-            abbrev_dot(t, k + 1, false)
-        } else {
-            k + 1
-        };
+        let end = if last.dot { abbrev_dot(t, k + 1, false) } else { k + 1 };
         return hit(end, format!("{} {connective} {}", first.name, last.name));
     }
     if !first.abbreviated {
         return None;
     }
-    let date_follows =
-        is_space(t, after) && (month_at(t, after + 1).is_some() || num(t, after + 1).is_some());
+    let date_follows = is_space(t, after) && (month_at(t, after + 1).is_some() || num(t, after + 1).is_some());
     let listed = i >= 3
         && is_space(t, i - 1)
         && is_sym(t, i - 2, ',')
-        && (weekday_at(t, i - 3).is_some()
-            || (is_sym(t, i - 3, '.') && i >= 4 && weekday_at(t, i - 4).is_some()));
+        && (weekday_at(t, i - 3).is_some() || (is_sym(t, i - 3, '.') && i >= 4 && weekday_at(t, i - 4).is_some()));
     if !(first.dot || is_sym(t, after, ',') || date_follows || listed) {
         return None;
     }
-    let end = if first.dot {
-        abbrev_dot(t, i + 1, false)
-    } else {
-        i + 1
-    };
+    let end = if first.dot { abbrev_dot(t, i + 1, false) } else { i + 1 };
     hit(end, first.name)
 }
 
@@ -97,10 +79,7 @@ mod tests {
     #[test]
     fn weekdays() {
         check("Monday", "Monday");
-        check(
-            "We are open Monday through Friday.",
-            "We are open Monday through Friday.",
-        );
+        check("We are open Monday through Friday.", "We are open Monday through Friday.");
         check("Mon-Fri", "Monday to Friday");
         check("Mon.-Fri.", "Monday to Friday.");
         check("Mon - Fri", "Monday to Friday");
