@@ -41,7 +41,7 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-pub fn speech(config: &Config, iterations: usize) -> Result<()> {
+pub fn speech(config: &Config, iterations: usize, tts_only: bool) -> Result<()> {
     let t = Instant::now();
     let stt_engine = Stt::load(&config.stt_settings())?;
     let stt_load = t.elapsed();
@@ -67,6 +67,48 @@ pub fn speech(config: &Config, iterations: usize) -> Result<()> {
         rss_loaded.unwrap_or(0.0)
     );
     println!();
+    if !tts_only {
+        speech_to_text(&stt_engine, &voice, iterations)?;
+    }
+    println!("## Text to speech");
+    println!();
+    let mut first = Vec::new();
+    for _ in 0..iterations {
+        let t = Instant::now();
+        let mut at = None;
+        voice.synthesize_streaming(SHORT_SENTENCE, |_| {
+            at.get_or_insert(t.elapsed());
+            false
+        })?;
+        first.push(at.unwrap_or_default());
+    }
+    let mut first_of_paragraph = Vec::new();
+    let mut rtf = Vec::new();
+    for _ in 0..iterations {
+        let t = Instant::now();
+        let mut at = None;
+        let mut samples = 0usize;
+        voice.synthesize_streaming(PARAGRAPH, |s| {
+            at.get_or_insert(t.elapsed());
+            samples += s.samples.len();
+            true
+        })?;
+        let total = t.elapsed();
+        first_of_paragraph.push(at.unwrap_or_default());
+        let audio_s = samples as f64 / voice.sample_rate() as f64;
+        rtf.push(Duration::from_secs_f64(total.as_secs_f64() / audio_s));
+    }
+    println!("| measure | value |");
+    println!("|---|---|");
+    println!("| first audio, short sentence ({SHORT_SENTENCE:?}) | {:.0} ms |", ms(median(first)));
+    println!("| first audio, 3-sentence paragraph | {:.0} ms |", ms(median(first_of_paragraph)));
+    println!("| real-time factor, paragraph | {:.3} |", median(rtf).as_secs_f64());
+    println!();
+    println!("peak RSS at end: {:.0} MiB", peak_rss_mib().unwrap_or(0.0));
+    Ok(())
+}
+
+fn speech_to_text(stt_engine: &Stt, voice: &Voice, iterations: usize) -> Result<()> {
     println!("## Speech to text (Piper audio through 8 kHz mu-law, resampled to 16 kHz)");
     println!();
     // Full and sized contexts primed for medications (the heaviest prompt, as asked "which
@@ -113,46 +155,12 @@ pub fn speech(config: &Config, iterations: usize) -> Result<()> {
         "peak RSS after the first sized transcription (both models, one transcriber): {:.0} MiB",
         rss_first_turn.flatten().unwrap_or(0.0)
     );
+    println!("peak RSS after full-context runs too: {:.0} MiB", peak_rss_mib().unwrap_or(0.0));
     println!();
-    println!("## Text to speech");
-    println!();
-    let mut first = Vec::new();
-    for _ in 0..iterations {
-        let t = Instant::now();
-        let mut at = None;
-        voice.synthesize_streaming(SHORT_SENTENCE, |_| {
-            at.get_or_insert(t.elapsed());
-            false
-        })?;
-        first.push(at.unwrap_or_default());
-    }
-    let mut first_of_paragraph = Vec::new();
-    let mut rtf = Vec::new();
-    for _ in 0..iterations {
-        let t = Instant::now();
-        let mut at = None;
-        let mut samples = 0usize;
-        voice.synthesize_streaming(PARAGRAPH, |s| {
-            at.get_or_insert(t.elapsed());
-            samples += s.samples.len();
-            true
-        })?;
-        let total = t.elapsed();
-        first_of_paragraph.push(at.unwrap_or_default());
-        let audio_s = samples as f64 / voice.sample_rate() as f64;
-        rtf.push(Duration::from_secs_f64(total.as_secs_f64() / audio_s));
-    }
-    println!("| measure | value |");
-    println!("|---|---|");
-    println!("| first audio, short sentence ({SHORT_SENTENCE:?}) | {:.0} ms |", ms(median(first)));
-    println!("| first audio, 3-sentence paragraph | {:.0} ms |", ms(median(first_of_paragraph)));
-    println!("| real-time factor, paragraph | {:.3} |", median(rtf).as_secs_f64());
-    println!();
-    println!("peak RSS at end (after full-context runs too): {:.0} MiB", peak_rss_mib().unwrap_or(0.0));
     Ok(())
 }
 
-fn machine_description() -> String {
+pub(crate) fn machine_description() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))

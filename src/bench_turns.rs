@@ -46,15 +46,7 @@ pub fn run(config: &Config, calls: usize, turns: usize, aligned: bool) -> Result
         prompt_audio: Default::default(),
     });
     shared.warm()?;
-    let caller_voice = crate::speech::tts::Voice::load(&config.tts_settings())?.without_variation();
-    let questions: Vec<Vec<i16>> = QUESTIONS
-        .iter()
-        .map(|q| {
-            let a = caller_voice.synthesize(q)?;
-            Ok(crate::audio::telephone::to_line_pcm(&a.samples, a.sample_rate)?)
-        })
-        .collect::<Result<_>>()?;
-    let questions = Arc::new(questions);
+    let questions = Arc::new(questions(config)?);
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let cfg = crate::sip::ua::UaConfig {
@@ -186,7 +178,7 @@ fn print_by_rank(per_call: &[Vec<u32>]) {
 /// A meeting point for aligned callers: each waits until every caller still on the line is
 /// ready to ask, then all ask at once. A caller that leaves (its call failed) no longer counts,
 /// so the others never wait for it forever.
-struct Together {
+pub(crate) struct Together {
     state: std::sync::Mutex<(usize, usize, u64)>,
     all_here: std::sync::Condvar,
 }
@@ -222,8 +214,20 @@ impl Together {
     }
 }
 
+/// The FAQ questions in our voice without its variation, at 8 kHz: what the callers say.
+pub(crate) fn questions(config: &Config) -> Result<Vec<Vec<i16>>> {
+    let caller_voice = crate::speech::tts::Voice::load(&config.tts_settings())?.without_variation();
+    QUESTIONS
+        .iter()
+        .map(|q| {
+            let a = caller_voice.synthesize(q)?;
+            Ok(crate::audio::telephone::to_line_pcm(&a.samples, a.sample_rate)?)
+        })
+        .collect()
+}
+
 /// One caller: dials, then asks `turns` questions, each once the reply to the last is over.
-fn caller(index: usize, ua: SocketAddr, questions: &[Vec<i16>], turns: usize, together: Option<&Together>) -> Result<Vec<u32>> {
+pub(crate) fn caller(index: usize, ua: SocketAddr, questions: &[Vec<i16>], turns: usize, together: Option<&Together>) -> Result<Vec<u32>> {
     let call = LoopbackCaller::dial(&format!("sip:clinic@{ua}"), &format!("bench{index}"))?;
     let give_up = Instant::now() + Duration::from_secs(60 + 30 * turns as u64);
     let mut asked = 0;

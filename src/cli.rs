@@ -212,6 +212,9 @@ pub enum BenchCommand {
         /// Repetitions per measurement (the median is reported).
         #[arg(long, default_value_t = 5)]
         iterations: usize,
+        /// Text to speech only (no Whisper: seconds instead of minutes).
+        #[arg(long)]
+        tts_only: bool,
     },
     /// Turn latency on the wire: callers on loopback ask FAQ questions over RTP; from the
     /// caller's last voiced packet to the reply's first, with where the time went.
@@ -226,6 +229,16 @@ pub enum BenchCommand {
         /// each turn as well.
         #[arg(long)]
         aligned: bool,
+    },
+    /// Resident memory of the real daemon (started from this binary on a scratch copy of the
+    /// config, loopback only): idle after start-up, with calls up, and by mapping.
+    Memory {
+        /// Simultaneous calls placed once the daemon is idle (0: idle only).
+        #[arg(long, default_value_t = 4)]
+        calls: usize,
+        /// Questions each call asks.
+        #[arg(long, default_value_t = 6)]
+        turns: usize,
     },
     /// Call record writes with and without encryption: time per write, bytes per call.
     Records {
@@ -329,14 +342,19 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             crate::logging::init(&config.logging.level);
             transcribe(&config, &file, audio_context.as_deref(), json)
         }
-        Command::Bench(BenchCommand::Speech { iterations }) => {
+        Command::Bench(BenchCommand::Speech { iterations, tts_only }) => {
             let config = quiet_config(&path)?;
-            crate::bench::speech(&config, iterations.max(1))?;
+            crate::bench::speech(&config, iterations.max(1), tts_only)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Turns { calls, turns, aligned }) => {
             let config = quiet_config(&path)?;
             crate::bench_turns::run(&config, calls.clamp(1, 16), turns.clamp(1, 500), aligned)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Memory { calls, turns }) => {
+            let config = quiet_config(&path)?;
+            crate::bench_memory::run(&config, calls.min(16), turns.clamp(1, 100))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Records { calls, dir }) => {

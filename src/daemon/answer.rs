@@ -86,6 +86,8 @@ pub struct Apps {
     conversation: Arc<Shared>,
     announce: Option<Arc<AnnounceSettings>>,
     transfer: String,
+    /// Calls being answered now.
+    active: std::sync::atomic::AtomicUsize,
 }
 
 impl Apps {
@@ -106,7 +108,13 @@ impl Apps {
         } else {
             None
         };
-        Ok(Apps { routes: config.answer.clone(), conversation, announce, transfer: config.transfer.target.clone().unwrap_or_default() })
+        Ok(Apps {
+            routes: config.answer.clone(),
+            conversation,
+            announce,
+            transfer: config.transfer.target.clone().unwrap_or_default(),
+            active: Default::default(),
+        })
     }
 
     /// Whether any call can get `app`.
@@ -121,6 +129,15 @@ impl Apps {
     }
 
     fn answer(&self, line: &'static str, leg: Box<dyn CallLeg>) {
+        self.active.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.run_app(line, leg);
+        // The last call's recognition and synthesis scratch goes back to the system.
+        if self.active.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            super::release_free_memory();
+        }
+    }
+
+    fn run_app(&self, line: &'static str, leg: Box<dyn CallLeg>) {
         let app = self.routes.app_for(line, leg.info().dialled.as_deref());
         // The dialled number is the caller's choice of extension: not logged.
         tracing::debug!(call = %leg.info().log_id, line, %app, "answering");

@@ -40,6 +40,7 @@ use crate::speech::tts::Voice;
 /// Runs the daemon on `config` until SIGTERM.
 pub fn run(config: Config) -> Result<ExitCode> {
     tracing::info!(config = %config.path.display(), "starting");
+    tune_allocator();
     crate::logging::allow_patient_data(config.logging.patient_data);
     let (store, _daemon_lock) = crate::staff::daemon_store(&config)?;
     let store = Arc::new(store);
@@ -65,13 +66,17 @@ pub fn run(config: Config) -> Result<ExitCode> {
     });
     let apps = Arc::new(answer::Apps::prepare(&config, shared.clone())?);
     // The conversation's fixed prompts are synthesised now, so no caller waits for them.
-    let warmed = if apps.uses(App::Conversation) { shared.warm()? } else { 0 };
+    let warmed = if apps.uses(App::Conversation) { shared.warm_with(release_free_memory)? } else { 0 };
     // Run one transcription now: the first real one would otherwise pay whisper's lazy set-up.
     let greeting = voice.synthesize(&shared.script().prompts.greeting)?;
     let mut transcriber = stt.transcriber()?;
     let heard = crate::audio::resample::resample(&greeting.samples, greeting.sample_rate, stt::SAMPLE_RATE)?;
     let self_test = transcriber.transcribe(&heard)?;
     drop(transcriber);
+    // What start-up synthesised and transcribed left free pages in malloc's heaps: give them
+    // back before the daemon waits for calls.
+    release_free_memory();
+    settle_allocator();
     tracing::info!(
         prompts = warmed,
         self_test_words = self_test.text.split_whitespace().count(),
@@ -110,6 +115,49 @@ pub fn run(config: Config) -> Result<ExitCode> {
         tracing::error!("cannot write the audit trail: {e:#}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// glibc malloc for start-up. Arenas are capped at two: by default every thread that
+/// allocates may get an arena of its own (up to eight per core), each keeping the free memory
+/// of its largest burst, and a call has a synthesis worker, a call thread and a media thread;
+/// two arenas keep allocation off a single lock. Blocks of 256 KiB and more are mapped and
+/// unmapped one by one while the prompts are synthesised: each prompt's scratch (hundreds of
+/// MiB for a long sentence) then leaves nothing behind for the next to pile on, which bounds
+/// the start-up peak, at the cost of page faults a call must not pay ([`settle_allocator`]).
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets parameters of glibc's allocator, which takes its own lock; they
+    // apply to allocations from now on.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+    }
+}
+
+/// glibc malloc for calls, once start-up is done: freed synthesis and recognition scratch is
+/// kept for reuse (blocks under 32 MiB come from the heaps; up to 64 MiB free at a heap's top
+/// is kept), as glibc's own adaptive settings end up after a few syntheses, so a reply does not
+/// pay page faults for every tensor. What is kept goes back when the calls end.
+fn settle_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: as in tune_allocator.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+    }
+}
+
+/// Gives the free pages of malloc's heaps back to the kernel (`malloc_trim`). Called when the
+/// daemon has just been busy and is about to wait: after each prompt synthesised at start-up
+/// and on reload (so the scratch of one does not pile on the next), and when the last call
+/// ends. A few milliseconds; the next synthesis pays the page faults of its scratch again.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes each arena's lock and only releases pages of free chunks; no
+    // pointer we hold is touched.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// The lines the config sets up. Adding a line type means a section in the config, a module

@@ -48,7 +48,7 @@ fn reload_config(r: &Reload) {
             *r.retention.write().unwrap_or_else(|p| p.into_inner()) = config.retention.clone();
             crate::logging::allow_patient_data(config.logging.patient_data);
             audit("config_reload", format!("{} sha256 {digest}", r.path.display()));
-            let warmed = r.shared.warm().unwrap_or_else(|e| {
+            let warmed = r.shared.warm_with(super::release_free_memory).unwrap_or_else(|e| {
                 tracing::error!("new prompts will be synthesised on the calls that need them: {e:#}");
                 0
             });

@@ -123,7 +123,15 @@ impl Voice {
         let phonemizer = Phonemizer::new(&data, &config.espeak.voice)?;
         let env = runtime(&settings.onnxruntime)?;
         let load_err = |reason: String| TtsError::VoiceLoad { path: voice_path.display().to_string(), reason };
+        // No CPU memory arena: the arena keeps, for the life of the process, as much as the
+        // longest sentence ever synthesised needed (its scratch grows with the sentence: about
+        // 300 MiB resident after the prompts were synthesised at start, in regions that double).
+        // Without it, a run's tensors go back to malloc, which the daemon trims when idle
+        // (`daemon::release_free_memory`). A short sentence is as fast; a long one 17-40 %
+        // slower, its tensors being mapped afresh each run (BENCHMARKS.md, Memory).
         let session = Session::builder(env)
+            .map_err(|e| load_err(e.to_string()))?
+            .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(false).build()])
             .map_err(|e| load_err(e.to_string()))?
             .with_intra_threads(settings.threads.max(1))
             .map_err(|e| load_err(e.to_string()))?

@@ -28,6 +28,12 @@ impl Shared {
     /// Synthesises the fixed prompts at 8 kHz, so greetings and the common replies cost nothing
     /// on a call.
     pub fn warm(&self) -> anyhow::Result<usize> {
+        self.warm_with(|| {})
+    }
+
+    /// As [`warm`](Self::warm), calling `after_each` once each prompt is made (the daemon gives
+    /// the synthesis scratch back to the system there).
+    pub fn warm_with(&self, mut after_each: impl FnMut()) -> anyhow::Result<usize> {
         let mut n = 0;
         for text in self.fixed_texts() {
             if self.prompt_audio.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&text) {
@@ -35,6 +41,7 @@ impl Shared {
             }
             let audio = synthesize_8k(&self.voice, &text)?;
             self.prompt_audio.lock().unwrap_or_else(|p| p.into_inner()).insert(text, Arc::new(audio));
+            after_each();
             n += 1;
         }
         Ok(n)
