@@ -405,27 +405,33 @@ mod tests {
     use super::*;
     use crate::rtp::dtmf::DtmfReceiver;
 
+    /// A media session on a loopback socket with μ-law audio, and the call side of its
+    /// channels (kept alive for the test's length).
+    #[allow(clippy::type_complexity)]
+    fn start(
+        remote: Option<SocketAddr>,
+        send: bool,
+        telephone_event_pt: Option<u8>,
+    ) -> (MediaSession, (std::sync::mpsc::Receiver<Frame>, std::sync::mpsc::SyncSender<(u64, Frame)>, std::sync::mpsc::Receiver<LineEvent>))
+    {
+        let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (to_call, from_media) = std::sync::mpsc::sync_channel(50);
+        let (to_media, from_call) = std::sync::mpsc::sync_channel(50);
+        let (events, events_rx) = std::sync::mpsc::channel();
+        let params = MediaParams { law: Law::Ulaw, payload_type: 0, telephone_event_pt, remote, send, jitter: JitterDepth::default() };
+        let media =
+            MediaSession::start(MediaSockets { rtp, rtcp: None }, params, MediaChannels { to_call, from_call, events }, "rtp-test".into())
+                .unwrap();
+        (media, (from_media, to_media, events_rx))
+    }
+
     /// Key presses queued on a running media thread arrive at a peer socket as RFC 4733
     /// events that a receiver decodes to the same keys, between ordinary audio packets.
     #[test]
     fn queued_key_presses_go_out_as_telephone_events() {
         let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
         peer.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
-        let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let (to_call, _from_media) = std::sync::mpsc::sync_channel(50);
-        let (_to_media, from_call) = std::sync::mpsc::sync_channel(50);
-        let (events, _events_rx) = std::sync::mpsc::channel();
-        let params = MediaParams {
-            law: Law::Ulaw,
-            payload_type: 0,
-            telephone_event_pt: Some(101),
-            remote: Some(peer.local_addr().unwrap()),
-            send: true,
-            jitter: JitterDepth::default(),
-        };
-        let media =
-            MediaSession::start(MediaSockets { rtp, rtcp: None }, params, MediaChannels { to_call, from_call, events }, "rtp-test".into())
-                .unwrap();
+        let (media, _call) = start(Some(peer.local_addr().unwrap()), true, Some(101));
         assert!(media.control.can_send_dtmf());
         media.control.queue_dtmf("1x#");
         let mut receiver = DtmfReceiver::new();
@@ -460,23 +466,8 @@ mod tests {
     #[test]
     fn updated_parameters_take_effect_mid_call() {
         let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
-        peer.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
-        let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let (to_call, _a) = std::sync::mpsc::sync_channel(50);
-        let (_b, from_call) = std::sync::mpsc::sync_channel(50);
-        let (events, _c) = std::sync::mpsc::channel();
-        let params = MediaParams {
-            law: Law::Ulaw,
-            payload_type: 0,
-            telephone_event_pt: None,
-            remote: None,
-            send: false,
-            jitter: JitterDepth::default(),
-        };
-        let media =
-            MediaSession::start(MediaSockets { rtp, rtcp: None }, params, MediaChannels { to_call, from_call, events }, "rtp-test".into())
-                .unwrap();
-        std::thread::sleep(Duration::from_millis(100));
+        peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let (media, _call) = start(None, false, None);
         let to = peer.local_addr().unwrap();
         media.update(|p| {
             p.remote = Some(to);
@@ -484,10 +475,12 @@ mod tests {
             p.payload_type = 8;
             p.law = Law::Alaw;
         });
+        // Waits for packets, not for time: five A-law packets at the new address.
         let mut buf = [0u8; 1500];
-        let n = peer.recv(&mut buf).expect("packets once the peer's address is known");
-        assert_eq!(RtpPacket::new_checked(&buf[..n]).unwrap().payload_type(), 8);
-        std::thread::sleep(Duration::from_millis(200));
+        for i in 0..5 {
+            let n = peer.recv(&mut buf).unwrap_or_else(|e| panic!("packet {i} once the peer's address is known: {e}"));
+            assert_eq!(RtpPacket::new_checked(&buf[..n]).unwrap().payload_type(), 8);
+        }
         let stats = media.stop();
         assert!(stats.packets_sent >= 5, "{stats:?}");
         assert_eq!(stats.pacing.count(), stats.packets_sent - 1, "{stats:?}");
@@ -495,21 +488,7 @@ mod tests {
 
     #[test]
     fn no_telephone_event_means_no_key_presses() {
-        let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let (to_call, _a) = std::sync::mpsc::sync_channel(50);
-        let (_b, from_call) = std::sync::mpsc::sync_channel(50);
-        let (events, _c) = std::sync::mpsc::channel();
-        let params = MediaParams {
-            law: Law::Ulaw,
-            payload_type: 0,
-            telephone_event_pt: None,
-            remote: None,
-            send: true,
-            jitter: JitterDepth::default(),
-        };
-        let media =
-            MediaSession::start(MediaSockets { rtp, rtcp: None }, params, MediaChannels { to_call, from_call, events }, "rtp-test".into())
-                .unwrap();
+        let (media, _call) = start(None, true, None);
         assert!(!media.control.can_send_dtmf());
         media.stop();
     }
