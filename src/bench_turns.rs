@@ -243,6 +243,9 @@ pub(crate) fn caller(index: usize, ua: SocketAddr, questions: &[Vec<i16>], turns
                 call.speak(&questions[asked % questions.len()]);
                 asked += 1;
             }
+            // The agent ends a call after 40 prompts (the flow's backstop): what was measured
+            // until then counts.
+            Heard::Ended(_) if !call.latencies().is_empty() => return Ok(call.latencies()),
             Heard::Ended(_) => bail!("the call ended after {asked} questions"),
             Heard::TimedOut => break,
         }
