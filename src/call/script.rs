@@ -100,6 +100,9 @@ prompts! {
     after_hours_person: "Our office is closed right now, so nobody can take the call.",
     /// The call went wrong on our side (nothing heard or played for too long).
     watchdog: "I'm sorry, something went wrong on my end.",
+    /// Said when the reply is not ready a second after the caller's turn ended (a busy box), so
+    /// that the caller knows they were heard.
+    hold: "One moment.",
     max_duration: "I'm sorry, we need to wrap up this call.",
     offer_message: "I can take a message, and {callback_promise}.",
     spell_last_name: "Could you spell your last name for me, letter by letter?",

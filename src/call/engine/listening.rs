@@ -112,7 +112,7 @@ impl Call {
                 let audio = self.endpointer.take_new_audio().to_vec();
                 tracing::debug!(call = %self.log_id, ms = audio.len() / 8, voiced_ms = self.endpointer.voiced_ms(), "end of turn");
                 self.endpointer.reset_transcribed();
-                self.times.endpoint = Some(self.clock.now());
+                self.turn_ended();
                 self.phase = Phase::Transcribing;
                 if !audio.is_empty() {
                     self.stt_outstanding += 1;
@@ -173,7 +173,7 @@ impl Call {
     }
 
     pub(super) fn stt_job(&self, audio: Vec<i16>, kind: JobKind) -> SttJob {
-        SttJob { turn: self.turn, audio, kind, priming: self.flow.priming() }
+        SttJob { turn: self.turn, sent: self.clock.now(), audio, kind, priming: self.flow.priming() }
     }
 
     pub(super) fn on_transcript(&mut self, done: SttDone) {
@@ -252,13 +252,19 @@ impl Call {
         tracing::debug!(call = %self.log_id, silence_ms, "turn ended early: the words read as finished");
         self.endpointer.reset_transcribed();
         // The decision is now; recognition ran during the pause before it.
-        self.times.endpoint = Some(self.clock.now());
+        self.turn_ended();
         self.times.stt_ms = done.elapsed.as_millis() as u32;
         self.partial_text = done.text;
         self.turn_confidence = done.confidence;
         self.stt_outstanding = 0;
         self.phase = Phase::Transcribing;
         self.finish_turn();
+    }
+
+    /// The caller's turn ends now: the clock for the reply (and for the hold prompt) starts.
+    fn turn_ended(&mut self) {
+        self.times.endpoint = Some(self.clock.now());
+        self.times.held = false;
     }
 
     pub(super) fn flow_today(&self) -> crate::call::understand::dates::Date {
@@ -279,6 +285,8 @@ impl Call {
         // Nothing, or "mm-hmm" over a prompt that asked nothing: not a turn. The prompt resumes.
         let barged_statement = self.barged.as_ref().is_some_and(|b| !b.prompts.iter().any(|p| p.text.trim_end().ends_with('?')));
         if text.trim().is_empty() || (barged_statement && yesno::is_backchannel(&text)) {
+            // No reply is owed.
+            self.times.endpoint = None;
             if self.barged.is_some() {
                 self.resume_after_noise();
             } else {

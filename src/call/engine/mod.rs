@@ -111,6 +111,8 @@ struct TurnTimes {
     transcribed: Option<Instant>,
     decided: Option<Instant>,
     stt_ms: u32,
+    /// The hold prompt was said for this turn (the reply was late).
+    held: bool,
 }
 
 struct Call {
@@ -173,7 +175,7 @@ impl Call {
         let (open, today) = script.open_at(clock.wall());
         let ctx = CallContext { open, today, caller: info.caller.clone(), dialled: info.dialled.clone(), started_at: now_rfc3339() };
         let flow = Flow::new(script, ctx);
-        let stt_jobs = SttClient::new(shared.stt_pool.clone());
+        let stt_jobs = SttClient::new(shared.stt_pool.clone(), clock.clone());
         let (tts_jobs, tts_rx) = channel();
         let (tts_tx, tts_out) = channel();
         let tts_cancelled = Arc::new(AtomicU64::new(0));
@@ -313,6 +315,7 @@ impl Call {
         while let Some(done) = self.stt_jobs.try_recv() {
             self.on_transcript(done);
         }
+        self.hold_if_late();
         self.play();
         self.timers();
     }
@@ -390,6 +393,7 @@ impl Call {
                         id,
                         text,
                         interruptible,
+                        hold: false,
                         audio: Vec::new(),
                         complete: false,
                         written: 0,

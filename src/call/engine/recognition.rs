@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
+use crate::line::Clock;
 use crate::speech::stt::{Priming, Stt};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -23,6 +24,8 @@ pub(super) enum JobKind {
 
 pub(super) struct SttJob {
     pub(super) turn: u64,
+    /// When the call sent it, on the call's clock.
+    pub(super) sent: Instant,
     pub(super) audio: Vec<i16>,
     pub(super) kind: JobKind,
     pub(super) priming: Priming,
@@ -30,6 +33,7 @@ pub(super) struct SttJob {
 
 pub(super) struct SttDone {
     pub(super) turn: u64,
+    pub(super) sent: Instant,
     pub(super) text: String,
     pub(super) confidence: f32,
     pub(super) elapsed: Duration,
@@ -77,8 +81,14 @@ impl SttPool {
             q.retain(|(j, reply, at)| {
                 let stale = matches!(j.kind, JobKind::Speculative { .. }) && at.elapsed() >= SPECULATION_STALE;
                 if stale {
-                    let _ =
-                        reply.send(SttDone { turn: j.turn, text: String::new(), confidence: 0.0, elapsed: Duration::ZERO, kind: j.kind });
+                    let _ = reply.send(SttDone {
+                        turn: j.turn,
+                        sent: j.sent,
+                        text: String::new(),
+                        confidence: 0.0,
+                        elapsed: Duration::ZERO,
+                        kind: j.kind,
+                    });
                 }
                 !stale
             });
@@ -111,13 +121,23 @@ impl SttPool {
                     if wide.is_empty() { Err(anyhow::anyhow!("empty")) } else { Ok(transcriber.transcribe_turn(&wide, job.priming)?) }
                 });
             let (text, confidence) = match result {
-                Ok(t) => (t.text, t.confidence),
+                Ok(t) => {
+                    tracing::debug!(
+                        audio_ms = job.audio.len() / 8,
+                        voiced_ms = t.voiced_ms,
+                        audio_ctx = t.audio_ctx,
+                        whisper_ms = t.elapsed.as_millis() as u64,
+                        kind = ?job.kind,
+                        "transcribed"
+                    );
+                    (t.text, t.confidence)
+                }
                 Err(e) => {
                     tracing::debug!("no transcript: {e}");
                     (String::new(), 0.0)
                 }
             };
-            let _ = reply.send(SttDone { turn: job.turn, text, confidence, elapsed: started.elapsed(), kind: job.kind });
+            let _ = reply.send(SttDone { turn: job.turn, sent: job.sent, text, confidence, elapsed: started.elapsed(), kind: job.kind });
         }
     }
 }
@@ -129,12 +149,24 @@ pub(super) struct SttClient {
     reply: Sender<SttDone>,
     done: Receiver<SttDone>,
     in_flight: u32,
+    clock: Clock,
+    /// Each transcript is handed over no sooner than this long (call time) after its job was
+    /// sent: zero on a real call; tests set it to play a box too busy to keep up.
+    delay: Duration,
+    /// Transcripts back from the pool, waiting for `delay`.
+    held: VecDeque<SttDone>,
 }
 
 impl SttClient {
-    pub(super) fn new(pool: Arc<SttPool>) -> SttClient {
+    pub(super) fn new(pool: Arc<SttPool>, clock: Clock) -> SttClient {
         let (reply, done) = channel();
-        SttClient { pool, reply, done, in_flight: 0 }
+        SttClient { pool, reply, done, in_flight: 0, clock, delay: Duration::ZERO, held: VecDeque::new() }
+    }
+
+    /// Plays a slow recogniser: every transcript arrives `delay` of call time after its job.
+    #[cfg(test)]
+    pub(super) fn slow_down(&mut self, delay: Duration) {
+        self.delay = delay;
     }
 
     pub(super) fn send(&mut self, job: SttJob) {
@@ -144,19 +176,27 @@ impl SttClient {
 
     /// A transcript that is back, if any.
     pub(super) fn try_recv(&mut self) -> Option<SttDone> {
-        let done = self.done.try_recv().ok()?;
-        self.in_flight = self.in_flight.saturating_sub(1);
-        Some(done)
+        while let Ok(done) = self.done.try_recv() {
+            self.in_flight = self.in_flight.saturating_sub(1);
+            self.held.push_back(done);
+        }
+        self.next_due()
     }
 
-    /// Waits up to `limit` for the next transcript; None at once when none is out. (The pool
-    /// answers every job, a stale one with an empty transcript.)
+    /// Waits up to `limit` for the transcripts still out; then the first one due, if any.
+    /// (The pool answers every job, a stale one with an empty transcript.)
     pub(super) fn wait(&mut self, limit: Duration) -> Option<SttDone> {
-        if self.in_flight == 0 {
-            return None;
+        while self.in_flight > 0 {
+            let Ok(done) = self.done.recv_timeout(limit) else { break };
+            self.in_flight -= 1;
+            self.held.push_back(done);
         }
-        let done = self.done.recv_timeout(limit).ok()?;
-        self.in_flight -= 1;
-        Some(done)
+        self.next_due()
+    }
+
+    fn next_due(&mut self) -> Option<SttDone> {
+        let now = self.clock.now();
+        let i = self.held.iter().position(|d| now.saturating_duration_since(d.sent) >= self.delay)?;
+        self.held.remove(i)
     }
 }

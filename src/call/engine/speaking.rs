@@ -23,6 +23,10 @@ pub(super) const ANSWER_OVERLAP_MS: usize = 1200;
 /// When an interruption turns out to be noise, the prompt resumes this far before where it
 /// stopped, so the caller hears the interrupted words again.
 const RESUME_BACK_SAMPLES: usize = crate::line::RATE as usize * 400 / 1000;
+/// A caller hears something within 1.5 s of the end of their turn: the reply, or on a box too
+/// busy to have it ready, the `hold` prompt ("One moment."), started this long after the turn
+/// ended. The half second to spare covers the line's queue and a late loop.
+pub(super) const HOLD_AFTER: Duration = Duration::from_millis(1000);
 
 impl Shared {
     /// Synthesises the fixed prompts at 8 kHz, so greetings and the common replies cost nothing
@@ -119,6 +123,8 @@ pub(super) struct Prompt {
     pub(super) id: u64,
     pub(super) text: String,
     pub(super) interruptible: bool,
+    /// The hold prompt, said while the reply is late: not the reply, so not its latency.
+    pub(super) hold: bool,
     pub(super) audio: Vec<i16>,
     pub(super) complete: bool,
     /// Samples already handed to the line.
@@ -164,8 +170,8 @@ impl Call {
             let mut frame: Frame = [0; FRAME_SAMPLES];
             let end = (p.written + FRAME_SAMPLES).min(p.audio.len());
             frame[..end - p.written].copy_from_slice(&p.audio[p.written..end]);
-            let first = p.started.is_none();
-            if first {
+            let first = p.started.is_none() && !p.hold;
+            if p.started.is_none() {
                 p.started = Some(self.clock.now());
             }
             p.written = end;
@@ -182,6 +188,44 @@ impl Call {
                 self.note_latency(last_voice);
             }
         }
+    }
+
+    /// Says the hold prompt when the caller's turn ended `HOLD_AFTER` ago and nothing of the
+    /// reply is playing yet: recognition or synthesis is behind (a busy box, a long read-back).
+    /// Once per turn; the reply follows it. It cannot be talked over: it is short, and a caller
+    /// who answers it would only talk over the reply.
+    pub(super) fn hold_if_late(&mut self) {
+        let Some(endpoint) = self.times.endpoint else { return };
+        if self.times.held || self.clock.since(endpoint) < HOLD_AFTER {
+            return;
+        }
+        let late = match self.phase {
+            Phase::Transcribing => true,
+            Phase::Speaking => {
+                self.times.decided.is_some() && self.mirror.is_empty() && self.prompts.front().is_some_and(|p| p.started.is_none())
+            }
+            _ => false,
+        };
+        if !late {
+            return;
+        }
+        self.times.held = true;
+        let text = self.flow.script().prompts.hold.clone();
+        if text.trim().is_empty() {
+            return;
+        }
+        tracing::info!(call = %self.log_id, waited_ms = self.clock.since(endpoint).as_millis() as u64, phase = ?self.phase, "reply late: hold prompt");
+        self.next_tts_id += 1;
+        let id = self.next_tts_id;
+        let cached = self.shared.prompt_audio.lock().unwrap_or_else(|p| p.into_inner()).get(&text).cloned();
+        let (audio, complete) = match cached {
+            Some(a) => (a.to_vec(), true),
+            None => {
+                let _ = self.tts_jobs.send(TtsJob { id, text: text.clone() });
+                (Vec::new(), false)
+            }
+        };
+        self.prompts.push_front(Prompt { id, text, interruptible: false, hold: true, audio, complete, written: 0, started: None });
     }
 
     /// The reply's first audio went to the line: where the turn's time went.

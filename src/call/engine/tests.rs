@@ -311,6 +311,37 @@ fn the_watchdog_recovers_a_stuck_call() {
     h.until_listening("listening after the watchdog's offer");
 }
 
+/// A box too busy to transcribe in time (recognition slowed to 4 s of call time): the caller
+/// hears "One moment." within 1.5 s of the end of their turn, then the reply, whose latency
+/// is recorded as it was (the hold prompt is not the reply).
+#[test]
+fn a_late_reply_is_preceded_by_the_hold_prompt() {
+    let Some(mut h) = Harness::start("hold") else { return };
+    h.until_listening("listening after the greeting");
+    let slow = Duration::from_secs(4);
+    h.call.stt_jobs.slow_down(slow);
+    h.say("I'd like to make an appointment.");
+    h.line.silence(8000);
+    h.until("the end of the turn", Duration::from_secs(10), |c| c.phase == Phase::Transcribing);
+    let ended_at = h.line.heard().len();
+    h.until("the reply", Duration::from_secs(10), replying);
+    // What the caller heard after the end of the turn: the hold prompt, and when it began.
+    let heard = h.line.heard();
+    let first_sound = heard[ended_at..].iter().position(|&s| s != 0).expect("the caller heard something");
+    let waited_ms = first_sound / 8;
+    assert!(
+        (super::speaking::HOLD_AFTER.as_millis() as usize..=1500).contains(&waited_ms),
+        "the caller heard the first sound {waited_ms} ms after the end of the turn"
+    );
+    let hold = h.call.flow.script().prompts.hold.clone();
+    let said = h.agent_said();
+    assert_eq!(said[1], (hold, false), "the hold prompt, played whole: {said:?}");
+    assert!(h.caller_turns()[0].0.to_lowercase().contains("appointment"), "{:?}", h.caller_turns());
+    let lat = h.last_latency();
+    assert!(lat.total_ms as u128 >= slow.as_millis(), "the reply's own latency, not the hold prompt's: {lat:?}");
+    assert_eq!(h.call.flow.record.latencies.len(), 1, "one reply, one latency");
+}
+
 #[test]
 fn the_caller_hanging_up_ends_the_call() {
     let Some(mut h) = Harness::start("hangup") else { return };
