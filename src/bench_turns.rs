@@ -36,8 +36,13 @@ pub fn run(config: &Config, calls: usize, turns: usize, aligned: bool) -> Result
     let voice = Arc::new(crate::speech::tts::Voice::load(&config.tts_settings())?);
     let mut conversation = config.conversation.clone();
     conversation.max_call_s = 3600;
+    // The callers time the reply itself: with the hold prompt ("One moment.") on, a late reply
+    // would be timed to the hold prompt, and the caller would ask again in the quiet after it.
+    // How many turns it would have been said for is counted from the records instead.
+    let mut script = config.script();
+    script.prompts.hold.clear();
     let shared = Arc::new(crate::call::engine::Shared {
-        script: std::sync::RwLock::new(crate::call::flow::Script::new(&config.script())),
+        script: std::sync::RwLock::new(crate::call::flow::Script::new(&script)),
         stt_pool: crate::call::engine::SttPool::start(stt),
         voice: voice.clone(),
         conversation,
@@ -142,6 +147,14 @@ pub fn run(config: &Config, calls: usize, turns: usize, aligned: bool) -> Result
         median(&|l| l.stt_ms + l.decide_ms + l.tts_ms),
         median(&|l| l.stt_ms),
         median(&|l| l.decide_ms + l.tts_ms)
+    );
+    let late =
+        stages.iter().filter(|l| l.total_ms.saturating_sub(l.endpoint_ms) as u128 > crate::call::engine::HOLD_AFTER.as_millis()).count();
+    println!();
+    println!(
+        "Replies more than {} ms after the end of the turn (a caller hears the hold prompt first): {late} of {}.",
+        crate::call::engine::HOLD_AFTER.as_millis(),
+        stages.len()
     );
     if aligned && calls > 1 {
         print_by_rank(&per_call);

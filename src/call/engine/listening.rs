@@ -90,6 +90,11 @@ impl Call {
                     self.barge_onset = Some(self.clock.now() - Duration::from_millis(onset_ms_ago as u64));
                 } else if self.phase == Phase::Transcribing {
                     tracing::debug!(call = %self.log_id, "the caller goes on: same turn");
+                    if let Some(audio) = self.awaiting_speculation.take() {
+                        // What came before is now the start of a longer turn.
+                        self.stt_outstanding += 1;
+                        self.stt_jobs.send(self.stt_job(audio, JobKind::Part));
+                    }
                     let expect = self.last_expect;
                     self.listen(expect);
                 }
@@ -110,11 +115,14 @@ impl Call {
                     tracing::debug!(call = %self.log_id, "turn cut at conversation.max_utterance_s");
                 }
                 let audio = self.endpointer.take_new_audio().to_vec();
-                tracing::debug!(call = %self.log_id, ms = audio.len() / 8, voiced_ms = self.endpointer.voiced_ms(), "end of turn");
+                let voiced_ms = self.endpointer.voiced_ms();
+                tracing::debug!(call = %self.log_id, ms = audio.len() / 8, voiced_ms, "end of turn");
                 self.endpointer.reset_transcribed();
                 self.turn_ended();
                 self.phase = Phase::Transcribing;
-                if !audio.is_empty() {
+                if self.take_speculation_as_turn(voiced_ms, audio.as_slice()) {
+                    // Transcribed already, or about to be.
+                } else if !audio.is_empty() {
                     self.stt_outstanding += 1;
                     self.stt_jobs.send(self.stt_job(audio, JobKind::Last));
                 } else if self.stt_outstanding == 0 {
@@ -183,6 +191,18 @@ impl Call {
         self.last_progress = self.clock.now();
         if let JobKind::Speculative { voiced_ms } = done.kind {
             self.speculating = false;
+            if let Some(audio) = self.awaiting_speculation.take() {
+                // The turn ended while this was out, with nothing voiced after it.
+                if done.text.is_empty() {
+                    // Dropped as stale, or heard as nothing: transcribe the turn itself.
+                    self.stt_outstanding += 1;
+                    self.stt_jobs.send(self.stt_job(audio, JobKind::Last));
+                } else {
+                    self.finish_turn_with(done);
+                }
+                return;
+            }
+            self.last_speculation = Some((voiced_ms, done.clone()));
             self.on_speculative(done, voiced_ms);
             return;
         }
@@ -253,11 +273,41 @@ impl Call {
         self.endpointer.reset_transcribed();
         // The decision is now; recognition ran during the pause before it.
         self.turn_ended();
+        self.phase = Phase::Transcribing;
+        self.finish_turn_with(done);
+    }
+
+    /// At the end of a short turn (nothing of it transcribed in parts), the speculative
+    /// transcription made at its last pause already covers it when the caller voiced nothing
+    /// since: that transcript is the turn's, and recognition is not run a second time. On a
+    /// busy box this halves the work of a turn that did not read as finished, and its caller
+    /// waits for no second pass. True when the turn is taken care of: finished now, or waiting
+    /// for that transcription still out (the audio is kept in case it comes back empty).
+    fn take_speculation_as_turn(&mut self, voiced_ms: u32, audio: &[i16]) -> bool {
+        if !self.partial_text.is_empty() || self.stt_outstanding > 0 || self.speculated != Some((self.turn, voiced_ms)) {
+            return false;
+        }
+        if self.speculating {
+            tracing::debug!(call = %self.log_id, "end of turn: waiting for its speculative transcript");
+            self.awaiting_speculation = Some(audio.to_vec());
+            return true;
+        }
+        match self.last_speculation.take() {
+            Some((v, done)) if v == voiced_ms && done.turn == self.turn && !done.text.is_empty() => {
+                tracing::debug!(call = %self.log_id, "end of turn: its speculative transcript is the turn's");
+                self.finish_turn_with(done);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Ends the turn on one transcript that covers all of it.
+    fn finish_turn_with(&mut self, done: SttDone) {
         self.times.stt_ms = done.elapsed.as_millis() as u32;
         self.partial_text = done.text;
         self.turn_confidence = done.confidence;
         self.stt_outstanding = 0;
-        self.phase = Phase::Transcribing;
         self.finish_turn();
     }
 
@@ -276,6 +326,8 @@ impl Call {
         let text = std::mem::take(&mut self.partial_text);
         let confidence = std::mem::replace(&mut self.turn_confidence, 1.0);
         self.turn += 1;
+        self.last_speculation = None;
+        self.awaiting_speculation = None;
         self.times.transcribed = Some(self.clock.now());
         if crate::logging::patient_data() {
             tracing::debug!(call = %self.log_id, confidence, text = %text, "caller turn");
@@ -336,6 +388,8 @@ impl Call {
         self.pending = pending;
         self.phase = Phase::Speaking;
         self.turn += 1;
+        self.last_speculation = None;
+        self.awaiting_speculation = None;
         self.partial_text.clear();
         self.stt_outstanding = 0;
         self.turn_confidence = 1.0;

@@ -45,6 +45,7 @@ use crate::store::Store;
 use listening::{BargeIn, EarlyEnd, MIN_TURN_SPEECH_MS, PART_AFTER_SILENCE_MS};
 use recognition::SttClient;
 pub use recognition::SttPool;
+pub use speaking::HOLD_AFTER;
 use speaking::{Prompt, TtsChunk, TtsJob, tts_worker};
 
 /// How long a call on simulated time waits for a worker's result (in real time) before going
@@ -162,6 +163,12 @@ struct Call {
     speculated: Option<(u64, u32)>,
     /// A speculative transcript that reads as finished, waiting for `EARLY_END_SILENCE_MS`.
     early_end: Option<EarlyEnd>,
+    /// The last speculative transcript of this turn and the voiced length it covered: the
+    /// turn's own if it ends with nothing voiced since (see `take_speculation_as_turn`).
+    last_speculation: Option<(u32, recognition::SttDone)>,
+    /// The turn ended while its speculative transcription was out: the turn's audio, sent only
+    /// if that comes back empty.
+    awaiting_speculation: Option<Vec<i16>>,
     recorder: Option<crate::store::recording::Recorder>,
     log_id: String,
 }
@@ -233,6 +240,8 @@ impl Call {
             speculating: false,
             speculated: None,
             early_end: None,
+            last_speculation: None,
+            awaiting_speculation: None,
             recorder: None,
             log_id,
             shared,

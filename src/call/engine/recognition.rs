@@ -31,6 +31,7 @@ pub(super) struct SttJob {
     pub(super) priming: Priming,
 }
 
+#[derive(Clone)]
 pub(super) struct SttDone {
     pub(super) turn: u64,
     pub(super) sent: Instant,
@@ -155,12 +156,25 @@ pub(super) struct SttClient {
     delay: Duration,
     /// Transcripts back from the pool, waiting for `delay`.
     held: VecDeque<SttDone>,
+    /// Turn ends sent to be transcribed (not taken from a speculation), for tests.
+    #[cfg(test)]
+    pub(super) last_jobs: u32,
 }
 
 impl SttClient {
     pub(super) fn new(pool: Arc<SttPool>, clock: Clock) -> SttClient {
         let (reply, done) = channel();
-        SttClient { pool, reply, done, in_flight: 0, clock, delay: Duration::ZERO, held: VecDeque::new() }
+        SttClient {
+            pool,
+            reply,
+            done,
+            in_flight: 0,
+            clock,
+            delay: Duration::ZERO,
+            held: VecDeque::new(),
+            #[cfg(test)]
+            last_jobs: 0,
+        }
     }
 
     /// Plays a slow recogniser: every transcript arrives `delay` of call time after its job.
@@ -170,6 +184,10 @@ impl SttClient {
     }
 
     pub(super) fn send(&mut self, job: SttJob) {
+        #[cfg(test)]
+        if job.kind == JobKind::Last {
+            self.last_jobs += 1;
+        }
         self.in_flight += 1;
         self.pool.submit(job, self.reply.clone());
     }

@@ -26,7 +26,7 @@ const RESUME_BACK_SAMPLES: usize = crate::line::RATE as usize * 400 / 1000;
 /// A caller hears something within 1.5 s of the end of their turn: the reply, or on a box too
 /// busy to have it ready, the `hold` prompt ("One moment."), started this long after the turn
 /// ended. The half second to spare covers the line's queue and a late loop.
-pub(super) const HOLD_AFTER: Duration = Duration::from_millis(1000);
+pub const HOLD_AFTER: Duration = Duration::from_millis(1000);
 
 impl Shared {
     /// Synthesises the fixed prompts at 8 kHz, so greetings and the common replies cost nothing

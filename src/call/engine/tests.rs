@@ -180,6 +180,8 @@ fn the_greeting_plays_whole_and_a_turn_ends_after_the_silence() {
     assert!(turns[0].0.to_lowercase().contains("appointment"), "{turns:?}");
     let lat = h.last_latency();
     assert!(lat.endpoint_ms >= silence_ms, "an unfinished turn waits for conversation.silence_ms ({silence_ms} ms): {lat:?}");
+    // Nothing was said after the pause where it was transcribed: that transcript is the turn's.
+    assert_eq!(h.call.stt_jobs.last_jobs, 0, "the turn was not transcribed a second time");
 }
 
 #[test]
@@ -340,6 +342,7 @@ fn a_late_reply_is_preceded_by_the_hold_prompt() {
     let lat = h.last_latency();
     assert!(lat.total_ms as u128 >= slow.as_millis(), "the reply's own latency, not the hold prompt's: {lat:?}");
     assert_eq!(h.call.flow.record.latencies.len(), 1, "one reply, one latency");
+    assert_eq!(h.call.stt_jobs.last_jobs, 0, "the transcription already out was waited for, not repeated");
 }
 
 #[test]
