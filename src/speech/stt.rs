@@ -200,7 +200,7 @@ impl Stt {
 
     pub fn transcriber(&self) -> Result<Transcriber<'_>, SttError> {
         let state = self.ctx.create_state().map_err(|e| SttError::Inference(e.to_string()))?;
-        Ok(Transcriber { stt: self, state })
+        Ok(Transcriber { stt: self, state, threads: self.settings.threads.max(1) })
     }
 }
 
@@ -209,6 +209,8 @@ impl Stt {
 pub struct Transcriber<'a> {
     stt: &'a Stt,
     state: WhisperState,
+    /// Threads for the next transcription (`stt.threads` unless set otherwise).
+    threads: usize,
 }
 
 /// Phrases Whisper is known to produce from non-speech. Dropped only when the evidence for speech
@@ -233,6 +235,12 @@ const HALLUCINATIONS: &[&str] = &[
 const MIN_VOICED_MS: u32 = 120;
 
 impl Transcriber<'_> {
+    /// The threads the next transcriptions use: the recognition pool gives a turn both cores
+    /// only when nothing else wants them (see `call::engine::SttPool`).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
     /// Transcribes one utterance of 16 kHz mono audio in [-1, 1], primed for every word it
     /// knows (medications included): for a recording of unknown content.
     pub fn transcribe(&mut self, samples: &[f32]) -> Result<Transcript, SttError> {
@@ -265,7 +273,7 @@ impl Transcriber<'_> {
         let audio_ctx = audio_context.frames_for(padded.len());
         let settings = &self.stt.settings;
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-        params.set_n_threads(settings.threads.max(1) as i32);
+        params.set_n_threads(self.threads as i32);
         let language = if settings.language == "auto" { None } else { Some(settings.language.as_str()) };
         params.set_language(language);
         params.set_translate(false);

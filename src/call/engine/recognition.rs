@@ -41,45 +41,89 @@ pub(super) struct SttDone {
     pub(super) kind: JobKind,
 }
 
-/// Speech recognition shared by every call: a few workers, each with its own whisper state,
-/// taking jobs from one queue. On a 2-core box one transcription at a time with both cores
-/// finishes each sooner than four at once fighting over them, and a turn's end is served before
-/// speculative work (which is dropped once stale).
+/// Speech recognition shared by every call: one worker per core, each with its own whisper
+/// state, taking jobs from one queue; a turn's end is served before speculative work (which is
+/// dropped once stale).
+///
+/// How many threads a transcription gets is decided job by job. whisper.cpp's threads meet at
+/// a spinning barrier after every step of the model, so a two-thread transcription that loses
+/// one of its cores to anything else (another transcription, synthesis, any other process)
+/// stalls: with one busy-looping process beside four calls, turns waited up to 13 s for their
+/// reply (BENCHMARKS.md). One thread per transcription cannot stall that way, and two workers
+/// of one thread get more done on two cores than one of two. But one thread takes about twice
+/// as long, and a single caller on an idle box would wait for it. So a transcription gets
+/// `stt.threads` (up to the cores) only when it is the only work in the pool and the box's
+/// cores have been idle lately (`/proc/stat`, sampled twice a second); it then has the cores
+/// to itself, and jobs that arrive meanwhile wait for it (a short wait: it is the fast case).
+/// Otherwise each transcription runs on one thread, beside the others. (The kernel's CPU
+/// pressure figure was tried first: it misses one busy process on two cores, which waits for
+/// nothing until a transcription wants that core too.)
 ///
 /// The queue runs on the machine's clock whatever the calls' clocks: staleness is about how
 /// long a job really waited for a worker.
 pub struct SttPool {
-    queue: std::sync::Mutex<VecDeque<(SttJob, Sender<SttDone>, Instant)>>,
+    state: std::sync::Mutex<PoolState>,
     ready: std::sync::Condvar,
+    /// `stt.threads`, at most the cores: what one transcription may use on an idle box.
+    max_threads: usize,
+    /// Busy cores on the whole box lately, in thousandths (see `sample_load`).
+    busy_milli: std::sync::atomic::AtomicU32,
+}
+
+struct PoolState {
+    queue: VecDeque<(SttJob, Sender<SttDone>, Instant)>,
+    /// Transcriptions in progress.
+    running: usize,
+    /// One transcription has every core: the other workers wait for it.
+    exclusive: bool,
 }
 
 /// A speculative transcription that waited longer than this is of no use any more.
 const SPECULATION_STALE: Duration = Duration::from_millis(400);
+/// Busy cores (in thousandths, averaged over about a second) at or above which the box counts
+/// as busy: each transcription then gets one thread. The calls' own threads use a few percent.
+const BUSY_MILLI: u32 = 400;
+/// How often the box's CPU use is sampled.
+const LOAD_SAMPLE: Duration = Duration::from_millis(500);
 
 impl SttPool {
-    /// Starts `workers` recognition threads (cores divided by `stt.threads`, at least one).
+    /// Starts one recognition worker per core.
     pub fn start(stt: Arc<Stt>) -> Arc<SttPool> {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        let workers = (cores / stt.settings().threads.max(1)).max(1);
-        let pool = Arc::new(SttPool { queue: std::sync::Mutex::new(VecDeque::new()), ready: std::sync::Condvar::new() });
-        for i in 0..workers {
+        let max_threads = stt.settings().threads.clamp(1, cores);
+        let pool = Arc::new(SttPool {
+            state: std::sync::Mutex::new(PoolState { queue: VecDeque::new(), running: 0, exclusive: false }),
+            ready: std::sync::Condvar::new(),
+            max_threads,
+            busy_milli: std::sync::atomic::AtomicU32::new(0),
+        });
+        if max_threads > 1 {
+            let pool = Arc::downgrade(&pool);
+            let _ = std::thread::Builder::new().name("stt-load".into()).spawn(move || sample_load(pool, cores));
+        }
+        for i in 0..cores {
             let (pool, stt) = (pool.clone(), stt.clone());
             let _ = std::thread::Builder::new().name(format!("stt-{i}")).spawn(move || pool.work(&stt));
         }
         pool
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn submit(&self, job: SttJob, reply: Sender<SttDone>) {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner()).push_back((job, reply, Instant::now()));
+        self.lock().queue.push_back((job, reply, Instant::now()));
         self.ready.notify_one();
     }
 
-    /// The next job: the oldest turn-end or part first, else the newest fresh speculation.
-    fn next(&self) -> (SttJob, Sender<SttDone>) {
-        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+    /// The next job and the threads to run it with: the oldest turn-end or part first, else
+    /// the newest fresh speculation.
+    fn next(&self) -> (SttJob, Sender<SttDone>, usize) {
+        let mut st = self.lock();
         loop {
             // Stale speculations get an empty answer, so their call may speculate again.
-            q.retain(|(j, reply, at)| {
+            st.queue.retain(|(j, reply, at)| {
                 let stale = matches!(j.kind, JobKind::Speculative { .. }) && at.elapsed() >= SPECULATION_STALE;
                 if stale {
                     let _ = reply.send(SttDone {
@@ -93,15 +137,30 @@ impl SttPool {
                 }
                 !stale
             });
-            if let Some(i) = q.iter().position(|(j, _, _)| !matches!(j.kind, JobKind::Speculative { .. })) {
-                let (j, r, _) = q.remove(i).expect("index from position");
-                return (j, r);
+            if !st.exclusive {
+                let pick = match st.queue.iter().position(|(j, _, _)| !matches!(j.kind, JobKind::Speculative { .. })) {
+                    Some(i) => st.queue.remove(i),
+                    None => st.queue.pop_back(),
+                };
+                if let Some((job, reply, _)) = pick {
+                    let alone = st.running == 0 && st.queue.is_empty();
+                    let idle_box = self.busy_milli.load(std::sync::atomic::Ordering::Relaxed) < BUSY_MILLI;
+                    let threads = if self.max_threads > 1 && alone && idle_box { self.max_threads } else { 1 };
+                    st.running += 1;
+                    st.exclusive = threads > 1;
+                    return (job, reply, threads);
+                }
             }
-            if let Some((j, r, _)) = q.pop_back() {
-                return (j, r);
-            }
-            q = self.ready.wait(q).unwrap_or_else(|p| p.into_inner());
+            st = self.ready.wait(st).unwrap_or_else(|p| p.into_inner());
         }
+    }
+
+    fn done(&self) {
+        let mut st = self.lock();
+        st.running -= 1;
+        st.exclusive = false;
+        drop(st);
+        self.ready.notify_all();
     }
 
     fn work(&self, stt: &Stt) {
@@ -113,20 +172,23 @@ impl SttPool {
             }
         };
         loop {
-            let (job, reply) = self.next();
+            let (job, reply, threads) = self.next();
             let started = Instant::now();
+            transcriber.set_threads(threads);
             let samples: Vec<f32> = job.audio.iter().map(|&s| crate::audio::resample::i16_to_f32(s)).collect();
             let result = crate::audio::resample::resample(&samples, crate::line::RATE, crate::speech::stt::SAMPLE_RATE)
                 .map_err(anyhow::Error::from)
                 .and_then(|wide| {
                     if wide.is_empty() { Err(anyhow::anyhow!("empty")) } else { Ok(transcriber.transcribe_turn(&wide, job.priming)?) }
                 });
+            self.done();
             let (text, confidence) = match result {
                 Ok(t) => {
                     tracing::debug!(
                         audio_ms = job.audio.len() / 8,
                         voiced_ms = t.voiced_ms,
                         audio_ctx = t.audio_ctx,
+                        threads,
                         whisper_ms = t.elapsed.as_millis() as u64,
                         kind = ?job.kind,
                         "transcribed"
@@ -141,6 +203,48 @@ impl SttPool {
             let _ = reply.send(SttDone { turn: job.turn, sent: job.sent, text, confidence, elapsed: started.elapsed(), kind: job.kind });
         }
     }
+}
+
+/// Samples the box's CPU use into `pool.busy_milli` until the pool is gone: busy cores over
+/// each interval, averaged with the one before (so about the last second counts). Where
+/// `/proc/stat` cannot be read, the box counts as idle.
+fn sample_load(pool: std::sync::Weak<SttPool>, cores: usize) {
+    let mut last: Option<(u64, u64)> = None;
+    let mut busy = 0u32;
+    loop {
+        let Some(pool) = pool.upgrade() else { return };
+        let now = std::fs::read_to_string("/proc/stat").ok().and_then(|s| cpu_times(&s));
+        if let (Some(before), Some(now)) = (last, now) {
+            busy = (busy + busy_milli(before, now, cores)) / 2;
+            pool.busy_milli.store(busy, std::sync::atomic::Ordering::Relaxed);
+        }
+        last = now;
+        drop(pool);
+        std::thread::sleep(LOAD_SAMPLE);
+    }
+}
+
+/// (total, idle) jiffies of all CPUs, from the first line of `/proc/stat`.
+fn cpu_times(stat: &str) -> Option<(u64, u64)> {
+    let mut fields = stat.lines().next()?.split_whitespace();
+    if fields.next()? != "cpu" {
+        return None;
+    }
+    let v: Vec<u64> = fields.map(|f| f.parse().ok()).collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    let total: u64 = v.iter().take(8).sum();
+    let idle = v.get(3)? + v.get(4).copied().unwrap_or(0);
+    Some((total, idle))
+}
+
+/// Busy cores between two samples, in thousandths.
+fn busy_milli((total0, idle0): (u64, u64), (total1, idle1): (u64, u64), cores: usize) -> u32 {
+    let total = total1.saturating_sub(total0);
+    if total == 0 {
+        return 0;
+    }
+    let busy = total.saturating_sub(idle1.saturating_sub(idle0));
+    (busy * 1000 * cores as u64 / total) as u32
 }
 
 /// A call's handle on the pool: sends the call's jobs, takes their transcripts back, and
@@ -216,5 +320,23 @@ impl SttClient {
         let now = self.clock.now();
         let i = self.held.iter().position(|d| now.saturating_duration_since(d.sent) >= self.delay)?;
         self.held.remove(i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{busy_milli, cpu_times};
+
+    #[test]
+    fn busy_cores_come_from_proc_stat() {
+        let before = cpu_times("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\n").expect("parsed");
+        assert_eq!(before, (1000, 850));
+        // One of two cores busy over the interval: 200 of 400 jiffies idle.
+        let after = cpu_times("cpu  250 0 100 1000 50 0 0 0 0 0").expect("parsed");
+        assert_eq!(busy_milli(before, after, 2), 1000);
+        assert_eq!(busy_milli(before, before, 2), 0, "no time passed");
+        assert_eq!(cpu_times("intr 1 2 3"), None);
+        assert_eq!(cpu_times("cpu  1 x 3 4"), None);
+        assert_eq!(cpu_times(""), None);
     }
 }
