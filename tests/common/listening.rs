@@ -93,6 +93,10 @@ pub fn converse(port: u16, mut persona: Box<dyn Persona>, limit: Duration) -> Co
                 }
                 let text = transcribe(&audio);
                 lines.push(format!("agent: {text}"));
+                if is_hold_prompt(&text) {
+                    // "One moment.": the reply is late (a busy machine) and still to come.
+                    continue;
+                }
                 heard = format!("{heard} {text}").trim().to_string();
                 match persona.reply(&heard) {
                     Reply::Say(words) => {
@@ -116,6 +120,14 @@ pub fn converse(port: u16, mut persona: Box<dyn Persona>, limit: Duration) -> Co
         }
     };
     Conversation { lines, end }
+}
+
+/// Whether the agent said its hold prompt ("One moment.", said when a reply is late), as the
+/// caller's recogniser heard it.
+fn is_hold_prompt(heard: &str) -> bool {
+    let words = |t: &str| t.to_lowercase().chars().filter(|c| c.is_alphanumeric() || *c == ' ').collect::<String>().trim().to_string();
+    let hold = words(&super::config().script().prompts.hold);
+    !hold.is_empty() && words(heard) == hold
 }
 
 /// Waits for agent replies until one ends with a question (an announcement or a sentence
