@@ -20,10 +20,56 @@ pub fn init(level: &str) {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).with_ansi(ansi).try_init();
 }
 
-/// Sends whisper.cpp's and ggml's own messages to tracing instead of raw stderr.
+/// Sends whisper.cpp's and ggml's own messages to tracing instead of raw stderr, under the
+/// `whisper_rs` target. whisper.cpp reports a transcription stopped on purpose (see
+/// [`while_abortable`]) as "failed to encode": that one goes to debug, not error.
 pub fn route_whisper_logs() {
     static ONCE: Once = Once::new();
-    ONCE.call_once(whisper_rs::install_logging_hooks);
+    ONCE.call_once(|| {
+        whisper_rs::install_logging_hooks();
+        // SAFETY: the callback is a plain function valid for the life of the process; it
+        // sets both whisper.cpp's and ggml's sink (whisper_log_set calls ggml_log_set).
+        unsafe { whisper_rs::whisper_rs_sys::whisper_log_set(Some(whisper_log), std::ptr::null_mut()) };
+    });
+}
+
+thread_local! {
+    /// The abort flag of the transcription running on this thread, if it has one.
+    static ABORT_FLAG: std::cell::Cell<*const std::sync::atomic::AtomicBool> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+/// Runs `f` (a whisper.cpp call on this thread) with its failures logged at debug level once
+/// `abort` is set: they are then the stop that was asked for, not a fault.
+pub fn while_abortable<R>(abort: &std::sync::atomic::AtomicBool, f: impl FnOnce() -> R) -> R {
+    ABORT_FLAG.with(|c| c.set(abort));
+    let r = f();
+    ABORT_FLAG.with(|c| c.set(std::ptr::null()));
+    r
+}
+
+fn aborting() -> bool {
+    // SAFETY: the pointer is set only for the duration of `while_abortable`, which borrows it.
+    ABORT_FLAG.with(|c| unsafe { c.get().as_ref() }.is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed)))
+}
+
+unsafe extern "C" fn whisper_log(
+    level: whisper_rs::whisper_rs_sys::ggml_log_level,
+    text: *const std::ffi::c_char,
+    _: *mut std::ffi::c_void,
+) {
+    if text.is_null() {
+        return;
+    }
+    // SAFETY: whisper.cpp and ggml pass a NUL-terminated string valid for this call.
+    let text = unsafe { std::ffi::CStr::from_ptr(text) }.to_string_lossy();
+    let text = text.trim();
+    match level {
+        4 if !aborting() => tracing::error!(target: "whisper_rs", "{text}"),
+        3 => tracing::warn!(target: "whisper_rs", "{text}"),
+        2 => tracing::info!(target: "whisper_rs", "{text}"),
+        1 | 4 => tracing::debug!(target: "whisper_rs", "{text}"),
+        _ => tracing::trace!(target: "whisper_rs", "{text}"),
+    }
 }
 
 /// `[logging]`.

@@ -10,6 +10,8 @@
 //!   encoder time roughly in proportion. The round-trip test measures its effect on accuracy.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
@@ -134,6 +136,8 @@ pub enum SttError {
     TooLong { seconds: f32, max: u32 },
     #[error("transcription failed: {0}")]
     Inference(String),
+    #[error("transcription stopped: no longer wanted")]
+    Aborted,
 }
 
 /// What the dialog gets back. An empty `text` means "nothing was said" (silence, noise, a click).
@@ -200,7 +204,7 @@ impl Stt {
 
     pub fn transcriber(&self) -> Result<Transcriber<'_>, SttError> {
         let state = self.ctx.create_state().map_err(|e| SttError::Inference(e.to_string()))?;
-        Ok(Transcriber { stt: self, state, threads: self.settings.threads.max(1) })
+        Ok(Transcriber { stt: self, state, threads: self.settings.threads.max(1), abort: None })
     }
 }
 
@@ -211,6 +215,15 @@ pub struct Transcriber<'a> {
     state: WhisperState,
     /// Threads for the next transcription (`stt.threads` unless set otherwise).
     threads: usize,
+    /// Set by someone else to stop the transcription in progress (see `set_abort`).
+    abort: Option<Arc<AtomicBool>>,
+}
+
+/// whisper.cpp's abort callback: true stops the encoder between graph nodes and the decoder
+/// between tokens. `data` is the `AtomicBool` of `Transcriber::abort`, which outlives the call.
+unsafe extern "C" fn abort_requested(data: *mut std::ffi::c_void) -> bool {
+    // SAFETY: set only in `transcribe_with`, from an Arc held across `full`.
+    unsafe { (*(data as *const AtomicBool)).load(Ordering::Relaxed) }
 }
 
 /// Phrases Whisper is known to produce from non-speech. Dropped only when the evidence for speech
@@ -239,6 +252,13 @@ impl Transcriber<'_> {
     /// only when nothing else wants them (see `call::engine::SttPool`).
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
+    }
+
+    /// A flag that, once set, stops the next transcriptions early with `SttError::Aborted`:
+    /// the recognition pool hands one to a speculative transcription, which is of no use once
+    /// the caller goes on talking (whisper.cpp checks it between the steps of the model).
+    pub fn set_abort(&mut self, abort: Option<Arc<AtomicBool>>) {
+        self.abort = abort;
     }
 
     /// Transcribes one utterance of 16 kHz mono audio in [-1, 1], primed for every word it
@@ -300,7 +320,27 @@ impl Transcriber<'_> {
         if !prompt.is_empty() {
             params.set_initial_prompt(prompt);
         }
-        self.state.full(params, &padded).map_err(|e| SttError::Inference(e.to_string()))?;
+        let abort = self.abort.clone();
+        if let Some(flag) = &abort {
+            if flag.load(Ordering::Relaxed) {
+                return Err(SttError::Aborted);
+            }
+            // SAFETY: the callback only reads the AtomicBool, which `abort` keeps alive until
+            // `full` has returned; whisper.cpp does not keep the pointer past that.
+            unsafe {
+                params.set_abort_callback(Some(abort_requested));
+                params.set_abort_callback_user_data(Arc::as_ptr(flag) as *mut std::ffi::c_void);
+            }
+        }
+        let state = &mut self.state;
+        let ran = match &abort {
+            Some(flag) => crate::logging::while_abortable(flag, || state.full(params, &padded)),
+            None => state.full(params, &padded),
+        };
+        if abort.is_some_and(|f| f.load(Ordering::Relaxed)) {
+            return Err(SttError::Aborted);
+        }
+        ran.map_err(|e| SttError::Inference(e.to_string()))?;
 
         let ctx = &self.stt.ctx;
         let eot = ctx.token_eot();

@@ -23,11 +23,11 @@ use crate::line::{FRAME_SAMPLES, Frame};
 const SPECULATE_BELOW_SAMPLES: usize = crate::line::RATE as usize * 4;
 /// Silence after which a short turn is transcribed speculatively, so that its transcript is
 /// ready, or nearly, when the turn may end (`EARLY_END_SILENCE_MS`).
-const SPECULATE_AFTER_SILENCE_MS: u32 = 120;
+const SPECULATE_AFTER_SILENCE_MS: u32 = 60;
 /// The least silence after which a turn that reads as finished is taken. Premature ends are
 /// what callers complain of most, so this is a floor: the turn is taken at the later of this
 /// and its transcript being ready.
-pub(super) const EARLY_END_SILENCE_MS: u32 = 250;
+pub(super) const EARLY_END_SILENCE_MS: u32 = 200;
 /// A pause in a long turn after which what came before it is transcribed while the caller
 /// goes on. Longer than the speculation pause: a fricative the detector calls unvoiced can
 /// last 100 ms, and a part cut inside a word is misheard.
@@ -78,6 +78,14 @@ impl Call {
             self.last_progress = self.clock.now();
         }
         let event = self.endpointer.push(frame, voiced);
+        if voiced
+            && matches!(self.phase, Phase::Listening { .. })
+            && let Some(cancel) = &self.speculation_cancel
+            && self.speculated.is_some_and(|(turn, v)| turn != self.turn || v != self.endpointer.voiced_ms())
+        {
+            // The caller went on past the pause that was being transcribed.
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         if self.phase == Phase::Speaking && !matches!(event, EndpointEvent::Started { .. } | EndpointEvent::Nothing) {
             // A sound over a prompt too short to interrupt it: forgotten.
             self.endpointer.reset();
@@ -153,7 +161,10 @@ impl Call {
                 self.speculating = true;
                 self.speculated = Some((self.turn, voiced_ms));
                 let audio = self.endpointer.utterance().to_vec();
-                self.stt_jobs.send(self.stt_job(audio, JobKind::Speculative { voiced_ms }));
+                let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                self.speculation_cancel = Some(cancel.clone());
+                let job = SttJob { cancel: Some(cancel), ..self.stt_job(audio, JobKind::Speculative { voiced_ms }) };
+                self.stt_jobs.send(job);
             }
             self.take_early_end_if_due();
         }
@@ -181,16 +192,21 @@ impl Call {
     }
 
     pub(super) fn stt_job(&self, audio: Vec<i16>, kind: JobKind) -> SttJob {
-        SttJob { turn: self.turn, sent: self.clock.now(), audio, kind, priming: self.flow.priming() }
+        SttJob { turn: self.turn, sent: self.clock.now(), audio, kind, priming: self.flow.priming(), cancel: None }
     }
 
     pub(super) fn on_transcript(&mut self, done: SttDone) {
+        if matches!(done.kind, JobKind::Speculative { .. }) {
+            // One is out at a time, of this turn or of one already over: either way this
+            // call may speculate again.
+            self.speculating = false;
+            self.speculation_cancel = None;
+        }
         if done.turn != self.turn {
             return;
         }
         self.last_progress = self.clock.now();
         if let JobKind::Speculative { voiced_ms } = done.kind {
-            self.speculating = false;
             if let Some(audio) = self.awaiting_speculation.take() {
                 // The turn ended while this was out, with nothing voiced after it.
                 if done.text.is_empty() {

@@ -158,6 +158,9 @@ struct Call {
     barge_onset: Option<Instant>,
     /// A speculative transcription is out (one at a time per call).
     speculating: bool,
+    /// Stops the speculative transcription that is out once the caller talks past it: on a
+    /// busy box it would hold a core, and this call's next speculation would wait for it.
+    speculation_cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// The turn and voiced length last transcribed speculatively: one try per pause, made
     /// as soon as the one before it is back.
     speculated: Option<(u64, u32)>,
@@ -238,6 +241,7 @@ impl Call {
             last_expect: Expect::Speech,
             barge_onset: None,
             speculating: false,
+            speculation_cancel: None,
             speculated: None,
             early_end: None,
             last_speculation: None,

@@ -5,11 +5,12 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
 use crate::line::Clock;
-use crate::speech::stt::{Priming, Stt};
+use crate::speech::stt::{Priming, Stt, SttError};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) enum JobKind {
@@ -29,6 +30,9 @@ pub(super) struct SttJob {
     pub(super) audio: Vec<i16>,
     pub(super) kind: JobKind,
     pub(super) priming: Priming,
+    /// Set by the call when the job is no longer wanted (a speculation the caller talked
+    /// past): a queued job is dropped, a running one stopped.
+    pub(super) cancel: Option<Arc<AtomicBool>>,
 }
 
 #[derive(Clone)]
@@ -39,6 +43,12 @@ pub(super) struct SttDone {
     pub(super) confidence: f32,
     pub(super) elapsed: Duration,
     pub(super) kind: JobKind,
+    /// Dropped or stopped unfinished: stale, or cancelled by its call. Nothing was computed,
+    /// so a test's slowed recogniser hands it back at once.
+    pub(super) unfinished: bool,
+    /// The job's cancel flag: a test's slowed recogniser stands for a box on which the job
+    /// would still be running when its call cancels it.
+    pub(super) cancel: Option<Arc<AtomicBool>>,
 }
 
 /// Speech recognition shared by every call: one worker per core, each with its own whisper
@@ -66,8 +76,13 @@ pub struct SttPool {
     ready: std::sync::Condvar,
     /// `stt.threads`, at most the cores: what one transcription may use on an idle box.
     max_threads: usize,
-    /// Busy cores on the whole box lately, in thousandths (see `sample_load`).
-    busy_milli: std::sync::atomic::AtomicU32,
+    /// Cores kept busy lately by everything but this pool's transcriptions, in thousandths
+    /// (see `sample_load`).
+    busy_milli: AtomicU32,
+    /// Core time the pool's transcriptions have taken (wall time × threads: whisper.cpp's
+    /// threads spin while they wait for each other), in µs. Taken out of the box's use, so that
+    /// a call's own frequent speculations do not make the box look busy to its next one.
+    stt_core_us: AtomicU64,
 }
 
 struct PoolState {
@@ -95,7 +110,8 @@ impl SttPool {
             state: std::sync::Mutex::new(PoolState { queue: VecDeque::new(), running: 0, exclusive: false }),
             ready: std::sync::Condvar::new(),
             max_threads,
-            busy_milli: std::sync::atomic::AtomicU32::new(0),
+            busy_milli: AtomicU32::new(0),
+            stt_core_us: AtomicU64::new(0),
         });
         if max_threads > 1 {
             let pool = Arc::downgrade(&pool);
@@ -122,9 +138,11 @@ impl SttPool {
     fn next(&self) -> (SttJob, Sender<SttDone>, usize) {
         let mut st = self.lock();
         loop {
-            // Stale speculations get an empty answer, so their call may speculate again.
+            // Stale or cancelled speculations get an empty answer, so their call may
+            // speculate again.
             st.queue.retain(|(j, reply, at)| {
-                let stale = matches!(j.kind, JobKind::Speculative { .. }) && at.elapsed() >= SPECULATION_STALE;
+                let stale = matches!(j.kind, JobKind::Speculative { .. })
+                    && (at.elapsed() >= SPECULATION_STALE || j.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)));
                 if stale {
                     let _ = reply.send(SttDone {
                         turn: j.turn,
@@ -133,6 +151,8 @@ impl SttPool {
                         confidence: 0.0,
                         elapsed: Duration::ZERO,
                         kind: j.kind,
+                        unfinished: true,
+                        cancel: None,
                     });
                 }
                 !stale
@@ -144,7 +164,7 @@ impl SttPool {
                 };
                 if let Some((job, reply, _)) = pick {
                     let alone = st.running == 0 && st.queue.is_empty();
-                    let idle_box = self.busy_milli.load(std::sync::atomic::Ordering::Relaxed) < BUSY_MILLI;
+                    let idle_box = self.busy_milli.load(Ordering::Relaxed) < BUSY_MILLI;
                     let threads = if self.max_threads > 1 && alone && idle_box { self.max_threads } else { 1 };
                     st.running += 1;
                     st.exclusive = threads > 1;
@@ -175,6 +195,7 @@ impl SttPool {
             let (job, reply, threads) = self.next();
             let started = Instant::now();
             transcriber.set_threads(threads);
+            transcriber.set_abort(job.cancel.clone());
             let samples: Vec<f32> = job.audio.iter().map(|&s| crate::audio::resample::i16_to_f32(s)).collect();
             let result = crate::audio::resample::resample(&samples, crate::line::RATE, crate::speech::stt::SAMPLE_RATE)
                 .map_err(anyhow::Error::from)
@@ -182,6 +203,8 @@ impl SttPool {
                     if wide.is_empty() { Err(anyhow::anyhow!("empty")) } else { Ok(transcriber.transcribe_turn(&wide, job.priming)?) }
                 });
             self.done();
+            self.stt_core_us.fetch_add(started.elapsed().as_micros() as u64 * threads as u64, Ordering::Relaxed);
+            let unfinished = matches!(result.as_ref().map_err(|e| e.downcast_ref::<SttError>()), Err(Some(SttError::Aborted)));
             let (text, confidence) = match result {
                 Ok(t) => {
                     tracing::debug!(
@@ -196,32 +219,60 @@ impl SttPool {
                     (t.text, t.confidence)
                 }
                 Err(e) => {
-                    tracing::debug!("no transcript: {e}");
+                    let elapsed_ms = started.elapsed().as_millis() as u64;
+                    match e.downcast_ref::<SttError>() {
+                        Some(SttError::Inference(_)) => tracing::warn!(kind = ?job.kind, elapsed_ms, "no transcript: {e}"),
+                        _ => tracing::debug!(kind = ?job.kind, elapsed_ms, "no transcript: {e}"),
+                    }
                     (String::new(), 0.0)
                 }
             };
-            let _ = reply.send(SttDone { turn: job.turn, sent: job.sent, text, confidence, elapsed: started.elapsed(), kind: job.kind });
+            let elapsed = started.elapsed();
+            let _ = reply.send(SttDone {
+                turn: job.turn,
+                sent: job.sent,
+                text,
+                confidence,
+                elapsed,
+                kind: job.kind,
+                unfinished,
+                cancel: job.cancel,
+            });
         }
     }
 }
 
 /// Samples the box's CPU use into `pool.busy_milli` until the pool is gone: busy cores over
-/// each interval, averaged with the one before (so about the last second counts). Where
-/// `/proc/stat` cannot be read, the box counts as idle.
+/// each interval less those the pool's own transcriptions took, averaged with the intervals
+/// before (so about the last second counts). Where `/proc/stat` cannot be read, the box counts
+/// as idle.
 fn sample_load(pool: std::sync::Weak<SttPool>, cores: usize) {
-    let mut last: Option<(u64, u64)> = None;
-    let mut busy = 0u32;
+    let mut last: Option<((u64, u64), u64, Instant)> = None;
+    let mut others = 0i64;
     loop {
         let Some(pool) = pool.upgrade() else { return };
         let now = std::fs::read_to_string("/proc/stat").ok().and_then(|s| cpu_times(&s));
-        if let (Some(before), Some(now)) = (last, now) {
-            busy = (busy + busy_milli(before, now, cores)) / 2;
-            pool.busy_milli.store(busy, std::sync::atomic::Ordering::Relaxed);
+        let (stt_us, at) = (pool.stt_core_us.load(Ordering::Relaxed), Instant::now());
+        if let (Some((before, stt_before, then)), Some(now)) = (last, now) {
+            let box_milli = busy_milli(before, now, cores);
+            let sample = others_milli(box_milli, stt_us - stt_before, at.duration_since(then));
+            // Signed: a transcription counted in the pool after the interval whose cores it used
+            // evens out over the next one.
+            others = (others + sample) / 2;
+            pool.busy_milli.store(others.max(0) as u32, Ordering::Relaxed);
         }
-        last = now;
+        last = now.map(|n| (n, stt_us, at));
         drop(pool);
         std::thread::sleep(LOAD_SAMPLE);
     }
+}
+
+/// Busy cores (thousandths) not taken by transcriptions: the box's less the pool's core time
+/// over the same interval. Negative when transcriptions finished in this interval ran mostly in
+/// the one before.
+fn others_milli(box_milli: u32, stt_core_us: u64, interval: Duration) -> i64 {
+    let interval_us = interval.as_micros().max(1) as i64;
+    box_milli as i64 - (stt_core_us as i64).saturating_mul(1000) / interval_us
 }
 
 /// (total, idle) jiffies of all CPUs, from the first line of `/proc/stat`.
@@ -318,14 +369,34 @@ impl SttClient {
 
     fn next_due(&mut self) -> Option<SttDone> {
         let now = self.clock.now();
-        let i = self.held.iter().position(|d| now.saturating_duration_since(d.sent) >= self.delay)?;
-        self.held.remove(i)
+        let cancelled = |d: &SttDone| d.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed));
+        let i = self.held.iter().position(|d| d.unfinished || cancelled(d) || now.saturating_duration_since(d.sent) >= self.delay)?;
+        let mut done = self.held.remove(i)?;
+        if now.saturating_duration_since(done.sent) < self.delay && cancelled(&done) {
+            // Still "running" on the slowed recogniser when its call cancelled it: stopped.
+            done.text.clear();
+            done.unfinished = true;
+        }
+        Some(done)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{busy_milli, cpu_times};
+    use super::{busy_milli, cpu_times, others_milli};
+    use std::time::Duration;
+
+    #[test]
+    fn the_pools_own_transcriptions_do_not_count_as_load() {
+        // The box was one core busy over half a second, all of it one 2-thread transcription
+        // of 250 ms: nothing else is running.
+        assert_eq!(others_milli(1000, 500_000, Duration::from_millis(500)), 0);
+        // Another process took the other core meanwhile.
+        assert_eq!(others_milli(2000, 500_000, Duration::from_millis(500)), 1000);
+        // A transcription counted after the interval it ran in.
+        assert_eq!(others_milli(0, 250_000, Duration::from_millis(500)), -500);
+        assert_eq!(others_milli(300, 0, Duration::ZERO), 300, "no division by zero");
+    }
 
     #[test]
     fn busy_cores_come_from_proc_stat() {
