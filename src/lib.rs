@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod entropy;
+pub mod fxo;
 pub mod line;
 pub mod logging;
 pub mod loopback_caller;

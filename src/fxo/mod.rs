@@ -1,0 +1,12 @@
+//! The analog line: a plain telephone line through an FXO interface whose audio is an ALSA
+//! device and whose hook, ring and loop state come from a line control.
+//!
+//! Built so far, all pure and sample-clocked (no device yet):
+//! - [`cid`]: the caller ID message (FSK SDMF/MDMF and DTMF), the only reader of its bytes;
+//! - [`ring`]: ring bursts and cadences per zone, when to answer, when the caller gave up.
+//!
+//! The DSP they stand on (DTMF, FSK, tone measurement) is in `audio`. Like every line type
+//! this imports `audio`, `line`, `entropy` and `logging` only (ARCHITECTURE.md).
+
+pub mod cid;
+pub mod ring;
