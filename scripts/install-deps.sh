@@ -5,13 +5,14 @@
 #
 # build: compilers and libraries for whisper.cpp (cmake, clang for bindgen), libespeak-ng, and
 #        python3 with pip (used only to download model wheels, never to install them).
-# test:  also the real peers the tests talk to: sox, sipp, baresip (core: no GUI), kamailio.
+# test:  also the real peers the tests talk to: sox, minimodem (caller ID bursts), sipp, baresip
+#        (core: no GUI), kamailio.
 set -euo pipefail
 
 profile=${1:-build}
 packages=(cmake clang libclang-dev pkg-config make gcc g++ libespeak-ng-dev espeak-ng-data python3 ca-certificates)
 if [ "$profile" = test ]; then
-    packages+=(sox sip-tester baresip-core kamailio)
+    packages+=(sox minimodem sip-tester baresip-core kamailio)
 fi
 python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
 

@@ -6,43 +6,7 @@ mod common;
 use frontdesk::speech::stt::{AudioContext, COMMON_MEDICATIONS, Priming};
 use frontdesk::speech::wer::word_errors;
 
-/// What clinic callers say: names, dates of birth, phone numbers, times, medications.
-const CALLER_SENTENCES: &[&str] = &[
-    "Hi, my name is Maria Gonzalez and I need to make an appointment.",
-    "My date of birth is March 5, 1980.",
-    "You can call me back at 212-555-0147.",
-    "I'd like to see Dr. Patel next Tuesday afternoon.",
-    "I need a refill of my lisinopril prescription.",
-    "Can I come in at 10:30 in the morning?",
-    "I'm calling about my test results from last week.",
-    "My number is 617-555-0199.",
-    "I was born on July 22, 1965.",
-    "I take metformin twice a day.",
-    "Is the office open on Saturday?",
-    "I need to cancel my appointment for Thursday.",
-    "My last name is Smith.",
-    "Could someone call me back after 3 p.m.?",
-    "I have a question about my bill.",
-    "My daughter has a fever and a sore throat.",
-    "I ran out of my atorvastatin yesterday.",
-    "My birthday is December 12, 1948.",
-    "The best time to reach me is around 4:15 in the afternoon.",
-    "I would like to speak with a nurse, please.",
-    "I need to reschedule my physical for next month.",
-    "My insurance changed at the beginning of the year.",
-    "Please have Dr. Nguyen call me at 303-555-0182.",
-    "I'm out of amoxicillin and I still have an ear infection.",
-    "Can I get an appointment on Monday at 9 a.m.?",
-    "My husband, Robert Johnson, needs his blood pressure checked.",
-    "I was born on October 4, 1972.",
-    "I take 20 milligrams of omeprazole every morning.",
-    "Where should I park when I come to the clinic?",
-    "My cell phone number is 415-555-0123.",
-    "I need a referral to a cardiologist.",
-    "Do you have anything available on Friday at 2:45?",
-    "Hello, this is Patricia Williams calling for my mother.",
-    "She takes levothyroxine and sertraline every day.",
-];
+use common::CALLER_SENTENCES;
 
 fn names_a_medication(sentence: &str) -> bool {
     let s = sentence.to_lowercase();

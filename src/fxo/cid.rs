@@ -196,8 +196,14 @@ pub struct CidListener {
     dtmf: DtmfDetector,
     bytes: heapless::Vec<u8, 512>,
     keys: heapless::String<40>,
+    /// In a burst: a carrier was heard and has not been gone for `BURST_END_SAMPLES`.
     carrier: bool,
+    /// Samples since the carrier was last heard.
+    quiet: u32,
 }
+
+/// A carrier gone this long (50 ms) ends an FSK burst.
+const BURST_END_SAMPLES: u32 = 400;
 
 impl CidListener {
     /// `modem`: Bell 202 (North America) or V.23 (Europe); DTMF caller ID is heard either way.
@@ -208,6 +214,7 @@ impl CidListener {
             bytes: heapless::Vec::new(),
             keys: heapless::String::new(),
             carrier: false,
+            quiet: 0,
         }
     }
 
@@ -215,16 +222,42 @@ impl CidListener {
     /// message in it could not be read: a bad checksum, a message-waiting indicator).
     pub fn push(&mut self, samples: &[i16]) -> Option<Result<CallerId, CidError>> {
         let bytes = &mut self.bytes;
+        let mut added = false;
         self.fsk.push(samples, |b| {
+            if bytes.is_full() {
+                // Noise read as bytes for seconds: keep the newer half.
+                let half = bytes.len() / 2;
+                bytes.copy_within(half.., 0);
+                bytes.truncate(bytes.len() - half);
+            }
             let _ = bytes.push(b);
+            added = true;
         });
         let mut done = None;
-        if self.carrier && !self.fsk.has_carrier() && !self.bytes.is_empty() {
+        // A whole message with a good checksum is taken at once: on a noisy line the carrier
+        // detector may never see the burst end.
+        if added {
+            match parse_fsk(&self.bytes) {
+                r @ (Ok(_) | Err(CidError::NotACall)) => {
+                    done = Some(r);
+                    self.bytes.clear();
+                }
+                Err(_) => {}
+            }
+        }
+        if self.fsk.has_carrier() {
+            self.quiet = 0;
+        } else {
+            self.quiet = self.quiet.saturating_add(samples.len() as u32);
+        }
+        // A burst ends when the carrier has been gone for a while (a transmitter may pause
+        // between the seizure and the message); a damaged message is reported then.
+        if self.carrier && self.quiet >= BURST_END_SAMPLES && !self.bytes.is_empty() {
             // A burst with no message in it was not caller ID (a DTMF key, speech, a click).
-            done = Some(parse_fsk(&self.bytes)).filter(|r| *r != Err(CidError::NoMessage));
+            done = done.or(Some(parse_fsk(&self.bytes)).filter(|r| *r != Err(CidError::NoMessage)));
             self.bytes.clear();
         }
-        self.carrier = self.fsk.has_carrier();
+        self.carrier = self.carrier && self.quiet < BURST_END_SAMPLES || self.fsk.has_carrier();
         if let Some(key) = self.dtmf.push(samples) {
             if matches!(key, 'A' | 'D') && self.keys.is_empty() || !self.keys.is_empty() {
                 let _ = self.keys.push(key);
