@@ -126,6 +126,30 @@ pub enum Command {
     /// The master key that seals the records.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Installer tools for analog (FXO) lines.
+    #[command(subcommand)]
+    Line(LineCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LineCommand {
+    /// Print the caller ID found in a recording of an analog line (the on-hook audio between
+    /// the first and second ring, or after a polarity reversal): FSK (Bell 202 or V.23) or DTMF.
+    /// Exits 1 when there is none.
+    DecodeCid {
+        /// A WAV file at any common rate.
+        file: PathBuf,
+        /// The FSK modem to listen for; "auto" tries Bell 202, then V.23.
+        #[arg(long, value_enum, default_value_t = CidModemArg::Auto)]
+        modem: CidModemArg,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+pub enum CidModemArg {
+    Auto,
+    Bell202,
+    V23,
 }
 
 #[derive(Subcommand, Debug)]
@@ -315,6 +339,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Line(LineCommand::DecodeCid { file, modem }) => decode_cid(&file, modem),
         Command::CheckConfig { file } => {
             let file = file.unwrap_or(path);
             match Config::load(&file) {
@@ -481,6 +506,60 @@ fn models_check(config: &Config) -> Result<ExitCode> {
         eprintln!("{bad} of {} model files need attention (see fix: lines above)", checks.len());
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// Longest recording `line decode-cid` reads: a ring cycle or two.
+const MAX_CID_RECORDING_S: u32 = 120;
+
+fn decode_cid(file: &Path, modem: CidModemArg) -> Result<ExitCode> {
+    use crate::audio::fsk::{BELL202, V23};
+    use crate::fxo::cid::{Absence, CidListener};
+    let audio = crate::wav::read_mono(file, MAX_CID_RECORDING_S)?;
+    let line = crate::audio::telephone::to_line_pcm(&audio.samples, audio.sample_rate)?;
+    let modems: &[(_, &str)] = match modem {
+        CidModemArg::Auto => &[(BELL202, "Bell 202"), (V23, "V.23")],
+        CidModemArg::Bell202 => &[(BELL202, "Bell 202")],
+        CidModemArg::V23 => &[(V23, "V.23")],
+    };
+    let mut found = 0;
+    for &(m, name) in modems {
+        let mut listener = CidListener::new(m);
+        let mut heard: Vec<_> =
+            line.chunks(crate::line::FRAME_SAMPLES).enumerate().filter_map(|(i, f)| Some((i, listener.push(f)?))).collect();
+        let n = line.len() / crate::line::FRAME_SAMPLES;
+        heard.extend(listener.finish().map(|id| (n, Ok(id))));
+        for (frame, result) in heard {
+            let at = frame as f64 * 0.02;
+            match result {
+                Ok(id) => {
+                    found += 1;
+                    let absent = |a: Option<Absence>| match a {
+                        Some(Absence::Private) => "withheld",
+                        Some(Absence::Unavailable) => "unavailable",
+                        None => "not sent",
+                    };
+                    let number = id.number.clone().unwrap_or_else(|| absent(id.number_absent).into());
+                    let name_text = id.name.clone().unwrap_or_else(|| absent(id.name_absent).into());
+                    let when = id.when.map(|[mo, d, h, mi]| format!(", sent {mo:02}-{d:02} {h:02}:{mi:02}")).unwrap_or_default();
+                    println!("{at:.2} s: caller ID ({name} or DTMF): number {number}, name {name_text}{when}");
+                }
+                Err(e) => println!("{at:.2} s: {e} ({name})"),
+            }
+        }
+        if found > 0 {
+            break;
+        }
+    }
+    if found == 0 {
+        eprintln!(
+            "{}: no caller ID found ({} s listened to, for {} FSK and DTMF). Record the line on hook between the first and second ring, with the interface's caller ID path open.",
+            file.display(),
+            line.len() / 8000,
+            modems.iter().map(|m| m.1).collect::<Vec<_>>().join(" and ")
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn say(config: &Config, rate: u32, law: Law, out: &Path, text: &str) -> Result<ExitCode> {

@@ -184,3 +184,25 @@ fn ten_minutes_of_speech_make_no_dtmf_key() {
     let heard: String = mixed.chunks(160).filter_map(|f| d.push(f)).collect();
     assert_eq!(heard, KEYS);
 }
+
+/// The installer's tool: `frontdesk line decode-cid` on a recording (44.1 kHz, as a laptop
+/// records a line) prints the caller ID, and says so when there is none.
+#[test]
+fn line_decode_cid_reads_a_recording() {
+    let dir = common::scratch("fxo-decode-cid");
+    let message = build_mdmf(Some("12061432"), Some("6175550199"), Some("GONZALEZ MARIA"));
+    let audio = at_level(&burst(V23, &message, &dir, "rec"), -25.0, 30.0, 9);
+    let wide = frontdesk::audio::resample::resample(&audio.iter().map(|&s| s as f32 / 32768.0).collect::<Vec<_>>(), 8000, 44_100).unwrap();
+    let wav = dir.join("line.wav");
+    frontdesk::wav::write_mono_i16(&wav, &wide, 44_100).unwrap();
+    let out = Command::new(common::frontdesk_bin()).args(["line", "decode-cid"]).arg(&wav).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("number 6175550199, name GONZALEZ MARIA, sent 12-06 14:32"), "{stdout}");
+
+    let quiet = dir.join("quiet.wav");
+    frontdesk::wav::write_mono_i16(&quiet, &vec![0.0; 16_000], 8000).unwrap();
+    let out = Command::new(common::frontdesk_bin()).args(["line", "decode-cid"]).arg(&quiet).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no caller ID found"), "{}", String::from_utf8_lossy(&out.stderr));
+}

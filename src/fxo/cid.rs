@@ -237,12 +237,9 @@ impl CidListener {
         // A whole message with a good checksum is taken at once: on a noisy line the carrier
         // detector may never see the burst end.
         if added {
-            match parse_fsk(&self.bytes) {
-                r @ (Ok(_) | Err(CidError::NotACall)) => {
-                    done = Some(r);
-                    self.bytes.clear();
-                }
-                Err(_) => {}
+            if let r @ (Ok(_) | Err(CidError::NotACall)) = parse_fsk(&self.bytes) {
+                done = Some(r);
+                self.bytes.clear();
             }
         }
         if self.fsk.has_carrier() {

@@ -196,7 +196,7 @@ mod tests {
             for (i, &d) in cadence.iter().enumerate() {
                 let end = t + d as u64;
                 while t < end {
-                    if i % 2 == 0 && t % 50 == 0 {
+                    if i % 2 == 0 && t.is_multiple_of(50) {
                         c.pulse(t, &mut |e| ev.push((t, e)));
                     } else {
                         c.tick(t, &mut |e| ev.push((t, e)));
