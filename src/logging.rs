@@ -52,6 +52,7 @@ fn aborting() -> bool {
     ABORT_FLAG.with(|c| unsafe { c.get().as_ref() }.is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed)))
 }
 
+// SAFETY: called by whisper.cpp and ggml with a NUL-terminated message (or null, refused).
 unsafe extern "C" fn whisper_log(
     level: whisper_rs::whisper_rs_sys::ggml_log_level,
     text: *const std::ffi::c_char,

@@ -221,6 +221,7 @@ pub struct Transcriber<'a> {
 
 /// whisper.cpp's abort callback: true stops the encoder between graph nodes and the decoder
 /// between tokens. `data` is the `AtomicBool` of `Transcriber::abort`, which outlives the call.
+// SAFETY: called by whisper.cpp only with the user data `transcribe_with` registers.
 unsafe extern "C" fn abort_requested(data: *mut std::ffi::c_void) -> bool {
     // SAFETY: set only in `transcribe_with`, from an Arc held across `full`.
     unsafe { (*(data as *const AtomicBool)).load(Ordering::Relaxed) }
