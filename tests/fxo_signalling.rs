@@ -1,7 +1,8 @@
 //! Analog line signalling against independent sources: caller ID bursts transmitted by
 //! Debian's `minimodem` (Bell 202 and V.23) and DTMF keys made by `sox`, decoded by our
 //! receivers at telephone levels and with noise; and ten minutes of our own voice saying
-//! clinic sentences, in which the DTMF receiver must hear no key at all.
+//! clinic sentences, in which the DTMF receiver must hear no key and the call-progress
+//! detector no tone at all.
 
 mod common;
 
@@ -144,10 +145,11 @@ fn dtmf_keys_made_by_sox_at_levels_and_twists() {
     }
 }
 
-/// Ten minutes of our voice saying what callers and the box say, through G.711: not one key.
+/// Ten minutes of our voice saying what callers and the box say, through G.711: not one key,
+/// and no busy, reorder or dial tone.
 /// Then keys pressed between the same sentences are all heard (the receiver is live).
 #[test]
-fn ten_minutes_of_speech_make_no_dtmf_key() {
+fn ten_minutes_of_speech_make_no_key_and_no_progress_tone() {
     let voice = common::voice();
     let mut sentences: Vec<&str> = common::CALLER_SENTENCES.to_vec();
     sentences.extend(common::APPOINTMENT);
@@ -175,6 +177,12 @@ fn ten_minutes_of_speech_make_no_dtmf_key() {
     let mut d = DtmfDetector::new();
     let heard: String = speech.chunks(160).filter_map(|f| d.push(f)).collect();
     assert_eq!(heard, "", "false keys in {} s of speech ({i} sentences)", speech.len() / 8000);
+    // Nor a busy, reorder or dial tone of any zone: a caller talking is not the exchange.
+    for zone in frontdesk::fxo::progress::TONE_ZONES {
+        let mut p = frontdesk::fxo::progress::ProgressDetector::new(zone);
+        let tones: Vec<_> = speech.chunks(160).enumerate().filter_map(|(n, f)| p.push(f).map(|t| (n / 50, t))).collect();
+        assert!(tones.is_empty(), "{}: {tones:?} (second, tone)", zone.name);
+    }
 
     let mut mixed = Vec::new();
     for (n, key) in KEYS.chars().enumerate() {

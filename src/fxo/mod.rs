@@ -3,10 +3,12 @@
 //!
 //! Built so far, all pure and sample-clocked (no device yet):
 //! - [`cid`]: the caller ID message (FSK SDMF/MDMF and DTMF), the only reader of its bytes;
-//! - [`ring`]: ring bursts and cadences per zone, when to answer, when the caller gave up.
+//! - [`ring`]: ring bursts and cadences per zone, when to answer, when the caller gave up;
+//! - [`progress`]: busy, reorder and dial tone per zone, by which a far-end hang-up is heard.
 //!
 //! The DSP they stand on (DTMF, FSK, tone measurement) is in `audio`. Like every line type
 //! this imports `audio`, `line`, `entropy` and `logging` only (ARCHITECTURE.md).
 
 pub mod cid;
+pub mod progress;
 pub mod ring;
