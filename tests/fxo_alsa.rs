@@ -1,0 +1,102 @@
+//! The analog line's audio port on real alsa-lib, with no sound card: the `file` PCM plugin
+//! over a `null` slave plays a fixture as the capture and writes what is played to a file
+//! (ARCHITECTURE.md, ../shared reference notes A5). It is not paced, so every read here takes
+//! exactly the fixture's length and time is the port's sample clock.
+//!
+//! One test function: alsa-lib reads `ALSA_CONFIG_PATH` once per process, so the devices are
+//! all defined before the first is opened.
+
+mod common;
+
+use std::path::Path;
+
+use frontdesk::audio::dtmf::{DtmfDetector, push_keys};
+use frontdesk::audio::tones::{Goertzel, power_dbm0, push_tone};
+use frontdesk::fxo::audio::{AlsaPort, PortError};
+
+fn write_raw(path: &Path, samples: &[i16]) {
+    std::fs::write(path, samples.iter().flat_map(|s| s.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+}
+
+fn read_raw(path: &Path) -> Vec<i16> {
+    std::fs::read(path).unwrap().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
+}
+
+fn device(name: &str, dir: &Path) -> String {
+    format!(
+        "pcm.{name}_cap {{ type file slave.pcm \"null\" infile \"{d}/{name}_in.raw\" file \"{d}/{name}_capcopy.raw\" format \"raw\" }}\n\
+         pcm.{name}_play {{ type file slave.pcm \"null\" file \"{d}/{name}_out.raw\" format \"raw\" }}\n\
+         pcm.{name} {{ type asym capture.pcm \"{name}_cap\" playback.pcm \"{name}_play\" }}\n",
+        d = dir.display()
+    )
+}
+
+#[test]
+fn the_alsa_port_reads_writes_resamples_and_names_missing_devices() {
+    let dir = common::scratch("fxo-alsa");
+    let conf = dir.join("asoundrc");
+    std::fs::write(&conf, ["line8k", "line48k", "line16k"].map(|n| device(n, &dir)).concat()).unwrap();
+    // SAFETY: this binary's only test sets it before any thread (alsa-lib's included) reads
+    // the environment.
+    unsafe { std::env::set_var("ALSA_CONFIG_PATH", format!("/usr/share/alsa/alsa.conf:{}", conf.display())) };
+
+    // Capture at the line's own rate: DTMF keys on the line are heard, frame for frame.
+    let mut keys = vec![0i16; 800];
+    push_keys(&mut keys, "159#", -15.0, 60, 60);
+    keys.resize(keys.len().div_ceil(160) * 160, 0);
+    write_raw(&dir.join("line8k_in.raw"), &keys);
+    let mut port = AlsaPort::open("line8k", None).expect("open line8k");
+    assert_eq!(port.rate(), 8000, "the line's own rate is taken first");
+    let mut d = DtmfDetector::new();
+    let mut frame = [0i16; 160];
+    let mut heard = String::new();
+    let mut captured = Vec::new();
+    for _ in 0..keys.len() / 160 {
+        port.read_frame(&mut frame).unwrap();
+        captured.extend_from_slice(&frame);
+        heard.extend(d.push(&frame));
+    }
+    assert_eq!(captured, keys, "8 kHz capture is the fixture, sample for sample");
+    assert_eq!(heard, "159#");
+    assert_eq!(port.clock().as_millis() as usize, keys.len() / 8, "time is the sample clock");
+    drop(port);
+
+    // A device run at 48 kHz: the line still gets 8 kHz frames with the keys in them.
+    let wide: Vec<f32> = keys.iter().map(|&s| s as f32 / 32768.0).collect();
+    let wide = frontdesk::audio::resample::resample(&wide, 8000, 48_000).unwrap();
+    let wide: Vec<i16> = wide.iter().map(|&x| (x * 32768.0) as i16).collect();
+    write_raw(&dir.join("line48k_in.raw"), &wide);
+    let mut port = AlsaPort::open("line48k", Some(48_000)).expect("open line48k");
+    assert_eq!(port.rate(), 48_000);
+    let mut d = DtmfDetector::new();
+    let mut heard = String::new();
+    for _ in 0..wide.len() / 960 {
+        port.read_frame(&mut frame).unwrap();
+        heard.extend(d.push(&frame));
+    }
+    assert_eq!(heard, "159#");
+
+    // Playback at 16 kHz: what the line is given reaches the device, upsampled, at its level.
+    let mut tone = Vec::new();
+    push_tone(&mut tone, &[1000.0], -10.0, 1000, 8000);
+    write_raw(&dir.join("line16k_in.raw"), &[0; 16_000]);
+    let mut port = AlsaPort::open("line16k", Some(16_000)).expect("open line16k");
+    for f in tone.chunks_exact(160) {
+        port.write_frame(f.try_into().unwrap()).unwrap();
+    }
+    port.drain().unwrap();
+    drop(port);
+    let out = read_raw(&dir.join("line16k_out.raw"));
+    assert_eq!(out.len(), 16_000, "one second at 16 kHz");
+    let steady = &out[4000..12_000];
+    let mut g = Goertzel::new(1000.0, 16_000);
+    steady.iter().for_each(|&s| g.push(s as f32));
+    let level = power_dbm0(g.take_power(steady.len()));
+    assert!((level + 10.0).abs() < 1.0, "played at {level} dBm0");
+
+    // A device that does not exist: named, with the fix.
+    let err = AlsaPort::open("fxo_missing_card", None).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, PortError::Open { .. }), "{err:?}");
+    assert!(text.contains("fxo_missing_card") && text.contains("frontdesk line list"), "{text}");
+}
