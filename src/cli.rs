@@ -133,6 +133,9 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum LineCommand {
+    /// What an analog line can be wired to here: ALSA cards and PCMs (with their rates and
+    /// line switches), GPIO chips, hidraw devices.
+    List,
     /// Print the caller ID found in a recording of an analog line (the on-hook audio between
     /// the first and second ring, or after a polarity reversal): FSK (Bell 202 or V.23) or DTMF.
     /// Exits 1 when there is none.
@@ -340,6 +343,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Line(LineCommand::DecodeCid { file, modem }) => decode_cid(&file, modem),
+        Command::Line(LineCommand::List) => {
+            print!("{}", crate::fxo::inventory::report());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::CheckConfig { file } => {
             let file = file.unwrap_or(path);
             match Config::load(&file) {

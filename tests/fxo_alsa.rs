@@ -26,7 +26,7 @@ fn device(name: &str, dir: &Path) -> String {
     format!(
         "pcm.{name}_cap {{ type file slave.pcm \"null\" infile \"{d}/{name}_in.raw\" file \"{d}/{name}_capcopy.raw\" format \"raw\" }}\n\
          pcm.{name}_play {{ type file slave.pcm \"null\" file \"{d}/{name}_out.raw\" format \"raw\" }}\n\
-         pcm.{name} {{ type asym capture.pcm \"{name}_cap\" playback.pcm \"{name}_play\" }}\n",
+         pcm.{name} {{ type asym capture.pcm \"{name}_cap\" playback.pcm \"{name}_play\" hint.description \"test line {name}\" }}\n",
         d = dir.display()
     )
 }
@@ -93,6 +93,15 @@ fn the_alsa_port_reads_writes_resamples_and_names_missing_devices() {
     steady.iter().for_each(|&s| g.push(s as f32));
     let level = power_dbm0(g.take_power(steady.len()));
     assert!((level + 10.0).abs() < 1.0, "played at {level} dBm0");
+
+    // The installer's inventory lists the line devices with the rates they take.
+    let out = std::process::Command::new(common::frontdesk_bin()).args(["line", "list"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for section in ["ALSA sound cards:", "ALSA PCMs", "GPIO chips", "hidraw devices"] {
+        assert!(text.contains(section), "{section}: {text}");
+    }
+    assert!(text.contains("line8k: test line line8k\n    rates: 8000, 16000, 48000, 44100 Hz"), "{text}");
 
     // A device that does not exist: named, with the fix.
     let err = AlsaPort::open("fxo_missing_card", None).unwrap_err();

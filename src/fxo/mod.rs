@@ -13,5 +13,6 @@
 
 pub mod audio;
 pub mod cid;
+pub mod inventory;
 pub mod progress;
 pub mod ring;
