@@ -276,6 +276,13 @@ pub enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Analog line receivers: DTMF and caller ID detection rates by level and noise, and their
+    /// CPU per line.
+    Signalling {
+        /// Trials per cell (DTMF: rounds of 16 keys).
+        #[arg(long, default_value_t = 20)]
+        trials: u64,
+    },
     /// RTP pacing with simultaneous calls under CPU load, SIP parse rate, time to answer.
     Rtp {
         #[arg(long, default_value_t = 10)]
@@ -392,6 +399,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Bench(BenchCommand::Records { calls, dir }) => {
             crate::logging::init("error");
             crate::bench_records::run(calls.clamp(1, 100_000), &dir.unwrap_or_else(std::env::temp_dir))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Signalling { trials }) => {
+            crate::logging::init("warn");
+            crate::bench_signalling::run(trials.clamp(1, 1000))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Rtp { seconds, calls }) => {

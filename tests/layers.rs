@@ -47,6 +47,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "config",
             "daemon",
             "entropy",
+            "fxo",
             "line",
             "loopback_caller",
             "logging",
