@@ -1,5 +1,6 @@
 //! Pure signal processing over sample slices: no I/O, and no allocation per frame on the call path.
 
+pub mod aec;
 pub mod dtmf;
 pub mod echo;
 pub mod fsk;
