@@ -9,25 +9,9 @@ use anyhow::Result;
 
 use crate::audio::dtmf::{DtmfDetector, push_keys};
 use crate::audio::fsk::{BELL202, FskModem, V23, push_fsk};
-use crate::audio::tones::dbm0_power;
+use crate::audio::tones::add_white_noise;
 use crate::fxo::cid::{CidListener, SEIZURE, build_mdmf};
 use crate::fxo::progress::{ProgressDetector, tone_zone};
-
-/// Adds white noise at `dbm0` (xorshift, seeded per trial).
-fn add_noise(audio: &mut [i16], dbm0: f32, seed: u64) {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let sd = dbm0_power(dbm0).sqrt() * 3f32.sqrt();
-    for s in audio {
-        let mut g = 0.0f32;
-        for _ in 0..4 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            g += (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
-        }
-        *s = (*s as f32 + g * sd).round().clamp(-32768.0, 32767.0) as i16;
-    }
-}
 
 const KEYS: &str = "123A456B789C*0#D";
 
@@ -39,7 +23,7 @@ fn dtmf_rate(dbm0: f32, snr: f32, rounds: u64) -> (usize, usize) {
         for (i, key) in KEYS.chars().enumerate() {
             let mut audio = vec![0i16; 400];
             push_keys(&mut audio, &key.to_string(), dbm0, 60, 60);
-            add_noise(&mut audio, dbm0 - snr, round * 16 + i as u64 + 1);
+            add_white_noise(&mut audio, dbm0 - snr, round * 16 + i as u64 + 1);
             let mut d = DtmfDetector::new();
             let heard: String = audio.chunks(160).filter_map(|f| d.push(f)).collect();
             right += usize::from(heard.len() == 1 && heard.starts_with(key));
@@ -58,7 +42,7 @@ fn cid_rate(modem: FskModem, dbm0: f32, snr: f32, trials: u64) -> (usize, usize)
         let mut audio = vec![0i16; 1600];
         push_fsk(&mut audio, modem, &bytes, 150, dbm0);
         audio.extend([0i16; 1600]);
-        add_noise(&mut audio, dbm0 - snr, t + 11);
+        add_white_noise(&mut audio, dbm0 - snr, t + 11);
         let mut l = CidListener::new(modem);
         let ok = audio.chunks(160).filter_map(|f| l.push(f)).any(|r| r.is_ok_and(|id| id.number.as_deref() == Some(number.as_str())));
         right += usize::from(ok);
@@ -96,7 +80,7 @@ pub fn run(trials: u64) -> Result<()> {
     while audio.len() < 8000 * 60 {
         push_keys(&mut audio, KEYS, -20.0, 60, 940);
     }
-    add_noise(&mut audio, -45.0, 3);
+    add_white_noise(&mut audio, -45.0, 3);
     let zone = tone_zone("us").expect("us zone");
     let (mut d, mut p, mut c) = (DtmfDetector::new(), ProgressDetector::new(zone), CidListener::new(BELL202));
     let started = Instant::now();

@@ -60,21 +60,9 @@ fn sox_tone(freqs: &[f32], ms: u32, dbm0: f32, dir: &Path, name: &str) -> Vec<i1
 /// Scales to `dbm0` from full scale and adds white noise `snr_db` below it (fixed seed).
 fn at_level(audio: &[i16], dbm0: f32, snr_db: f32, seed: u64) -> Vec<i16> {
     let gain = 10f32.powf((dbm0 - 3.17) / 20.0);
-    let noise_rms = frontdesk::audio::tones::dbm0_power(dbm0 - snr_db).sqrt();
-    let mut x = seed | 1;
-    audio
-        .iter()
-        .map(|&s| {
-            let mut g = 0.0f32;
-            for _ in 0..4 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                g += (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
-            }
-            (s as f32 * gain + g * noise_rms * 3f32.sqrt()).round().clamp(-32768.0, 32767.0) as i16
-        })
-        .collect()
+    let mut out: Vec<i16> = audio.iter().map(|&s| (s as f32 * gain).round() as i16).collect();
+    frontdesk::audio::tones::add_white_noise(&mut out, dbm0 - snr_db, seed);
+    out
 }
 
 /// A caller ID burst as an exchange sends it: seizure, 150 ms of mark, the message; between

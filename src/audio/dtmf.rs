@@ -203,24 +203,6 @@ mod tests {
         audio.chunks(160).filter_map(|f| d.push(f)).collect()
     }
 
-    /// Adds white noise at `dbm0` (a fixed seed: the same noise every run).
-    fn add_noise(audio: &mut [i16], dbm0: f32, seed: u64) {
-        let mut x = seed | 1;
-        let sd = dbm0_power(dbm0).sqrt();
-        for s in audio {
-            // Sum of 4 uniforms: close enough to Gaussian for a noise floor.
-            let mut g = 0.0f32;
-            for _ in 0..4 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                g += (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
-            }
-            let v = *s as f32 + g * sd * (12.0f32 / 4.0).sqrt();
-            *s = v.round().clamp(-32768.0, 32767.0) as i16;
-        }
-    }
-
     const ALL: &str = "123A456B789C*0#D";
 
     #[test]
@@ -278,7 +260,7 @@ mod tests {
     fn keys_survive_noise_and_frequency_error() {
         let mut audio = Vec::new();
         push_keys(&mut audio, ALL, -20.0, 60, 60);
-        add_noise(&mut audio, -40.0, 7);
+        crate::audio::tones::add_white_noise(&mut audio, -40.0, 7);
         assert_eq!(detect(&audio), ALL, "20 dB signal to noise");
         // 1.5 % off frequency (the Q.24 acceptance limit).
         let mut off = Vec::new();
@@ -300,7 +282,7 @@ mod tests {
         push_tone(&mut audio, &[350.0, 440.0], -13.0, 500, 8000);
         push_tone(&mut audio, &[480.0, 620.0], -13.0, 500, 8000);
         let mut noise = vec![0i16; 8000 * 5];
-        add_noise(&mut noise, -10.0, 3);
+        crate::audio::tones::add_white_noise(&mut noise, -10.0, 3);
         audio.extend_from_slice(&noise);
         assert_eq!(detect(&audio), "");
     }

@@ -66,6 +66,25 @@ pub fn push_tone(out: &mut Vec<i16>, freqs: &[f32], dbm0: f32, ms: u32, rate: u3
     }));
 }
 
+/// Adds white noise at `dbm0` to `audio`: the same noise for the same `seed` (tests and
+/// benchmarks that must repeat). A sum of four uniforms, close enough to Gaussian for a line's
+/// noise floor.
+pub fn add_white_noise(audio: &mut [i16], dbm0: f32, seed: u64) {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    // Four uniforms in [-0.5, 0.5) sum to a variance of 1/3.
+    let scale = dbm0_power(dbm0).sqrt() * 3f32.sqrt();
+    for s in audio {
+        let mut g = 0.0f32;
+        for _ in 0..4 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            g += (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+        }
+        *s = (*s as f32 + g * scale).round().clamp(-32768.0, 32767.0) as i16;
+    }
+}
+
 /// Appends `ms` of silence at `rate`.
 pub fn push_silence(out: &mut Vec<i16>, ms: u32, rate: u32) {
     out.resize(out.len() + (rate as u64 * ms as u64 / 1000) as usize, 0);
@@ -90,6 +109,17 @@ mod tests {
             assert!((power_dbm0(p_on) - level).abs() < 0.5, "{level}: {}", power_dbm0(p_on));
             assert!(power_dbm0(p_off) < level - 20.0, "{level}: leak {}", power_dbm0(p_off));
         }
+    }
+
+    #[test]
+    fn white_noise_has_its_level_and_repeats() {
+        let mut a = vec![0i16; 80_000];
+        add_white_noise(&mut a, -30.0, 5);
+        let power = a.iter().map(|&x| (x as f32).powi(2)).sum::<f32>() / a.len() as f32;
+        assert!((power_dbm0(power) + 30.0).abs() < 0.3, "{}", power_dbm0(power));
+        let mut b = vec![0i16; 80_000];
+        add_white_noise(&mut b, -30.0, 5);
+        assert_eq!(a, b);
     }
 
     #[test]
