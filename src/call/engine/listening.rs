@@ -22,8 +22,10 @@ use crate::line::{FRAME_SAMPLES, Frame};
 /// ones in parts, so the end of a long turn leaves only its tail to transcribe.
 const SPECULATE_BELOW_SAMPLES: usize = crate::line::RATE as usize * 4;
 /// Silence after which a short turn is transcribed speculatively, so that its transcript is
-/// ready, or nearly, when the turn may end (`EARLY_END_SILENCE_MS`).
-const SPECULATE_AFTER_SILENCE_MS: u32 = 60;
+/// ready, or nearly, when the turn may end (`EARLY_END_SILENCE_MS`). 60 ms was tried: the
+/// transcript then often missed the last consonant, still being said ("throat" heard as
+/// "throw", the spelled "H" as "a") in the SIP conversation tests.
+const SPECULATE_AFTER_SILENCE_MS: u32 = 120;
 /// The least silence after which a turn that reads as finished is taken. Premature ends are
 /// what callers complain of most, so this is a floor: the turn is taken at the later of this
 /// and its transcript being ready. 200 ms was tried: "Yes, that's right." was cut after "Yes,"
