@@ -356,7 +356,7 @@ fn start_bench_ua(
         listen: "127.0.0.1:0".parse()?,
         public_ip: "127.0.0.1".parse()?,
         allowed_sources: vec!["127.0.0.0/8".into()],
-        max_calls,
+        slots: crate::line::CallSlots::new(max_calls),
         busy_status: 486,
         ringing: Duration::ZERO,
         codecs: vec![crate::sip::sdp::Codec::Pcmu],

@@ -59,7 +59,7 @@ pub fn run(config: &Config, calls: usize, turns: usize, aligned: bool) -> Result
         listen: "127.0.0.1:0".parse()?,
         public_ip: "127.0.0.1".parse()?,
         allowed_sources: vec!["127.0.0.0/8".into()],
-        max_calls: calls,
+        slots: crate::line::CallSlots::new(calls),
         busy_status: 486,
         ringing: Duration::ZERO,
         codecs: vec![crate::sip::sdp::Codec::Pcmu],

@@ -136,6 +136,12 @@ pub enum LineCommand {
     /// What an analog line can be wired to here: ALSA cards and PCMs (with their rates and
     /// line switches), GPIO chips, hidraw devices.
     List,
+    /// Check a wired analog line `[fxo.NAME]`: go off hook, listen a second (noise floor, dial
+    /// tone), play a test tone for two seconds (how loud it comes back), go on hook.
+    Test {
+        /// The line's name in the config (`[fxo.NAME]`).
+        name: String,
+    },
     /// Print the caller ID found in a recording of an analog line (the on-hook audio between
     /// the first and second ring, or after a polarity reversal): FSK (Bell 202 or V.23) or DTMF.
     /// Exits 1 when there is none.
@@ -350,6 +356,21 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Line(LineCommand::DecodeCid { file, modem }) => decode_cid(&file, modem),
+        Command::Line(LineCommand::Test { name }) => {
+            let config = load_config(&path)?;
+            crate::logging::init(&config.logging.level);
+            let Some(line) = config.fxo_line(&name) else {
+                let names: Vec<&str> = config.fxo.keys().map(String::as_str).collect();
+                anyhow::bail!(
+                    "{}: no [fxo.{name}] section (analog lines configured: {})",
+                    path.display(),
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                );
+            };
+            let test = crate::fxo::line_test::run(&line).map_err(|e| anyhow::anyhow!("analog line {name:?}: {e:#}"))?;
+            println!("{test}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Line(LineCommand::List) => {
             print!("{}", crate::fxo::inventory::report());
             Ok(ExitCode::SUCCESS)

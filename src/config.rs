@@ -43,6 +43,9 @@ pub struct Config {
     pub answer: AnswerSection,
     /// The SIP line; without it the daemon runs no telephone line.
     pub sip: Option<SipSection>,
+    /// Analog lines through FXO interfaces, by name: `[fxo.front]`, `[fxo.back]`.
+    #[serde(default)]
+    pub fxo: std::collections::BTreeMap<String, crate::fxo::settings::FxoSection>,
     /// Register with a PBX or trunk so it sends calls here.
     pub registration: Option<RegistrationSection>,
     #[serde(default)]
@@ -170,6 +173,11 @@ impl Config {
         for (key, message) in self.sip.as_ref().map(|s| s.problems()).unwrap_or_default() {
             check(false, "sip", key, message);
         }
+        for (name, line) in &self.fxo {
+            for (key, message) in line.problems() {
+                check(false, &format!("fxo.{name}"), key, message);
+            }
+        }
         for (key, message) in self.registration.as_ref().map(|r| r.problems()).unwrap_or_default() {
             check(false, "registration", key, message);
         }
@@ -193,6 +201,16 @@ impl Config {
             "keep the master key outside the data directory, or a copy of the data is a copy of the key".into(),
         );
         errors
+    }
+
+    /// The box's calls in progress, shared by every line: `sip.max_calls` (4 without [sip]).
+    pub fn call_slots(&self) -> crate::line::CallSlots {
+        crate::line::CallSlots::new(self.sip.as_ref().map_or(4, |s| s.max_calls))
+    }
+
+    /// The analog line `[fxo.NAME]`'s settings.
+    pub fn fxo_line(&self, name: &str) -> Option<crate::fxo::line::FxoConfig> {
+        self.fxo.get(name).map(|s| s.line_config(name, |p| self.resolve(p)))
     }
 
     /// The conversation's sections, for `call::flow::Script::new`.

@@ -92,6 +92,10 @@ pub struct CallRecord {
     pub duration_ms: u64,
     /// The caller's number as the line gave it.
     pub caller: Option<String>,
+    /// The caller's name as the line gave it (an analog line's caller ID); absent in records
+    /// from before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_name: Option<String>,
     pub dialled: Option<String>,
     pub after_hours: bool,
     /// The request the call was about (`new_appointment`, `refill`, ...).
@@ -123,6 +127,7 @@ impl CallRecord {
             ended_at: None,
             duration_ms: 0,
             caller,
+            caller_name: None,
             dialled,
             after_hours,
             intent: None,

@@ -22,27 +22,10 @@ use frontdesk::loopback_caller::{Ending, LoopbackCaller};
 
 /// The clinic is open around the clock in these tests, so the conversation does not depend on
 /// when CI runs.
-const ALWAYS_OPEN: &[(&str, &str)] = &[
-    ("monday = \"08:00-17:00\"", "monday = \"00:00-24:00\""),
-    ("tuesday = \"08:00-17:00\"", "tuesday = \"00:00-24:00\""),
-    ("wednesday = \"08:00-17:00\"", "wednesday = \"00:00-24:00\""),
-    ("thursday = \"08:00-19:00\"", "thursday = \"00:00-24:00\""),
-    ("friday = \"08:00-17:00\"", "friday = \"00:00-24:00\""),
-    ("saturday = \"09:00-12:00\"", "saturday = \"00:00-24:00\"\nsunday = \"00:00-24:00\""),
-    ("closed_dates = [\"2026-12-25\", \"2027-01-01\"]", "closed_dates = []"),
-];
-
-/// Whisper on one thread in the daemon. The daemon gives a transcription two threads only when
-/// the box is idle, but these tests run daemons and the callers' recognisers side by side, and
-/// load that starts in the middle of a two-thread transcription still stalls it: whisper.cpp's
-/// threads wait for each other by spinning (BENCHMARKS.md, "Under load"). One thread only gets
-/// slower in proportion.
-const ONE_STT_THREAD: (&str, &str) = ("one per core.\nthreads = 2", "one per core.\nthreads = 1");
-
 /// The clinic of these tests: always open, recognition on one thread, and `more`.
 fn clinic(more: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
-    let mut edits = ALWAYS_OPEN.to_vec();
-    edits.push(ONE_STT_THREAD);
+    let mut edits = common::ALWAYS_OPEN.to_vec();
+    edits.push(common::ONE_STT_THREAD);
     edits.extend_from_slice(more);
     edits
 }

@@ -8,28 +8,11 @@
 
 mod common;
 
-use std::path::Path;
-
 use frontdesk::audio::dtmf::{DtmfDetector, push_keys};
 use frontdesk::audio::tones::{Goertzel, power_dbm0, push_tone};
 use frontdesk::fxo::audio::{AlsaPort, PortError};
 
-fn write_raw(path: &Path, samples: &[i16]) {
-    std::fs::write(path, samples.iter().flat_map(|s| s.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
-}
-
-fn read_raw(path: &Path) -> Vec<i16> {
-    std::fs::read(path).unwrap().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
-}
-
-fn device(name: &str, dir: &Path) -> String {
-    format!(
-        "pcm.{name}_cap {{ type file slave.pcm \"null\" infile \"{d}/{name}_in.raw\" file \"{d}/{name}_capcopy.raw\" format \"raw\" }}\n\
-         pcm.{name}_play {{ type file slave.pcm \"null\" file \"{d}/{name}_out.raw\" format \"raw\" }}\n\
-         pcm.{name} {{ type asym capture.pcm \"{name}_cap\" playback.pcm \"{name}_play\" hint.description \"test line {name}\" }}\n",
-        d = dir.display()
-    )
-}
+use common::alsa::{file_device as device, read_raw, write_raw};
 
 #[test]
 fn the_alsa_port_reads_writes_resamples_and_names_missing_devices() {
@@ -38,7 +21,7 @@ fn the_alsa_port_reads_writes_resamples_and_names_missing_devices() {
     std::fs::write(&conf, ["line8k", "line48k", "line16k"].map(|n| device(n, &dir)).concat()).unwrap();
     // SAFETY: this binary's only test sets it before any thread (alsa-lib's included) reads
     // the environment.
-    unsafe { std::env::set_var("ALSA_CONFIG_PATH", format!("/usr/share/alsa/alsa.conf:{}", conf.display())) };
+    unsafe { std::env::set_var("ALSA_CONFIG_PATH", common::alsa::config_path(&conf)) };
 
     // Capture at the line's own rate: DTMF keys on the line are heard, frame for frame.
     let mut keys = vec![0i16; 800];

@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::line::{Answer, CallLeg};
 
 /// The kinds of line this build can run, as `[answer] lines` names them.
-pub const LINE_KINDS: &[&str] = &["sip"];
+pub const LINE_KINDS: &[&str] = &["sip", "fxo"];
 
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
@@ -30,7 +30,7 @@ pub struct AnswerSection {
     /// Per line kind, e.g. `lines = { sip = "conversation" }`.
     #[serde(default)]
     pub lines: BTreeMap<String, App>,
-    /// Per dialled number (the SIP request's user part, an FXO port's configured number):
+    /// Per dialled number (the SIP request's user part, an analog line's `number`):
     /// `"2001" = "announce"`. Takes precedence over `lines` and `app`.
     #[serde(default)]
     pub dialled: BTreeMap<String, App>,

@@ -14,7 +14,7 @@
 //! 5. SIGHUP reloads the script ([`reload`]); SIGTERM stops the lines, which end their calls,
 //!    and the stop is audited.
 //!
-//! Everything else is elsewhere: `line` says what a line is, `sip` is one, `call` holds a
+//! Everything else is elsewhere: `line` says what a line is, `sip` and `fxo` are lines, `call` holds a
 //! conversation on any of them, `cli` parses the command line.
 
 pub mod answer;
@@ -99,7 +99,7 @@ pub fn run(config: Config) -> Result<ExitCode> {
             serving.push(tokio::spawn(serve));
         }
         if serving.is_empty() {
-            tracing::info!("no line configured (no [sip] section): no calls will come; waiting for SIGTERM");
+            tracing::info!("no line configured (no [sip] or [fxo.NAME] section): no calls will come; waiting for SIGTERM");
         }
         systemd::notify("READY=1");
         systemd::termination().await;
@@ -163,9 +163,17 @@ pub fn release_free_memory() {
 /// The lines the config sets up. Adding a line type means a section in the config, a module
 /// implementing [`Line`], and an entry here.
 fn configured_lines(config: &Config) -> Vec<Box<dyn Line>> {
+    let slots = config.call_slots();
     let mut lines: Vec<Box<dyn Line>> = Vec::new();
     if let Some(sip) = &config.sip {
-        lines.push(Box::new(crate::sip::line::SipLine { config: sip.ua_config(&config.rtp, config.registration.as_ref()) }));
+        let mut ua = sip.ua_config(&config.rtp, config.registration.as_ref());
+        ua.slots = slots.clone();
+        lines.push(Box::new(crate::sip::line::SipLine { config: ua }));
+    }
+    for name in config.fxo.keys() {
+        if let Some(line) = config.fxo_line(name) {
+            lines.push(Box::new(crate::fxo::line::FxoLine { config: line, slots: slots.clone() }));
+        }
     }
     lines
 }

@@ -121,6 +121,13 @@ impl AlsaPort {
         self.rate
     }
 
+    /// True when capture is a file (alsa-lib's `file` plugin with an `infile`): it returns
+    /// a recording as fast as it is read, so no clock paces the line.
+    pub fn unpaced(&self) -> bool {
+        let Ok(mut out) = alsa::Output::buffer_open() else { return false };
+        self.capture.dump(&mut out).is_ok() && out.to_string().contains("File PCM")
+    }
+
     /// Overruns and underruns recovered so far.
     pub fn xruns(&self) -> u64 {
         self.xruns

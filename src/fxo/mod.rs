@@ -13,6 +13,11 @@
 
 pub mod audio;
 pub mod cid;
+pub mod control;
 pub mod inventory;
+pub mod leg;
+pub mod line;
+pub mod line_test;
 pub mod progress;
 pub mod ring;
+pub mod settings;

@@ -26,6 +26,9 @@ pub struct ToneZone {
     pub busy: Tone,
     pub reorder: Tone,
     pub dial: Tone,
+    /// What a caller hears while the number they dialled rings (on a transfer, the staff
+    /// phone ringing).
+    pub ringback: Tone,
 }
 
 pub const TONE_ZONES: &[ToneZone] = &[
@@ -34,24 +37,28 @@ pub const TONE_ZONES: &[ToneZone] = &[
         busy: Tone { freqs: &[480.0, 620.0], cadence: &[500, 500] },
         reorder: Tone { freqs: &[480.0, 620.0], cadence: &[250, 250] },
         dial: Tone { freqs: &[350.0, 440.0], cadence: &[] },
+        ringback: Tone { freqs: &[440.0, 480.0], cadence: &[2000, 4000] },
     },
     ToneZone {
         name: "uk",
         busy: Tone { freqs: &[400.0], cadence: &[375, 375] },
         reorder: Tone { freqs: &[400.0], cadence: &[400, 350, 225, 525] },
         dial: Tone { freqs: &[350.0, 440.0], cadence: &[] },
+        ringback: Tone { freqs: &[400.0, 450.0], cadence: &[400, 200, 400, 2000] },
     },
     ToneZone {
         name: "eu",
         busy: Tone { freqs: &[425.0], cadence: &[500, 500] },
         reorder: Tone { freqs: &[425.0], cadence: &[250, 250] },
         dial: Tone { freqs: &[425.0], cadence: &[] },
+        ringback: Tone { freqs: &[425.0], cadence: &[1000, 4000] },
     },
     ToneZone {
         name: "de",
         busy: Tone { freqs: &[425.0], cadence: &[480, 480] },
         reorder: Tone { freqs: &[425.0], cadence: &[240, 240] },
         dial: Tone { freqs: &[425.0], cadence: &[] },
+        ringback: Tone { freqs: &[425.0], cadence: &[1000, 4000] },
     },
 ];
 
@@ -72,6 +79,18 @@ const TONE_SHARE: f32 = 0.7;
 const TOLERANCE_MS: u32 = 60;
 const TOLERANCE_PCT: u32 = 20;
 const FRAME_MS: u32 = 20;
+
+/// What the last frame held.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Heard {
+    /// Below a progress tone's level.
+    #[default]
+    Quiet,
+    /// One of the zone's tones (busy, reorder, dial, ringback).
+    Tone,
+    /// Something else at a telephone level: a voice, a recorded announcement, music.
+    Sound,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Progress {
@@ -131,6 +150,8 @@ pub struct ProgressDetector {
     /// Goertzel filters for the busy/reorder frequencies and the dial tone's.
     busy_filters: heapless::Vec<Goertzel, 2>,
     dial_filters: heapless::Vec<Goertzel, 2>,
+    ringback_filters: heapless::Vec<Goertzel, 2>,
+    heard: Heard,
     busy_runs: Runs,
     dial_on_ms: u32,
     min_power: f32,
@@ -143,10 +164,17 @@ impl ProgressDetector {
             zone,
             busy_filters: filters(&zone.busy),
             dial_filters: filters(&zone.dial),
+            ringback_filters: filters(&zone.ringback),
+            heard: Heard::Quiet,
             busy_runs: Runs::default(),
             dial_on_ms: 0,
             min_power: dbm0_power(MIN_TONE_DBM0),
         }
+    }
+
+    /// What the last frame pushed held.
+    pub fn heard(&self) -> Heard {
+        self.heard
     }
 
     /// Feeds one 20 ms frame; a progress tone once it is recognised (reported once per run).
@@ -156,7 +184,7 @@ impl ProgressDetector {
         for &s in frame {
             let x = s as f32;
             energy += x * x;
-            for g in self.busy_filters.iter_mut().chain(self.dial_filters.iter_mut()) {
+            for g in self.busy_filters.iter_mut().chain(self.dial_filters.iter_mut()).chain(self.ringback_filters.iter_mut()) {
                 g.push(x);
             }
         }
@@ -165,6 +193,12 @@ impl ProgressDetector {
         let share = |filters: &mut heapless::Vec<Goertzel, 2>| filters.iter_mut().map(|g| g.take_power(n)).sum::<f32>();
         let busy_on = share(&mut self.busy_filters) >= TONE_SHARE * power && loud;
         let dial_on = share(&mut self.dial_filters) >= TONE_SHARE * power && loud;
+        let ringback_on = share(&mut self.ringback_filters) >= TONE_SHARE * power && loud;
+        self.heard = match (loud, busy_on || dial_on || ringback_on) {
+            (false, _) => Heard::Quiet,
+            (true, true) => Heard::Tone,
+            (true, false) => Heard::Sound,
+        };
 
         if dial_on && self.zone.dial.cadence.is_empty() {
             self.dial_on_ms = self.dial_on_ms.saturating_add(FRAME_MS);
@@ -258,5 +292,29 @@ mod tests {
         push_progress_tone(&mut short, &us.busy, -20.0, 1900);
         short.extend(vec![0i16; 8000 * 3]);
         assert!(detect(us, &short).is_empty());
+    }
+
+    #[test]
+    fn ringback_is_a_tone_and_a_voice_is_sound() {
+        for zone in TONE_ZONES {
+            let mut d = ProgressDetector::new(zone);
+            let mut ringback = Vec::new();
+            push_progress_tone(&mut ringback, &zone.ringback, -20.0, 400);
+            for f in ringback.chunks(160).take(15) {
+                d.push(f);
+                assert_eq!(d.heard(), Heard::Tone, "{}", zone.name);
+            }
+            // A vowel-like sound: several harmonics of a 120 Hz voice.
+            let mut voice = vec![0i16; 160];
+            for h in [2.0f32, 3.0, 5.0, 7.0, 9.0] {
+                let mut part = Vec::new();
+                crate::audio::tones::push_tone(&mut part, &[120.0 * h], -22.0, 20, 8000);
+                voice.iter_mut().zip(part).for_each(|(v, p)| *v = v.saturating_add(p));
+            }
+            d.push(&voice);
+            assert_eq!(d.heard(), Heard::Sound, "{}", zone.name);
+            d.push(&[0; 160]);
+            assert_eq!(d.heard(), Heard::Quiet);
+        }
     }
 }

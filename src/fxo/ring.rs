@@ -96,6 +96,17 @@ impl RingCounter {
         self.burst.is_some() || self.ring.is_some()
     }
 
+    /// True while ringing voltage is on the line (a burst in progress): the audio is not
+    /// caller ID then.
+    pub fn in_burst(&self) -> bool {
+        self.burst.is_some()
+    }
+
+    /// True once this call has rung (a burst long enough to be a ring was seen).
+    pub fn has_rung(&self) -> bool {
+        self.rings > 0 || self.ring.is_some()
+    }
+
     /// A raw detector pulse at `now_ms`.
     pub fn pulse(&mut self, now_ms: u64, out: &mut impl FnMut(RingEvent)) {
         self.tick(now_ms, out);

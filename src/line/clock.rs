@@ -75,6 +75,18 @@ impl Clock {
     }
 }
 
+/// Asks the kernel to run the calling thread ahead of ordinary ones (SCHED_FIFO), for the
+/// threads that keep a line's media clock (RTP, an analog line's device): a frame must not be
+/// late because whisper or the voice are using every core. Needs CAP_SYS_NICE (the systemd
+/// unit grants it); false without it, and the thread keeps normal priority.
+pub fn realtime_thread() -> bool {
+    // SAFETY: plain libc calls on the current thread with a valid, initialised parameter.
+    unsafe {
+        let param = libc::sched_param { sched_priority: 10 };
+        libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

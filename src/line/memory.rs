@@ -207,7 +207,7 @@ mod tests {
     use super::*;
 
     fn info() -> CallInfo {
-        CallInfo { caller: None, dialled: None, log_id: "test".into() }
+        CallInfo { caller: None, caller_name: None, dialled: None, log_id: "test".into() }
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod memory;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 pub use crate::audio::telephone::{FRAME_SAMPLES, Frame, RATE};
@@ -26,6 +27,8 @@ pub use clock::Clock;
 #[derive(Clone, Debug)]
 pub struct CallInfo {
     pub caller: Option<String>,
+    /// The caller's name, where the line gives one (an analog line's caller ID).
+    pub caller_name: Option<String>,
     pub dialled: Option<String>,
     /// A short keyed hash of the line's call identifier, for correlating log lines.
     pub log_id: String,
@@ -75,6 +78,42 @@ pub trait CallLeg: Send {
 /// app, per line and per dialled number); a line only calls it.
 pub type Answer = Arc<dyn Fn(Box<dyn CallLeg>) + Send + Sync>;
 
+/// The box's calls in progress on every line together, against `max_calls`: the cores that
+/// transcribe and speak are shared by all lines, so a SIP call and an analog call count the
+/// same. Clones share the count.
+#[derive(Clone, Debug)]
+pub struct CallSlots(Arc<(AtomicUsize, usize)>);
+
+/// One call's place in [`CallSlots`], given back when dropped.
+#[derive(Debug)]
+pub struct CallSlot(CallSlots);
+
+impl CallSlots {
+    pub fn new(max: usize) -> CallSlots {
+        CallSlots(Arc::new((AtomicUsize::new(0), max)))
+    }
+
+    /// A place for one more call, or None when `max` calls are in progress.
+    pub fn take(&self) -> Option<CallSlot> {
+        let (count, max) = &*self.0;
+        count.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < *max).then_some(n + 1)).ok().map(|_| CallSlot(self.clone()))
+    }
+
+    pub fn in_use(&self) -> usize {
+        self.0.0.load(Ordering::SeqCst)
+    }
+
+    pub fn max(&self) -> usize {
+        self.0.1
+    }
+}
+
+impl Drop for CallSlot {
+    fn drop(&mut self) {
+        self.0.0.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// A future a line runs on the daemon's async runtime.
 pub type LineFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -89,4 +128,21 @@ pub trait Line: Send {
     /// serves it: it takes calls, handing each to `answer`, until `stop` resolves, then ends
     /// the calls in progress.
     fn start(self: Box<Self>, answer: Answer, stop: LineFuture<()>) -> LineFuture<anyhow::Result<LineFuture<()>>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_slots_are_shared_and_given_back() {
+        let slots = CallSlots::new(2);
+        let other_line = slots.clone();
+        let a = slots.take().unwrap();
+        let _b = other_line.take().unwrap();
+        assert!(slots.take().is_none() && other_line.take().is_none());
+        drop(a);
+        assert_eq!(slots.in_use(), 1);
+        assert!(other_line.take().is_some());
+    }
 }

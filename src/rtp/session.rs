@@ -169,19 +169,8 @@ impl Drop for MediaSession {
     }
 }
 
-/// Asks the kernel to run this thread ahead of ordinary ones (SCHED_FIFO), so a packet is not
-/// late because whisper or the voice are using every core. Needs CAP_SYS_NICE (the systemd unit
-/// grants it); without it the thread keeps normal priority and pacing degrades under load.
-fn raise_priority() -> bool {
-    // SAFETY: plain libc calls on the current thread with a valid, initialised parameter.
-    unsafe {
-        let param = libc::sched_param { sched_priority: 10 };
-        libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) == 0
-    }
-}
-
 fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaControl>, ch: MediaChannels) {
-    if !raise_priority() {
+    if !crate::line::clock::realtime_thread() {
         tracing::debug!("media thread runs without real-time priority (no CAP_SYS_NICE)");
     }
     let ssrc: u32 = crate::entropy::u32();

@@ -22,7 +22,8 @@ pub struct SipSection {
     /// Networks (CIDR) that may send us calls: the PBX or trunk. Others get 403.
     #[serde(default = "default_allowed_sources")]
     pub allowed_sources: Vec<String>,
-    /// Simultaneous calls; one more gets `busy_status`.
+    /// Simultaneous calls on the whole box, SIP and analog lines together (they share the
+    /// cores that listen and speak); one more SIP call gets `busy_status`.
     #[serde(default = "default_max_calls")]
     pub max_calls: usize,
     /// 486 (Busy Here) or 503 (Service Unavailable, with Retry-After).
@@ -142,7 +143,7 @@ impl SipSection {
             listen: self.listen,
             public_ip: self.public_address.unwrap_or(self.listen.ip()),
             allowed_sources: self.allowed_sources.clone(),
-            max_calls: self.max_calls,
+            slots: crate::line::CallSlots::new(self.max_calls),
             busy_status: self.busy_status,
             ringing: Duration::from_millis(self.ringing_ms),
             // Checked by `problems`: every name is one of ours.

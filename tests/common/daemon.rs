@@ -45,11 +45,17 @@ impl Daemon {
     /// Starts the daemon on an existing config (to start it again after a crash, on the same
     /// data).
     pub fn run_config(config: &std::path::Path, base_port: u16, rust_log: &str) -> Daemon {
+        Daemon::run_config_env(config, base_port, rust_log, &[])
+    }
+
+    /// As `run_config`, with environment variables of the test's (ALSA_CONFIG_PATH).
+    pub fn run_config_env(config: &std::path::Path, base_port: u16, rust_log: &str, env: &[(&str, &str)]) -> Daemon {
         let dir = config.parent().unwrap().to_path_buf();
         let mut child = Command::new(super::frontdesk_bin())
             .arg("--config")
             .arg(config)
             .arg("run")
+            .envs(env.iter().copied())
             .env("RUST_LOG", rust_log)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())

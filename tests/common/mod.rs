@@ -1,6 +1,7 @@
 //! Shared set-up for tests that use the real models (fetched by `make models`).
 #![allow(dead_code)]
 
+pub mod alsa;
 pub mod baresip;
 pub mod daemon;
 pub mod listening;
@@ -129,3 +130,21 @@ pub const CALLER_SENTENCES: &[&str] = &[
     "Hello, this is Patricia Williams calling for my mother.",
     "She takes levothyroxine and sertraline every day.",
 ];
+
+/// Config edits for a clinic open around the clock (the example config keeps office hours).
+pub const ALWAYS_OPEN: &[(&str, &str)] = &[
+    ("monday = \"08:00-17:00\"", "monday = \"00:00-24:00\""),
+    ("tuesday = \"08:00-17:00\"", "tuesday = \"00:00-24:00\""),
+    ("wednesday = \"08:00-17:00\"", "wednesday = \"00:00-24:00\""),
+    ("thursday = \"08:00-19:00\"", "thursday = \"00:00-24:00\""),
+    ("friday = \"08:00-17:00\"", "friday = \"00:00-24:00\""),
+    ("saturday = \"09:00-12:00\"", "saturday = \"00:00-24:00\"\nsunday = \"00:00-24:00\""),
+    ("closed_dates = [\"2026-12-25\", \"2027-01-01\"]", "closed_dates = []"),
+];
+
+/// Whisper on one thread in the daemon. The daemon gives a transcription two threads only when
+/// the box is idle, but these tests run daemons and the callers' recognisers side by side, and
+/// load that starts in the middle of a two-thread transcription still stalls it: whisper.cpp's
+/// threads wait for each other by spinning (BENCHMARKS.md, "Under load"). One thread only gets
+/// slower in proportion.
+pub const ONE_STT_THREAD: (&str, &str) = ("one per core.\nthreads = 2", "one per core.\nthreads = 1");

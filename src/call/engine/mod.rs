@@ -184,7 +184,8 @@ impl Call {
         let clock = leg.clock();
         let (open, today) = script.open_at(clock.wall());
         let ctx = CallContext { open, today, caller: info.caller.clone(), dialled: info.dialled.clone(), started_at: now_rfc3339() };
-        let flow = Flow::new(script, ctx);
+        let mut flow = Flow::new(script, ctx);
+        flow.record.caller_name = info.caller_name.clone();
         let stt_jobs = SttClient::new(shared.stt_pool.clone(), clock.clone());
         let (tts_jobs, tts_rx) = channel();
         let (tts_tx, tts_out) = channel();

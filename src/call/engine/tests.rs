@@ -78,7 +78,7 @@ impl Harness {
             recording: None,
             prompt_audio: std::sync::Mutex::new(prompt_audio),
         });
-        let info = CallInfo { caller: Some("+15551234567".into()), dialled: None, log_id: test.into() };
+        let info = CallInfo { caller: Some("+15551234567".into()), dialled: None, log_id: test.into(), caller_name: None };
         let (line, leg) = memory::pair(info, Clock::simulated(MONDAY_MORNING.parse().unwrap()));
         line.event(LineEvent::Answered);
         let mut call = Call::new(shared, Box::new(leg));

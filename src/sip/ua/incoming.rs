@@ -25,9 +25,9 @@ impl UserAgent {
         let trying = response(&req, from, 100, "Trying", None, &[], None);
         self.send(&trying, from).await;
 
-        if self.calls.len() >= self.cfg.max_calls {
+        let Some(slot) = self.cfg.slots.take() else {
             self.counters.busy += 1;
-            tracing::info!(active = self.calls.len(), "call refused: max_calls reached");
+            tracing::info!(active = self.cfg.slots.in_use(), "call refused: max_calls reached (calls on every line count)");
             let (status, reason, extra) = if self.cfg.busy_status == 503 {
                 (503, "Service Unavailable", vec![("Retry-After", "30".to_string())])
             } else {
@@ -36,7 +36,7 @@ impl UserAgent {
             let tag = format!("{:08x}", rand_u32());
             self.reply(&req, from, status, reason, Some(&tag), &extra).await;
             return;
-        }
+        };
         let local_tag = format!("{:08x}{:04x}", rand_u32(), rand_u32() & 0xffff);
         let offer = match std::str::from_utf8(&req.body).ok().filter(|b| !b.trim().is_empty()).map(SessionDescription::parse) {
             Some(Ok(o)) => o,
@@ -103,7 +103,7 @@ impl UserAgent {
         };
         tracing::info!(call = %log, codec = ?answer.codec, "incoming call");
         tracing::debug!(call = %log, caller = %caller.as_deref().map(crate::logging::tag).unwrap_or_default(), dialled = ?dialled, "incoming call parties");
-        let info = CallInfo { caller, dialled, log_id: log.clone() };
+        let info = CallInfo { caller, caller_name: None, dialled, log_id: log.clone() };
         let media = match self.launch(&key, info, rtp_socket, params, events_tx.clone(), events_rx) {
             Ok(m) => m,
             Err(e) => {
@@ -130,6 +130,7 @@ impl UserAgent {
             started: Instant::now(),
             outgoing: None,
             ack: None,
+            _slot: slot,
         };
         if self.cfg.ringing > Duration::ZERO {
             let ringing = response(&req, from, 180, "Ringing", Some(&local_tag), &[("Contact", self.contact())], None);

@@ -48,7 +48,8 @@ pub struct UaConfig {
     pub listen: SocketAddr,
     pub public_ip: IpAddr,
     pub allowed_sources: Vec<String>,
-    pub max_calls: usize,
+    /// Calls in progress on every line of the box, against `max_calls`.
+    pub slots: crate::line::CallSlots,
     pub busy_status: u16,
     pub ringing: Duration,
     pub codecs: Vec<Codec>,
@@ -129,6 +130,8 @@ struct Call {
     outgoing: Option<Outgoing>,
     /// The ACK of our answered INVITE, sent again if the 2xx is (RFC 3261 13.2.2.4).
     ack: Option<(Vec<u8>, SocketAddr)>,
+    /// The call's place in the box's `max_calls`, given back when the call is dropped.
+    _slot: crate::line::CallSlot,
 }
 
 pub struct UserAgent {

@@ -39,10 +39,10 @@ impl UserAgent {
             let _ = dial.result.send(Err("no sip.outbound_proxy configured and the target has no IP address to send to".into()));
             return;
         };
-        if self.calls.len() >= self.cfg.max_calls {
-            let _ = dial.result.send(Err("sip.max_calls calls are already in progress".into()));
+        let Some(slot) = self.cfg.slots.take() else {
+            let _ = dial.result.send(Err("sip.max_calls calls are already in progress (on every line)".into()));
             return;
-        }
+        };
         let Some(sockets) = self.bind_rtp() else {
             let _ = dial.result.send(Err("no free RTP port in rtp.port_min..port_max".into()));
             return;
@@ -119,6 +119,7 @@ impl UserAgent {
                 result: dial.result,
             }),
             ack: None,
+            _slot: slot,
         };
         self.calls.insert(key, call);
         self.send(&bytes, dest).await;
@@ -243,7 +244,7 @@ impl UserAgent {
             jitter: self.cfg.jitter,
         };
         let dialled = uri_user(&out.template.target).map(str::to_string);
-        let info = CallInfo { caller: None, dialled, log_id: call.log_id.clone() };
+        let info = CallInfo { caller: None, caller_name: None, dialled, log_id: call.log_id.clone() };
         let events_tx = call.events.clone();
         match self.launch(key, info, sockets, params, events_tx.clone(), events_rx) {
             Ok(media) => {
