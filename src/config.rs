@@ -257,6 +257,7 @@ impl Config {
             threads: self.tts.threads,
             speaking_rate: self.tts.speaking_rate,
             sentence_silence_ms: self.tts.sentence_silence_ms,
+            variation: self.tts.variation,
         }
     }
 

@@ -57,6 +57,21 @@ fn the_prompts_echo_is_cancelled_and_the_caller_still_heard() {
     let echo_only = simulated_hybrid(&prompt, &noise, 24, 10.0);
     let echo: Vec<f32> = echo_only.iter().zip(&noise).map(|(&e, &z)| (e - z) as f32).collect();
 
+    // The canceller says when it has learnt the echo path (the line passes on what it heard
+    // until then); on a line with no echo it never claims to.
+    let mut aec = EchoCanceller::new(DEFAULT_TAIL_MS);
+    let settled_at = echo_only.chunks_exact(160).zip(prompt.chunks_exact(160)).position(|(h, p)| {
+        aec.cancel(h.try_into().unwrap(), p.try_into().unwrap());
+        aec.settled()
+    });
+    eprintln!("the canceller settled after {:?} ms of the prompt", settled_at.map(|f| f * 20));
+    assert!(settled_at.is_some_and(|f| f <= 150), "settled at frame {settled_at:?}");
+    let mut quiet_line = EchoCanceller::new(DEFAULT_TAIL_MS);
+    for (h, p) in noise.chunks_exact(160).zip(prompt.chunks_exact(160)) {
+        quiet_line.cancel(h.try_into().unwrap(), p.try_into().unwrap());
+    }
+    assert!(!quiet_line.settled(), "no echo, nothing learnt");
+
     // Echo alone: ERLE after the first two seconds.
     let out = cancel(&echo_only, &prompt);
     let settled = 8000 * 2;

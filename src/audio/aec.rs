@@ -27,7 +27,19 @@ pub const DEFAULT_TAIL_MS: u32 = 64;
 pub struct EchoCanceller {
     echo: *mut sys::SpeexEchoState,
     out: Frame,
+    /// Smoothed power heard and left after cancelling, over frames when something was played.
+    heard_power: f32,
+    left_power: f32,
+    played_frames: u32,
+    settled: bool,
 }
+
+/// Played frames quieter than this (mean square; about -45 dBm0) leave no echo to measure.
+const PLAYED_FLOOR: f32 = 900.0;
+/// The canceller has settled once it removes this much of the echo (ERLE, as a power ratio:
+/// 10 dB), measured over at least [`SETTLE_FRAMES`] played frames.
+const SETTLED_RATIO: f32 = 10.0;
+const SETTLE_FRAMES: u32 = 25;
 
 // SAFETY: the speexdsp state is plain heap memory owned by this value alone and used only
 // through `&mut self`; nothing in them is tied to a thread.
@@ -44,7 +56,7 @@ impl EchoCanceller {
             let echo = sys::speex_echo_state_init(FRAME_SAMPLES as i32, taps);
             assert!(!echo.is_null(), "speexdsp could not allocate its state");
             sys::speex_echo_ctl(echo, sys::SPEEX_ECHO_SET_SAMPLING_RATE as i32, &mut rate as *mut i32 as *mut c_void);
-            EchoCanceller { echo, out: [0; FRAME_SAMPLES] }
+            EchoCanceller { echo, out: [0; FRAME_SAMPLES], heard_power: 0.0, left_power: 0.0, played_frames: 0, settled: false }
         }
     }
 
@@ -53,13 +65,29 @@ impl EchoCanceller {
         // SAFETY: all three buffers are FRAME_SAMPLES long, the frame size the states were
         // made for; `out` does not alias the inputs.
         unsafe { sys::speex_echo_cancellation(self.echo, heard.as_ptr(), played.as_ptr(), self.out.as_mut_ptr()) };
+        if !self.settled && mean_square(played) > PLAYED_FLOOR {
+            self.heard_power = 0.9 * self.heard_power + 0.1 * mean_square(heard);
+            self.left_power = 0.9 * self.left_power + 0.1 * mean_square(&self.out);
+            self.played_frames += 1;
+            self.settled = self.played_frames >= SETTLE_FRAMES && self.heard_power >= SETTLED_RATIO * self.left_power;
+        }
         &self.out
+    }
+
+    /// True once the filter has learnt the echo path (it removes 10 dB of the echo). Until
+    /// then its output still holds much of the echo, less alike to what was played than the
+    /// echo itself: a listener that tells echo from a caller by likeness (the echo guard)
+    /// does better on what was heard. Once settled, it stays so for the canceller's life
+    /// (a caller talking over the prompt would otherwise look like a filter gone astray).
+    pub fn settled(&self) -> bool {
+        self.settled
     }
 
     /// Forgets what was learnt (a new call: another line, another echo path).
     pub fn reset(&mut self) {
         // SAFETY: the state is live until drop.
         unsafe { sys::speex_echo_state_reset(self.echo) };
+        (self.heard_power, self.left_power, self.played_frames, self.settled) = (0.0, 0.0, 0, false);
     }
 }
 
@@ -85,4 +113,8 @@ pub fn simulated_hybrid(played: &[i16], far: &[i16], delay_samples: usize, loss_
             (echo * gain + caller).round().clamp(-32768.0, 32767.0) as i16
         })
         .collect()
+}
+
+fn mean_square(frame: &Frame) -> f32 {
+    frame.iter().map(|&s| s as f32 * s as f32).sum::<f32>() / FRAME_SAMPLES as f32
 }

@@ -171,6 +171,9 @@ fn run(mut hw: Hardware, cfg: &FxoConfig, slots: &CallSlots, answer: &Answer, st
     }
     let mut idle = Idle::new(cfg);
     let mut call: Option<InCall> = None;
+    // One canceller for the line, kept from call to call: the echo path is the line's own
+    // hybrid, so only the first call after start waits for it to be learnt.
+    let mut aec = EchoCanceller::new(cfg.echo_tail_ms);
     let mut heard: Frame = SILENCE;
     loop {
         if stopping.load(Ordering::SeqCst) {
@@ -197,7 +200,7 @@ fn run(mut hw: Hardware, cfg: &FxoConfig, slots: &CallSlots, answer: &Answer, st
                 }
                 SILENCE
             }
-            Some(c) => match c.frame(&mut hw, cfg, &heard, &sense, now) {
+            Some(c) => match c.frame(&mut hw, cfg, &mut aec, &heard, &sense, now) {
                 Step::Play(frame) => frame,
                 Step::End(event, why) => {
                     if let Some(c) = call.take() {
@@ -323,7 +326,6 @@ struct InCall {
     paced: bool,
     /// When the call paces the line: the frame to play, sent by each read of the leg.
     played: Option<std::sync::mpsc::Receiver<Frame>>,
-    aec: EchoCanceller,
     dtmf: DtmfDetector,
     progress: ProgressDetector,
     answered_at: u64,
@@ -382,7 +384,6 @@ impl InCall {
             events: events_tx,
             paced,
             played: played_rx,
-            aec: EchoCanceller::new(cfg.echo_tail_ms),
             dtmf: DtmfDetector::new(),
             progress: ProgressDetector::new(cfg.tones),
             answered_at: now,
@@ -399,7 +400,15 @@ impl InCall {
     }
 
     /// One frame of the call: what the line heard in, what to play out.
-    fn frame(&mut self, hw: &mut Hardware, cfg: &FxoConfig, heard: &Frame, sense: &control::Sense, now: u64) -> Step {
+    fn frame(
+        &mut self,
+        hw: &mut Hardware,
+        cfg: &FxoConfig,
+        aec: &mut EchoCanceller,
+        heard: &Frame,
+        sense: &control::Sense,
+        now: u64,
+    ) -> Step {
         // What the call asked for since the last frame.
         while let Some(r) = self.shared.next_request() {
             match r {
@@ -445,7 +454,11 @@ impl InCall {
         } else {
             from_call
         };
-        let clean = *self.aec.cancel(heard, &out);
+        // Until the canceller has learnt the line's echo, what was heard goes on as it is: the
+        // call's echo guard tells an echo from the caller by its likeness to what was played,
+        // which a half-cancelled echo has lost.
+        let cancelled = *aec.cancel(heard, &out);
+        let clean = if aec.settled() { cancelled } else { *heard };
         let power = power_dbm0(clean.iter().map(|&s| s as f32 * s as f32).sum::<f32>() / FRAME_SAMPLES as f32);
         let progress = self.progress.push(&clean);
         let guarded = now.saturating_sub(self.answered_at) < ANSWER_GUARD_MS;

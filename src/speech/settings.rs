@@ -106,6 +106,9 @@ pub struct TtsSection {
     pub speaking_rate: f32,
     #[serde(default = "default_sentence_silence")]
     pub sentence_silence_ms: u32,
+    /// Piper's random variation of each synthesis; false: the same text always sounds the same.
+    #[serde(default = "default_variation")]
+    pub variation: bool,
 }
 
 impl Default for TtsSection {
@@ -115,12 +118,16 @@ impl Default for TtsSection {
             threads: default_tts_threads(),
             speaking_rate: default_rate(),
             sentence_silence_ms: default_sentence_silence(),
+            variation: default_variation(),
         }
     }
 }
 
 fn default_voice() -> PathBuf {
     "/var/lib/frontdesk/models/en_US-joe-medium.onnx".into()
+}
+fn default_variation() -> bool {
+    true
 }
 fn default_tts_threads() -> usize {
     2

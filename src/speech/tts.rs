@@ -73,6 +73,9 @@ pub struct TtsSettings {
     pub speaking_rate: f32,
     /// Silence between sentences, as Piper inserts.
     pub sentence_silence_ms: u32,
+    /// Piper's random variation (its noise inputs); false: the same text always gives the
+    /// same audio.
+    pub variation: bool,
 }
 
 static ORT_ENV: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
@@ -137,7 +140,8 @@ impl Voice {
             .map_err(|e| load_err(e.to_string()))?
             .commit_from_file(voice_path)
             .map_err(|e| load_err(e.to_string()))?;
-        Ok(Voice { session: Mutex::new(session), config, phonemizer, settings: settings.clone() })
+        let voice = Voice { session: Mutex::new(session), config, phonemizer, settings: settings.clone() };
+        Ok(if settings.variation { voice } else { voice.without_variation() })
     }
 
     pub fn sample_rate(&self) -> u32 {
