@@ -160,8 +160,9 @@ async fn serve(cfg: Arc<FxoConfig>, slots: CallSlots, answer: Answer, mut stop: 
     }
 }
 
-/// The line thread: the device's clock, until `stopping` or a fault.
-fn run(mut hw: Hardware, cfg: &FxoConfig, slots: &CallSlots, answer: &Answer, stopping: &AtomicBool) -> Result<(), String> {
+/// The line thread: the device's clock, until `stopping` or a fault (the device or control
+/// failing), which it returns. Public for tests that drive a line without the daemon.
+pub fn run(mut hw: Hardware, cfg: &FxoConfig, slots: &CallSlots, answer: &Answer, stopping: &AtomicBool) -> Result<(), String> {
     if !crate::line::clock::realtime_thread() {
         tracing::debug!(line = %cfg.name, "analog line thread runs without real-time priority (no CAP_SYS_NICE)");
     }

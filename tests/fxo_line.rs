@@ -1,0 +1,211 @@
+//! The analog line's thread without the daemon: real alsa-lib (the `file` plugin,
+//! `common::alsa`), the scripted line control, and a stand-in for the call that reads every
+//! frame and notes what the line tells it. Each case is a recording and a script of line
+//! events, on the line's sample clock: far-end hang-up by each signal, a caller who gives up
+//! before the answer, calls one after another, and transfers by hook flash.
+//!
+//! One test function: alsa-lib reads `ALSA_CONFIG_PATH` once per process, so every device is
+//! defined before the first is opened.
+
+mod common;
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::alsa::{config_path, file_device, read_raw, write_raw};
+use frontdesk::audio::dtmf::DtmfDetector;
+use frontdesk::audio::tones::push_tone;
+use frontdesk::fxo::control::ControlSpec;
+use frontdesk::fxo::line::{FxoConfig, Hardware, run};
+use frontdesk::fxo::progress::{push_progress_tone, tone_zone};
+use frontdesk::line::{Answer, CallSlots, LineEvent};
+
+const fn ms(n: usize) -> usize {
+    n * 8
+}
+
+/// Two US rings, answered when the second is counted (9 s).
+const TWO_RINGS: &str = "0 ring on\n2000 ring off\n6000 ring on\n8000 ring off\n";
+const ANSWER_MS: usize = 9000;
+
+fn config(name: &str, dir: &Path) -> FxoConfig {
+    FxoConfig {
+        name: name.into(),
+        device: name.into(),
+        number: None,
+        rate: None,
+        control: ControlSpec::Scripted { script: dir.join(format!("{name}.script")) },
+        zone: frontdesk::fxo::ring::zone("us").unwrap(),
+        tones: tone_zone("us").unwrap(),
+        rings: 2,
+        fsk: Some(frontdesk::audio::fsk::BELL202),
+        caller_id: true,
+        flash_ms: 750,
+        transfer_timeout_ms: 20_000,
+        silence_hangup_ms: 10_000,
+        echo_tail_ms: 128,
+        optional: false,
+    }
+}
+
+/// What one call saw: the line's events, and how many frames it read.
+#[derive(Debug, Clone, Default)]
+struct Seen {
+    events: Vec<LineEvent>,
+    frames: usize,
+}
+
+/// The call stand-in: reads every frame until the line ends the call; at frame `transfer_at`
+/// asks for a transfer to extension 204; hangs up itself after a failed transfer.
+fn stand_in(transfer_at: Option<usize>) -> (Answer, Receiver<Seen>) {
+    let (tx, rx) = channel();
+    let tx = Arc::new(Mutex::new(tx));
+    let answer: Answer = Arc::new(move |mut leg| {
+        let mut seen = Seen::default();
+        loop {
+            while let Some(e) = leg.poll_event() {
+                let failed = matches!(e, LineEvent::TransferResult(Err(_)));
+                seen.events.push(e);
+                if failed {
+                    leg.hang_up();
+                }
+            }
+            match leg.read_frame(Duration::from_secs(5)) {
+                Ok(Some(_)) => seen.frames += 1,
+                Ok(None) => {}
+                Err(_) => break,
+            }
+            // A call that transfers talks all along: none of it may reach the line while the
+            // transfer dials. (The others keep quiet, for the silence limit.)
+            if transfer_at.is_some() {
+                let _ = leg.write_frame(&[3000; 160]);
+            }
+            if Some(seen.frames) == transfer_at {
+                leg.transfer("sip:204@pbx.clinic");
+            }
+        }
+        while let Some(e) = leg.poll_event() {
+            seen.events.push(e);
+        }
+        let _ = tx.lock().unwrap().send(seen);
+    });
+    (answer, rx)
+}
+
+/// Runs the line `name` on its recording until `calls` calls have ended; what each saw.
+fn run_line(name: &str, cfg: FxoConfig, transfer_at: Option<usize>, calls: usize) -> Vec<Seen> {
+    let hw = Hardware::open(&cfg).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+    let (answer, ended) = stand_in(transfer_at);
+    let stopping = Arc::new(AtomicBool::new(false));
+    let stop = stopping.clone();
+    let line = std::thread::spawn(move || run(hw, &cfg, &CallSlots::new(4), &answer, &stop));
+    let mut seen = Vec::new();
+    for _ in 0..calls {
+        seen.push(ended.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("{name}: a call did not end; so far {seen:?}")));
+    }
+    stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+    line.join().unwrap().unwrap();
+    eprintln!("{name}: {seen:?}");
+    seen
+}
+
+fn case(dir: &Path, name: &str, script: &str, audio: &[i16]) {
+    std::fs::write(dir.join(format!("{name}.script")), script).unwrap();
+    let mut audio = audio.to_vec();
+    audio.resize(audio.len() + ms(2000), 0);
+    write_raw(&dir.join(format!("{name}_in.raw")), &audio);
+}
+
+/// Silence until `at_ms`, then `tone` for `ms` long.
+fn tone_at(at_ms: usize, tone: &frontdesk::fxo::progress::Tone, len_ms: u32) -> Vec<i16> {
+    let mut audio = vec![0i16; ms(at_ms)];
+    push_progress_tone(&mut audio, tone, -20.0, len_ms);
+    audio
+}
+
+/// A voice-like sound (harmonics of 120 Hz, not a progress tone) for `len_ms`.
+fn voice_like(audio: &mut Vec<i16>, len_ms: u32) {
+    let start = audio.len();
+    push_tone(audio, &[240.0, 360.0, 600.0, 840.0, 1080.0], -25.0, len_ms, 8000);
+    assert!(audio.len() > start);
+}
+
+/// The keys in what the line played.
+fn keys_played(played: &[i16]) -> String {
+    let mut d = DtmfDetector::new();
+    played.chunks(160).filter_map(|f| d.push(f)).collect()
+}
+
+#[test]
+fn the_line_answers_hears_every_hang_up_and_transfers_by_flash() {
+    let dir = common::scratch("fxo-line");
+    let names = ["loop", "polarity", "reorder", "dialtone", "silence", "calls", "transfer", "transferbusy"];
+    let asoundrc = dir.join("asoundrc");
+    std::fs::write(&asoundrc, names.map(|n| file_device(n, &dir)).concat()).unwrap();
+    // SAFETY: this binary's only test sets it before any thread (alsa-lib's included) reads
+    // the environment.
+    unsafe { std::env::set_var("ALSA_CONFIG_PATH", config_path(&asoundrc)) };
+    let us = tone_zone("us").unwrap();
+    let answered_then_gone = [LineEvent::Answered, LineEvent::Hangup];
+
+    // Loop current dropping (100 ms) and a polarity reversal end the call.
+    case(&dir, "loop", &format!("{TWO_RINGS}12000 loop off\n"), &vec![0; ms(14_000)]);
+    let seen = run_line("loop", config("loop", &dir), None, 1);
+    assert_eq!(seen[0].events, answered_then_gone);
+    assert!((150..=160).contains(&seen[0].frames), "gone 100 ms after the loop opened at 12 s: {:?}", seen[0]);
+    case(&dir, "polarity", &format!("{TWO_RINGS}12000 polarity reversed\n"), &vec![0; ms(14_000)]);
+    let seen = run_line("polarity", config("polarity", &dir), None, 1);
+    assert_eq!(seen[0].events, answered_then_gone);
+    assert!((148..=153).contains(&seen[0].frames), "{:?}", seen[0]);
+
+    // Reorder tone, and dial tone coming back.
+    case(&dir, "reorder", TWO_RINGS, &tone_at(12_000, &us.reorder, 5000));
+    let seen = run_line("reorder", config("reorder", &dir), None, 1);
+    assert_eq!(seen[0].events, answered_then_gone);
+    assert!(seen[0].frames < 250, "three cadences: {:?}", seen[0]);
+    case(&dir, "dialtone", TWO_RINGS, &tone_at(12_000, &us.dial, 3000));
+    let seen = run_line("dialtone", config("dialtone", &dir), None, 1);
+    assert_eq!(seen[0].events, answered_then_gone);
+    assert!((220..=235).contains(&seen[0].frames), "1.5 s of dial tone after 12 s: {:?}", seen[0]);
+
+    // No signal at all: the silence limit (10 s here) ends it.
+    case(&dir, "silence", TWO_RINGS, &vec![0; ms(ANSWER_MS + 12_000)]);
+    let seen = run_line("silence", config("silence", &dir), None, 1);
+    assert_eq!(seen[0].events, answered_then_gone);
+    assert!((495..=505).contains(&seen[0].frames), "{:?}", seen[0]);
+
+    // One ring and the caller gives up (not answered); then two calls, one right after the
+    // other, each ended by busy tone.
+    let script = "0 ring on\n2000 ring off\n\
+                  20000 ring on\n22000 ring off\n26000 ring on\n28000 ring off\n\
+                  36000 ring on\n38000 ring off\n42000 ring on\n44000 ring off\n";
+    let mut audio = tone_at(32_000, &us.busy, 4000);
+    audio.resize(ms(48_000), 0);
+    push_progress_tone(&mut audio, &us.busy, -20.0, 4000);
+    case(&dir, "calls", script, &audio);
+    let seen = run_line("calls", config("calls", &dir), None, 2);
+    assert!(seen.iter().all(|s| s.events == answered_then_gone), "{seen:?}");
+
+    // A transfer that is answered: flash, the extension dialled, ringback, a voice: the line
+    // hangs up to join them. The call's own audio never went out meanwhile.
+    let mut audio = tone_at(12_600, &us.ringback, 2000);
+    audio.resize(ms(15_000), 0);
+    voice_like(&mut audio, 1500);
+    case(&dir, "transfer", TWO_RINGS, &audio);
+    let seen = run_line("transfer", config("transfer", &dir), Some(50), 1);
+    assert_eq!(seen[0].events, [LineEvent::Answered, LineEvent::TransferResult(Ok(())), LineEvent::Hangup]);
+    let played = read_raw(&dir.join("transfer_out.raw"));
+    let after_request = &played[ms(ANSWER_MS) + 53 * 160..];
+    assert_eq!(keys_played(after_request), "204", "the extension dialled");
+    let flash = &after_request[..ms(750)];
+    assert!(flash.iter().all(|&s| s == 0), "nothing of the call's played during the flash");
+
+    // A transfer to a busy extension: flash back to the caller, and the call hears why.
+    let audio = tone_at(12_600, &us.busy, 4000);
+    case(&dir, "transferbusy", TWO_RINGS, &audio);
+    let seen = run_line("transferbusy", config("transferbusy", &dir), Some(50), 1);
+    assert_eq!(seen[0].events, [LineEvent::Answered, LineEvent::TransferResult(Err("the extension is busy".into()))], "{seen:?}");
+}
