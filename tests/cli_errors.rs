@@ -181,3 +181,73 @@ fn bad_config_names_file_line_and_key() {
     let o = Command::new(common::frontdesk_bin()).arg("check-config").arg(common::example_config_path()).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// The example config with `[fxo.front]` (and any more sections) appended.
+fn config_with_lines(dir: &Path, sections: &str) -> PathBuf {
+    let path = config_with(dir, &[]);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(sections);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn bad_analog_line_settings_are_located() {
+    let dir = common::scratch("badfxo");
+    let cfg = config_with_lines(&dir, "\n[fxo.front]\ndevice = \"line\"\ncontrol = \"relay\"\nzone = \"fr\"\nrings = 0\n");
+    let o = Command::new(common::frontdesk_bin()).arg("check-config").arg(&cfg).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let line_of = |prefix: &str| text.lines().position(|l| l.starts_with(prefix)).unwrap() + 1;
+    assert!(!o.status.success());
+    for (key, prefix, hint) in [
+        ("control", "control = \"relay\"", "alsa-mixer, gpio, scripted"),
+        ("zone", "zone", "us, uk, eu, de"),
+        ("rings", "rings", "1 to 10"),
+    ] {
+        let want = format!("{}:{}: fxo.front.{key}:", cfg.display(), line_of(prefix));
+        assert!(err.contains(&want) && err.contains(hint), "{want} / {hint} in: {err}");
+    }
+    // A gpio line needs its chip and hook line.
+    let cfg = config_with_lines(&dir, "\n[fxo.back]\ndevice = \"line\"\ncontrol = \"gpio\"\n");
+    let o = Command::new(common::frontdesk_bin()).arg("check-config").arg(&cfg).output().unwrap();
+    assert_clear_failure(&o, &["fxo.back.chip", "fxo.back.hook_line"]);
+}
+
+#[test]
+fn line_test_measures_a_line_and_names_what_is_missing() {
+    let dir = common::scratch("linetest");
+    std::fs::write(dir.join("line.script"), "# no events: a line with no sensors\n").unwrap();
+    let section =
+        |name: &str, device: &str| format!("\n[fxo.{name}]\ndevice = \"{device}\"\ncontrol = \"scripted\"\nscript = \"line.script\"\n");
+    let cfg = config_with_lines(&dir, &(section("front", "line") + &section("back", "nosuchdevice")));
+    // The line: a second of dial tone, then the test tone coming back 12 dB down.
+    let mut heard = Vec::new();
+    frontdesk::fxo::progress::push_progress_tone(&mut heard, &frontdesk::fxo::progress::tone_zone("us").unwrap().dial, -15.0, 1000);
+    frontdesk::audio::tones::push_tone(&mut heard, &[1004.0], -22.0, 2000, 8000);
+    common::alsa::write_raw(&dir.join("line_in.raw"), &heard);
+    let asoundrc = dir.join("asoundrc");
+    std::fs::write(&asoundrc, common::alsa::file_device("line", &dir)).unwrap();
+    let alsa = common::alsa::config_path(&asoundrc);
+    let run = |name: &str| {
+        Command::new(common::frontdesk_bin())
+            .arg("--config")
+            .arg(&cfg)
+            .args(["line", "test", name])
+            .env("ALSA_CONFIG_PATH", &alsa)
+            .output()
+            .unwrap()
+    };
+    let o = run("front");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("dial tone: the line is connected"), "{out}");
+    assert!(out.contains("echo return loss 12.0 dB"), "{out}");
+    let played = common::alsa::read_raw(&dir.join("line_out.raw"));
+    let mut g = frontdesk::audio::tones::Goertzel::new(1004.0, 8000);
+    played[8000..16_000].iter().for_each(|&s| g.push(s as f32));
+    let level = frontdesk::audio::tones::power_dbm0(g.take_power(8000));
+    assert!((level + 10.0).abs() < 1.0, "the test tone went out at {level:.1} dBm0");
+    assert_clear_failure(&run("back"), &["\"nosuchdevice\"", "frontdesk line list", "fxo.device"]);
+    assert_clear_failure(&run("side"), &["no [fxo.side] section", "front", "back"]);
+}

@@ -191,3 +191,28 @@ fn an_analog_call_is_answered_understood_and_stored_with_its_caller_id() {
     }
     assert!(log2.contains("caller ID heard"), "{}", context());
 }
+
+/// A line whose device is missing stops the daemon at start, with the device and the fix; a
+/// line marked optional is retried instead while the SIP line takes calls.
+#[test]
+fn a_missing_device_stops_the_daemon_unless_the_line_is_optional() {
+    let section = |optional: bool| {
+        format!("[fxo.back]\ndevice = \"nosuchdevice\"\ncontrol = \"scripted\"\nscript = \"line.script\"\noptional = {optional}\n")
+    };
+    let config = common::daemon::write_config("fxo-missing", PORT + 10, "", &section(false));
+    std::fs::write(config.parent().unwrap().join("line.script"), "").unwrap();
+    let out = std::process::Command::new(common::frontdesk_bin()).arg("--config").arg(&config).arg("run").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for needle in ["the fxo line did not start", "analog line \"back\"", "ALSA device \"nosuchdevice\"", "frontdesk line list"] {
+        assert!(err.contains(needle), "{needle:?} in: {err}");
+    }
+
+    let config = common::daemon::write_config("fxo-optional", PORT + 20, "", &section(true));
+    std::fs::write(config.parent().unwrap().join("line.script"), "").unwrap();
+    let d = Daemon::run_config(&config, PORT + 20, "info");
+    d.wait_for("analog line not available, retrying every 5 s (fxo optional)", Duration::from_secs(30));
+    let log = d.stop();
+    assert!(log.contains("nosuchdevice"), "{log}");
+}
