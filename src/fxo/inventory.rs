@@ -34,13 +34,13 @@ fn cards(out: &mut String) {
         let name = card.get_name().unwrap_or_default();
         let long = card.get_longname().unwrap_or_default();
         let _ = writeln!(out, "  card {i}: {name} ({long})");
-        match alsa::Mixer::new(&format!("hw:{i}"), false) {
-            Ok(mixer) => {
-                let switches: Vec<String> = mixer
-                    .iter()
-                    .filter_map(alsa::mixer::Selem::new)
-                    .filter_map(|s| s.get_id().get_name().ok().map(str::to_string))
-                    .collect();
+        // The controls by their full names ("Off-hook Switch"), as `fxo.control = "alsa-mixer"`
+        // looks them up; the simple mixer API would show "Off-hook".
+        let hctl = alsa::hctl::HCtl::new(&format!("hw:{i}"), false).and_then(|h| h.load().map(|()| h));
+        match hctl {
+            Ok(hctl) => {
+                let switches: Vec<String> =
+                    hctl.elem_iter().filter_map(|e| e.get_id().ok()).filter_map(|id| id.get_name().ok().map(str::to_string)).collect();
                 let line: Vec<&String> = switches.iter().filter(|n| LINE_SWITCHES.contains(&n.as_str())).collect();
                 let _ = writeln!(out, "    controls: {}", if switches.is_empty() { "none".into() } else { switches.join(", ") });
                 if !line.is_empty() {
@@ -114,7 +114,7 @@ fn gpio_chips(out: &mut String, dev: &Path) {
 }
 
 fn hidraw(out: &mut String, class: &Path) {
-    let _ = writeln!(out, "hidraw devices (fxo.control = \"hid-gpio\" for CM108-style interfaces):");
+    let _ = writeln!(out, "hidraw devices (CM108-style interfaces carry GPIO here; no line control drives them yet: wire the hook and ring to a GPIO chip):");
     let mut devs: Vec<String> =
         std::fs::read_dir(class).map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
     devs.sort();
