@@ -190,6 +190,8 @@ fn an_analog_call_is_answered_understood_and_stored_with_its_caller_id() {
         assert!(!log1.contains(secret) && !log2.contains(secret), "{secret:?} in the log");
     }
     assert!(log2.contains("caller ID heard"), "{}", context());
+    // The analog path's turn latency on the sample clock (BENCHMARKS.md).
+    eprintln!("turn latencies on the sample clock: {:?}", r2.latencies.iter().map(|l| l.total_ms).collect::<Vec<_>>());
 }
 
 /// A line whose device is missing stops the daemon at start, with the device and the fix; a

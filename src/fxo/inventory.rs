@@ -114,7 +114,10 @@ fn gpio_chips(out: &mut String, dev: &Path) {
 }
 
 fn hidraw(out: &mut String, class: &Path) {
-    let _ = writeln!(out, "hidraw devices (CM108-style interfaces carry GPIO here; no line control drives them yet: wire the hook and ring to a GPIO chip):");
+    let _ = writeln!(
+        out,
+        "hidraw devices (CM108-style interfaces carry GPIO here; no line control drives them yet: wire the hook and ring to a GPIO chip):"
+    );
     let mut devs: Vec<String> =
         std::fs::read_dir(class).map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
     devs.sort();

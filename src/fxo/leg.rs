@@ -14,7 +14,7 @@
 //! plays out the same, frame for frame, on any machine.
 
 use std::collections::VecDeque;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -160,19 +160,7 @@ impl CallLeg for FxoLeg {
     }
 
     fn poll_event(&mut self) -> Option<LineEvent> {
-        match self.events.try_recv() {
-            Ok(LineEvent::Hangup) => {
-                self.closed = true;
-                Some(LineEvent::Hangup)
-            }
-            Ok(e) => Some(e),
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) if !self.closed => {
-                self.closed = true;
-                Some(LineEvent::Hangup)
-            }
-            Err(TryRecvError::Disconnected) => None,
-        }
+        crate::line::next_event(&self.events, &mut self.closed)
     }
 
     fn hang_up(&mut self) {

@@ -73,6 +73,26 @@ pub trait CallLeg: Send {
     fn send_dtmf(&mut self, digits: &str) -> bool;
 }
 
+/// A leg's next event from its line's channel, for legs whose line sends events over one (SIP,
+/// FXO): a hang-up, or the line gone, closes the leg (`closed`); a line gone is reported as one
+/// hang-up.
+pub fn next_event(events: &std::sync::mpsc::Receiver<LineEvent>, closed: &mut bool) -> Option<LineEvent> {
+    use std::sync::mpsc::TryRecvError;
+    match events.try_recv() {
+        Ok(LineEvent::Hangup) => {
+            *closed = true;
+            Some(LineEvent::Hangup)
+        }
+        Ok(e) => Some(e),
+        Err(TryRecvError::Empty) => None,
+        Err(TryRecvError::Disconnected) if !*closed => {
+            *closed = true;
+            Some(LineEvent::Hangup)
+        }
+        Err(TryRecvError::Disconnected) => None,
+    }
+}
+
 /// The answering hook: called once per answered call, on a thread of the call's own, and
 /// returns when the call's logic is done with it. The daemon builds it from `[answer]` (which
 /// app, per line and per dialled number); a line only calls it.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -65,22 +65,7 @@ impl CallLeg for SipLeg {
     }
 
     fn poll_event(&mut self) -> Option<LineEvent> {
-        match self.events.try_recv() {
-            Ok(LineEvent::Hangup) => {
-                self.closed = true;
-                Some(LineEvent::Hangup)
-            }
-            Ok(e) => Some(e),
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => {
-                if self.closed {
-                    None
-                } else {
-                    self.closed = true;
-                    Some(LineEvent::Hangup)
-                }
-            }
-        }
+        crate::line::next_event(&self.events, &mut self.closed)
     }
 
     fn hang_up(&mut self) {
