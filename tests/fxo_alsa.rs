@@ -18,7 +18,11 @@ use common::alsa::{file_device as device, read_raw, write_raw};
 fn the_alsa_port_reads_writes_resamples_and_names_missing_devices() {
     let dir = common::scratch("fxo-alsa");
     let conf = dir.join("asoundrc");
-    std::fs::write(&conf, ["line8k", "line48k", "line16k"].map(|n| device(n, &dir)).concat()).unwrap();
+    // And one that takes only three channels at once (three null slaves bound together): no
+    // rate in mono or stereo.
+    let three = "pcm.line3ch { type multi slaves.a { pcm \"null\" channels 3 } \
+                 bindings.0 { slave a channel 0 } bindings.1 { slave a channel 1 } bindings.2 { slave a channel 2 } }\n";
+    std::fs::write(&conf, ["line8k", "line48k", "line16k"].map(|n| device(n, &dir)).concat() + three).unwrap();
     // SAFETY: this binary's only test sets it before any thread (alsa-lib's included) reads
     // the environment.
     unsafe { std::env::set_var("ALSA_CONFIG_PATH", common::alsa::config_path(&conf)) };
@@ -91,4 +95,10 @@ fn the_alsa_port_reads_writes_resamples_and_names_missing_devices() {
     let text = err.to_string();
     assert!(matches!(err, PortError::Open { .. }), "{err:?}");
     assert!(text.contains("fxo_missing_card") && text.contains("frontdesk line list"), "{text}");
+
+    // A device that takes none of the line's formats: every rate tried is named, and the fix.
+    let err = AlsaPort::open("line3ch", None).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, PortError::Rates { .. }), "{err:?}");
+    assert!(text.contains("\"line3ch\"") && text.contains("[8000, 16000, 48000, 44100]") && text.contains("fxo.rate"), "{text}");
 }

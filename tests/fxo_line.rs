@@ -151,11 +151,16 @@ fn the_line_answers_hears_every_hang_up_and_transfers_by_flash() {
     let us = tone_zone("us").unwrap();
     let answered_then_gone = [LineEvent::Answered, LineEvent::Hangup];
 
-    // Loop current dropping (100 ms) and a polarity reversal end the call.
-    case(&dir, "loop", &format!("{TWO_RINGS}12000 loop off\n"), &vec![0; ms(14_000)]);
+    // Keys pressed on the line reach the call; loop current dropping (100 ms) ends it.
+    let mut audio = vec![0; ms(10_000)];
+    frontdesk::audio::dtmf::push_keys(&mut audio, "12#", -15.0, 80, 80);
+    audio.resize(ms(14_000), 0);
+    case(&dir, "loop", &format!("{TWO_RINGS}12000 loop off\n"), &audio);
     let seen = run_line("loop", config("loop", &dir), None, 1);
-    assert_eq!(seen[0].events, answered_then_gone);
+    let keys = ['1', '2', '#'].map(LineEvent::Dtmf);
+    assert_eq!(seen[0].events, [&answered_then_gone[..1], &keys[..], &answered_then_gone[1..]].concat());
     assert!((150..=160).contains(&seen[0].frames), "gone 100 ms after the loop opened at 12 s: {:?}", seen[0]);
+    // So does a polarity reversal.
     case(&dir, "polarity", &format!("{TWO_RINGS}12000 polarity reversed\n"), &vec![0; ms(14_000)]);
     let seen = run_line("polarity", config("polarity", &dir), None, 1);
     assert_eq!(seen[0].events, answered_then_gone);

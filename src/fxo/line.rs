@@ -176,16 +176,21 @@ pub fn run(mut hw: Hardware, cfg: &FxoConfig, slots: &CallSlots, answer: &Answer
     // hybrid, so only the first call after start waits for it to be learnt.
     let mut aec = EchoCanceller::new(cfg.echo_tail_ms);
     let mut heard: Frame = SILENCE;
-    loop {
+    let fault = loop {
         if stopping.load(Ordering::SeqCst) {
             if let Some(c) = call.take() {
                 c.end(&mut hw, None, "the daemon is stopping");
             }
             return Ok(());
         }
-        hw.port.read_frame(&mut heard).map_err(|e| e.to_string())?;
+        if let Err(e) = hw.port.read_frame(&mut heard) {
+            break e.to_string();
+        }
         let now = hw.port.clock().as_millis() as u64;
-        let sense = hw.control.sense(now).map_err(|e| e.to_string())?;
+        let sense = match hw.control.sense(now) {
+            Ok(s) => s,
+            Err(e) => break e.to_string(),
+        };
         let out = match &mut call {
             None => {
                 if let Some(caller) = idle.frame(cfg, &heard, &sense, now) {
@@ -195,7 +200,7 @@ pub fn run(mut hw: Hardware, cfg: &FxoConfig, slots: &CallSlots, answer: &Answer
                         }
                         Some(slot) => match InCall::answer(&mut hw, cfg, caller, slot, answer, paced, now) {
                             Ok(c) => call = Some(c),
-                            Err(e) => return Err(e),
+                            Err(e) => break e,
                         },
                     }
                 }
@@ -212,8 +217,19 @@ pub fn run(mut hw: Hardware, cfg: &FxoConfig, slots: &CallSlots, answer: &Answer
                 }
             },
         };
-        hw.port.write_frame(&out).map_err(|e| e.to_string())?;
+        if let Err(e) = hw.port.write_frame(&out) {
+            break e.to_string();
+        }
+    };
+    // A call in progress ends as if the caller hung up (its record is kept); the line is put
+    // on hook if the control still answers.
+    match call.take() {
+        Some(c) => c.end(&mut hw, Some(LineEvent::Hangup), "the line failed"),
+        None => {
+            let _ = hw.control.set_off_hook(false);
+        }
     }
+    Err(fault)
 }
 
 /// On hook: rings and caller ID.
@@ -611,6 +627,14 @@ impl InCall {
         }
         let _ = hw.control.set_cid_path(true);
         tracing::info!(call = %self.log_id, dropped_frames = self.dropped, xruns = hw.port.xruns(), "analog call ended: {why}");
+    }
+}
+
+/// However a call ends on the line's side (a fault included), the leg learns it: writes fail
+/// and, with the events sender gone, the leg reports the hang-up.
+impl Drop for InCall {
+    fn drop(&mut self) {
+        self.shared.end();
     }
 }
 
