@@ -190,6 +190,42 @@ fn an_analog_call_is_answered_understood_and_stored_with_its_caller_id() {
         assert!(!log1.contains(secret) && !log2.contains(secret), "{secret:?} in the log");
     }
     assert!(log2.contains("caller ID heard"), "{}", context());
+
+    // Third and fourth calls: the caller talks over the greeting 1.5 s into it, once over the
+    // echoing hybrid and once on a line with no echo at all (the engine's own barge-in, as on
+    // SIP). The greeting must stop as soon over the echo as without it.
+    let onset = greeting_start + ms(1500);
+    let barge_in = |name: &str, echo: bool| -> usize {
+        let mut far = before_answer(answer);
+        far.resize(onset, 0);
+        far.extend_from_slice(&request);
+        far.resize(far.len() + ms(8000), 0);
+        busy_tone(&mut far, 6);
+        far.resize(far.len() + ms(3000), 0);
+        // The echo of what was played until the box can have stopped (200 ms into the caller).
+        let source: &[i16] = if echo { &played1[..onset + ms(200)] } else { &[] };
+        let mut fixture = simulated_hybrid(source, &far, 2 * 160 + 24, 12.0);
+        fixture.resize(far.len(), 0);
+        add_white_noise(&mut fixture, -60.0, 11);
+        let run = start(name, &fixture);
+        run.daemon.wait_for("analog call ended", Duration::from_secs(600));
+        let log = run.daemon.stop();
+        let played = read_raw(&run.dir.join("line_out.raw"));
+        assert!(played.len() > onset && played[..onset] == played1[..onset], "{name}: the greeting was cut before the caller spoke: {log}");
+        // The box stopped where half a second of silence starts after the onset (the greeting's
+        // own pauses are shorter).
+        let quiet = |f: &[i16]| f.iter().all(|s| s.unsigned_abs() <= 200);
+        let frames: Vec<&[i16]> = played[onset..].chunks_exact(160).collect();
+        let stop =
+            frames.windows(25).position(|w| w.iter().all(|f| quiet(f))).unwrap_or_else(|| panic!("{name}: the greeting never stopped"));
+        stop * 20
+    };
+    let (over_echo, no_echo) = (barge_in("fxo-call-3", true), barge_in("fxo-call-4", false));
+    eprintln!("the greeting stopped {over_echo} ms after the caller began over the echoing line, {no_echo} ms with no echo");
+    let request_ms = request.len() / 8;
+    assert!(over_echo < request_ms, "the greeting went on over the caller ({over_echo} ms, the request lasts {request_ms} ms)");
+    assert!(over_echo <= no_echo + 40, "barge-in over the echo took {over_echo} ms, {no_echo} ms without it");
+
     // The analog path's turn latency on the sample clock (BENCHMARKS.md).
     eprintln!("turn latencies on the sample clock: {:?}", r2.latencies.iter().map(|l| l.total_ms).collect::<Vec<_>>());
 }

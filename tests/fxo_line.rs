@@ -56,6 +56,8 @@ fn config(name: &str, dir: &Path) -> FxoConfig {
 struct Seen {
     events: Vec<LineEvent>,
     frames: usize,
+    /// The caller ID the line gave the call: number and name.
+    caller: (Option<String>, Option<String>),
 }
 
 /// The call stand-in: reads every frame until the line ends the call; at frame `transfer_at`
@@ -64,7 +66,7 @@ fn stand_in(transfer_at: Option<usize>) -> (Answer, Receiver<Seen>) {
     let (tx, rx) = channel();
     let tx = Arc::new(Mutex::new(tx));
     let answer: Answer = Arc::new(move |mut leg| {
-        let mut seen = Seen::default();
+        let mut seen = Seen { caller: (leg.info().caller.clone(), leg.info().caller_name.clone()), ..Seen::default() };
         loop {
             while let Some(e) = leg.poll_event() {
                 let failed = matches!(e, LineEvent::TransferResult(Err(_)));
@@ -142,7 +144,7 @@ fn keys_played(played: &[i16]) -> String {
 #[test]
 fn the_line_answers_hears_every_hang_up_and_transfers_by_flash() {
     let dir = common::scratch("fxo-line");
-    let names = ["loop", "polarity", "reorder", "dialtone", "silence", "calls", "transfer", "transferbusy"];
+    let names = ["loop", "polarity", "reorder", "dialtone", "silence", "calls", "pulses", "polaritycid", "transfer", "transferbusy"];
     let asoundrc = dir.join("asoundrc");
     std::fs::write(&asoundrc, names.map(|n| file_device(n, &dir)).concat()).unwrap();
     // SAFETY: this binary's only test sets it before any thread (alsa-lib's included) reads
@@ -193,6 +195,33 @@ fn the_line_answers_hears_every_hang_up_and_transfers_by_flash() {
     case(&dir, "calls", script, &audio);
     let seen = run_line("calls", config("calls", &dir), None, 2);
     assert!(seen.iter().all(|s| s.events == answered_then_gone), "{seen:?}");
+
+    // A ring detector that gives raw pulses (an opto-coupler on a GPIO line, 25 a second while
+    // ringing) rather than a ringing bit: the same two rings, answered at the same time.
+    let mut pulses = String::new();
+    for burst in [0, 6000] {
+        for t in (burst..burst + 2000).step_by(40) {
+            pulses.push_str(&format!("{t} pulse\n"));
+        }
+    }
+    case(&dir, "pulses", &pulses, &tone_at(12_000, &us.busy, 4000));
+    let seen = run_line("pulses", config("pulses", &dir), None, 1);
+    assert_eq!(seen[0].events, answered_then_gone);
+    assert!((140..=320).contains(&seen[0].frames), "answered at 9 s, gone by busy tone: {:?}", seen[0]);
+
+    // European style: the exchange reverses the polarity, sends V.23 caller ID, then rings.
+    let mut audio = vec![0i16; ms(1000)];
+    let mut message = frontdesk::fxo::cid::SEIZURE.to_vec();
+    message.extend(frontdesk::fxo::cid::build_mdmf(Some("12061432"), Some("0301234567"), Some("MUELLER ANNA")));
+    frontdesk::audio::fsk::push_fsk(&mut audio, frontdesk::audio::fsk::V23, &message, 150, -20.0);
+    audio.resize(ms(15_000), 0);
+    push_progress_tone(&mut audio, &us.busy, -20.0, 4000);
+    let script = "500 polarity reversed\n3000 ring on\n5000 ring off\n9000 ring on\n11000 ring off\n";
+    case(&dir, "polaritycid", script, &audio);
+    let cfg = FxoConfig { fsk: Some(frontdesk::audio::fsk::V23), ..config("polaritycid", &dir) };
+    let seen = run_line("polaritycid", cfg, None, 1);
+    assert_eq!(seen[0].caller, (Some("0301234567".into()), Some("MUELLER ANNA".into())));
+    assert_eq!(seen[0].events, answered_then_gone);
 
     // A transfer that is answered: flash, the extension dialled, ringback, a voice: the line
     // hangs up to join them. The call's own audio never went out meanwhile.

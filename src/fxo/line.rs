@@ -127,6 +127,12 @@ impl Line for FxoLine {
 async fn serve(cfg: Arc<FxoConfig>, slots: CallSlots, answer: Answer, mut stop: LineFuture<()>, mut hw: Option<Hardware>) {
     let stopping = Arc::new(AtomicBool::new(false));
     tracing::info!(line = %cfg.name, zone = cfg.zone.name, rings = cfg.rings, "analog line ready");
+    if matches!(cfg.control, ControlSpec::AlsaMixer { .. }) {
+        tracing::warn!(
+            line = %cfg.name,
+            "fxo.control = \"alsa-mixer\" works the hook and the caller ID path, but a modem codec reports no rings through ALSA: this line will not answer until its ring detector is wired to GPIO (control = \"gpio\")"
+        );
+    }
     loop {
         if let Some(h) = hw.take() {
             let (c, s, a, flag) = (cfg.clone(), slots.clone(), answer.clone(), stopping.clone());
@@ -268,7 +274,8 @@ impl Idle {
                 self.ring_bit = on;
                 self.rings.ring_bit(on, now, &mut out);
             }
-            Ring::Pulses(n) => (0..n).for_each(|_| self.rings.pulse(now, &mut out)),
+            Ring::Pulses(n) if n > 0 => (0..n).for_each(|_| self.rings.pulse(now, &mut out)),
+            // No change: time passes (bursts end, rings are counted, a caller gives up).
             _ => self.rings.tick(now, &mut out),
         }
         if let Some(p) = sense.polarity {
