@@ -256,7 +256,8 @@ impl CidListener {
         }
         self.carrier = self.carrier && self.quiet < BURST_END_SAMPLES || self.fsk.has_carrier();
         if let Some(key) = self.dtmf.push(samples) {
-            if matches!(key, 'A' | 'D') && self.keys.is_empty() || !self.keys.is_empty() {
+            // A DTMF caller ID starts with A or D; keys before one are not caller ID.
+            if !self.keys.is_empty() || matches!(key, 'A' | 'D') {
                 let _ = self.keys.push(key);
             }
             if matches!(key, 'C' | '#') && !self.keys.is_empty() {
