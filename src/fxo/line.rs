@@ -437,11 +437,7 @@ impl InCall {
         while let Some(r) = self.shared.next_request() {
             match r {
                 Request::HangUp => return Step::End(None, "the call hung up"),
-                Request::Keys(k) => {
-                    let mut v = Vec::new();
-                    push_keys(&mut v, &k, DIAL_DBM0, 100, 100);
-                    self.keys.extend(v);
-                }
+                Request::Keys(k) => self.keys.extend(key_tones(&k)),
                 Request::Transfer(target) => match dial_digits(&target) {
                     Some(digits) if self.transfer.is_none() => {
                         tracing::info!(call = %self.log_id, "transfer: flash and dial");
@@ -578,11 +574,7 @@ impl InCall {
                 }
             }
             t @ Transfer::Flash { .. } => (Some(t), None),
-            Transfer::DialTone { until, digits } if now >= until => {
-                let mut v = Vec::new();
-                push_keys(&mut v, &digits, DIAL_DBM0, 100, 100);
-                (Some(Transfer::Dialling { keys: v.into() }), None)
-            }
+            Transfer::DialTone { until, digits } if now >= until => (Some(Transfer::Dialling { keys: key_tones(&digits) }), None),
             t @ Transfer::DialTone { .. } => (Some(t), None),
             Transfer::Dialling { mut keys } => {
                 let frame = take_frame(&mut keys);
@@ -647,6 +639,13 @@ impl Drop for InCall {
 
 /// Frames the call may fall behind a device-paced line before audio is dropped: a second.
 const MAX_BEHIND: usize = 50;
+
+/// The line's tones for `keys`, as dialled: [`DIAL_DBM0`] per tone, 100 ms on, 100 ms off.
+fn key_tones(keys: &str) -> VecDeque<i16> {
+    let mut v = Vec::new();
+    push_keys(&mut v, keys, DIAL_DBM0, 100, 100);
+    v.into()
+}
 
 /// The next 20 ms of `samples` (padded with silence).
 fn take_frame(samples: &mut VecDeque<i16>) -> Frame {
