@@ -49,6 +49,7 @@ pub fn run(config: &Config, calls: usize, turns: usize, aligned: bool) -> Result
         store: Some(store.clone()),
         recording: None,
         prompt_audio: Default::default(),
+        closing: Default::default(),
     });
     shared.warm()?;
     let questions = Arc::new(questions(config)?);

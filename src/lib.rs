@@ -16,6 +16,7 @@ pub mod config;
 pub mod daemon;
 pub mod entropy;
 pub mod fxo;
+pub mod health;
 pub mod line;
 pub mod logging;
 pub mod loopback_caller;

@@ -15,9 +15,63 @@ pub fn init(level: &str) {
     let base = std::env::var("RUST_LOG").unwrap_or_else(|_| level.to_string());
     // whisper.cpp logs every tensor at info level while loading; keep that at warn by default.
     let filter = EnvFilter::try_new(format!("{base},whisper_rs=warn,ort=warn")).unwrap_or_else(|_| EnvFilter::new("info"));
+    if stderr_is_journal() {
+        // The journal stamps each line itself and takes its priority from the prefix.
+        let format = tracing_subscriber::fmt::format().without_time().with_target(false).with_ansi(false);
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).event_format(Prioritised(format)).try_init();
+        return;
+    }
     // journald shows escape codes literally: colour only on a terminal.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).with_ansi(ansi).try_init();
+}
+
+/// Whether standard error is the journal's stream: systemd names it in `JOURNAL_STREAM`
+/// ("device:inode", systemd.exec(5)), and a stream handed on to a child or redirected is not it.
+fn stderr_is_journal() -> bool {
+    std::env::var("JOURNAL_STREAM").is_ok_and(|v| fd_is_stream(2, &v))
+}
+
+fn fd_is_stream(fd: i32, journal_stream: &str) -> bool {
+    let Some((dev, ino)) = journal_stream.split_once(':') else { return false };
+    let (Ok(dev), Ok(ino)) = (dev.parse::<u64>(), ino.parse::<u64>()) else { return false };
+    // SAFETY: fstat writes only the stat buffer we pass, which is zeroed plain data.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; an invalid fd makes fstat fail, which is checked.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return false;
+    }
+    st.st_dev as u64 == dev && st.st_ino as u64 == ino
+}
+
+/// Each line prefixed with its syslog priority, `<3>` error to `<7>` debug (sd-daemon(3)), so
+/// `journalctl -p warning -u frontdesk` shows what needs a person.
+struct Prioritised<F>(F);
+
+impl<S, N, F> tracing_subscriber::fmt::FormatEvent<S, N> for Prioritised<F>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+    F: tracing_subscriber::fmt::FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        write!(writer, "<{}>", priority(event.metadata().level()))?;
+        self.0.format_event(ctx, writer, event)
+    }
+}
+
+fn priority(level: &tracing::Level) -> u8 {
+    match *level {
+        tracing::Level::ERROR => 3,
+        tracing::Level::WARN => 4,
+        tracing::Level::INFO => 6,
+        _ => 7,
+    }
 }
 
 /// Sends whisper.cpp's and ggml's own messages to tracing instead of raw stderr, under the
@@ -158,6 +212,56 @@ fn keyed_hash(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn journal_lines_carry_their_priority() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let out = sink.clone();
+        let format = tracing_subscriber::fmt::format().without_time().with_target(false).with_ansi(false);
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || out.clone())
+            .event_format(super::Prioritised(format))
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::error!("store unreadable");
+            tracing::warn!("registration failed");
+            tracing::info!("call answered");
+            tracing::debug!("frame late");
+        });
+        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        for (line, p) in lines.iter().zip(["<3>", "<4>", "<6>", "<7>"]) {
+            assert!(line.starts_with(p), "{line:?} should start with {p}");
+        }
+    }
+
+    #[test]
+    fn the_journal_stream_is_recognised_by_device_and_inode() {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::MetadataExt;
+        let path = std::env::temp_dir().join(format!("frontdesk-journal-stream-{}", std::process::id()));
+        let file = std::fs::File::create(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        let meta = file.metadata().unwrap();
+        let fd = file.as_raw_fd();
+        assert!(super::fd_is_stream(fd, &format!("{}:{}", meta.dev(), meta.ino())));
+        assert!(!super::fd_is_stream(fd, &format!("{}:{}", meta.dev(), meta.ino() + 1)));
+        assert!(!super::fd_is_stream(fd, "garbage"));
+    }
+
     #[test]
     fn tags_are_stable_and_tell_numbers_apart() {
         assert_eq!(super::tag("+16175550199"), super::tag("+16175550199"));

@@ -15,19 +15,21 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("audio", &[]),
     ("entropy", &[]),
     ("record", &[]),
+    // Liveness beats and status phrases: ticked by every line and worker, read by the daemon.
+    ("health", &[]),
     ("logging", &["entropy"]),
     ("wav", &["audio"]),
     // What every line has in common.
     ("line", &["audio"]),
     // Line types: each implements `line`, none knows another, none knows a call or the config.
-    ("rtp", &["audio", "line", "entropy", "logging"]),
-    ("sip", &["audio", "line", "rtp", "entropy", "logging"]),
-    ("fxo", &["audio", "line", "entropy", "logging"]),
+    ("rtp", &["audio", "line", "entropy", "logging", "health"]),
+    ("sip", &["audio", "line", "rtp", "entropy", "logging", "health"]),
+    ("fxo", &["audio", "line", "entropy", "logging", "health"]),
     // Speech and the store: below the conversation, beside each other.
     ("speech", &["audio", "logging"]),
     ("store", &["audio", "record", "entropy", "logging"]),
     // The conversation: any line, no config file, no line type.
-    ("call", &["audio", "line", "speech", "store", "record", "logging", "wav", "entropy"]),
+    ("call", &["audio", "line", "speech", "store", "record", "logging", "wav", "entropy", "health"]),
     // Staff tools read the store through the config.
     ("staff", &["audio", "config", "record", "store", "logging", "wav", "entropy"]),
     // The config assembles the sections the modules above own.
@@ -35,10 +37,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // The composition root: everything but the command line.
     (
         "daemon",
-        &["audio", "call", "config", "entropy", "fxo", "line", "logging", "record", "rtp", "sip", "speech", "staff", "store", "wav"],
+        &[
+            "audio", "call", "config", "entropy", "fxo", "health", "line", "logging", "record", "rtp", "sip", "speech", "staff", "store",
+            "wav",
+        ],
     ),
     // Test peers and benchmarks drive lines from outside, as a PBX would.
-    ("loopback_caller", &["audio", "entropy", "line", "rtp", "sip"]),
+    ("loopback_caller", &["audio", "entropy", "health", "line", "rtp", "sip"]),
     (
         "bench",
         &[
@@ -48,6 +53,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "daemon",
             "entropy",
             "fxo",
+            "health",
             "line",
             "loopback_caller",
             "logging",

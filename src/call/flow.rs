@@ -37,6 +37,8 @@ pub enum Input {
     Watchdog,
     /// `conversation.max_call_s` reached.
     MaxDuration,
+    /// The service is stopping: the call is told and ended.
+    ShuttingDown,
     CallerHungUp,
 }
 
@@ -315,6 +317,11 @@ impl Flow {
             Input::MaxDuration => {
                 let text = self.script.prompts.max_duration.clone();
                 self.say(&mut out, text, true);
+                self.finish(&mut out);
+            }
+            Input::ShuttingDown => {
+                let text = self.script.prompts.shutting_down.clone();
+                self.say(&mut out, text, false);
                 self.finish(&mut out);
             }
             Input::Watchdog => {

@@ -104,6 +104,9 @@ prompts! {
     /// that the caller knows they were heard.
     hold: "One moment.",
     max_duration: "I'm sorry, we need to wrap up this call.",
+    /// Said, uninterruptible, to every call in progress when the service stops (an update, a
+    /// restart), before the line hangs up.
+    shutting_down: "I'm sorry, the phone system is restarting, so I have to end this call. Please call back in a few minutes.",
     offer_message: "I can take a message, and {callback_promise}.",
     spell_last_name: "Could you spell your last name for me, letter by letter?",
     date_year: "And what year were you born?",

@@ -11,8 +11,10 @@
 //!    synthesised, the announcement loaded).
 //! 4. Each configured line is started with its answering hook. Only when every line is ready
 //!    does systemd hear READY=1.
-//! 5. SIGHUP reloads the script ([`reload`]); SIGTERM stops the lines, which end their calls,
-//!    and the stop is audited.
+//! 5. SIGHUP reloads the script ([`reload`]). SIGTERM tells each conversation to say why it
+//!    ends and hang up, waits a few seconds for that, then stops the lines (which end what is
+//!    left); the stop is audited. systemd hears about all of it ([`systemd`]), and its watchdog
+//!    is fed only while every loop of the box makes progress (`health`).
 //!
 //! Everything else is elsewhere: `line` says what a line is, `sip` and `fxo` are lines, `call` holds a
 //! conversation on any of them, `cli` parses the command line.
@@ -32,7 +34,7 @@ use crate::call::apps::App;
 use crate::call::engine::{Shared, SttPool};
 use crate::call::flow::Script;
 use crate::config::Config;
-use crate::line::{Line, LineFuture};
+use crate::line::{CallSlots, Line, LineFuture};
 use crate::speech::models::Status;
 use crate::speech::stt::{self, Stt};
 use crate::speech::tts::Voice;
@@ -48,6 +50,7 @@ pub fn run(config: Config) -> Result<ExitCode> {
     let retention = Arc::new(RwLock::new(config.retention.clone()));
     retention::start(store.clone(), retention.clone());
 
+    systemd::status("verifying and loading the speech models");
     require_models(&config)?;
     let stt = Arc::new(Stt::load(&config.stt_settings())?);
     let voice = Arc::new(Voice::load(&config.tts_settings())?);
@@ -63,7 +66,9 @@ pub fn run(config: Config) -> Result<ExitCode> {
         store: Some(store.clone()),
         recording,
         prompt_audio: Default::default(),
+        closing: Default::default(),
     });
+    systemd::status("synthesising the script's prompts");
     let apps = Arc::new(answer::Apps::prepare(&config, shared.clone())?);
     // The conversation's fixed prompts are synthesised now, so no caller waits for them.
     let warmed = if apps.uses(App::Conversation) { shared.warm_with(release_free_memory)? } else { 0 };
@@ -84,9 +89,18 @@ pub fn run(config: Config) -> Result<ExitCode> {
     );
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    rt.spawn(reload::on_hangup(reload::Reload { path: config.path.clone(), shared: shared.clone(), store: store.clone(), retention }));
-    let lines = configured_lines(&config);
+    let slots = config.call_slots();
+    rt.spawn(reload::on_hangup(reload::Reload {
+        path: config.path.clone(),
+        shared: shared.clone(),
+        store: store.clone(),
+        retention,
+        slots: slots.clone(),
+    }));
+    let lines = configured_lines(&config, &slots);
+    let closing = shared.clone();
     rt.block_on(async move {
+        rt_heartbeat();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut serving = Vec::new();
         for line in lines {
@@ -101,10 +115,13 @@ pub fn run(config: Config) -> Result<ExitCode> {
         if serving.is_empty() {
             tracing::info!("no line configured (no [sip] or [fxo.NAME] section): no calls will come; waiting for SIGTERM");
         }
-        systemd::notify("READY=1");
+        systemd::notify(&format!("READY=1\nSTATUS={}", systemd::box_status(&slots)));
+        systemd::start_watchdog(slots.clone());
         systemd::termination().await;
-        systemd::notify("STOPPING=1");
-        tracing::info!("stopping");
+        let calls = slots.in_use();
+        systemd::notify(&format!("STOPPING=1\nSTATUS=stopping: ending {calls} calls"));
+        tracing::info!(calls, "stopping: calls in progress are told and ended");
+        end_calls(&closing, &slots).await;
         let _ = stop_tx.send(true);
         for s in serving {
             let _ = s.await;
@@ -115,6 +132,37 @@ pub fn run(config: Config) -> Result<ExitCode> {
         tracing::error!("cannot write the audit trail: {e:#}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// How long calls in progress get at SIGTERM to hear why they end and hang up, before the
+/// lines end what is left (well inside the unit's `TimeoutStopSec=`).
+const CLOSING_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// SIGTERM: each conversation says the closing prompt and hangs up (`Shared::close`); waits
+/// until every call is over or [`CLOSING_GRACE`] passes. Each record is finished and sealed by
+/// its call as it ends.
+async fn end_calls(shared: &Shared, slots: &CallSlots) {
+    shared.close();
+    let deadline = tokio::time::Instant::now() + CLOSING_GRACE;
+    while slots.in_use() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    if slots.in_use() > 0 {
+        tracing::warn!(calls = slots.in_use(), "calls still going after the grace period: the lines end them");
+    }
+}
+
+/// A beat the async reactor ticks, so the watchdog also stops if the reactor is blocked (the
+/// SIP socket loop and signal handling run on it).
+fn rt_heartbeat() {
+    let beat = crate::health::Beat::new("async reactor", crate::health::Kind::Periodic);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_millis(250));
+        loop {
+            every.tick().await;
+            beat.tick();
+        }
+    });
 }
 
 /// glibc malloc for start-up. Arenas are capped at two: by default every thread that
@@ -162,8 +210,7 @@ pub fn release_free_memory() {
 
 /// The lines the config sets up. Adding a line type means a section in the config, a module
 /// implementing [`Line`], and an entry here.
-fn configured_lines(config: &Config) -> Vec<Box<dyn Line>> {
-    let slots = config.call_slots();
+fn configured_lines(config: &Config, slots: &CallSlots) -> Vec<Box<dyn Line>> {
     let mut lines: Vec<Box<dyn Line>> = Vec::new();
     if let Some(sip) = &config.sip {
         let mut ua = sip.ua_config(&config.rtp, config.registration.as_ref());

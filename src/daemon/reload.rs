@@ -15,6 +15,8 @@ pub struct Reload {
     pub shared: Arc<Shared>,
     pub store: Arc<Store>,
     pub retention: Arc<RwLock<RetentionSection>>,
+    /// For the status line systemd is given after the reload.
+    pub slots: crate::line::CallSlots,
 }
 
 /// `systemctl reload frontdesk` (SIGHUP): the config is read again. If it has mistakes they are
@@ -27,7 +29,9 @@ pub async fn on_hangup(reload: Reload) {
     let reload = Arc::new(reload);
     while hangup.recv().await.is_some() {
         let r = reload.clone();
+        super::systemd::reloading();
         let _ = tokio::task::spawn_blocking(move || reload_config(&r)).await;
+        super::systemd::notify(&format!("READY=1\nSTATUS={}", super::systemd::box_status(&reload.slots)));
     }
 }
 

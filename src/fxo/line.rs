@@ -144,7 +144,10 @@ async fn serve(cfg: Arc<FxoConfig>, slots: CallSlots, answer: Answer, mut stop: 
                     return;
                 }
                 ended = &mut done => match ended {
-                    Ok(Err(fault)) => tracing::error!(line = %cfg.name, "analog line fault: {fault}; reopening every {} s", RETRY.as_secs()),
+                    Ok(Err(fault)) => {
+                        tracing::error!(line = %cfg.name, "analog line fault: {fault}; reopening every {} s", RETRY.as_secs());
+                        crate::health::set_status(&format!("fxo {}", cfg.name), format!("FAULT: {fault}; reopening every {} s", RETRY.as_secs()));
+                    }
                     Ok(Ok(())) => return,
                     Err(e) => tracing::error!(line = %cfg.name, "analog line thread failed: {e}"),
                 },
@@ -182,7 +185,17 @@ pub fn run(mut hw: Hardware, cfg: &FxoConfig, slots: &CallSlots, answer: &Answer
     // hybrid, so only the first call after start waits for it to be learnt.
     let mut aec = EchoCanceller::new(cfg.echo_tail_ms);
     let mut heard: Frame = SILENCE;
+    // The watchdog's proof that the line's clock turns, and the line's phrase in
+    // `systemctl status` (set when it changes, not per frame).
+    let beat = crate::health::Beat::new(format!("the thread of fxo.{}", cfg.name), crate::health::Kind::Periodic);
+    let part = format!("fxo {}", cfg.name);
+    let mut shown: Option<bool> = None;
     let fault = loop {
+        beat.tick();
+        if shown != Some(call.is_some()) {
+            shown = Some(call.is_some());
+            crate::health::set_status(&part, if call.is_some() { "in a call" } else { "on hook, waiting for rings" });
+        }
         if stopping.load(Ordering::SeqCst) {
             if let Some(c) = call.take() {
                 c.end(&mut hw, None, "the daemon is stopping");

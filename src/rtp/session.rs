@@ -173,6 +173,10 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
     if !crate::line::clock::realtime_thread() {
         tracing::debug!("media thread runs without real-time priority (no CAP_SYS_NICE)");
     }
+    // The watchdog's proof that this call's media clock turns (see `health`).
+    let port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
+    let beat = crate::health::Beat::new(format!("the RTP media thread on port {port}"), crate::health::Kind::Periodic);
+    let wedge = crate::health::fault("wedge-media");
     let ssrc: u32 = crate::entropy::u32();
     let mut sequence: u16 = (crate::entropy::u32() & 0x7fff) as u16;
     let mut timestamp: u32 = crate::entropy::u32();
@@ -201,6 +205,10 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
     let mut dtmf_gap: u32 = 0;
 
     while !control.stop.load(Ordering::Relaxed) {
+        beat.tick();
+        if wedge {
+            crate::health::wedge("an RTP media thread");
+        }
         let version = control.params_version.load(Ordering::Acquire);
         if version != params_version {
             params = control.params.lock().unwrap_or_else(|p| p.into_inner()).clone();

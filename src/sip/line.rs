@@ -28,6 +28,7 @@ impl Line for SipLine {
                 };
                 anyhow::anyhow!("cannot listen for SIP on {listen}: {e}; {fix}")
             })?;
+            ua.publish_status();
             let serve: LineFuture<()> = Box::pin(ua.run(stop));
             Ok(serve)
         })

@@ -156,6 +156,7 @@ impl Registration {
                 self.failures = 0;
                 let was_registered = matches!(self.state, RegistrationState::Registered { .. });
                 self.state = RegistrationState::Registered { until: now + Duration::from_secs(granted.into()) };
+                self.publish();
                 if !was_registered {
                     tracing::info!(registrar = %self.cfg.registrar, expires = granted, "registered");
                 } else {
@@ -200,6 +201,18 @@ impl Registration {
         self.next_attempt = now + backoff;
         tracing::warn!(retry_in_s = backoff.as_secs(), "registration failed: {reason}");
         self.state = RegistrationState::Failed { reason };
+        self.publish();
+    }
+
+    /// The registration's state as `systemctl status` shows it (`health::set_status`).
+    pub fn publish(&self) {
+        let registrar = &self.cfg.registrar_uri;
+        let phrase = match &self.state {
+            RegistrationState::Unregistered => format!("registering to {registrar}"),
+            RegistrationState::Registered { .. } => format!("registered to {registrar}"),
+            RegistrationState::Failed { reason } => format!("NOT registered to {registrar}: {reason}"),
+        };
+        crate::health::set_status("sip", phrase);
     }
 }
 

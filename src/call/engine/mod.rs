@@ -65,12 +65,24 @@ pub struct Shared {
     pub recording: Option<String>,
     /// Fixed prompts already at 8 kHz: played with no synthesis at all.
     pub prompt_audio: std::sync::Mutex<std::collections::HashMap<String, Arc<Vec<i16>>>>,
+    /// The service is stopping: every call says `prompts.shutting_down` and hangs up.
+    pub closing: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
     /// The script new calls start with.
     pub fn script(&self) -> Arc<Script> {
         self.script.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The service is stopping: calls in progress are told why they end and hang up; a call
+    /// answered from now on hears only that.
+    pub fn close(&self) {
+        self.closing.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn is_closing(&self) -> bool {
+        self.closing.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Puts a reloaded script in place for the calls that start from now on.
@@ -153,6 +165,8 @@ struct Call {
     last_progress: Instant,
     barged: Option<BargeIn>,
     max_duration_sent: bool,
+    /// The service is stopping and this call has been told.
+    closing_sent: bool,
     last_expect: Expect,
     /// When the caller started talking over a prompt, until it counts as a barge-in.
     barge_onset: Option<Instant>,
@@ -239,6 +253,7 @@ impl Call {
             last_progress: now,
             barged: None,
             max_duration_sent: false,
+            closing_sent: false,
             last_expect: Expect::Speech,
             barge_onset: None,
             speculating: false,

@@ -119,7 +119,8 @@ impl SttPool {
         }
         for i in 0..cores {
             let (pool, stt) = (pool.clone(), stt.clone());
-            let _ = std::thread::Builder::new().name(format!("stt-{i}")).spawn(move || pool.work(&stt));
+            let beat = crate::health::Beat::new(format!("recognition worker {i}"), crate::health::Kind::Worker);
+            let _ = std::thread::Builder::new().name(format!("stt-{i}")).spawn(move || pool.work(&stt, &beat));
         }
         pool
     }
@@ -183,7 +184,10 @@ impl SttPool {
         self.ready.notify_all();
     }
 
-    fn work(&self, stt: &Stt) {
+    /// One worker: transcribes jobs as they come. `beat` shows the watchdog each job running,
+    /// so a transcription that never ends gets the service restarted.
+    fn work(&self, stt: &Stt, beat: &crate::health::Beat) {
+        let wedge = crate::health::fault("wedge-recognition");
         let mut transcriber = match stt.transcriber() {
             Ok(t) => t,
             Err(e) => {
@@ -193,6 +197,10 @@ impl SttPool {
         };
         loop {
             let (job, reply, threads) = self.next();
+            let busy = beat.busy();
+            if wedge {
+                crate::health::wedge("a recognition worker");
+            }
             let started = Instant::now();
             transcriber.set_threads(threads);
             transcriber.set_abort(job.cancel.clone());
@@ -203,6 +211,7 @@ impl SttPool {
                     if wide.is_empty() { Err(anyhow::anyhow!("empty")) } else { Ok(transcriber.transcribe_turn(&wide, job.priming)?) }
                 });
             self.done();
+            drop(busy);
             self.stt_core_us.fetch_add(started.elapsed().as_micros() as u64 * threads as u64, Ordering::Relaxed);
             let unfinished = matches!(result.as_ref().map_err(|e| e.downcast_ref::<SttError>()), Err(Some(SttError::Aborted)));
             let (text, confidence) = match result {

@@ -1,6 +1,7 @@
 //! What happens when time passes: a keypad entry ends after a pause, a silent caller is asked
 //! again, a call reaches its length limit, and a call stuck with nothing played, heard or
-//! computed is recovered (the watchdog) rather than left in silence.
+//! computed is recovered (the watchdog) rather than left in silence, and the service stopping
+//! ends the call with a word to the caller.
 
 use std::time::Duration;
 
@@ -15,6 +16,15 @@ pub(super) const WATCHDOG: Duration = Duration::from_secs(15);
 impl Call {
     pub(super) fn timers(&mut self) {
         let now = self.clock.now();
+        // An uninterruptible prompt (an emergency's advice, the recording notice) is let finish.
+        if !self.closing_sent && self.shared.is_closing() && self.prompts.iter().all(|p| p.interruptible) {
+            self.closing_sent = true;
+            tracing::info!(call = %self.log_id, "the service is stopping: the caller is told and the call ends");
+            self.prompts_clear();
+            self.pending.clear();
+            self.on_input(Input::ShuttingDown);
+            return;
+        }
         let c = &self.shared.conversation;
         if !self.max_duration_sent && self.clock.since(self.started) >= Duration::from_secs(c.max_call_s as u64) {
             self.max_duration_sent = true;

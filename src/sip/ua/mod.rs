@@ -197,9 +197,20 @@ impl UserAgent {
         self.dial_tx.clone()
     }
 
+    /// Puts the line's phrase in the box's status (`health`): registered or not, or where it
+    /// listens when it registers nowhere.
+    pub fn publish_status(&self) {
+        match &self.registration {
+            Some(r) => r.publish(),
+            None => crate::health::set_status("sip", format!("listening on {}", self.cfg.listen)),
+        }
+    }
+
     /// Serves until `shutdown` resolves, then ends every call with a BYE.
     pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
         tracing::info!(listen = %self.cfg.listen, "SIP user agent listening (UDP and TCP)");
+        // The watchdog's proof that this loop turns: the tick below comes every 10 ms.
+        let beat = crate::health::Beat::new("the SIP socket loop", crate::health::Kind::Periodic);
         if let Some(listener) = self.tcp.take() {
             tokio::spawn(accept_tcp(listener, self.tcp_in_tx.clone()));
         }
@@ -227,7 +238,10 @@ impl UserAgent {
                         self.tcp_conns.remove(&peer);
                     }
                 },
-                _ = tick.tick() => self.on_tick().await,
+                _ = tick.tick() => {
+                    beat.tick();
+                    self.on_tick().await
+                }
                 _ = &mut shutdown => break,
             }
         }
