@@ -39,6 +39,9 @@ pub enum Command {
     /// Model files: import and verification.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// The systemd unit: drop-ins made from the config.
+    #[command(subcommand)]
+    Unit(UnitCommand),
     /// Speak text into a WAV file with the configured voice.
     Say {
         /// Sample rate of the file; 8000 gives telephone audio (through G.711 and back).
@@ -228,6 +231,17 @@ pub enum KeyCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum UnitCommand {
+    /// Print a drop-in (for /etc/systemd/system/frontdesk.service.d/network.conf) that lets the
+    /// service reach the peers of the config outside the private networks the unit allows.
+    Network {
+        /// More networks to allow (CIDR), e.g. a SIP trunk's media servers.
+        #[arg(long, value_name = "CIDR")]
+        also: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum ModelsCommand {
     /// Convert a CTranslate2 Whisper model directory into whisper.cpp's ggml file.
     ImportCt2 { dir: PathBuf, out: PathBuf },
@@ -387,6 +401,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     Ok(ExitCode::FAILURE)
                 }
             }
+        }
+        Command::Unit(UnitCommand::Network { also }) => {
+            let config = load_config(&path)?;
+            print!("{}", crate::daemon::systemd::network_dropin(&config, &also)?);
+            Ok(ExitCode::SUCCESS)
         }
         Command::Models(ModelsCommand::Check) => {
             let config = load_config(&path)?;

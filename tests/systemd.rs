@@ -3,6 +3,9 @@
 //! reload, watchdog pings that stop when a recognition worker wedges (an injected fault), and
 //! at SIGTERM a call told why it ends, hung up, its record sealed, and STOPPING=1.
 //!
+//! Both daemons run unable to map memory writable and executable (PR_SET_MDWE, what the unit's
+//! `MemoryDenyWriteExecute=yes` enforces): start-up, both models and a call work under it.
+//!
 //! No systemd runs as PID 1 here (see README "systemd"); `make test` also runs the unit file
 //! itself through `systemd-analyze verify` and `security --offline`.
 //!
@@ -89,7 +92,7 @@ fn daemon(name: &str, port: u16, env: &[(&str, &str)]) -> (Daemon, Notifications
     let sock = sock.to_str().unwrap().to_string();
     let mut env: Vec<(&str, &str)> = env.to_vec();
     env.push(("NOTIFY_SOCKET", &sock));
-    (Daemon::run_config_env(&config, port, "info", &env), notes)
+    (Daemon::run_config_no_wx(&config, port, "info", &env), notes)
 }
 
 /// Waits for the agent's greeting to play out, then says `text`.

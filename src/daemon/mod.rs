@@ -98,6 +98,7 @@ pub fn run(config: Config) -> Result<ExitCode> {
         slots: slots.clone(),
     }));
     let lines = configured_lines(&config, &slots);
+    check_realtime();
     let closing = shared.clone();
     rt.block_on(async move {
         rt_heartbeat();
@@ -136,7 +137,7 @@ pub fn run(config: Config) -> Result<ExitCode> {
 
 /// How long calls in progress get at SIGTERM to hear why they end and hang up, before the
 /// lines end what is left (well inside the unit's `TimeoutStopSec=`).
-const CLOSING_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
+pub const CLOSING_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// SIGTERM: each conversation says the closing prompt and hangs up (`Shared::close`); waits
 /// until every call is over or [`CLOSING_GRACE`] passes. Each record is finished and sealed by
@@ -149,6 +150,19 @@ async fn end_calls(shared: &Shared, slots: &CallSlots) {
     }
     if slots.in_use() > 0 {
         tracing::warn!(calls = slots.in_use(), "calls still going after the grace period: the lines end them");
+    }
+}
+
+/// Says at start whether media threads will get real-time priority: without it a busy box
+/// may send a call's audio late, and the installer should know why.
+fn check_realtime() {
+    let granted = std::thread::spawn(crate::line::clock::realtime_thread).join().unwrap_or(false);
+    if granted {
+        tracing::info!("media threads run at real-time priority (SCHED_FIFO)");
+    } else {
+        tracing::warn!(
+            "media threads cannot get real-time priority: audio may stutter while speech models are busy. The systemd unit's LimitRTPRIO=20 allows it; outside systemd, `ulimit -r 20` or CAP_SYS_NICE"
+        );
     }
 }
 

@@ -13,6 +13,7 @@
 
 use std::time::Duration;
 
+use crate::config::Config;
 use crate::line::CallSlots;
 
 /// Sends one notification. A no-op outside systemd.
@@ -126,6 +127,69 @@ pub fn box_status(slots: &CallSlots) -> String {
         n => format!("{n} calls"),
     };
     std::iter::once(calls).chain(crate::health::status()).collect::<Vec<_>>().join("; ")
+}
+
+/// What the shipped unit's `IPAddressAllow=` lets through besides `localhost`: the networks a
+/// clinic's PBX and phones live on. Keep in step with `systemd/frontdesk.service`
+/// (tests/unit_file.rs checks).
+pub const UNIT_ALLOWED: &[&str] = &[
+    "127.0.0.0/8",
+    "::1/128",
+    "169.254.0.0/16",
+    "fe80::/10",
+    "224.0.0.0/4",
+    "ff00::/8",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "fc00::/7",
+];
+
+/// `frontdesk unit network`: a drop-in adding to the unit's `IPAddressAllow=` the peers of the
+/// config it does not already allow (a trunk or PBX on a public address: `[registration]
+/// registrar`, `[sip] outbound_proxy` and `allowed_sources`) and the `also` networks (a trunk's
+/// media servers, which the config cannot know).
+pub fn network_dropin(config: &Config, also: &[String]) -> anyhow::Result<String> {
+    use crate::sip::acl::Cidr;
+    let mut peers: Vec<(Cidr, String)> = Vec::new();
+    if let Some(sip) = &config.sip {
+        for s in &sip.allowed_sources {
+            peers.extend(Cidr::parse(s).map(|c| (c, "[sip] allowed_sources".to_string())));
+        }
+        if let Some(p) = sip.outbound_proxy {
+            peers.extend(Cidr::parse(&p.ip().to_string()).map(|c| (c, "[sip] outbound_proxy".to_string())));
+        }
+    }
+    if let Some(addr) = config.registration.as_ref().and_then(|r| r.registrar_addr()) {
+        peers.extend(Cidr::parse(&addr.ip().to_string()).map(|c| (c, "[registration] registrar".to_string())));
+    }
+    for a in also {
+        let c = Cidr::parse(a).ok_or_else(|| anyhow::anyhow!("--also {a:?} is not an address or network (CIDR)"))?;
+        peers.push((c, "--also".to_string()));
+    }
+    let allowed: Vec<Cidr> = UNIT_ALLOWED.iter().filter_map(|s| Cidr::parse(s)).collect();
+    let mut add: Vec<(Cidr, String)> = Vec::new();
+    for (c, from) in peers {
+        if !allowed.iter().any(|a| c.within(a)) && !add.iter().any(|(x, _)| *x == c) {
+            add.push((c, from));
+        }
+    }
+    let mut out = format!(
+        "# /etc/systemd/system/frontdesk.service.d/network.conf, from {} by `frontdesk unit network`.\n\
+         # Then: systemctl daemon-reload && systemctl restart frontdesk\n",
+        config.path.display()
+    );
+    if add.is_empty() {
+        out.push_str("# Every peer of the config is on loopback or a private network, which the unit allows already.\n");
+        return Ok(out);
+    }
+    for (c, from) in &add {
+        out.push_str(&format!("#   {c}: {from}\n"));
+    }
+    let list: Vec<String> = add.iter().map(|(c, _)| c.to_string()).collect();
+    out.push_str(&format!("[Service]\nIPAddressAllow={}\n", list.join(" ")));
+    Ok(out)
 }
 
 /// Resolves at SIGTERM (systemctl stop) or SIGINT (Ctrl-C).

@@ -75,14 +75,19 @@ impl Clock {
     }
 }
 
+/// The SCHED_FIFO priority of media threads: above ordinary threads, below the kernel's own
+/// (threaded interrupts run at 50).
+pub const RT_PRIORITY: i32 = 10;
+
 /// Asks the kernel to run the calling thread ahead of ordinary ones (SCHED_FIFO), for the
 /// threads that keep a line's media clock (RTP, an analog line's device): a frame must not be
-/// late because whisper or the voice are using every core. Needs CAP_SYS_NICE (the systemd
-/// unit grants it); false without it, and the thread keeps normal priority.
+/// late because whisper or the voice are using every core. Allowed by an RLIMIT_RTPRIO of at
+/// least [`RT_PRIORITY`] (the systemd unit's `LimitRTPRIO=20`, no capability needed) or by
+/// CAP_SYS_NICE; false without either, and the thread keeps normal priority.
 pub fn realtime_thread() -> bool {
     // SAFETY: plain libc calls on the current thread with a valid, initialised parameter.
     unsafe {
-        let param = libc::sched_param { sched_priority: 10 };
+        let param = libc::sched_param { sched_priority: RT_PRIORITY };
         libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) == 0
     }
 }

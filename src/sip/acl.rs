@@ -23,6 +23,11 @@ impl Cidr {
         (prefix <= max).then_some(Cidr { network: addr, prefix })
     }
 
+    /// Whether every address of `self` is in `outer`.
+    pub fn within(&self, outer: &Cidr) -> bool {
+        self.prefix >= outer.prefix && outer.contains(self.network)
+    }
+
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = match ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
@@ -39,6 +44,13 @@ impl Cidr {
             }
             _ => false,
         }
+    }
+}
+
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let host = if self.network.is_ipv4() { 32 } else { 128 };
+        if self.prefix == host { write!(f, "{}", self.network) } else { write!(f, "{}/{}", self.network, self.prefix) }
     }
 }
 

@@ -50,17 +50,38 @@ impl Daemon {
 
     /// As `run_config`, with environment variables of the test's (ALSA_CONFIG_PATH).
     pub fn run_config_env(config: &std::path::Path, base_port: u16, rust_log: &str, env: &[(&str, &str)]) -> Daemon {
+        Daemon::spawn(config, base_port, rust_log, env, false)
+    }
+
+    /// As `run_config_env`, with the process unable to map memory both writable and executable
+    /// (the kernel's PR_SET_MDWE, what the unit's `MemoryDenyWriteExecute=yes` enforces with
+    /// seccomp): a library that needs a JIT fails here as it would under systemd.
+    pub fn run_config_no_wx(config: &std::path::Path, base_port: u16, rust_log: &str, env: &[(&str, &str)]) -> Daemon {
+        Daemon::spawn(config, base_port, rust_log, env, true)
+    }
+
+    fn spawn(config: &std::path::Path, base_port: u16, rust_log: &str, env: &[(&str, &str)], no_wx: bool) -> Daemon {
+        use std::os::unix::process::CommandExt;
         let dir = config.parent().unwrap().to_path_buf();
-        let mut child = Command::new(super::frontdesk_bin())
-            .arg("--config")
-            .arg(config)
-            .arg("run")
-            .envs(env.iter().copied())
-            .env("RUST_LOG", rust_log)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut command = Command::new(super::frontdesk_bin());
+        command.arg("--config").arg(config).arg("run").envs(env.iter().copied()).env("RUST_LOG", rust_log);
+        if no_wx {
+            // SAFETY: prctl is async-signal-safe and touches only this (forked) process.
+            unsafe {
+                command.pre_exec(|| {
+                    const PR_SET_MDWE: libc::c_int = 65;
+                    const PR_MDWE_REFUSE_EXEC_GAIN: libc::c_ulong = 1;
+                    if libc::prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0 {
+                        return Err(std::io::Error::other(format!(
+                            "PR_SET_MDWE (Linux 6.3+) refused: {}",
+                            std::io::Error::last_os_error()
+                        )));
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = command.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let stderr = child.stderr.take().unwrap();
         let sink = log.clone();
