@@ -6,12 +6,13 @@ CARGO ?= cargo
 FRONTDESK := target/release/frontdesk
 CONFIG ?= examples/frontdesk.toml
 
-.PHONY: fmt-check run test deps deps-test build models models-base bench clean help
+.PHONY: fmt-check run test deps deps-test build models models-base bench deb deb-test clean help
 
 help:
 	@echo "make run    install what is missing, fetch models, build, start the daemon on $(CONFIG)"
 	@echo "make test   the same set-up, then every test"
 	@echo "make bench  speech benchmarks on this machine (see BENCHMARKS.md)"
+	@echo "make deb    the Debian packages, into target/deb (checked by lintian)"
 
 run: deps build models
 	$(FRONTDESK) run --config $(CONFIG)
@@ -20,6 +21,16 @@ test: deps-test build models-base fmt-check
 	$(CARGO) test --release --locked
 	$(FRONTDESK) models check --config $(CONFIG)
 	$(FRONTDESK) check-config $(CONFIG)
+	$(MAKE) deb-test
+
+# The packages: built, lintian-clean (each override explained in its file), then installed on
+# this machine, started, called with sipp and purged (packaging/deb/test.sh).
+deb: build models
+	packaging/deb/build.sh
+	lintian --pedantic --fail-on error,warning,info,pedantic target/deb/*.deb
+
+deb-test: deb
+	packaging/deb/test.sh
 
 deps:
 	scripts/install-deps.sh build
