@@ -20,8 +20,8 @@ use anyhow::{Context, Result, bail};
 use crate::config::Config;
 
 /// How long start-up (model checks, loading, prompt synthesis, self-test) may take.
-const START_TIMEOUT: Duration = Duration::from_secs(300);
-const READY_LINE: &str = "SIP user agent listening";
+pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(300);
+pub(crate) const READY_LINE: &str = "SIP user agent listening";
 
 /// The kernel's figures for one process, in KiB.
 #[derive(Debug, Default, Clone, Copy)]
@@ -98,19 +98,24 @@ fn mib(kib: u64) -> String {
 }
 
 /// The daemon under test: a child process whose log is collected.
-struct Daemon {
+pub(crate) struct Daemon {
     child: Child,
     log: Arc<Mutex<String>>,
     dir: PathBuf,
 }
 
 impl Daemon {
-    fn start(config: &Path, dir: PathBuf) -> Result<Daemon> {
+    pub(crate) fn start(config: &Path, dir: PathBuf) -> Result<Daemon> {
+        Daemon::start_env(config, dir, &[])
+    }
+
+    pub(crate) fn start_env(config: &Path, dir: PathBuf, env: &[(&str, &str)]) -> Result<Daemon> {
         let mut child = Command::new(std::env::current_exe()?)
             .arg("--config")
             .arg(config)
             .arg("run")
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -128,11 +133,11 @@ impl Daemon {
         Ok(Daemon { child, log, dir })
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    fn wait_for(&mut self, needle: &str, timeout: Duration) -> Result<()> {
+    pub(crate) fn wait_for(&mut self, needle: &str, timeout: Duration) -> Result<()> {
         let started = Instant::now();
         while started.elapsed() < timeout {
             if self.log.lock().unwrap_or_else(|p| p.into_inner()).contains(needle) {
@@ -155,7 +160,21 @@ impl Daemon {
         std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5").context("cannot reset VmHWM through clear_refs")
     }
 
-    fn stop(mut self) -> Result<()> {
+    /// An error if the daemon has exited (with its log).
+    pub(crate) fn check_alive(&mut self) -> Result<()> {
+        if let Some(exit) = self.child.try_wait()? {
+            bail!("the daemon exited ({exit}):\n{}", self.log());
+        }
+        Ok(())
+    }
+
+    /// As `stop`, leaving the scratch directory for the next start.
+    pub(crate) fn stop_keeping_dir(mut self) -> Result<()> {
+        self.dir = PathBuf::new();
+        self.stop()
+    }
+
+    pub(crate) fn stop(mut self) -> Result<()> {
         let pid = self.pid().to_string();
         Command::new("kill").arg("-TERM").arg(&pid).status()?;
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -175,25 +194,28 @@ impl Drop for Daemon {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !self.dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
 /// A free loopback UDP port (for SIP), and the start of a free range of RTP ports near it.
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     Ok(UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// The config as the daemon under test reads it: paths made absolute, records in `dir`, one
 /// SIP line on loopback, the conversation answering every call.
-fn scratch_config(config: &Config, dir: &Path, sip_port: u16) -> Result<PathBuf> {
+pub(crate) fn scratch_config(config: &Config, dir: &Path, sip_port: u16) -> Result<PathBuf> {
     let text = std::fs::read_to_string(&config.path).with_context(|| format!("cannot read {}", config.path.display()))?;
     let mut table: toml::Table = toml::from_str(&text)?;
     let absolute = |table: &mut toml::Table, section: &str, key: &str| {
         if let Some(toml::Value::Table(s)) = table.get_mut(section)
             && let Some(toml::Value::String(p)) = s.get_mut(key)
         {
-            *p = config.resolve(Path::new(p.as_str())).display().to_string();
+            let resolved = config.resolve(Path::new(p.as_str()));
+            *p = std::path::absolute(&resolved).unwrap_or(resolved).display().to_string();
         }
     };
     for (section, key) in

@@ -50,6 +50,7 @@ pub fn run(config: &Config, calls: usize, turns: usize, aligned: bool) -> Result
         recording: None,
         prompt_audio: Default::default(),
         closing: Default::default(),
+        prompt_cache: None,
     });
     shared.warm()?;
     let questions = Arc::new(questions(config)?);

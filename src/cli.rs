@@ -287,6 +287,20 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 6)]
         turns: usize,
     },
+    /// Time from start to READY=1 of the real daemon: a first start, then restarts.
+    Start {
+        #[arg(long, default_value_t = 4)]
+        runs: usize,
+    },
+    /// Resident memory over many short calls (a day's worth, compressed): VmRSS after each
+    /// batch, and its growth per 100 calls.
+    Soak {
+        #[arg(long, default_value_t = 300)]
+        calls: usize,
+        /// Calls at once.
+        #[arg(long, default_value_t = 4)]
+        batch: usize,
+    },
     /// Call record writes with and without encryption: time per write, bytes per call.
     Records {
         #[arg(long, default_value_t = 200)]
@@ -434,6 +448,16 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Bench(BenchCommand::Memory { calls, turns }) => {
             let config = quiet_config(&path)?;
             crate::bench_memory::run(&config, calls.min(16), turns.clamp(1, 100))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Start { runs }) => {
+            let config = quiet_config(&path)?;
+            crate::bench_soak::start(&config, runs.clamp(2, 20))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Soak { calls, batch }) => {
+            let config = quiet_config(&path)?;
+            crate::bench_soak::soak(&config, calls.clamp(1, 5000), batch.clamp(1, 16))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Records { calls, dir }) => {

@@ -9,6 +9,7 @@ pub mod bench;
 pub mod bench_memory;
 pub mod bench_records;
 pub mod bench_signalling;
+pub mod bench_soak;
 pub mod bench_turns;
 pub mod call;
 pub mod cli;

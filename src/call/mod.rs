@@ -6,6 +6,7 @@ pub mod apps;
 pub mod endpoint;
 pub mod engine;
 pub mod flow;
+pub mod prompt_cache;
 pub mod script;
 pub mod simulate;
 pub mod understand;

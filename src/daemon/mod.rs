@@ -67,6 +67,8 @@ pub fn run(config: Config) -> Result<ExitCode> {
         recording,
         prompt_audio: Default::default(),
         closing: Default::default(),
+        // Fixed prompts kept from the last start: a restart is ready in seconds.
+        prompt_cache: Some(crate::call::prompt_cache::PromptCache::new(&config.store.data_dir.join("prompts"), voice.identity())),
     });
     systemd::status("synthesising the script's prompts");
     let apps = Arc::new(answer::Apps::prepare(&config, shared.clone())?);

@@ -148,6 +148,26 @@ impl Voice {
         self.config.audio.sample_rate
     }
 
+    /// What the same text sounds like depends on: the voice file (by path, size and change
+    /// time: hashing 60 MB at every start would cost more than it saves), the pace settings and
+    /// the voice's inference scales. Keys the prompts kept on disk between starts.
+    pub fn identity(&self) -> String {
+        let meta = std::fs::metadata(&self.settings.voice).ok();
+        let changed = meta.as_ref().and_then(|m| m.modified().ok()).and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        let i = &self.config.inference;
+        format!(
+            "{}|{}|{:?}|{}|{}|{}|{}|{}",
+            self.settings.voice.display(),
+            meta.map(|m| m.len()).unwrap_or(0),
+            changed.map(|d| d.as_nanos()).unwrap_or(0),
+            self.settings.speaking_rate,
+            self.settings.sentence_silence_ms,
+            i.noise_scale,
+            i.length_scale,
+            i.noise_w
+        )
+    }
+
     /// Turns off the voice's random variation (Piper's noise inputs), so the same text always
     /// gives the same audio: a reproducible caller for `simulate --audio` and end-to-end tests.
     pub fn without_variation(mut self) -> Self {

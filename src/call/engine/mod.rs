@@ -67,6 +67,8 @@ pub struct Shared {
     pub prompt_audio: std::sync::Mutex<std::collections::HashMap<String, Arc<Vec<i16>>>>,
     /// The service is stopping: every call says `prompts.shutting_down` and hangs up.
     pub closing: std::sync::atomic::AtomicBool,
+    /// Where fixed prompts are kept between starts (the daemon's state directory).
+    pub prompt_cache: Option<crate::call::prompt_cache::PromptCache>,
 }
 
 impl Shared {

@@ -37,16 +37,31 @@ impl Shared {
 
     /// As [`warm`](Self::warm), calling `after_each` once each prompt is made (the daemon gives
     /// the synthesis scratch back to the system there).
+    /// Prompts kept on disk from an earlier start (`prompt_cache`) are read, not synthesised;
+    /// what is synthesised is kept there for the next. Returns how many were synthesised.
     pub fn warm_with(&self, mut after_each: impl FnMut()) -> anyhow::Result<usize> {
         let mut n = 0;
-        for text in self.fixed_texts() {
-            if self.prompt_audio.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&text) {
+        let texts = self.fixed_texts();
+        for text in &texts {
+            if self.prompt_audio.lock().unwrap_or_else(|p| p.into_inner()).contains_key(text) {
                 continue;
             }
-            let audio = synthesize_8k(&self.voice, &text)?;
-            self.prompt_audio.lock().unwrap_or_else(|p| p.into_inner()).insert(text, Arc::new(audio));
-            after_each();
-            n += 1;
+            let audio = match self.prompt_cache.as_ref().and_then(|c| c.load(text)) {
+                Some(kept) => kept,
+                None => {
+                    let audio = synthesize_8k(&self.voice, text)?;
+                    if let Some(c) = &self.prompt_cache {
+                        c.store(text, &audio);
+                    }
+                    after_each();
+                    n += 1;
+                    audio
+                }
+            };
+            self.prompt_audio.lock().unwrap_or_else(|p| p.into_inner()).insert(text.clone(), Arc::new(audio));
+        }
+        if let Some(c) = &self.prompt_cache {
+            c.keep_only(&texts);
         }
         Ok(n)
     }
