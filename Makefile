@@ -6,7 +6,7 @@ CARGO ?= cargo
 FRONTDESK := target/release/frontdesk
 CONFIG ?= examples/frontdesk.toml
 
-.PHONY: fmt-check run test deps deps-test build models models-base bench deb deb-test clean help
+.PHONY: fmt-check run test deps deps-test build models models-base bench deb deb-test yocto-check clean help
 
 help:
 	@echo "make run    install what is missing, fetch models, build, start the daemon on $(CONFIG)"
@@ -22,6 +22,7 @@ test: deps-test build models-base fmt-check
 	$(FRONTDESK) models check --config $(CONFIG)
 	$(FRONTDESK) check-config $(CONFIG)
 	$(MAKE) deb-test
+	$(MAKE) yocto-check
 
 # The packages: built, lintian-clean (each override explained in its file), then installed on
 # this machine, started, called with sipp and purged (packaging/deb/test.sh).
@@ -31,6 +32,18 @@ deb: build models
 
 deb-test: deb
 	packaging/deb/test.sh
+
+# The Yocto layer: the crate list in step with Cargo.lock, and oelint-adv (pinned, from PyPI,
+# in a virtual environment under target/) clean for both supported releases; see yocto/README.md.
+OELINT := target/oelint/bin/oelint-adv
+OELINT_SUPPRESS := --suppress oelint.vars.homepageping --suppress oelint.var.bbclassextend --suppress oelint.var.suggestedvar.CVE_PRODUCT
+yocto-check:
+	python3 yocto/update-crates.py --check
+	@[ -x $(OELINT) ] || { python3 -m venv target/oelint && target/oelint/bin/pip install --quiet oelint-adv==9.11.2; }
+	cd yocto && for r in whinlatter wrynose; do \
+		../$(OELINT) --quiet --release $$r --relpaths $(OELINT_SUPPRESS) meta-frontdesk/recipes-*/*/*.bb || exit 1; \
+	done
+	@echo "yocto-check: meta-frontdesk is lint-clean for whinlatter and wrynose"
 
 deps:
 	scripts/install-deps.sh build

