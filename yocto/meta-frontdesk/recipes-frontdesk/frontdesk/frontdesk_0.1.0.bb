@@ -8,8 +8,9 @@ SECTION = "net"
 LICENSE = "GPL-3.0-or-later"
 LIC_FILES_CHKSUM = "file://COPYING;md5=1ebbd3e34237af26da5dc08a4e440464"
 
-DEPENDS = "alsa-lib cmake-native espeak-ng"
-DEPENDS:append:class-target = " onnxruntime-bin"
+# ONNX Runtime is loaded at run time (ort's load-dynamic), so it is only an RDEPENDS. clang:
+# aec-rs-sys (the analog line's echo canceller, speexdsp) generates its bindings with bindgen.
+DEPENDS = "alsa-lib clang-native cmake-native espeak-ng"
 
 PV .= "+git"
 
@@ -27,8 +28,10 @@ require ${BPN}-crates.inc
 
 # Portable code for the target CPU family: no -march=native in whisper.cpp (ggml).
 export GGML_NATIVE = "OFF"
-# whisper-rs-sys uses its bundled bindings, so no libclang is needed on the build host.
+# whisper-rs-sys uses its bundled bindings; aec-rs-sys's bindgen gets the target's headers.
 export WHISPER_DONT_GENERATE_BINDINGS = "1"
+export LIBCLANG_PATH = "${STAGING_LIBDIR_NATIVE}"
+export BINDGEN_EXTRA_CLANG_ARGS = "--sysroot=${STAGING_DIR_HOST}"
 
 CVE_PRODUCT = "frontdesk"
 
