@@ -18,7 +18,12 @@ pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The example config, or `FRONTDESK_TEST_CONFIG` (the same config with other library paths:
+/// the aarch64 tests under qemu load ONNX Runtime for aarch64; scripts/arm64.sh).
 pub fn example_config_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("FRONTDESK_TEST_CONFIG") {
+        return PathBuf::from(p);
+    }
     repo().join("examples/frontdesk.toml")
 }
 

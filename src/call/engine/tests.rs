@@ -34,8 +34,12 @@ struct Models {
 fn models() -> Option<&'static Models> {
     static M: OnceLock<Option<Models>> = OnceLock::new();
     M.get_or_init(|| {
-        let config = Config::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/frontdesk.toml"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        // FRONTDESK_TEST_CONFIG: the same config with other library paths (the aarch64 tests
+        // under qemu load ONNX Runtime for aarch64; scripts/arm64.sh).
+        let path = std::env::var_os("FRONTDESK_TEST_CONFIG")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/frontdesk.toml"));
+        let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
         let (stt, tts) = (config.stt_settings(), config.tts_settings());
         if !stt.model.exists() || !tts.voice.exists() {
             return None;

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The aarch64 build of Frontdesk, cross-compiled here and run under qemu-user:
+#
+#   scripts/arm64.sh deps    Debian's aarch64 cross compilers, arm64 libraries (multiarch), qemu-user,
+#                            and the Rust standard library for aarch64 (rustup)
+#   scripts/arm64.sh build   target/aarch64-unknown-linux-gnu/release/frontdesk (portable:
+#                            .cargo/config.toml sets ggml's Armv8.2-A baseline, never -march=native)
+#   scripts/arm64.sh test    the unit tests, then the speech round trip (our voice says clinic
+#                            sentences, our Whisper transcribes them, WER bound as on x86), all
+#                            as aarch64 code under qemu-aarch64, with ONNX Runtime for aarch64
+#
+# `make arm64` runs all three.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=aarch64-unknown-linux-gnu
+
+# The C and C++ parts (whisper.cpp, speexdsp) for aarch64, bindgen looking at aarch64 headers,
+# pkg-config at the arm64 libraries.
+export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
+export CXX_aarch64_unknown_linux_gnu=aarch64-linux-gnu-g++
+export AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar
+export BINDGEN_EXTRA_CLANG_ARGS_aarch64_unknown_linux_gnu="--target=aarch64-linux-gnu"
+export PKG_CONFIG_ALLOW_CROSS=1
+export PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig
+export CMAKE_SYSTEM_PROCESSOR_aarch64_unknown_linux_gnu=aarch64
+
+ort_arm64=models/onnxruntime-aarch64/libonnxruntime.so.1.31.1
+
+case "${1:-}" in
+deps)
+    packages=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev:arm64 libespeak-ng-dev:arm64 libasound2-dev:arm64 qemu-user)
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        dpkg --add-architecture arm64
+        apt-get update -qq
+    fi
+    missing=()
+    for p in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "arm64: installing ${missing[*]}"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    rustup target list --installed | grep -qx $target || rustup target add $target
+    # ONNX Runtime for aarch64, from the pinned wheel (its sha256 checked, then the library's
+    # against models/SHA256SUMS, as models/fetch.sh does for this machine's).
+    if [ ! -f "$ort_arm64" ]; then
+        wheel=onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_aarch64.whl
+        [ -f "models/downloads/$wheel" ] || python3 -m pip download --quiet --no-deps -d models/downloads \
+            --only-binary=:all: --platform manylinux_2_28_aarch64 --python-version 3.11 onnxruntime==1.31.1
+        echo "da05378364c44d4407e463982d2bf8d5e4cfea873283757e48beeb41df97b7f3  models/downloads/$wheel" | sha256sum -c --quiet -
+        mkdir -p "$(dirname "$ort_arm64")"
+        python3 -c 'import sys, zipfile; open(sys.argv[2], "wb").write(zipfile.ZipFile(sys.argv[1]).read("onnxruntime/capi/libonnxruntime.so.1.31.1"))' \
+            "models/downloads/$wheel" "$ort_arm64"
+    fi
+    grep -q "^$(sha256sum "$ort_arm64" | cut -d' ' -f1)  onnxruntime/libonnxruntime.so.1.31.1" models/SHA256SUMS ||
+        { echo "arm64: $ort_arm64 does not match models/SHA256SUMS" >&2; exit 1; }
+    ;;
+build)
+    cargo build --release --locked --target $target
+    file target/$target/release/frontdesk | grep -q "ARM aarch64" || { echo "arm64: not an aarch64 binary" >&2; exit 1; }
+    echo "arm64: built target/$target/release/frontdesk"
+    ;;
+test)
+    # Under qemu the models load from the same files; only ONNX Runtime differs by architecture.
+    config=target/arm64-test.toml
+    sed -e "s|^onnxruntime = .*|onnxruntime = \"$PWD/$ort_arm64\"|" -e "s|\"\.\./models/|\"$PWD/models/|g" \
+        examples/frontdesk.toml >"$config"
+    export FRONTDESK_TEST_CONFIG=$PWD/$config
+    cargo test --release --locked --target $target --lib
+    cargo test --release --locked --target $target --test speech_roundtrip -- --nocapture 2>&1 | tee target/arm64-roundtrip.log
+    grep -E "WER|wer" target/arm64-roundtrip.log | tail -3
+    ;;
+*)
+    echo "usage: scripts/arm64.sh deps|build|test" >&2
+    exit 2
+    ;;
+esac
