@@ -6,7 +6,7 @@ CARGO ?= cargo
 FRONTDESK := target/release/frontdesk
 CONFIG ?= examples/frontdesk.toml
 
-.PHONY: fmt-check run test deps deps-test build models models-base bench deb deb-test yocto-check clean help
+.PHONY: fmt-check run test deps deps-test build models models-base bench deb deb-test yocto-check arm64 clean help
 
 help:
 	@echo "make run    install what is missing, fetch models, build, start the daemon on $(CONFIG)"
@@ -32,6 +32,13 @@ deb: build models
 
 deb-test: deb
 	packaging/deb/test.sh
+
+# aarch64: cross-built here, its tests and the speech round trip run under qemu-aarch64.
+arm64: models
+	scripts/arm64.sh deps
+	scripts/arm64.sh build
+	scripts/arm64.sh unit
+	scripts/arm64.sh roundtrip
 
 # The Yocto layer: the crate list in step with Cargo.lock, and oelint-adv (pinned, from PyPI,
 # in a virtual environment under target/) clean for both supported releases; see yocto/README.md.
