@@ -14,24 +14,28 @@ pub(super) const KEY_PAUSE: Duration = Duration::from_millis(3000);
 pub(super) const WATCHDOG: Duration = Duration::from_secs(15);
 
 impl Call {
+    /// Drops what was being said and about to be done, and hands the flow the reason the call
+    /// is ending (it says why and hangs up).
+    fn wrap_up(&mut self, why: Input) {
+        self.prompts_clear();
+        self.pending.clear();
+        self.on_input(why);
+    }
+
     pub(super) fn timers(&mut self) {
         let now = self.clock.now();
         // An uninterruptible prompt (an emergency's advice, the recording notice) is let finish.
         if !self.closing_sent && self.shared.is_closing() && self.prompts.iter().all(|p| p.interruptible) {
             self.closing_sent = true;
             tracing::info!(call = %self.log_id, "the service is stopping: the caller is told and the call ends");
-            self.prompts_clear();
-            self.pending.clear();
-            self.on_input(Input::ShuttingDown);
+            self.wrap_up(Input::ShuttingDown);
             return;
         }
         let c = &self.shared.conversation;
         if !self.max_duration_sent && self.clock.since(self.started) >= Duration::from_secs(c.max_call_s as u64) {
             self.max_duration_sent = true;
             tracing::info!(call = %self.log_id, "conversation.max_call_s reached");
-            self.prompts_clear();
-            self.pending.clear();
-            self.on_input(Input::MaxDuration);
+            self.wrap_up(Input::MaxDuration);
             return;
         }
         if let Some(at) = self.last_key
