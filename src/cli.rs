@@ -42,6 +42,9 @@ pub enum Command {
     /// The systemd unit: drop-ins made from the config.
     #[command(subcommand)]
     Unit(UnitCommand),
+    /// The optional language model: what would be sent to it.
+    #[command(subcommand)]
+    Assist(AssistCommand),
     /// Speak text into a WAV file with the configured voice.
     Say {
         /// Sample rate of the file; 8000 gives telephone audio (through G.711 and back).
@@ -242,6 +245,22 @@ pub enum UnitCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum AssistCommand {
+    /// Read utterances on standard input, one per line, and print for each, on one line,
+    /// exactly the text that would be sent to the model: an empty line when nothing would be.
+    Redact {
+        /// A value the call captured (a name, a date of birth, a number), masked in any form;
+        /// may be repeated.
+        #[arg(long, value_name = "VALUE")]
+        captured: Vec<String>,
+        /// After each line, print why it was withheld, or how many spans were masked, on
+        /// standard error.
+        #[arg(long)]
+        explain: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum ModelsCommand {
     /// Convert a CTranslate2 Whisper model directory into whisper.cpp's ggml file.
     ImportCt2 { dir: PathBuf, out: PathBuf },
@@ -415,6 +434,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     Ok(ExitCode::FAILURE)
                 }
             }
+        }
+        Command::Assist(AssistCommand::Redact { captured, explain }) => {
+            let config = quiet_config(&path)?;
+            assist_redact(&config, &captured, explain)
         }
         Command::Unit(UnitCommand::Network { also }) => {
             let config = load_config(&path)?;
@@ -711,4 +734,31 @@ fn parse_clock(s: &str) -> Result<jiff::Timestamp> {
                 .and_then(|dt| Ok(dt.to_zoned(jiff::tz::TimeZone::UTC)?.timestamp()))
         })
         .with_context(|| format!("--now {s:?}: write a time such as 2026-11-23T10:00:00-05:00"))
+}
+
+/// `frontdesk assist redact`: the redactor on standard input, line by line, as a call would use
+/// it. Output is flushed per line so it can be driven interactively.
+fn assist_redact(config: &Config, captured: &[String], explain: bool) -> Result<ExitCode> {
+    use crate::assist::redact::{Captured, Redacted};
+    use std::io::{BufRead, Write};
+    let redactor = config.redactor();
+    let mut values = Captured::default();
+    for v in captured {
+        values.add(v);
+    }
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout().lock();
+    for line in stdin.lock().lines() {
+        let line = line?;
+        let r = redactor.redact(&line, &values);
+        writeln!(out, "{}", r.text().unwrap_or(""))?;
+        out.flush()?;
+        if explain {
+            match r {
+                Redacted::Send { masked, .. } => eprintln!("sent, {masked} spans masked"),
+                Redacted::Withheld(why) => eprintln!("withheld: {why}"),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -77,6 +77,9 @@ pub struct Config {
     pub retention: crate::store::retention::RetentionSection,
     #[serde(default)]
     pub recording: RecordingSection,
+    /// The optional language model.
+    #[serde(default)]
+    pub assist: crate::assist::settings::AssistSection,
     /// Directory of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -127,6 +130,24 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 impl Config {
+    /// The de-identifier for what may go to a language model: common English plus the words
+    /// this clinic's script uses (FAQ topics and phrases, request phrases, the clinic's name)
+    /// and `[assist] vocabulary`.
+    pub fn redactor(&self) -> crate::assist::redact::Redactor {
+        let mut words: Vec<&str> = vec![self.clinic.name.as_str()];
+        for (topic, faq) in &self.faq {
+            words.push(topic);
+            words.extend(faq.phrases.iter().map(String::as_str));
+        }
+        for (name, flow) in &self.intents {
+            words.push(name);
+            words.extend(flow.phrases.iter().map(String::as_str));
+        }
+        words.extend(self.assist.vocabulary.iter().map(String::as_str));
+        words.extend(crate::speech::stt::COMMON_MEDICATIONS);
+        crate::assist::redact::Redactor::new(words)
+    }
+
     pub fn load(path: &Path) -> Result<Self, ConfigErrors> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {

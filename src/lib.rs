@@ -4,6 +4,7 @@
 //! command-line tools in `cli`. The SIP/RTP stack (`sip`, `rtp`), call legs (`line`), the
 //! conversation engine (`call`) and the encrypted record store (`store`) build on these.
 
+pub mod assist;
 pub mod audio;
 pub mod bench;
 pub mod bench_memory;

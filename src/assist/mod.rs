@@ -1,0 +1,13 @@
+//! The optional language model: what may be asked of it, and what may leave the box.
+//!
+//! A rule-based conversation understands most calls; a model helps with the rest (an
+//! utterance no rule classified) and writes staff a one-line summary of a message. It is
+//! optional and fail-closed: with it off, unreachable, slow or wrong, every call goes exactly
+//! as without it. Nothing reaches a model that is not first de-identified ([`redact`]), and
+//! every request that leaves is kept on the box, sealed, with its hash in the audit trail.
+//!
+//! Layering: `assist` knows neither lines nor `config`; the daemon builds it from `[assist]`
+//! and hands the conversation a classifier.
+
+pub mod redact;
+pub mod settings;
