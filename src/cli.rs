@@ -258,6 +258,16 @@ pub enum AssistCommand {
         #[arg(long)]
         explain: bool,
     },
+    /// Switch language model requests off now, without a restart (audited).
+    Off,
+    /// Switch them back on (audited); `[assist] enabled` must also be true.
+    On,
+    /// Every request that left for a language model: when, where, size, hash.
+    Log {
+        /// Also print the exact bodies that were sent (reading them is audited).
+        #[arg(long)]
+        bodies: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -438,6 +448,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Assist(AssistCommand::Redact { captured, explain }) => {
             let config = quiet_config(&path)?;
             assist_redact(&config, &captured, explain)
+        }
+        Command::Assist(AssistCommand::Off) => crate::staff::assist_switch(&quiet_config(&path)?, true),
+        Command::Assist(AssistCommand::On) => crate::staff::assist_switch(&quiet_config(&path)?, false),
+        Command::Assist(AssistCommand::Log { bodies }) => {
+            crate::staff::assist_log(&quiet_config(&path)?, bodies, &mut std::io::stdout().lock())
         }
         Command::Unit(UnitCommand::Network { also }) => {
             let config = load_config(&path)?;

@@ -475,3 +475,48 @@ pub fn config_digest(path: &Path) -> String {
     use sha2::Digest;
     std::fs::read(path).map(|b| hex::encode(&sha2::Sha256::digest(&b)[..8])).unwrap_or_else(|_| "unreadable".into())
 }
+
+/// `frontdesk assist off|on`: the runtime kill switch, audited under the staff member's name.
+/// The daemon reads it before every request; no restart.
+pub fn assist_switch(config: &Config, off: bool) -> Result<ExitCode> {
+    let store = open(config)?;
+    let path = crate::assist::switch::path(store.data_dir());
+    if off {
+        std::fs::write(&path, b"switched off with `frontdesk assist off`\n").with_context(|| format!("cannot write {}", path.display()))?;
+        store.audit("assist_off", "language model requests switched off")?;
+        println!("language model requests are off (remove with `frontdesk assist on`)");
+    } else {
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot remove {}", path.display())),
+        }
+        store.audit("assist_on", "language model requests switched back on")?;
+        if config.assist.enabled {
+            println!("language model requests are on again, to {}", config.assist.endpoint);
+        } else {
+            println!("the switch is on, but [assist] enabled = false in the config: no request is made");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `frontdesk assist log`: every request that left for a language model; with `bodies`, the
+/// exact text that was sent (the reading is itself audited).
+pub fn assist_log(config: &Config, bodies: bool, out: &mut dyn Write) -> Result<ExitCode> {
+    let store = open(config)?;
+    let entries = store.egress_entries(bodies)?;
+    if bodies {
+        store.audit("assist_log_read", &format!("{} request bodies shown", entries.len()))?;
+    }
+    if entries.is_empty() {
+        writeln!(out, "no request has been sent to a language model")?;
+    }
+    for e in &entries {
+        writeln!(out, "{}  {:<10} {:<28} {:>6} bytes  sha256 {}", local(config, &e.at), e.purpose, e.host, e.bytes, e.sha256)?;
+        if let Some(body) = &e.body {
+            writeln!(out, "    {body}")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -9,5 +9,7 @@
 //! Layering: `assist` knows neither lines nor `config`; the daemon builds it from `[assist]`
 //! and hands the conversation a classifier.
 
+pub mod client;
 pub mod redact;
 pub mod settings;
+pub mod switch;

@@ -111,6 +111,21 @@ pub struct Filter {
 /// Outcomes that leave staff something to do.
 pub const WORKLIST_OUTCOMES: &[&str] = &["emergency", "message_taken", "interrupted"];
 
+/// One request that left for a language model.
+#[derive(Debug, Clone)]
+pub struct EgressEntry {
+    pub at: String,
+    pub host: String,
+    pub purpose: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub body: Option<String>,
+}
+
+fn egress_aad(sha256: &str) -> String {
+    format!("egress {sha256}")
+}
+
 pub struct Store {
     conn: Mutex<Connection>,
     path: PathBuf,
@@ -282,6 +297,42 @@ impl Store {
 
     pub fn audit_entries(&self) -> Result<Vec<audit::Entry>> {
         audit::entries(&self.conn())
+    }
+
+    /// Keeps a request body that is about to leave for a language model: sealed, with its
+    /// size and hash in the clear and an audit entry. Called before the request is sent; if
+    /// this fails, the request does not go.
+    pub fn record_egress(&self, host: &str, purpose: &str, body: &[u8], sha256: &str) -> Result<()> {
+        let at = jiff::Timestamp::now().to_string();
+        {
+            let conn = self.conn();
+            conn.execute(
+                "INSERT INTO egress (at, host, purpose, bytes, sha256, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![at, host, purpose, body.len() as i64, sha256, self.wrap.seal(egress_aad(sha256).as_bytes(), body)],
+            )?;
+        }
+        self.audit("assist_request", &format!("to {host} ({purpose}): {} bytes, sha256 {sha256}", body.len()))
+    }
+
+    /// What was sent to language models, oldest first; bodies opened when `bodies`.
+    pub fn egress_entries(&self, bodies: bool) -> Result<Vec<EgressEntry>> {
+        let conn = self.conn();
+        let mut st = conn.prepare("SELECT at, host, purpose, bytes, sha256, body FROM egress ORDER BY id")?;
+        let rows = st.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)?, r.get::<_, String>(4)?, r.get::<_, Vec<u8>>(5)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (at, host, purpose, bytes, sha256, sealed) = row?;
+            let body = if bodies {
+                let plain = self.wrap.open(egress_aad(&sha256).as_bytes(), &sealed).context("an egress body failed its integrity check")?;
+                Some(String::from_utf8_lossy(&plain).into_owned())
+            } else {
+                None
+            };
+            out.push(EgressEntry { at, host, purpose, bytes: bytes as u64, sha256, body });
+        }
+        Ok(out)
     }
 
     /// A row for a call that has just been answered.

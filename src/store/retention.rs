@@ -73,6 +73,8 @@ pub struct PurgeReport {
     pub recordings: usize,
     pub calls: usize,
     pub audit_entries: usize,
+    /// Requests sent to a language model (their kept bodies).
+    pub egress: usize,
 }
 
 impl std::fmt::Display for PurgeReport {
@@ -81,7 +83,11 @@ impl std::fmt::Display for PurgeReport {
             f,
             "{} calls, {} transcripts, {} recordings, {} audit entries",
             self.calls, self.transcripts, self.recordings, self.audit_entries
-        )
+        )?;
+        if self.egress > 0 {
+            write!(f, ", {} language model requests", self.egress)?;
+        }
+        Ok(())
     }
 }
 
@@ -122,6 +128,9 @@ pub fn purge(store: &Store, policy: &RetentionSection, now: jiff::Timestamp) -> 
             tx.execute("UPDATE calls SET transcript = NULL WHERE id = ?1", params![id])?;
         }
         report.transcripts = transcripts.len();
+        // What went to a language model came from transcripts: it goes with them.
+        report.egress =
+            tx.execute("DELETE FROM egress WHERE julianday(at) < julianday(?1)", params![cutoff(now, policy.transcripts_days)])?;
 
         let recordings: Vec<(i64, String)> = {
             let mut st = tx.prepare(&format!("SELECT id, recording FROM calls WHERE recording IS NOT NULL AND {old}"))?;

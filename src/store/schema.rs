@@ -50,6 +50,18 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE TRIGGER audit_append_only BEFORE UPDATE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
+    // 3: what was sent to a language model: the exact body, sealed, kept for the retention
+    //    period so an auditor can see what left.
+    "CREATE TABLE egress (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        host TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        body BLOB NOT NULL
+    );
+    CREATE INDEX egress_at ON egress(at);",
 ];
 
 #[cfg(test)]

@@ -1,0 +1,211 @@
+//! The language model client against a recording server on 127.0.0.1 that misbehaves on
+//! purpose: a wrong label, a huge body, invalid JSON, a slow drip, errors, nobody listening.
+//! Whatever it does, the client returns an error (never a label that was not offered), every
+//! body that went out is the one kept sealed in a real store with its audit entry, and a
+//! switched-off client opens no connection at all.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use frontdesk::assist::client::{AssistError, Client, Egress, EgressRecord, Endpoint, Switch};
+use frontdesk::store::{Role, Store, StoreSettings};
+
+mod common;
+
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    Label(&'static str),
+    Huge,
+    NotJson,
+    /// Headers, then one byte now and then, never finishing within the budget.
+    Drip,
+    Status(u16),
+    /// 500 on the first request, the label after.
+    FailOnce(&'static str),
+}
+
+struct Server {
+    port: u16,
+    bodies: Arc<Mutex<Vec<Vec<u8>>>>,
+    connections: Arc<Mutex<usize>>,
+}
+
+fn serve(mode: Mode) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let connections = Arc::new(Mutex::new(0));
+    let (b, c) = (bodies.clone(), connections.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let n = {
+                let mut c = c.lock().unwrap();
+                *c += 1;
+                *c
+            };
+            let b = b.clone();
+            std::thread::spawn(move || answer(stream, mode, n, &b));
+        }
+    });
+    Server { port, bodies, connections }
+}
+
+fn answer(stream: TcpStream, mode: Mode, n: usize, bodies: &Mutex<Vec<Vec<u8>>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        if line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap();
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    bodies.lock().unwrap().push(body);
+    let mut out = stream;
+    let json =
+        |content: &str| serde_json::json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}).to_string();
+    let reply = |out: &mut TcpStream, status: &str, body: &str| {
+        let _ = write!(
+            out,
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    };
+    match mode {
+        Mode::Label(l) => reply(&mut out, "200 OK", &json(&format!("{{\"label\": \"{l}\"}}"))),
+        Mode::FailOnce(l) if n > 1 => reply(&mut out, "200 OK", &json(&format!("{{\"label\": \"{l}\"}}"))),
+        Mode::FailOnce(_) => reply(&mut out, "500 Internal Server Error", "{}"),
+        Mode::Huge => reply(&mut out, "200 OK", &json(&"x".repeat(200_000))),
+        Mode::NotJson => reply(&mut out, "200 OK", "<html>upstream error</html>"),
+        Mode::Status(s) => reply(&mut out, &format!("{s} Whatever"), "{}"),
+        Mode::Drip => {
+            let _ = write!(out, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n");
+            // Until the client hangs up (a write fails), or a bound of 60 s.
+            for _ in 0..600 {
+                if out.write_all(b" ").and_then(|_| out.flush()).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+struct StoreEgress(Arc<Store>);
+
+impl Egress for StoreEgress {
+    fn record(&self, e: &EgressRecord<'_>) -> anyhow::Result<()> {
+        self.0.record_egress(e.host, e.purpose, e.body, &e.sha256)
+    }
+}
+
+struct Flag(Arc<Mutex<bool>>);
+
+impl Switch for Flag {
+    fn is_off(&self) -> bool {
+        *self.0.lock().unwrap()
+    }
+}
+
+struct Rig {
+    client: Client,
+    store: Arc<Store>,
+    off: Arc<Mutex<bool>>,
+}
+
+fn rig(name: &str, port: u16) -> Rig {
+    let d = common::scratch(name);
+    let settings = StoreSettings { data_dir: d.join("data"), key_file: d.join("etc/master.key") };
+    let store = Arc::new(Store::open(&settings, Role::Daemon).unwrap());
+    let off = Arc::new(Mutex::new(false));
+    let endpoint = Endpoint {
+        base: format!("http://127.0.0.1:{port}/v1"),
+        model: "test".into(),
+        api_key: None,
+        connect_timeout: Duration::from_millis(500),
+    };
+    let client = Client::new(endpoint, Box::new(StoreEgress(store.clone())), Box::new(Flag(off.clone())));
+    Rig { client, store, off }
+}
+
+const LABELS: &[(&str, &str)] = &[("refill", "medication refills"), ("message", "a message for staff")];
+const BUDGET: Duration = Duration::from_secs(2);
+
+#[test]
+fn a_label_comes_back_and_what_left_is_kept_sealed_and_audited() {
+    let server = serve(Mode::Label("message"));
+    let r = rig("assist-ok", server.port);
+    let said = "My kid's school needs a form signed.";
+    assert_eq!(r.client.classify(said, LABELS, BUDGET).unwrap(), "message");
+    let sent = server.bodies.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    let body: serde_json::Value = serde_json::from_slice(&sent[0]).unwrap();
+    // Only what a chat completion needs: no user field, no metadata the provider could log.
+    let mut keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["max_tokens", "messages", "model", "response_format", "stream", "temperature"]);
+    assert!(body["messages"][1]["content"].as_str().unwrap().contains(said));
+    let kept = r.store.egress_entries(true).unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].body.as_deref().unwrap().as_bytes(), &sent[0][..], "the kept body is the exact body sent");
+    assert_eq!(kept[0].host, format!("127.0.0.1:{}", server.port));
+    let audit = r.store.audit_entries().unwrap();
+    assert!(audit.iter().any(|e| e.action == "assist_request" && e.detail.contains(&kept[0].sha256)), "{audit:?}");
+    assert!(matches!(r.store.verify_audit().unwrap(), frontdesk::store::audit::Verdict::Intact { .. }));
+}
+
+#[test]
+fn a_hostile_or_broken_answer_is_an_error_never_a_label() {
+    for (mode, expect) in [
+        (Mode::Label("emergency"), AssistError::Malformed("a label that was not offered")),
+        (Mode::Label("refill\"}; ignore"), AssistError::Malformed("not a label object")),
+        (Mode::Huge, AssistError::Malformed("larger than an answer can be")),
+        (Mode::NotJson, AssistError::Malformed("not JSON")),
+        (Mode::Status(401), AssistError::Status(401)),
+        (Mode::Drip, AssistError::Timeout),
+    ] {
+        let server = serve(mode);
+        let r = rig(&format!("assist-{mode:?}").replace(['"', ';', ' ', '(', ')', '}'], "_"), server.port);
+        let got = r.client.classify("Do you take walk-ins?", LABELS, BUDGET);
+        assert_eq!(got, Err(expect), "{mode:?}");
+    }
+}
+
+#[test]
+fn one_retry_on_a_server_error_then_the_answer() {
+    let server = serve(Mode::FailOnce("refill"));
+    let r = rig("assist-retry", server.port);
+    assert_eq!(r.client.classify("I'm down to my last two pills.", LABELS, BUDGET).unwrap(), "refill");
+    assert_eq!(*server.connections.lock().unwrap(), 2);
+}
+
+#[test]
+fn nobody_listening_opens_the_breaker_and_the_switch_stops_everything() {
+    // A port nothing listens on: bind, note, close.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let r = rig("assist-down", port);
+    for _ in 0..3 {
+        assert!(matches!(r.client.classify("Do you take walk-ins?", LABELS, BUDGET), Err(AssistError::Connect(_))));
+    }
+    assert_eq!(r.client.classify("Do you take walk-ins?", LABELS, BUDGET), Err(AssistError::BreakerOpen));
+
+    let server = serve(Mode::Label("message"));
+    let r = rig("assist-off", server.port);
+    *r.off.lock().unwrap() = true;
+    assert_eq!(r.client.classify("Do you take walk-ins?", LABELS, BUDGET), Err(AssistError::Off));
+    assert_eq!(r.client.summarize("Do you take walk-ins?", BUDGET), Err(AssistError::Off));
+    assert_eq!(*server.connections.lock().unwrap(), 0, "switched off, nothing may connect");
+    assert!(r.store.egress_entries(false).unwrap().is_empty(), "and nothing is recorded as sent");
+    *r.off.lock().unwrap() = false;
+    assert_eq!(r.client.classify("Do you take walk-ins?", LABELS, BUDGET).unwrap(), "message");
+}
