@@ -66,6 +66,7 @@ models: build
 
 models-base: build
 	FRONTDESK=$(FRONTDESK) models/fetch.sh base
+	models/fetch.sh assist
 
 bench: deps build models
 	$(FRONTDESK) bench speech --config $(CONFIG)

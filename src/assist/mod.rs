@@ -13,3 +13,15 @@ pub mod client;
 pub mod redact;
 pub mod settings;
 pub mod switch;
+
+/// The built-in kinds of request, as the model is told them: the flow names of
+/// `[intents.NAME]` with a few words each. "none" is always offered besides.
+pub const REQUEST_LABELS: &[(&str, &str)] = &[
+    ("new_appointment", "wants to be seen or to book a visit"),
+    ("reschedule", "wants to move an appointment they already have"),
+    ("cancel", "wants to cancel an appointment they already have"),
+    ("refill", "needs more of a prescription medication, or the pharmacy has a problem with one"),
+    ("test_results", "asks about results of labs, scans or other tests"),
+    ("billing", "bills, payments, insurance, costs"),
+    ("message", "anything else staff must handle: forms, letters, records, referrals, questions for the nurse or doctor"),
+];
