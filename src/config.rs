@@ -178,7 +178,8 @@ impl Config {
             }
         };
         // Each section checks its own values; here they are put together and located.
-        let sections: [(&str, Vec<(&'static str, String)>); 6] = [
+        let sections: [(&str, Vec<(&'static str, String)>); 7] = [
+            ("assist", self.assist.problems()),
             ("stt", self.stt.problems()),
             ("tts", self.tts.problems()),
             ("rtp", self.rtp.problems()),

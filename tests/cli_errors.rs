@@ -251,3 +251,26 @@ fn line_test_measures_a_line_and_names_what_is_missing() {
     assert_clear_failure(&run("back"), &["\"nosuchdevice\"", "frontdesk line list", "fxo.device"]);
     assert_clear_failure(&run("side"), &["no [fxo.side] section", "front", "back"]);
 }
+
+#[test]
+fn a_language_model_off_the_box_must_be_allowed_and_encrypted() {
+    let dir = common::scratch("badassist");
+    let cfg = config_with_lines(&dir, "\n[assist]\nenabled = true\nendpoint = \"http://api.example.com/v1\"\nbudget_ms = 0\n");
+    let o = Command::new(common::frontdesk_bin()).arg("check-config").arg(&cfg).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let line_of = |prefix: &str| text.lines().position(|l| l.starts_with(prefix)).unwrap() + 1;
+    assert!(!o.status.success());
+    for (key, prefix, hint) in [
+        ("endpoint", "endpoint = \"http://api", "allow_remote = true"),
+        ("endpoint", "endpoint = \"http://api", "must use https://"),
+        ("budget_ms", "budget_ms", "500 to 10000"),
+    ] {
+        let want = format!("{}:{}: assist.{key}:", cfg.display(), line_of(prefix));
+        assert!(err.contains(&want) && err.contains(hint), "{want} / {hint} in: {err}");
+    }
+    // Allowed and over TLS, it passes.
+    let cfg = config_with_lines(&dir, "\n[assist]\nendpoint = \"https://api.example.com/v1\"\nallow_remote = true\n");
+    let o = Command::new(common::frontdesk_bin()).arg("check-config").arg(&cfg).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
