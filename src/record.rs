@@ -116,6 +116,9 @@ pub struct CallRecord {
     /// Which red flag, when the outcome is an emergency (a code such as "chest_pain").
     pub red_flag: Option<String>,
     pub transfer: Option<String>,
+    /// The request was recognised by the optional language model, not by the rules.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub assisted: bool,
     pub transcript: Vec<Utterance>,
     pub latencies: Vec<TurnLatency>,
 }
@@ -138,6 +141,7 @@ impl CallRecord {
             outcome: Outcome::Abandoned,
             red_flag: None,
             transfer: None,
+            assisted: false,
             transcript: Vec::new(),
             latencies: Vec::new(),
         }

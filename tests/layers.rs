@@ -41,8 +41,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "daemon",
         &[
-            "audio", "call", "config", "entropy", "fxo", "health", "line", "logging", "record", "rtp", "sip", "speech", "staff", "store",
-            "wav",
+            "assist", "audio", "call", "config", "entropy", "fxo", "health", "line", "logging", "record", "rtp", "sip", "speech", "staff",
+            "store", "wav",
         ],
     ),
     // Test peers and benchmarks drive lines from outside, as a PBX would.

@@ -40,6 +40,9 @@ pub enum Input {
     /// The service is stopping: the call is told and ended.
     ShuttingDown,
     CallerHungUp,
+    /// The classifier's answer to [`Action::Classify`]: a flow name, or None (no answer,
+    /// "none", too slow, switched off, failed).
+    Classified(Option<String>),
 }
 
 /// What the kind of answer expected next means for listening.
@@ -56,8 +59,19 @@ pub enum Expect {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    Say { text: String, interruptible: bool },
+    Say {
+        text: String,
+        interruptible: bool,
+    },
     Listen(Expect),
+    /// Ask the classifier (the optional language model) which request `text` is: one of
+    /// `labels` (flow name, its description), answered with [`Input::Classified`]. `captured`
+    /// holds what the call has captured of the caller, so none of it is sent in any form.
+    Classify {
+        text: String,
+        labels: Vec<(String, String)>,
+        captured: Vec<String>,
+    },
     Transfer(String),
     HangUp,
 }
@@ -193,6 +207,11 @@ enum Step {
     Transferring {
         emergency: bool,
     },
+    /// Waiting for the classifier's answer about a request the rules did not understand;
+    /// `back` is the step to return to.
+    Classifying {
+        back: Box<Step>,
+    },
     Done,
 }
 
@@ -234,6 +253,8 @@ pub struct Flow {
     /// What the caller heard last as a question: said again after "Are you still there?".
     last_question: String,
     last_expect: Expect,
+    /// A classifier is there to ask about requests the rules did not understand.
+    classify: bool,
 }
 
 impl Flow {
@@ -258,7 +279,15 @@ impl Flow {
             record,
             last_question: String::new(),
             last_expect: Expect::Speech,
+            classify: false,
         }
+    }
+
+    /// Requests the rules do not understand are first put to the classifier
+    /// ([`Action::Classify`]); without it, or when it has no answer, the call goes exactly as
+    /// it does without one.
+    pub fn enable_classification(&mut self) {
+        self.classify = true;
     }
 
     pub fn is_done(&self) -> bool {
@@ -314,6 +343,7 @@ impl Flow {
             Input::CallerHungUp => {
                 self.step = Step::Done;
             }
+            Input::Classified(label) => self.on_classified(&mut out, label),
             Input::MaxDuration => {
                 let text = self.script.prompts.max_duration.clone();
                 self.say(&mut out, text, true);
@@ -439,6 +469,8 @@ impl Flow {
 
     fn on_heard(&mut self, out: &mut Vec<Action>, text: &str) {
         match self.step.clone() {
+            // The engine does not listen while the classifier thinks.
+            Step::Classifying { .. } => {}
             Step::AwaitIntent => self.on_request(out, text),
             Step::AnythingElse => match yesno::yes_no(text) {
                 Answer::No if self.script.matcher.classify(text).is_none() => self.goodbye(out),
@@ -604,6 +636,45 @@ impl Flow {
                 Some(name) if self.script.flows.contains_key(name) => self.start_flow(out, name, None),
                 _ => self.not_understood(out),
             },
+            None => self.classify_or_not_understood(out, text),
+        }
+    }
+
+    /// A request no rule understood: asked of the classifier once, with the hold prompt while
+    /// it thinks; otherwise (or when it has no answer) not understood, as always. The red-flag
+    /// check has already run on these words: an emergency never waits for a model.
+    fn classify_or_not_understood(&mut self, out: &mut Vec<Action>, text: &str) {
+        if !self.classify || !matches!(self.step, Step::AwaitIntent | Step::AnythingElse) || text.trim().is_empty() {
+            return self.not_understood(out);
+        }
+        let labels = self.script.flows.iter().map(|(name, f)| (name.clone(), f.summary.clone())).collect();
+        let mut captured: Vec<String> = Vec::new();
+        if let Some(n) = &self.name {
+            captured.push(format!("{} {}", n.given, n.family));
+        }
+        captured.extend(self.spelled.iter().cloned());
+        captured.extend(self.record.caller_name.iter().cloned());
+        captured.extend(self.record.slots.values().cloned());
+        let back = std::mem::replace(&mut self.step, Step::Done);
+        self.step = Step::Classifying { back: Box::new(back) };
+        let hold = self.script.prompts.hold.clone();
+        if !hold.trim().is_empty() {
+            self.say(out, hold, false);
+        }
+        out.push(Action::Classify { text: text.to_string(), labels, captured });
+    }
+
+    /// The classifier's answer: a request flow of this script starts as if the rules had
+    /// recognised it; no answer is "not understood", exactly as without a classifier.
+    fn on_classified(&mut self, out: &mut Vec<Action>, label: Option<String>) {
+        let Step::Classifying { back } = self.step.clone() else { return };
+        self.step = *back;
+        match label.filter(|l| self.script.flows.contains_key(l)) {
+            Some(name) => {
+                self.misses = 0;
+                self.record.assisted = true;
+                self.start_flow(out, &name, None);
+            }
             None => self.not_understood(out),
         }
     }
@@ -1491,6 +1562,54 @@ mod tests {
 
     fn heard(text: &str) -> Input {
         Input::Heard { text: text.into(), confidence: 0.9 }
+    }
+
+    fn new_flow(classify: bool) -> Flow {
+        let today = Date { year: 2026, month: 11, day: 23 };
+        let ctx = CallContext { open: true, today, caller: None, dialled: None, started_at: "2026-11-23T10:00:00-05:00".into() };
+        let mut flow = Flow::new(Script::new(&ScriptConfig::default()), ctx);
+        if classify {
+            flow.enable_classification();
+        }
+        flow.start();
+        flow
+    }
+
+    /// Words no rule understands go to the classifier once, with the hold prompt; its label
+    /// starts that request; no label (or one that is not a request of this script) leaves the
+    /// call exactly where it would be without a classifier.
+    #[test]
+    fn an_unforeseen_request_is_classified_and_no_answer_changes_nothing() {
+        let said = "My kid's school needs a form signed.";
+        let mut plain = new_flow(false);
+        let without = plain.on_input(1000, heard(said));
+        assert!(!without.iter().any(|a| matches!(a, Action::Classify { .. })));
+
+        for label in [None, Some("emergency".to_string()), Some("no_such_flow".to_string())] {
+            let mut flow = new_flow(true);
+            let asked = flow.on_input(1000, heard(said));
+            let hold = flow.script.prompts.hold.clone();
+            assert_eq!(asked[0], Action::Say { text: hold, interruptible: false }, "{asked:?}");
+            let Action::Classify { text, labels, .. } = &asked[1] else { panic!("{asked:?}") };
+            assert_eq!(text, said);
+            assert!(labels.iter().any(|(n, d)| n == "refill" && !d.is_empty()), "{labels:?}");
+            // Heard again while it thinks (the engine does not deliver it): ignored.
+            assert!(flow.on_input(1500, heard("hello?")).is_empty());
+            let after = flow.on_input(2000, Input::Classified(label.clone()));
+            assert_eq!(after, without, "with {label:?} the call goes on as without a classifier");
+            assert_eq!(flow.step, plain.step);
+            assert!(!flow.record.assisted);
+        }
+
+        let mut flow = new_flow(true);
+        flow.on_input(1000, heard(said));
+        let after = flow.on_input(2000, Input::Classified(Some("message".into())));
+        let intro = flow.script.flows["message"].intro.clone();
+        assert!(after.iter().any(|a| matches!(a, Action::Say { text, .. } if *text == intro)), "{after:?}");
+        assert!(flow.record.assisted);
+        assert!(matches!(flow.step, Step::Slot { ref flow, .. } if flow == "message"), "{:?}", flow.step);
+        // A late answer after the call moved on is ignored.
+        assert!(flow.on_input(3000, Input::Classified(Some("refill".into()))).is_empty());
     }
 
     /// Medication names are primed for only while the caller is asked which medication, or

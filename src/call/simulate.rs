@@ -126,6 +126,8 @@ pub fn run(
                     follow_up = Some(Input::TransferResult(if opts.transfer_fails { Err("no answer".into()) } else { Ok(()) }));
                 }
                 Action::HangUp => {}
+                // No classifier in a simulation: the answer is "none".
+                Action::Classify { .. } => follow_up = Some(Input::Classified(None)),
             }
         }
         out.flush()?;

@@ -19,6 +19,7 @@
 //! - `recognition.rs`: the recognition queue every call shares;
 //! - `timers.rs`: the keypad pause, no input, the call's length limit and the watchdog.
 
+mod classify;
 mod keypad;
 mod listening;
 mod recognition;
@@ -42,6 +43,7 @@ use crate::line::{CallLeg, Clock, Frame, LineEvent};
 use crate::record::now_rfc3339;
 use crate::speech::tts::Voice;
 use crate::store::Store;
+pub use classify::Classifier;
 use listening::{BargeIn, EarlyEnd, MIN_TURN_SPEECH_MS, PART_AFTER_SILENCE_MS};
 use recognition::SttClient;
 pub use recognition::SttPool;
@@ -69,6 +71,8 @@ pub struct Shared {
     pub closing: std::sync::atomic::AtomicBool,
     /// Where fixed prompts are kept between starts (the daemon's state directory).
     pub prompt_cache: Option<crate::call::prompt_cache::PromptCache>,
+    /// Asked about requests the rules do not understand (`[assist] classify`); None: never.
+    pub classifier: Option<Arc<dyn Classifier>>,
 }
 
 impl Shared {
@@ -190,6 +194,8 @@ struct Call {
     awaiting_speculation: Option<Vec<i16>>,
     recorder: Option<crate::store::recording::Recorder>,
     log_id: String,
+    /// The classifier's answer being waited for (see `classify`).
+    classifying: Option<classify::Answer>,
 }
 
 impl Call {
@@ -202,6 +208,9 @@ impl Call {
         let ctx = CallContext { open, today, caller: info.caller.clone(), dialled: info.dialled.clone(), started_at: now_rfc3339() };
         let mut flow = Flow::new(script, ctx);
         flow.record.caller_name = info.caller_name.clone();
+        if shared.classifier.is_some() {
+            flow.enable_classification();
+        }
         let stt_jobs = SttClient::new(shared.stt_pool.clone(), clock.clone());
         let (tts_jobs, tts_rx) = channel();
         let (tts_tx, tts_out) = channel();
@@ -266,6 +275,7 @@ impl Call {
             awaiting_speculation: None,
             recorder: None,
             log_id,
+            classifying: None,
             shared,
             leg,
         }
@@ -346,6 +356,7 @@ impl Call {
         while let Some(done) = self.stt_jobs.try_recv() {
             self.on_transcript(done);
         }
+        self.poll_classification();
         self.hold_if_late();
         self.play();
         self.timers();
@@ -364,6 +375,9 @@ impl Call {
                 && let Ok(chunk) = self.tts_out.recv_timeout(SETTLE_LIMIT)
             {
                 self.on_tts(chunk);
+                continue;
+            }
+            if self.wait_classification() {
                 continue;
             }
             return;
@@ -415,6 +429,11 @@ impl Call {
     fn advance(&mut self) {
         while let Some(action) = self.pending.front().cloned() {
             match action {
+                // Asked at once, while the hold prompt before it plays.
+                Action::Classify { text, labels, captured } => {
+                    self.pending.pop_front();
+                    self.start_classification(text, labels, captured);
+                }
                 Action::Say { text, interruptible } => {
                     self.pending.pop_front();
                     self.next_tts_id += 1;

@@ -65,6 +65,11 @@ const MONDAY_MORNING: &str = "2026-11-23T15:00:00Z";
 impl Harness {
     /// A call answered and its greeting started; None when the models are missing.
     fn start(test: &str) -> Option<Harness> {
+        Harness::start_with(test, None)
+    }
+
+    /// The same, with a classifier for requests the rules do not understand.
+    fn start_with(test: &str, classifier: Option<Arc<dyn super::Classifier>>) -> Option<Harness> {
         static SERIAL: Mutex<()> = Mutex::new(());
         let Some(m) = models() else {
             eprintln!("{test}: skipped, the models named in examples/frontdesk.toml are missing (run `make models`)");
@@ -83,6 +88,7 @@ impl Harness {
             prompt_audio: std::sync::Mutex::new(prompt_audio),
             closing: Default::default(),
             prompt_cache: None,
+            classifier,
         });
         let info = CallInfo { caller: Some("+15551234567".into()), dialled: None, log_id: test.into(), caller_name: None };
         let (line, leg) = memory::pair(info, Clock::simulated(MONDAY_MORNING.parse().unwrap()));
@@ -359,4 +365,51 @@ fn the_caller_hanging_up_ends_the_call() {
     h.until("the end", Duration::from_secs(1), |c| c.phase == Phase::Ended);
     h.call.finish();
     assert!(!h.line.agent_hung_up());
+}
+
+/// Stands in for the language model (`tests/assist_*.rs` run the real one): answers `label`
+/// and keeps what it was asked.
+struct Asked {
+    label: Option<String>,
+    asked: Mutex<Vec<(String, Vec<String>)>>,
+}
+
+impl super::Classifier for Asked {
+    fn classify(&self, text: &str, labels: &[(String, String)], _captured: &[String]) -> Option<String> {
+        self.asked.lock().unwrap().push((text.to_string(), labels.iter().map(|(n, _)| n.clone()).collect()));
+        self.label.clone()
+    }
+}
+
+/// An unforeseen request goes to the classifier while the caller hears the hold prompt; its
+/// label starts that request, and no label is "not understood", as without one.
+#[test]
+fn an_unforeseen_request_is_classified_while_the_hold_prompt_plays() {
+    for label in [Some("message"), None] {
+        let classifier = Arc::new(Asked { label: label.map(String::from), asked: Mutex::new(Vec::new()) });
+        let Some(mut h) = Harness::start_with("classify", Some(classifier.clone())) else { return };
+        h.until_listening("the greeting's end");
+        h.say("My kid's school needs a form signed.");
+        h.until("a reply", Duration::from_secs(20), |c| {
+            c.flow.record.transcript.iter().filter(|u| u.speaker == Speaker::Agent).count() >= 3
+        });
+        h.until_listening("the next question");
+        let asked = classifier.asked.lock().unwrap().clone();
+        assert_eq!(asked.len(), 1, "{asked:?}");
+        assert!(asked[0].0.to_lowercase().contains("school"), "{asked:?}");
+        assert!(asked[0].1.contains(&"refill".to_string()), "{asked:?}");
+        let said: Vec<String> = h.agent_said().into_iter().map(|(t, _)| t).collect();
+        let script = h.call.flow.script().clone();
+        assert_eq!(said[1], script.prompts.hold, "{said:?}");
+        match label {
+            Some(l) => {
+                assert_eq!(said[2], script.flows[l].intro, "{said:?}");
+                assert!(h.call.flow.record.assisted);
+            }
+            None => {
+                assert_eq!(said[2], script.prompts.not_understood, "{said:?}");
+                assert!(!h.call.flow.record.assisted);
+            }
+        }
+    }
 }

@@ -1,0 +1,72 @@
+//! Asking the classifier (the optional language model, as the daemon provides it) which
+//! request a caller's words are, without holding up the call.
+//!
+//! The flow asks ([`Action::Classify`]) only for words no rule understood, after the red-flag
+//! check. The question runs on a thread of its own (inference never runs on the media clock);
+//! the call meanwhile says the hold prompt and does not listen (what the caller says is kept
+//! in the preroll, as over any prompt that may not be interrupted). The answer comes back
+//! through a channel polled each frame. The classifier holds its own deadline, so an answer, or
+//! None, always comes; a call that ends first simply drops it.
+//!
+//! [`Action::Classify`]: crate::call::flow::Action::Classify
+
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+
+use super::Call;
+use crate::call::flow::Input;
+
+/// What classifies a request the rules did not understand. `labels` are (flow name,
+/// description); the answer is one of the names, or None. Blocks for at most its own budget;
+/// `captured` are values the call captured that must not be sent in any form.
+pub trait Classifier: Send + Sync {
+    fn classify(&self, text: &str, labels: &[(String, String)], captured: &[String]) -> Option<String>;
+}
+
+impl Call {
+    pub(super) fn start_classification(&mut self, text: String, labels: Vec<(String, String)>, captured: Vec<String>) {
+        let Some(classifier) = self.shared.classifier.clone() else {
+            // The flow only asks when there is one; answer as "none" all the same.
+            return self.on_input(Input::Classified(None));
+        };
+        let (tx, rx) = channel();
+        let spawned = std::thread::Builder::new().name(format!("assist-{}", self.log_id)).spawn(move || {
+            let _ = tx.send(classifier.classify(&text, &labels, &captured));
+        });
+        if spawned.is_err() {
+            return self.on_input(Input::Classified(None));
+        }
+        tracing::debug!(call = %self.log_id, "request not understood by the rules: asking the classifier");
+        // The hold prompt, if any, was the flow's; no second one.
+        self.times.held = true;
+        self.classifying = Some(rx);
+    }
+
+    /// Hands the classifier's answer to the flow once it is there.
+    pub(super) fn poll_classification(&mut self) {
+        let Some(rx) = &self.classifying else { return };
+        let answer = match rx.try_recv() {
+            Ok(label) => label,
+            Err(TryRecvError::Empty) => return,
+            Err(TryRecvError::Disconnected) => None,
+        };
+        self.classifying = None;
+        tracing::debug!(call = %self.log_id, label = answer.as_deref().unwrap_or("none"), "classifier answered");
+        self.on_input(Input::Classified(answer));
+    }
+
+    /// On simulated time the answer is waited for, like recognition (see `settle`).
+    pub(super) fn wait_classification(&mut self) -> bool {
+        let Some(rx) = &self.classifying else { return false };
+        let answer: Option<String> = rx.recv_timeout(super::SETTLE_LIMIT).unwrap_or_default();
+        self.classifying = None;
+        self.on_input(Input::Classified(answer));
+        true
+    }
+
+    pub(super) fn is_classifying(&self) -> bool {
+        self.classifying.is_some()
+    }
+}
+
+/// For the type of `Call::classifying`.
+pub(super) type Answer = Receiver<Option<String>>;
