@@ -5,6 +5,7 @@ pub mod alsa;
 pub mod baresip;
 pub mod daemon;
 pub mod listening;
+pub mod llm_fake;
 pub mod persona;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,106 @@
+//! A real call to the real daemon with `[assist]` on, the endpoint being a recording stand-in
+//! on 127.0.0.1 (a cloud model cannot run here; what matters is what left the box). The caller
+//! names herself and asks something no rule understands: the daemon asks the model while the
+//! hold prompt plays, the label starts the request, and the one body that left holds the
+//! request but not the name, the number or the call. Then `frontdesk assist off` (run while the
+//! daemon runs) stops the next call's request before any connection is made, and that call
+//! goes as without a model.
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::daemon::Daemon;
+use common::listening::converse;
+use common::llm_fake::{Mode, serve};
+use common::persona::{Persona, Reply};
+
+mod common;
+
+/// Greeted, says `request`; hangs up at the next question.
+struct Asks {
+    request: &'static str,
+    said: bool,
+}
+
+impl Persona for Asks {
+    fn name(&self) -> &str {
+        "a caller with an unforeseen request"
+    }
+
+    fn reply(&mut self, _agent: &str) -> Reply {
+        if self.said {
+            return Reply::HangUp;
+        }
+        self.said = true;
+        Reply::Say(self.request.into())
+    }
+}
+
+const REQUEST: &str = "Hi, this is Rose Baker. My kid's school needs a form signed by the doctor before she can play sports.";
+
+fn frontdesk(config: &std::path::Path, args: &[&str]) -> String {
+    let o = Command::new(common::frontdesk_bin()).arg("--config").arg(config).args(args).output().unwrap();
+    assert!(o.status.success(), "frontdesk {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn an_unforeseen_request_is_classified_by_the_model_and_only_redacted_words_leave() {
+    let server = serve(Mode::Label("message"));
+    let tail = format!("[assist]\nenabled = true\nendpoint = \"http://127.0.0.1:{}/v1\"\nbudget_ms = 5000\n", server.port);
+    let mut edits = common::ALWAYS_OPEN.to_vec();
+    edits.push(common::ONE_STT_THREAD);
+    let port = 18560;
+    let d = Daemon::launch_edited("assist-call", port, "app = \"conversation\"", &tail, "info", &edits);
+    let config = d.dir.join("frontdesk.toml");
+    let talk = converse(port, Box::new(Asks { request: REQUEST, said: false }), Duration::from_secs(180));
+    eprintln!("{}", talk.transcript());
+    d.wait_for("conversation ended", Duration::from_secs(60));
+
+    // What left the box: one request, the words of the request, nothing that names her.
+    let bodies = server.bodies.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 1, "{}", talk.transcript());
+    let body = String::from_utf8(bodies[0].clone()).unwrap();
+    eprintln!("what left the box: {body}");
+    assert!(body.contains("school") && body.contains("form"), "{body}");
+    for secret in ["Rose", "Baker", "caller@", "127.0.0.1", "Call-ID", "call"] {
+        let user = &serde_json::from_str::<serde_json::Value>(&body).unwrap()["messages"][1]["content"];
+        assert!(!user.as_str().unwrap().contains(secret), "{secret:?} left the box: {body}");
+    }
+    assert!(!body.contains("Rose") && !body.contains("Baker"), "{body}");
+    // The label started the request: the agent introduced the message flow.
+    let script = common::config().script();
+    let intro = &frontdesk::call::flow::Script::new(&script).flows["message"].intro;
+    let first_words: String = intro.split_whitespace().take(3).collect::<Vec<_>>().join(" ").to_lowercase();
+    assert!(
+        talk.transcript().to_lowercase().contains(first_words.trim_end_matches([',', '.'])),
+        "{intro:?} not heard:\n{}",
+        talk.transcript()
+    );
+
+    // The same body is kept sealed on the box, with its hash in the audit trail.
+    let log = frontdesk(&config, &["assist", "log", "--bodies"]);
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bodies[0]))
+    };
+    assert!(log.contains(&sha) && log.contains(&body), "{log}");
+    let audit = frontdesk(&config, &["audit", "show", "--last", "50"]);
+    assert!(audit.contains("assist_request") && audit.contains(&sha), "{audit}");
+
+    // Switched off while the daemon runs: the next call makes no request at all.
+    frontdesk(&config, &["assist", "off"]);
+    let again = converse(port, Box::new(Asks { request: REQUEST, said: false }), Duration::from_secs(180));
+    eprintln!("{}", again.transcript());
+    let log = d.stop();
+    assert_eq!(*server.connections.lock().unwrap(), 1, "a request went out while switched off");
+    let not_understood = common::config().script().prompts.not_understood.to_lowercase();
+    let opening: String = not_understood.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+    assert!(again.transcript().to_lowercase().contains(opening.trim_end_matches([',', '.'])), "{}", again.transcript());
+    let audit = frontdesk(&config, &["audit", "show", "--last", "50"]);
+    assert!(audit.contains("assist_off"), "{audit}");
+    // And the name stays out of the daemon's log.
+    for secret in ["Rose", "Baker"] {
+        assert!(!log.lines().any(|l| l.contains(secret)), "{secret:?} in the log");
+    }
+}

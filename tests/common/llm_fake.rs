@@ -1,0 +1,94 @@
+//! A recording stand-in for a language model endpoint on 127.0.0.1: it keeps every request
+//! body it receives (what left the box) and answers as told, well or badly.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug)]
+pub enum Mode {
+    Label(&'static str),
+    Huge,
+    NotJson,
+    /// Headers, then one byte now and then, never finishing within the budget.
+    Drip,
+    Status(u16),
+    /// 500 on the first request, the label after.
+    FailOnce(&'static str),
+}
+
+pub struct Server {
+    pub port: u16,
+    pub bodies: Arc<Mutex<Vec<Vec<u8>>>>,
+    pub connections: Arc<Mutex<usize>>,
+}
+
+pub fn serve(mode: Mode) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let connections = Arc::new(Mutex::new(0));
+    let (b, c) = (bodies.clone(), connections.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let n = {
+                let mut c = c.lock().unwrap();
+                *c += 1;
+                *c
+            };
+            let b = b.clone();
+            std::thread::spawn(move || answer(stream, mode, n, &b));
+        }
+    });
+    Server { port, bodies, connections }
+}
+
+fn answer(stream: TcpStream, mode: Mode, n: usize, bodies: &Mutex<Vec<Vec<u8>>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        if line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap();
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    bodies.lock().unwrap().push(body);
+    let mut out = stream;
+    let json =
+        |content: &str| serde_json::json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}).to_string();
+    let reply = |out: &mut TcpStream, status: &str, body: &str| {
+        let _ = write!(
+            out,
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    };
+    match mode {
+        Mode::Label(l) => reply(&mut out, "200 OK", &json(&format!("{{\"label\": \"{l}\"}}"))),
+        Mode::FailOnce(l) if n > 1 => reply(&mut out, "200 OK", &json(&format!("{{\"label\": \"{l}\"}}"))),
+        Mode::FailOnce(_) => reply(&mut out, "500 Internal Server Error", "{}"),
+        Mode::Huge => reply(&mut out, "200 OK", &json(&"x".repeat(200_000))),
+        Mode::NotJson => reply(&mut out, "200 OK", "<html>upstream error</html>"),
+        Mode::Status(s) => reply(&mut out, &format!("{s} Whatever"), "{}"),
+        Mode::Drip => {
+            let _ = write!(out, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n");
+            // Until the client hangs up (a write fails), or a bound of 60 s.
+            for _ in 0..600 {
+                if out.write_all(b" ").and_then(|_| out.flush()).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
