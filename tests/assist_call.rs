@@ -38,6 +38,17 @@ impl Persona for Asks {
 
 const REQUEST: &str = "Hi, this is Rose Baker. My kid's school needs a form signed by the doctor before she can play sports.";
 
+/// Whether the first four words of `prompt` are in `transcript`, punctuation and case aside
+/// (the caller's recogniser writes "Sorry I didn't" as readily as "Sorry, I didn't").
+fn heard(transcript: &str, prompt: &str) -> bool {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric() && c != '\'').filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+    };
+    let (t, p) = (words(transcript), words(prompt));
+    let p = &p[..p.len().min(4)];
+    t.windows(p.len()).any(|w| w == p)
+}
+
 fn frontdesk(config: &std::path::Path, args: &[&str]) -> String {
     let o = Command::new(common::frontdesk_bin()).arg("--config").arg(config).args(args).output().unwrap();
     assert!(o.status.success(), "frontdesk {args:?}: {}", String::from_utf8_lossy(&o.stderr));
@@ -57,32 +68,32 @@ fn an_unforeseen_request_is_classified_by_the_model_and_only_redacted_words_leav
     eprintln!("{}", talk.transcript());
     d.wait_for("conversation ended", Duration::from_secs(60));
 
-    // What left the box: one request, the words of the request, nothing that names her.
+    // What left the box: the words of the request, nothing that names her. If the engine
+    // took her pause after her name for the end of a turn, that part was asked about first,
+    // then the whole once she went on: the last request holds the whole.
     let bodies = server.bodies.lock().unwrap().clone();
-    assert_eq!(bodies.len(), 1, "{}", talk.transcript());
-    let body = String::from_utf8(bodies[0].clone()).unwrap();
-    eprintln!("what left the box: {body}");
-    assert!(body.contains("school") && body.contains("form"), "{body}");
-    for secret in ["Rose", "Baker", "caller@", "127.0.0.1", "Call-ID", "call"] {
-        let user = &serde_json::from_str::<serde_json::Value>(&body).unwrap()["messages"][1]["content"];
-        assert!(!user.as_str().unwrap().contains(secret), "{secret:?} left the box: {body}");
+    assert!(!bodies.is_empty() && bodies.len() <= 2, "{} requests\n{}", bodies.len(), talk.transcript());
+    for b in &bodies {
+        let body = String::from_utf8(b.clone()).unwrap();
+        eprintln!("what left the box: {body}");
+        let user = serde_json::from_str::<serde_json::Value>(&body).unwrap()["messages"][1]["content"].as_str().unwrap().to_string();
+        for secret in ["Rose", "Baker", "caller@", "127.0.0.1", "Call-ID", "call"] {
+            assert!(!user.contains(secret), "{secret:?} left the box: {body}");
+        }
+        assert!(!body.contains("Rose") && !body.contains("Baker"), "{body}");
     }
-    assert!(!body.contains("Rose") && !body.contains("Baker"), "{body}");
+    let body = String::from_utf8(bodies.last().unwrap().clone()).unwrap();
+    assert!(body.contains("school") && body.contains("form"), "{body}");
     // The label started the request: the agent introduced the message flow.
     let script = common::config().script();
     let intro = &frontdesk::call::flow::Script::new(&script).flows["message"].intro;
-    let first_words: String = intro.split_whitespace().take(3).collect::<Vec<_>>().join(" ").to_lowercase();
-    assert!(
-        talk.transcript().to_lowercase().contains(first_words.trim_end_matches([',', '.'])),
-        "{intro:?} not heard:\n{}",
-        talk.transcript()
-    );
+    assert!(heard(&talk.transcript(), intro), "{intro:?} not heard:\n{}", talk.transcript());
 
     // The same body is kept sealed on the box, with its hash in the audit trail.
     let log = frontdesk(&config, &["assist", "log", "--bodies"]);
     let sha = {
         use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(&bodies[0]))
+        hex::encode(sha2::Sha256::digest(bodies.last().unwrap()))
     };
     assert!(log.contains(&sha) && log.contains(&body), "{log}");
     let audit = frontdesk(&config, &["audit", "show", "--last", "50"]);
@@ -90,13 +101,13 @@ fn an_unforeseen_request_is_classified_by_the_model_and_only_redacted_words_leav
 
     // Switched off while the daemon runs: the next call makes no request at all.
     frontdesk(&config, &["assist", "off"]);
+    let before = *server.connections.lock().unwrap();
     let again = converse(port, Box::new(Asks { request: REQUEST, said: false }), Duration::from_secs(180));
     eprintln!("{}", again.transcript());
     let log = d.stop();
-    assert_eq!(*server.connections.lock().unwrap(), 1, "a request went out while switched off");
-    let not_understood = common::config().script().prompts.not_understood.to_lowercase();
-    let opening: String = not_understood.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
-    assert!(again.transcript().to_lowercase().contains(opening.trim_end_matches([',', '.'])), "{}", again.transcript());
+    assert_eq!(*server.connections.lock().unwrap(), before, "a request went out while switched off");
+    let not_understood = common::config().script().prompts.not_understood;
+    assert!(heard(&again.transcript(), &not_understood), "{not_understood:?} not heard:\n{}", again.transcript());
     let audit = frontdesk(&config, &["audit", "show", "--last", "50"]);
     assert!(audit.contains("assist_off"), "{audit}");
     // And the name stays out of the daemon's log.

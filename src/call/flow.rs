@@ -211,6 +211,7 @@ enum Step {
     /// `back` is the step to return to.
     Classifying {
         back: Box<Step>,
+        text: String,
     },
     Done,
 }
@@ -469,8 +470,13 @@ impl Flow {
 
     fn on_heard(&mut self, out: &mut Vec<Action>, text: &str) {
         match self.step.clone() {
-            // The engine does not listen while the classifier thinks.
-            Step::Classifying { .. } => {}
+            // The caller went on while the classifier thought ("Hi, this is Rose." ... "My
+            // kid's school needs a form."): the two are one request, taken afresh; the
+            // classifier's answer about the first part no longer counts.
+            Step::Classifying { back, text: before } => {
+                self.step = *back;
+                self.on_heard(out, &format!("{before} {text}"));
+            }
             Step::AwaitIntent => self.on_request(out, text),
             Step::AnythingElse => match yesno::yes_no(text) {
                 Answer::No if self.script.matcher.classify(text).is_none() => self.goodbye(out),
@@ -656,10 +662,11 @@ impl Flow {
         captured.extend(self.record.caller_name.iter().cloned());
         captured.extend(self.record.slots.values().cloned());
         let back = std::mem::replace(&mut self.step, Step::Done);
-        self.step = Step::Classifying { back: Box::new(back) };
+        self.step = Step::Classifying { back: Box::new(back), text: text.to_string() };
         let hold = self.script.prompts.hold.clone();
         if !hold.trim().is_empty() {
-            self.say(out, hold, false);
+            // Interruptible: a caller who was only pausing goes on over it (see on_heard).
+            self.say(out, hold, true);
         }
         out.push(Action::Classify { text: text.to_string(), labels, captured });
     }
@@ -667,7 +674,7 @@ impl Flow {
     /// The classifier's answer: a request flow of this script starts as if the rules had
     /// recognised it; no answer is "not understood", exactly as without a classifier.
     fn on_classified(&mut self, out: &mut Vec<Action>, label: Option<String>) {
-        let Step::Classifying { back } = self.step.clone() else { return };
+        let Step::Classifying { back, .. } = self.step.clone() else { return };
         self.step = *back;
         match label.filter(|l| self.script.flows.contains_key(l)) {
             Some(name) => {
@@ -1589,12 +1596,10 @@ mod tests {
             let mut flow = new_flow(true);
             let asked = flow.on_input(1000, heard(said));
             let hold = flow.script.prompts.hold.clone();
-            assert_eq!(asked[0], Action::Say { text: hold, interruptible: false }, "{asked:?}");
+            assert_eq!(asked[0], Action::Say { text: hold, interruptible: true }, "{asked:?}");
             let Action::Classify { text, labels, .. } = &asked[1] else { panic!("{asked:?}") };
             assert_eq!(text, said);
             assert!(labels.iter().any(|(n, d)| n == "refill" && !d.is_empty()), "{labels:?}");
-            // Heard again while it thinks (the engine does not deliver it): ignored.
-            assert!(flow.on_input(1500, heard("hello?")).is_empty());
             let after = flow.on_input(2000, Input::Classified(label.clone()));
             assert_eq!(after, without, "with {label:?} the call goes on as without a classifier");
             assert_eq!(flow.step, plain.step);
@@ -1610,6 +1615,17 @@ mod tests {
         assert!(matches!(flow.step, Step::Slot { ref flow, .. } if flow == "message"), "{:?}", flow.step);
         // A late answer after the call moved on is ignored.
         assert!(flow.on_input(3000, Input::Classified(Some("refill".into()))).is_empty());
+
+        // The caller goes on while the classifier thinks: both parts are one request, and a
+        // rule that understands the whole takes it without the classifier.
+        let mut flow = new_flow(true);
+        let asked = flow.on_input(1000, heard("Hi, this is Rose Baker."));
+        assert!(asked.iter().any(|a| matches!(a, Action::Classify { .. })), "{asked:?}");
+        let went_on = flow.on_input(1500, heard("I need a refill of my lisinopril."));
+        let intro = flow.script.flows["refill"].intro.clone();
+        assert!(went_on.iter().any(|a| matches!(a, Action::Say { text, .. } if *text == intro)), "{went_on:?}");
+        assert!(flow.on_input(2000, Input::Classified(Some("message".into()))).is_empty(), "the first part's answer no longer counts");
+        assert!(!flow.record.assisted);
     }
 
     /// Medication names are primed for only while the caller is asked which medication, or

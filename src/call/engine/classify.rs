@@ -3,9 +3,9 @@
 //!
 //! The flow asks ([`Action::Classify`]) only for words no rule understood, after the red-flag
 //! check. The question runs on a thread of its own (inference never runs on the media clock);
-//! the call meanwhile says the hold prompt and does not listen (what the caller says is kept
-//! in the preroll, as over any prompt that may not be interrupted). The answer comes back
-//! through a channel polled each frame. The classifier holds its own deadline, so an answer, or
+//! the call meanwhile says the hold prompt (interruptible) and goes on listening: a caller who
+//! was only pausing goes on, and that turn joins the one being classified, whose answer is
+//! then dropped. The answer comes back through a channel polled each frame. The classifier holds its own deadline, so an answer, or
 //! None, always comes; a call that ends first simply drops it.
 //!
 //! [`Action::Classify`]: crate::call::flow::Action::Classify
@@ -43,6 +43,11 @@ impl Call {
 
     /// Hands the classifier's answer to the flow once it is there.
     pub(super) fn poll_classification(&mut self) {
+        // Not while the caller talks: if that turn has words it joins the request and this
+        // answer is dropped; if it was a cough, the answer is taken after it.
+        if self.endpointer.is_in_speech() {
+            return;
+        }
         let Some(rx) = &self.classifying else { return };
         let answer = match rx.try_recv() {
             Ok(label) => label,
@@ -65,6 +70,12 @@ impl Call {
 
     pub(super) fn is_classifying(&self) -> bool {
         self.classifying.is_some()
+    }
+
+    pub(super) fn drop_classification(&mut self) {
+        if self.classifying.take().is_some() {
+            tracing::debug!(call = %self.log_id, "the caller went on: the classifier's answer is not waited for");
+        }
     }
 }
 

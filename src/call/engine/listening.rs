@@ -60,15 +60,13 @@ impl Call {
         let voiced = !echo && self.vad.is_voiced(frame);
         // Speech during a prompt that may not be interrupted (emergency instructions) is not
         // a turn.
-        // Nor while the classifier thinks about the last turn: a new one would overtake it.
-        let hearing = !self.is_classifying()
-            && match self.phase {
-                // While the last words are transcribed the caller may go on ("March fifth ...
-                // nineteen eighty"): that is the same turn continuing.
-                Phase::Listening { .. } | Phase::Transcribing => true,
-                Phase::Speaking => self.barge_in_allowed(),
-                _ => false,
-            };
+        let hearing = match self.phase {
+            // While the last words are transcribed the caller may go on ("March fifth ...
+            // nineteen eighty"): that is the same turn continuing.
+            Phase::Listening { .. } | Phase::Transcribing => true,
+            Phase::Speaking => self.barge_in_allowed(),
+            _ => false,
+        };
         if !hearing {
             if self.endpointer.is_in_speech() {
                 self.endpointer.reset();
@@ -373,6 +371,9 @@ impl Call {
         if self.barged.take().is_some() {
             self.cancel_synthesis();
         }
+        // A turn while the classifier thinks continues the request it was asked about (the
+        // flow joins them); its answer about the first part is dropped unread.
+        self.drop_classification();
         self.on_input(Input::Heard { text, confidence });
     }
 

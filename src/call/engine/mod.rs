@@ -481,6 +481,10 @@ impl Call {
         if self.prompts.is_empty() && matches!(self.phase, Phase::Speaking) && self.flow.is_done() {
             self.phase = Phase::Ended;
         }
+        // The hold prompt is over and the classifier still thinks: hear the caller meanwhile.
+        if self.prompts.is_empty() && self.pending.is_empty() && matches!(self.phase, Phase::Speaking) && self.is_classifying() {
+            self.phase = Phase::Transcribing;
+        }
     }
 
     fn listen(&mut self, expect: Expect) {
