@@ -16,7 +16,8 @@ use common::persona::{Persona, Reply};
 
 mod common;
 
-/// Greeted, says `request`; hangs up at the next question.
+/// Greeted, says `request`; hangs up at the next question. What the agent says that asks
+/// nothing ("One moment", or a "Sorry" cut short because she was still talking) is heard out.
 struct Asks {
     request: &'static str,
     said: bool,
@@ -27,9 +28,9 @@ impl Persona for Asks {
         "a caller with an unforeseen request"
     }
 
-    fn reply(&mut self, _agent: &str) -> Reply {
+    fn reply(&mut self, agent: &str) -> Reply {
         if self.said {
-            return Reply::HangUp;
+            return if agent.contains('?') { Reply::HangUp } else { Reply::Silence };
         }
         self.said = true;
         Reply::Say(self.request.into())
@@ -105,6 +106,7 @@ fn an_unforeseen_request_is_classified_by_the_model_and_only_redacted_words_leav
     let again = converse(port, Box::new(Asks { request: REQUEST, said: false }), Duration::from_secs(180));
     eprintln!("{}", again.transcript());
     let log = d.stop();
+    eprintln!("--- daemon log ---\n{log}");
     assert_eq!(*server.connections.lock().unwrap(), before, "a request went out while switched off");
     let not_understood = common::config().script().prompts.not_understood;
     assert!(heard(&again.transcript(), &not_understood), "{not_understood:?} not heard:\n{}", again.transcript());

@@ -11,6 +11,7 @@
 //! [`Action::Classify`]: crate::call::flow::Action::Classify
 
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::time::Duration;
 
 use super::Call;
 use crate::call::flow::Input;
@@ -46,6 +47,13 @@ impl Call {
         // Not while the caller talks: if that turn has words it joins the request and this
         // answer is dropped; if it was a cough, the answer is taken after it.
         if self.endpointer.is_in_speech() {
+            return;
+        }
+        // Nor before the caller has been quiet for the full end-of-turn silence: a turn taken
+        // early at a short pause ("Hi, this is Rose Baker.") is often not the whole request,
+        // and a fast answer must not start a flow the caller then talks over.
+        let full_silence = Duration::from_millis(self.shared.conversation.silence_ms as u64);
+        if self.times.last_voice.is_some_and(|t| self.clock.since(t) < full_silence) {
             return;
         }
         let Some(rx) = &self.classifying else { return };
