@@ -63,7 +63,7 @@ fn an_unforeseen_request_is_classified_by_the_model_and_only_redacted_words_leav
     let mut edits = common::ALWAYS_OPEN.to_vec();
     edits.push(common::ONE_STT_THREAD);
     let port = 18560;
-    let d = Daemon::launch_edited("assist-call", port, "app = \"conversation\"", &tail, "info", &edits);
+    let d = Daemon::launch_edited("assist-call", port, "app = \"conversation\"", &tail, "info,frontdesk::call::engine=debug", &edits);
     let config = d.dir.join("frontdesk.toml");
     let talk = converse(port, Box::new(Asks { request: REQUEST, said: false }), Duration::from_secs(180));
     eprintln!("{}", talk.transcript());
@@ -73,7 +73,7 @@ fn an_unforeseen_request_is_classified_by_the_model_and_only_redacted_words_leav
     // took her pause after her name for the end of a turn, that part was asked about first,
     // then the whole once she went on: the last request holds the whole.
     let bodies = server.bodies.lock().unwrap().clone();
-    assert!(!bodies.is_empty() && bodies.len() <= 2, "{} requests\n{}", bodies.len(), talk.transcript());
+    assert!(!bodies.is_empty() && bodies.len() <= 2, "{} requests\n{}\n--- daemon log ---\n{}", bodies.len(), talk.transcript(), d.log());
     for b in &bodies {
         let body = String::from_utf8(b.clone()).unwrap();
         eprintln!("what left the box: {body}");

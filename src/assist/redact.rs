@@ -437,6 +437,19 @@ impl Redactor {
 }
 
 /// How many words the cue at `k` takes ("my name is" is 3), or 0 if there is none.
+/// Whether a redacted text asks anything: a word left beyond greetings, introductions and
+/// fillers. "Hi, this is [name]." (a caller who paused after her name) asks nothing; sending
+/// it would spend a request, and a label, on no request at all.
+pub fn asks_something(redacted: &str) -> bool {
+    const NOTHING: &[&str] = &[
+        "hi", "hello", "hey", "good", "morning", "afternoon", "evening", "there", "this", "is", "it", "it's", "its", "i", "i'm",
+        "am", "my", "name", "name's", "here", "speaking", "calling", "yes", "yeah", "no", "um", "uh", "oh", "ok", "okay", "well",
+        "so", "and", "the", "a", "from", "again", "dr", "mr", "mrs", "ms",
+    ];
+    let mut words = redacted.split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '[' && c != ']').filter(|w| !w.is_empty());
+    words.any(|w| !(w.starts_with('[') || NOTHING.contains(&w.to_lowercase().as_str())))
+}
+
 fn name_cue(lw: &[String], k: usize) -> usize {
     let at = |j: usize| lw.get(k + j).map(String::as_str).unwrap_or("");
     match at(0) {
@@ -906,6 +919,17 @@ mod tests {
         let r = Redactor::new(["refill"]);
         assert_eq!(r.redact("the refill is for bill smith", &c).text(), Some("the refill is for [name]"));
         assert_eq!(r.redact("the refill is for smyth", &c).text(), Some("the refill is for [name]"));
+    }
+
+    #[test]
+    fn a_greeting_and_a_name_ask_nothing() {
+        for said in ["Hi, this is Rose Baker.", "Hello, my name is Bill Hope.", "Good morning, it's Dr. Patel calling."] {
+            let sent = send(said);
+            assert!(!asks_something(&sent), "{said:?} -> {sent:?}");
+        }
+        for said in ["Hi, this is Rose Baker, I need a form signed.", "Is the clinic open on Saturday?", "Refill"] {
+            assert!(asks_something(&send(said)), "{said:?}");
+        }
     }
 
     #[test]

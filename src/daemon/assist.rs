@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::assist::client::{Client, Egress, EgressRecord, Endpoint};
-use crate::assist::redact::{Captured, Redacted, Redactor};
+use crate::assist::redact::{Captured, Redacted, Redactor, asks_something};
 use crate::call::engine::Classifier;
 use crate::config::Config;
 use crate::store::Store;
@@ -64,6 +64,10 @@ impl Classifier for ModelClassifier {
             values.add(v);
         }
         let sent = match self.redactor.redact(text, &values) {
+            Redacted::Send { text, .. } if !asks_something(&text) => {
+                tracing::info!("language model not asked: the words are a greeting or a name, no request");
+                return None;
+            }
             Redacted::Send { text, .. } => text,
             Redacted::Withheld(why) => {
                 tracing::info!(why, "language model not asked: the redactor withheld the words");

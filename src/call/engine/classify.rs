@@ -39,40 +39,51 @@ impl Call {
         tracing::debug!(call = %self.log_id, "request not understood by the rules: asking the classifier");
         // The hold prompt, if any, was the flow's; no second one.
         self.times.held = true;
-        self.classifying = Some(rx);
+        self.classifying = Some(Pending { rx, answer: None });
     }
 
-    /// Hands the classifier's answer to the flow once it is there.
+    /// Hands the classifier's answer to the flow once it is there and the caller has stopped.
     pub(super) fn poll_classification(&mut self) {
+        let Some(q) = &mut self.classifying else { return };
+        if q.answer.is_none() {
+            q.answer = match q.rx.try_recv() {
+                Ok(label) => Some(label),
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => Some(None),
+            };
+        }
         // Not while the caller talks: if that turn has words it joins the request and this
         // answer is dropped; if it was a cough, the answer is taken after it.
         if self.endpointer.is_in_speech() {
             return;
         }
-        // Nor before the caller has been quiet for the full end-of-turn silence: a turn taken
-        // early at a short pause ("Hi, this is Rose Baker.") is often not the whole request,
-        // and a fast answer must not start a flow the caller then talks over.
-        let full_silence = Duration::from_millis(self.shared.conversation.silence_ms as u64);
-        if self.times.last_voice.is_some_and(|t| self.clock.since(t) < full_silence) {
+        // Nor while a turn that has ended is still being transcribed: it may be the rest of
+        // the request, which would then be asked about whole.
+        if self.stt_outstanding > 0 || self.awaiting_speculation.is_some() || (self.times.endpoint.is_some() && self.times.transcribed.is_none()) {
             return;
         }
-        let Some(rx) = &self.classifying else { return };
-        let answer = match rx.try_recv() {
-            Ok(label) => label,
-            Err(TryRecvError::Empty) => return,
-            Err(TryRecvError::Disconnected) => None,
-        };
-        self.classifying = None;
+        // Nor before the caller has been quiet for the full end-of-turn silence: a turn taken
+        // early at a short pause ("Hi, this is Rose Baker.") is often not the whole request,
+        // and a fast answer must not start a flow the caller then talks over. Voice overheard
+        // while the hold prompt could not yet be interrupted counts: that is the caller going
+        // on (the turn's own times were reset when the hold prompt started playing).
+        let full_silence = Duration::from_millis(self.shared.conversation.silence_ms as u64);
+        if self.last_caller_voice.is_some_and(|t| self.clock.since(t) < full_silence) {
+            return;
+        }
+        let Some(Pending { answer: Some(answer), .. }) = self.classifying.take() else { return };
         tracing::debug!(call = %self.log_id, label = answer.as_deref().unwrap_or("none"), "classifier answered");
         self.on_input(Input::Classified(answer));
     }
 
-    /// On simulated time the answer is waited for, like recognition (see `settle`).
+    /// On simulated time the answer is waited for, like recognition (see `settle`); it is
+    /// then handed over as on a real line, once the caller is quiet.
     pub(super) fn wait_classification(&mut self) -> bool {
-        let Some(rx) = &self.classifying else { return false };
-        let answer: Option<String> = rx.recv_timeout(super::SETTLE_LIMIT).unwrap_or_default();
-        self.classifying = None;
-        self.on_input(Input::Classified(answer));
+        let Some(q) = &mut self.classifying else { return false };
+        if q.answer.is_some() {
+            return false;
+        }
+        q.answer = Some(q.rx.recv_timeout(super::SETTLE_LIMIT).unwrap_or_default());
         true
     }
 
@@ -87,5 +98,8 @@ impl Call {
     }
 }
 
-/// For the type of `Call::classifying`.
-pub(super) type Answer = Receiver<Option<String>>;
+/// A question to the classifier: its answer once it came, kept until the caller is quiet.
+pub(super) struct Pending {
+    rx: Receiver<Option<String>>,
+    answer: Option<Option<String>>,
+}

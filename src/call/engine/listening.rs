@@ -58,6 +58,9 @@ impl Call {
     pub(super) fn on_frame(&mut self, frame: &Frame) {
         let echo = self.echo.is_echo(frame);
         let voiced = !echo && self.vad.is_voiced(frame);
+        if voiced {
+            self.last_caller_voice = Some(self.clock.now());
+        }
         // Speech during a prompt that may not be interrupted (emergency instructions) is not
         // a turn.
         let hearing = match self.phase {

@@ -169,6 +169,10 @@ struct Call {
     /// When each stage of the turn in progress happened, for its latency.
     times: TurnTimes,
     last_progress: Instant,
+    /// The last frame of the caller's voice, heard or overheard (over a prompt that may not be
+    /// interrupted yet), not reset with the turn's times when a reply starts: the classifier's
+    /// answer waits for the caller to have been quiet since it.
+    last_caller_voice: Option<Instant>,
     barged: Option<BargeIn>,
     max_duration_sent: bool,
     /// The service is stopping and this call has been told.
@@ -195,7 +199,7 @@ struct Call {
     recorder: Option<crate::store::recording::Recorder>,
     log_id: String,
     /// The classifier's answer being waited for (see `classify`).
-    classifying: Option<classify::Answer>,
+    classifying: Option<classify::Pending>,
 }
 
 impl Call {
@@ -262,6 +266,7 @@ impl Call {
             times: TurnTimes::default(),
             clock,
             last_progress: now,
+            last_caller_voice: None,
             barged: None,
             max_duration_sent: false,
             closing_sent: false,

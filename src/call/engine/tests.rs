@@ -413,3 +413,31 @@ fn an_unforeseen_request_is_classified_while_the_hold_prompt_plays() {
         }
     }
 }
+
+/// A caller who names herself, pauses as between sentences, and goes on just as the hold
+/// prompt starts (while it cannot be interrupted yet): the quick answer about her name alone
+/// must not start a flow she then talks over. Her two sentences are one request, asked again
+/// whole, and that answer starts it. (CI once heard "message" start on "Hi, this is Rose
+/// Baker." and her reason taken for her name.)
+#[test]
+fn a_caller_going_on_over_the_hold_prompt_is_one_request() {
+    let classifier = Arc::new(Asked { label: Some("message".into()), asked: Mutex::new(Vec::new()) });
+    let Some(mut h) = Harness::start_with("classify-pause", Some(classifier.clone())) else { return };
+    h.until_listening("the greeting's end");
+    h.say("Hi, this is Rose Baker.");
+    let hold = h.call.flow.script().prompts.hold.clone();
+    h.until("the hold prompt", Duration::from_secs(20), |c| c.prompts.front().is_some_and(|p| p.text == hold && p.started.is_some()));
+    h.say("My kid's school needs a form signed.");
+    h.until("the request asked whole", Duration::from_secs(30), |_| classifier.asked.lock().unwrap().len() >= 2);
+    h.until_listening("the next question");
+    let asked = classifier.asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    let whole = asked[1].0.to_lowercase();
+    assert!(whole.contains("rose") && whole.contains("school"), "{asked:?}");
+    let said: Vec<String> = h.agent_said().into_iter().map(|(t, _)| t).collect();
+    let script = h.call.flow.script().clone();
+    assert!(said.contains(&script.flows["message"].intro), "{said:?}");
+    assert!(!said.contains(&script.prompts.not_understood), "{said:?}");
+    // The intro is the last thing said: nothing she said was taken as an answer to it.
+    assert!(said.last().is_some_and(|l| *l == script.flows["message"].intro || said.ends_with(&[script.flows["message"].intro.clone(), l.clone()])), "{said:?}");
+}
