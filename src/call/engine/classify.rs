@@ -59,7 +59,10 @@ impl Call {
         }
         // Nor while a turn that has ended is still being transcribed: it may be the rest of
         // the request, which would then be asked about whole.
-        if self.stt_outstanding > 0 || self.awaiting_speculation.is_some() || (self.times.endpoint.is_some() && self.times.transcribed.is_none()) {
+        if self.stt_outstanding > 0
+            || self.awaiting_speculation.is_some()
+            || (self.times.endpoint.is_some() && self.times.transcribed.is_none())
+        {
             return;
         }
         // Nor before the caller has been quiet for the full end-of-turn silence: a turn taken

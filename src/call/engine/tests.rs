@@ -439,5 +439,9 @@ fn a_caller_going_on_over_the_hold_prompt_is_one_request() {
     assert!(said.contains(&script.flows["message"].intro), "{said:?}");
     assert!(!said.contains(&script.prompts.not_understood), "{said:?}");
     // The intro is the last thing said: nothing she said was taken as an answer to it.
-    assert!(said.last().is_some_and(|l| *l == script.flows["message"].intro || said.ends_with(&[script.flows["message"].intro.clone(), l.clone()])), "{said:?}");
+    assert!(
+        said.last()
+            .is_some_and(|l| *l == script.flows["message"].intro || said.ends_with(&[script.flows["message"].intro.clone(), l.clone()])),
+        "{said:?}"
+    );
 }
