@@ -196,6 +196,40 @@ fn sources_outside_allowed_networks_get_403() {
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("SIP/2.0 403"), "{}\n{log}", String::from_utf8_lossy(&buf[..n]));
 }
 
+/// Where RFC 3261 18.2.2 sends the answer to a request that came from `source` over UDP,
+/// worked out here from the message text: the source when the top Via asks for rport,
+/// otherwise the source address at the Via's sent-by port, or 5060.
+fn answer_address(message: &[u8], source: std::net::SocketAddr) -> std::net::SocketAddr {
+    // Continuation lines joined to the header they continue.
+    let text = String::from_utf8_lossy(message).replace("\r\n ", " ").replace("\r\n\t", " ");
+    let via = text
+        .split("\r\n")
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            matches!(name.trim().to_ascii_lowercase().as_str(), "via" | "v").then(|| value.split(',').next().unwrap().trim().to_string())
+        })
+        .unwrap_or_default();
+    let mut parts = via.split(';');
+    let sent = parts.next().unwrap_or_default();
+    if parts.any(|p| p.trim().to_ascii_lowercase().starts_with("rport")) || via.is_empty() {
+        return source;
+    }
+    let host_port = sent.rsplit('/').next().unwrap().trim().split_once(' ').map_or("", |(_, h)| h.trim());
+    let port = match host_port.rfind(']') {
+        Some(close) => host_port[close + 1..].strip_prefix(':').map(|p| p.trim().parse().unwrap()),
+        None => host_port.rsplit_once(':').map(|(_, p)| p.trim().parse().unwrap()),
+    };
+    std::net::SocketAddr::new(source.ip(), port.unwrap_or(5060))
+}
+
+/// The Call-ID of a message, if it has one.
+fn call_id(message: &[u8]) -> Option<String> {
+    String::from_utf8_lossy(message).split("\r\n").find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        matches!(name.trim().to_ascii_lowercase().as_str(), "call-id" | "i").then(|| value.trim().to_string())
+    })
+}
+
 #[test]
 fn malformed_corpus_gets_the_expected_answers() {
     let d = Daemon::start("corpus", 15860, "app = \"echo\"\nmax_calls = 32", "");
@@ -214,6 +248,10 @@ fn malformed_corpus_gets_the_expected_answers() {
         })
         .collect();
     files.sort();
+    // Answers to requests whose top Via has no rport go to 127.0.0.1 at the Via's port (RFC
+    // 3261 18.2.2), not to the socket they came from: those ports are listened on here, and
+    // an answer is known by its Call-ID (a failed INVITE's answer is repeated for a while).
+    let mut at_port: std::collections::HashMap<u16, UdpSocket> = std::collections::HashMap::new();
     let mut failures = Vec::new();
     for f in &files {
         let name = f.file_name().unwrap().to_string_lossy().to_string();
@@ -222,21 +260,38 @@ fn malformed_corpus_gets_the_expected_answers() {
         // A socket per case, so a late retransmission for one case is not read as the next's.
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
         sock.set_read_timeout(Some(Duration::from_millis(800))).unwrap();
+        let dest = answer_address(&bytes, sock.local_addr().unwrap());
+        let listen = if dest == sock.local_addr().unwrap() {
+            &sock
+        } else {
+            at_port.entry(dest.port()).or_insert_with(|| {
+                let s = UdpSocket::bind(dest).unwrap_or_else(|e| panic!("{name}: cannot listen on {dest} for its answer: {e}"));
+                s.set_read_timeout(Some(Duration::from_millis(800))).unwrap();
+                s
+            })
+        };
         sock.send_to(&bytes, ("127.0.0.1", 15860)).unwrap();
+        let want = call_id(&bytes);
         let mut buf = [0u8; 4096];
-        let got = match sock.recv_from(&mut buf) {
-            Ok((n, _)) => String::from_utf8_lossy(&buf[..n]).split_whitespace().nth(1).unwrap_or("").to_string(),
-            Err(_) => "drop".to_string(),
+        let got = loop {
+            match listen.recv_from(&mut buf) {
+                Ok((n, _)) if want.is_none() || call_id(&buf[..n]) == want => {
+                    break String::from_utf8_lossy(&buf[..n]).split_whitespace().nth(1).unwrap_or("").to_string();
+                }
+                Ok(_) => continue,
+                Err(_) => break "drop".to_string(),
+            }
         };
         // Accepted messages: OPTIONS gets 200, an INVITE 100 first, in-dialog requests with no
         // dialog 481, and ACKs and responses no answer at all.
         let ok = match expected.as_str() {
-            "ok" => matches!(got.as_str(), "200" | "100" | "481" | "drop"),
+            "ok" if bytes.starts_with(b"ACK") || bytes.starts_with(b"SIP/2.0") => got == "drop",
+            "ok" => matches!(got.as_str(), "200" | "100" | "481"),
             "drop" => got == "drop",
             code => got == code,
         };
         if !ok {
-            failures.push(format!("{name}: expected {expected}, got {got}"));
+            failures.push(format!("{name}: expected {expected}, got {got} (answer looked for at {dest})"));
         }
     }
     // The daemon is alive and answering after all of it.
@@ -245,6 +300,51 @@ fn malformed_corpus_gets_the_expected_answers() {
     assert!(failures.is_empty(), "{failures:#?}");
     assert_sipp_ok(&out, &log);
     assert!(!log.contains("panicked"), "{log}");
+}
+
+/// RFC 5118 4.7 over IPv6: a BYE for no dialog, from a port other than its top Via's, is
+/// answered 481 at the address it came from and the port its Via names (RFC 3261 18.2.2).
+#[test]
+fn an_ipv6_bye_for_no_dialog_is_answered_at_its_via_port() {
+    let d = Daemon::start("v6bye", 16860, "app = \"echo\"\nlisten = \"[::1]:16860\"\nallowed_sources = [\"::1/128\"]", "");
+    let bytes = std::fs::read(common::repo().join("tests/sip-corpus/ok-rfc5118-mult-ip-in-header.sip")).unwrap();
+    let at_via = UdpSocket::bind("[::1]:6050").expect("[::1]:6050, the Via port of RFC 5118 4.7, is free");
+    at_via.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let sock = UdpSocket::bind("[::1]:0").unwrap();
+    sock.send_to(&bytes, ("::1", 16860)).unwrap();
+    let mut buf = [0u8; 4096];
+    let got = at_via.recv_from(&mut buf).map(|(n, from)| (String::from_utf8_lossy(&buf[..n]).to_string(), from));
+    let log = d.stop();
+    let (text, _) = got.unwrap_or_else(|e| panic!("no answer at [::1]:6050: {e}\n{log}"));
+    assert!(text.starts_with("SIP/2.0 481"), "{text}");
+    // The top Via says where it was received; the other two are returned as they came.
+    assert!(text.contains("Via: SIP/2.0/UDP [2001:db8::9:1]:6050;branch=z9hG4bKas3-111;received=::1\r\n"), "{text}");
+    assert!(text.contains("Via: SIP/2.0/TCP [2001:db8::9:255];branch=z9hG4bK451jj;received=192.0.2.200\r\n"), "{text}");
+}
+
+/// RFC 4475 3.1.1.2 over TCP (its Via): a valid request with an unknown method, escaped
+/// control characters in a display name and every odd token character: 501 with Allow.
+#[test]
+fn an_unknown_method_of_odd_but_valid_characters_gets_501_with_allow() {
+    use std::io::{Read, Write};
+    let d = Daemon::start("intmeth", 16960, "app = \"echo\"", "");
+    let bytes = std::fs::read(common::repo().join("tests/sip-corpus/501-tcp-rfc4475-intmeth.sip")).unwrap();
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", 16960)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    conn.write_all(&bytes).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    let log = d.stop();
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("SIP/2.0 501"), "{text:?}\n{log}");
+    assert!(text.contains("\r\nAllow: ") && text.contains("INVITE"), "{text:?}");
+    assert!(text.contains("Call-ID: intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{\r\n"), "{text:?}");
 }
 
 #[test]

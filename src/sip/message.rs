@@ -209,6 +209,43 @@ pub fn response(
     bytes
 }
 
+/// The sent-by (host and port) of a Via value: what follows the transport token of
+/// `SIP/2.0/UDP`, up to the first parameter. Whitespace as written is kept inside.
+pub fn sent_by_of(via: &str) -> &str {
+    let sent = via.split([';', ',']).next().unwrap_or_default();
+    let last = sent.rsplit('/').next().unwrap_or_default().trim();
+    last.split_once(char::is_whitespace).map_or("", |(_, h)| h.trim())
+}
+
+/// Where a response to a request that came over UDP goes (RFC 3261 18.2.2 with RFC 3581):
+/// with `rport` in the top Via, back to the packet's source address and port; otherwise to the
+/// source address (the `received` we add) at the port the Via's sent-by names, 5060 if none.
+/// A peer that listens on its Via port but sends from another one hears the answer there.
+pub fn response_address(top_via: Option<&str>, source: SocketAddr) -> SocketAddr {
+    let Some(via) = top_via else { return source };
+    // The first value of the line ("SIP/2.0/UDP a;branch=x, SIP/2.0/UDP b;rport" is two).
+    let via = via.split(',').next().unwrap_or_default();
+    let mut parts = via.split(';');
+    let sent = parts.next().unwrap_or_default();
+    if parts.any(|p| {
+        let name = p.split('=').next().unwrap_or_default().trim();
+        name.eq_ignore_ascii_case("rport")
+    }) {
+        return source;
+    }
+    let host_port = sent_by_of(sent);
+    let port = if let Some(rest) = host_port.strip_prefix('[') {
+        // [v6]:port or [v6]
+        rest.split_once(']').and_then(|(_, p)| p.strip_prefix(':')).map(str::trim)
+    } else {
+        host_port.rsplit_once(':').map(|(_, p)| p.trim())
+    };
+    match port {
+        None => SocketAddr::new(source.ip(), 5060),
+        Some(p) => p.parse::<u16>().ok().filter(|&p| p != 0).map_or(source, |p| SocketAddr::new(source.ip(), p)),
+    }
+}
+
 fn via_with_received(via: &str, source: SocketAddr) -> String {
     let mut parts: Vec<String> = via.split(';').map(|p| p.trim().to_string()).collect();
     let mut has_received = false;
@@ -245,6 +282,25 @@ mod tests {
     #[test]
     fn commas_inside_quotes_and_brackets_do_not_split() {
         assert_eq!(split_top_level_commas("a, \"x,y\" <sip:b>, <sip:c;p=1,2>"), vec!["a", " \"x,y\" <sip:b>", " <sip:c;p=1,2>"]);
+    }
+
+    #[test]
+    fn responses_go_where_rfc_3261_18_2_2_says() {
+        let src: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let v6: SocketAddr = "[::1]:40000".parse().unwrap();
+        // rport: back to the source, port included (RFC 3581).
+        assert_eq!(response_address(Some("SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1;rport"), src), src);
+        assert_eq!(response_address(Some("SIP/2.0/UDP 10.0.0.9:5062;RPORT=;branch=x"), src), src);
+        // Otherwise the source address at the sent-by port, or 5060.
+        assert_eq!(response_address(Some("SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKkdjuw"), src), "127.0.0.1:5060".parse().unwrap());
+        assert_eq!(response_address(Some("SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-lc"), src), "127.0.0.1:5070".parse().unwrap());
+        assert_eq!(response_address(Some("SIP / 2.0 / UDP host.example.com : 5080 ;branch=x"), src), "127.0.0.1:5080".parse().unwrap());
+        // RFC 5118 4.7: an IPv6 sent-by with a port.
+        assert_eq!(response_address(Some("SIP/2.0/UDP [2001:db8::9:1]:6050;branch=z9hG4bKas3-111"), v6), "[::1]:6050".parse().unwrap());
+        assert_eq!(response_address(Some("SIP/2.0/UDP [2001:db8::9:1];branch=z9hG4bKas3-111"), v6), "[::1]:5060".parse().unwrap());
+        // Nothing usable: the source.
+        assert_eq!(response_address(None, src), src);
+        assert_eq!(response_address(Some("SIP/2.0/UDP 127.0.0.1:0;branch=x"), src), src);
     }
 
     #[test]

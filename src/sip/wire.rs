@@ -319,6 +319,7 @@ const R_SCHEME: &str = "Request-URI scheme is not sip, sips or tel";
 const R_EXTENSION: &str = "Require lists an option tag we do not support";
 const R_MEDIA_TYPE: &str = "body type not accepted for this method";
 const R_ENCODING: &str = "body content coding other than identity";
+const R_NOT_ACCEPTABLE: &str = "Accept rules out application/sdp, the body of our answer";
 const R_RSIP: &str = "rsip rejected a message the validator accepted";
 
 /// Headers every message must carry (RFC 3261 8.1.1). Max-Forwards is left out on purpose:
@@ -364,6 +365,7 @@ const NAMES: &[(&str, Option<u8>)] = &[
     ("Reject-Contact", Some(b'j')),
     ("Request-Disposition", Some(b'd')),
     ("Identity", Some(b'y')),
+    ("Accept", None),
 ];
 
 fn canonical(name: &[u8]) -> Option<&'static str> {
@@ -376,6 +378,7 @@ fn canonical(name: &[u8]) -> Option<&'static str> {
 fn reason_phrase(status: u16) -> &'static str {
     match status {
         400 => "Bad Request",
+        406 => "Not Acceptable",
         415 => "Unsupported Media Type",
         416 => "Unsupported URI Scheme",
         420 => "Bad Extension",
@@ -725,6 +728,11 @@ fn validate(head: &Head, transport: Transport, policy: &Policy) -> Result<Checke
                 return Err(Fail::new(415, R_ENCODING).with("Accept-Encoding", "identity".to_string()));
             }
         }
+        // Our answer to an INVITE carries SDP: a caller whose Accept rules it out gets 406
+        // rather than a body it said it cannot take (RFC 3261 20.1, RFC 4475 3.3.15).
+        if method_str == "INVITE" && head.first("Accept").is_some() && !accepts(head, "application", "sdp") {
+            return Err(Fail::new(406, R_NOT_ACCEPTABLE).with("Accept", accepted_content_types("INVITE").join(", ")));
+        }
     }
 
     Ok(normalise(head, &start, body))
@@ -878,6 +886,17 @@ fn unsupported_tags(head: &Head, policy: &Policy) -> Result<Vec<String>, Fail> {
         }
     }
     Ok(unknown)
+}
+
+/// Whether the Accept headers take `ty`/`sub`: a range naming it, `ty/*` or `*/*`. An empty
+/// Accept takes nothing (RFC 3261 20.1).
+fn accepts(head: &Head, ty: &str, sub: &str) -> bool {
+    head.values("Accept").flat_map(|v| split_top_level(v, b',')).any(|range| {
+        let media = trim_ws(range.split(|&b| b == b';').next().unwrap_or_default());
+        let Some(slash) = media.iter().position(|&b| b == b'/') else { return false };
+        let (t, s) = (trim_ws(&media[..slash]), trim_ws(&media[slash + 1..]));
+        (t == b"*" || t.eq_ignore_ascii_case(ty.as_bytes())) && (s == b"*" || s.eq_ignore_ascii_case(sub.as_bytes()))
+    })
 }
 
 /// The media type of a Content-Type value, parameters ignored: type "/" subtype, with
@@ -1087,7 +1106,17 @@ fn trim_ws(s: &[u8]) -> &[u8] {
 /// Header text as rsip needs it (valid UTF-8) and as RFC 3261 allows it (no control
 /// characters but HTAB).
 fn text_ok(v: &[u8]) -> bool {
-    std::str::from_utf8(v).is_ok() && !v.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+    if std::str::from_utf8(v).is_err() {
+        return false;
+    }
+    // A control character may only appear escaped in a quoted string: quoted-pair allows
+    // any octet but CR and LF after the backslash (RFC 3261 25.1; RFC 4475 3.1.1.2).
+    let mut quotes = Quotes::default();
+    v.iter().all(|&b| {
+        let escaped = quotes.escaped;
+        quotes = quotes.after(&[b]);
+        escaped && b != b'\r' && b != b'\n' || !((b < 0x20 && b != b'\t') || b == 0x7f)
+    })
 }
 
 fn lossy(b: &[u8]) -> String {

@@ -23,7 +23,7 @@ use crate::line::{Answer, CallInfo, LineEvent};
 use crate::rtp::session::{MediaChannels, MediaParams, MediaSession, MediaSockets};
 use crate::sip::acl::Acl;
 use crate::sip::leg::{LegCommand, SipLeg};
-use crate::sip::message::{Message, param, response, uri_of, uri_socket_addr, uri_user};
+use crate::sip::message::{Message, param, response, response_address, uri_of, uri_socket_addr, uri_user};
 use crate::sip::sdp::{self, Codec, Direction, LocalMedia, SessionDescription};
 use crate::sip::wire::{self, Policy, Transport};
 
@@ -267,6 +267,12 @@ impl UserAgent {
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return;
         }
+        // Over UDP a response goes where RFC 3261 18.2.2 says (the top Via's port unless it
+        // asks for rport); over TCP back on the connection it came on.
+        let reply_to = |top_via: Option<&str>| match transport {
+            Transport::Udp => response_address(top_via, from),
+            Transport::Tcp => from,
+        };
         let parsed = match wire::parse_parts(bytes, transport, &POLICY) {
             Ok(p) => Message::from_parsed(&p),
             Err(e) => {
@@ -276,7 +282,7 @@ impl UserAgent {
                         tracing::debug!(reason = %e.reason, status = rej.status, "rejected a malformed request");
                         let tag = format!("{:08x}", rand_u32());
                         let resp = wire::rejection_response(&rej, &tag, &self.cfg.user_agent);
-                        self.send(&resp, from).await;
+                        self.send(&resp, reply_to(rej.echo.via.first().map(String::as_str))).await;
                     }
                     _ => {
                         self.counters.dropped_malformed += 1;
@@ -287,7 +293,10 @@ impl UserAgent {
             }
         };
         match parsed.method() {
-            Some(_) => self.on_request(parsed, from).await,
+            Some(_) => {
+                let to = reply_to(parsed.headers_named("Via").next());
+                self.on_request(parsed, to).await
+            }
             None => self.on_response(parsed).await,
         }
     }

@@ -30,15 +30,17 @@ pub(super) fn retransmit_if_due(tx: &mut ClientTx, now: Instant, to_send: &mut V
     true
 }
 
-/// Server transaction key (RFC 3261 17.2.3): top Via branch plus method, with ACK matched to
-/// its INVITE.
+/// Server transaction key (RFC 3261 17.2.3): the top Via's branch and sent-by, and the
+/// method, with ACK matched to its INVITE. Two peers may pick the same branch (RFC 4475's
+/// messages share several): the sent-by keeps their transactions apart.
 pub(super) fn transaction_key(req: &Message) -> String {
     let method = match req.method() {
         Some("ACK") => "INVITE",
         Some(m) => m,
         None => "",
     };
-    format!("{}{}", req.branch(), method)
+    let sent_by: String = crate::sip::message::sent_by_of(req.headers_named("Via").next().unwrap_or_default()).split_whitespace().collect();
+    format!("{} {} {}", req.branch(), sent_by.to_ascii_lowercase(), method)
 }
 
 impl UserAgent {
