@@ -246,6 +246,12 @@ fn malformed_corpus_gets_the_expected_answers() {
             // 420; the unit test's policy supports the tag.
             !n.contains("-tcp-") && !n.starts_with("513-") && !n.contains("require-supported-timer")
         })
+        // An INVITE the echo app would answer with media to an address off this box (the
+        // RFCs' 192.0.2.x): its parsing is the unit test's; tests send only to loopback.
+        .filter(|p| {
+            let b = std::fs::read(p).unwrap();
+            !(b.starts_with(b"INVITE") && b.windows(14).any(|w| w == b"IN IP4 192.0.2"))
+        })
         .collect();
     files.sort();
     // Answers to requests whose top Via has no rport go to 127.0.0.1 at the Via's port (RFC
