@@ -135,6 +135,13 @@ pub enum Command {
     /// Installer tools for analog (FXO) lines.
     #[command(subcommand)]
     Line(LineCommand),
+    /// How the running daemon is doing: calls, reply latency, RTP, registration, store size.
+    /// Reads the daemon's `[metrics]` endpoint; no caller data is in it.
+    Status {
+        /// Print the Prometheus exposition as served.
+        #[arg(long)]
+        raw: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -584,6 +591,27 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 KeyCommand::Init { owner } => crate::staff::key_init(&config, owner.as_deref()),
                 KeyCommand::Rotate => crate::staff::key_rotate(&config),
             }
+        }
+        Command::Status { raw } => {
+            let config = quiet_config(&path)?;
+            let Some(listen) = config.metrics.listen else {
+                bail!(
+                    "{}: [metrics] has no listen address, so the daemon serves no counters; set e.g. listen = \"127.0.0.1:9464\" and restart it",
+                    config.path.display()
+                );
+            };
+            let url = format!("http://{listen}/metrics");
+            let text = ureq::get(&url)
+                .call()
+                .and_then(|mut r| r.body_mut().read_to_string())
+                .with_context(|| format!("cannot read {url}: is the daemon running? (systemctl status frontdesk)"))?;
+            if raw {
+                print!("{text}");
+            } else {
+                println!("Frontdesk, from {url}\n");
+                print!("{}", crate::metrics::summary(&text));
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Run => {
             let config = load_config(&path)?;

@@ -80,6 +80,9 @@ pub struct Config {
     /// The optional language model.
     #[serde(default)]
     pub assist: crate::assist::settings::AssistSection,
+    /// The Prometheus endpoint for monitoring (off unless `listen` is set).
+    #[serde(default)]
+    pub metrics: crate::daemon::metrics::MetricsSection,
     /// Directory of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,

@@ -22,6 +22,7 @@ pub mod health;
 pub mod line;
 pub mod logging;
 pub mod loopback_caller;
+pub mod metrics;
 pub mod record;
 pub mod rtp;
 pub mod sip;

@@ -17,13 +17,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("record", &[]),
     // Liveness beats and status phrases: ticked by every line and worker, read by the daemon.
     ("health", &[]),
+    // Counters for monitoring, told by whoever knows a fact; closed label sets, no caller data.
+    ("metrics", &[]),
     ("logging", &["entropy"]),
     ("wav", &["audio"]),
     // What every line has in common.
     ("line", &["audio"]),
     // Line types: each implements `line`, none knows another, none knows a call or the config.
     ("rtp", &["audio", "line", "entropy", "logging", "health"]),
-    ("sip", &["audio", "line", "rtp", "entropy", "logging", "health"]),
+    ("sip", &["audio", "line", "rtp", "entropy", "logging", "health", "metrics"]),
     ("fxo", &["audio", "line", "entropy", "logging", "health"]),
     // Speech and the store: below the conversation, beside each other.
     ("speech", &["audio", "logging"]),
@@ -32,7 +34,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("assist", &[]),
     ("store", &["audio", "record", "entropy", "logging"]),
     // The conversation: any line, no config file, no line type.
-    ("call", &["audio", "line", "speech", "store", "record", "logging", "wav", "entropy", "health"]),
+    ("call", &["audio", "line", "speech", "store", "record", "logging", "wav", "entropy", "health", "metrics"]),
     // Staff tools read the store through the config.
     ("staff", &["audio", "assist", "config", "record", "store", "logging", "wav", "entropy"]),
     // The config assembles the sections the modules above own.
@@ -41,8 +43,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "daemon",
         &[
-            "assist", "audio", "call", "config", "entropy", "fxo", "health", "line", "logging", "record", "rtp", "sip", "speech", "staff",
-            "store", "wav",
+            "assist", "audio", "call", "config", "entropy", "fxo", "health", "line", "logging", "metrics", "record", "rtp", "sip",
+            "speech", "staff", "store", "wav",
         ],
     ),
     // Test peers and benchmarks drive lines from outside, as a PBX would.

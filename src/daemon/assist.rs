@@ -22,7 +22,9 @@ struct StoreEgress(Arc<Store>);
 
 impl Egress for StoreEgress {
     fn record(&self, e: &EgressRecord<'_>) -> Result<()> {
-        self.0.record_egress(e.host, e.purpose, e.body, &e.sha256)
+        self.0.record_egress(e.host, e.purpose, e.body, &e.sha256)?;
+        crate::metrics::assist_request();
+        Ok(())
     }
 }
 

@@ -22,6 +22,7 @@
 pub mod answer;
 pub mod assist;
 pub mod dial;
+pub mod metrics;
 pub mod reload;
 pub mod retention;
 pub mod systemd;
@@ -104,8 +105,12 @@ pub fn run(config: Config) -> Result<ExitCode> {
     let lines = configured_lines(&config, &slots);
     check_realtime();
     let closing = shared.clone();
+    let metrics_at = config.metrics.listen.map(|a| (a, store.clone()));
     rt.block_on(async move {
         rt_heartbeat();
+        if let Some((listen, store)) = metrics_at {
+            tokio::spawn(metrics::serve(listen, store).await?);
+        }
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut serving = Vec::new();
         for line in lines {

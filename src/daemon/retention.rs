@@ -13,6 +13,7 @@ pub fn start(store: Arc<Store>, policy: Arc<RwLock<RetentionSection>>) {
             let current = policy.read().unwrap_or_else(|p| p.into_inner()).clone();
             match crate::store::retention::purge(&store, &current, jiff::Timestamp::now()) {
                 Ok(report) => {
+                    crate::metrics::purge_ran();
                     tracing::info!(%report, "retention purge");
                     if let Ok(Some((entries, head))) = store.audit_head() {
                         tracing::info!(entries, head = %head, "audit trail checkpoint (compare with `frontdesk audit show`)");

@@ -213,6 +213,7 @@ impl Registration {
             RegistrationState::Failed { reason } => format!("NOT registered to {registrar}: {reason}"),
         };
         crate::health::set_status("sip", phrase);
+        crate::metrics::registered(matches!(self.state, RegistrationState::Registered { .. }));
     }
 }
 

@@ -301,6 +301,7 @@ impl Call {
     /// Opens the call's record, waits for the line to be answered, and starts the script.
     fn begin(&mut self) {
         tracing::info!(call = %self.log_id, "conversation started");
+        crate::metrics::call_started();
         if let Some(store) = &self.shared.store {
             match store.begin_call(&self.flow.record) {
                 Ok(id) => self.record_id = Some(id),
@@ -555,6 +556,15 @@ impl Call {
             turns = record.latencies.len(),
             seconds = record.duration_ms / 1000,
             "conversation ended"
+        );
+        crate::metrics::call_ended(
+            record.outcome.as_str(),
+            record.intent.as_deref(),
+            record.latencies.iter().map(|l| crate::metrics::TurnTiming {
+                total_ms: l.total_ms,
+                stt_work_ms: l.stt_work_ms,
+                tts_ms: l.tts_ms,
+            }),
         );
         if let Some(rec) = self.recorder.take()
             && let Err(e) = rec.finish()

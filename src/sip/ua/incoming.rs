@@ -410,6 +410,12 @@ impl UserAgent {
                     pacing_p99_us = p99,
                     "call ended"
                 );
+                crate::metrics::rtp_call_ended(
+                    stats.packets_received,
+                    stats.frames_missing,
+                    stats.packets_invalid,
+                    f64::from(stats.jitter_ms),
+                );
                 self.counters.calls_ended += 1;
             }
             let _ = call.events.send(LineEvent::Hangup);
