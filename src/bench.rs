@@ -364,6 +364,7 @@ fn start_bench_ua(
         user_agent: "frontdesk-bench".into(),
         registration: None,
         jitter: Default::default(),
+        tls: None,
     };
     let app: crate::line::Answer = std::sync::Arc::new(crate::call::apps::echo);
     let ua = rt.block_on(crate::sip::ua::UserAgent::bind(cfg, app))?;

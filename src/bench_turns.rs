@@ -70,6 +70,7 @@ pub fn run(config: &Config, calls: usize, turns: usize, aligned: bool) -> Result
         user_agent: "frontdesk-bench".into(),
         registration: None,
         jitter: config.rtp.jitter(),
+        tls: None,
     };
     let app_shared = shared.clone();
     let app: crate::line::Answer = Arc::new(move |leg| crate::call::engine::answer(app_shared.clone(), leg));

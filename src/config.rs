@@ -164,6 +164,14 @@ impl Config {
         let mut config: Config = toml::from_str(text).map_err(|e| ConfigErrors(vec![syntax_error(text, file, &e)]))?;
         config.base_dir = base_dir.to_path_buf();
         config.path = PathBuf::from(file);
+        // Relative files are the config directory's, checked and used as such.
+        if let Some(t) = config.sip.as_mut().and_then(|s| s.tls.as_mut()) {
+            for p in [&mut t.certificate, &mut t.key] {
+                if p.is_relative() {
+                    *p = base_dir.join(&*p);
+                }
+            }
+        }
         let errors = config.validate(text, file);
         if errors.is_empty() { Ok(config) } else { Err(ConfigErrors(errors)) }
     }

@@ -41,6 +41,21 @@ pub struct SipSection {
     /// Where calls the box places go (IP:port of the PBX or trunk proxy); default: the
     /// registrar.
     pub outbound_proxy: Option<std::net::SocketAddr>,
+    /// SIP over TLS for a PBX or trunk that offers it (`[sip.tls]`).
+    pub tls: Option<TlsSection>,
+}
+
+/// `[sip.tls]`: where SIP over TLS is accepted and the certificate the box shows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// Address and port, usually 5061.
+    pub listen: std::net::SocketAddr,
+    /// PEM: the server certificate, then its chain. Renewed files are taken at the next
+    /// connection, without a restart.
+    pub certificate: std::path::PathBuf,
+    /// PEM private key (mode 600, readable by the service user).
+    pub key: std::path::PathBuf,
 }
 
 fn default_sip_listen() -> std::net::SocketAddr {
@@ -129,6 +144,16 @@ impl SipSection {
         if self.listen.ip().is_unspecified() && self.public_address.is_none() {
             p.push(("public_address", "needed when sip.listen is 0.0.0.0 or [::]: the address peers should send to".into()));
         }
+        if let Some(t) = &self.tls {
+            if t.listen == self.listen {
+                p.push(("tls.listen", format!("{}: the same address as sip.listen; TLS needs a port of its own (5061)", t.listen)));
+            }
+            for (key, path) in [("tls.certificate", &t.certificate), ("tls.key", &t.key)] {
+                if !path.is_file() {
+                    p.push((key, format!("{}: no such file (PEM)", path.display())));
+                }
+            }
+        }
         if self.app.is_some() {
             p.push(("app", "moved: which app answers is chosen in [answer] (app = \"...\", per line in lines, per dialled number in [answer.dialled]); move this line there".into()));
         }
@@ -150,6 +175,11 @@ impl SipSection {
             codecs: self.codecs.iter().filter_map(|c| Codec::from_name(c)).collect(),
             rtp_ports: (rtp.port_min, rtp.port_max),
             jitter: rtp.jitter(),
+            tls: self.tls.as_ref().map(|t| crate::sip::ua::TlsListen {
+                listen: t.listen,
+                certificate: t.certificate.clone(),
+                key: t.key.clone(),
+            }),
             user_agent: format!("frontdesk/{}", env!("CARGO_PKG_VERSION")),
             outbound: OutboundConfig {
                 proxy: self.outbound_proxy.or(registrar.map(|(_, a)| a)),

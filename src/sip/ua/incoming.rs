@@ -133,7 +133,7 @@ impl UserAgent {
             _slot: slot,
         };
         if self.cfg.ringing > Duration::ZERO {
-            let ringing = response(&req, from, 180, "Ringing", Some(&local_tag), &[("Contact", self.contact())], None);
+            let ringing = response(&req, from, 180, "Ringing", Some(&local_tag), &[("Contact", self.contact_for(from))], None);
             self.send(&ringing, from).await;
             call.state = CallState::Ringing { answer_at: Instant::now() + self.cfg.ringing };
             self.calls.insert(key, call);
@@ -182,15 +182,29 @@ impl UserAgent {
 
     pub(super) fn contact(&self) -> String {
         let port = self.socket.local_addr().map(|a| a.port()).unwrap_or(5060);
-        let host = match self.cfg.public_ip {
+        format!("<sip:frontdesk@{}:{port}>", self.public_host())
+    }
+
+    fn public_host(&self) -> String {
+        match self.cfg.public_ip {
             IpAddr::V6(v6) => format!("[{v6}]"),
             v4 => v4.to_string(),
-        };
-        format!("<sip:frontdesk@{host}:{port}>")
+        }
+    }
+
+    /// Our Contact in a dialog with `peer`: over TLS the TLS port with `transport=tls`, so
+    /// what the peer sends in the dialog comes over TLS too (RFC 3261 26.2.2 leaves `sips:`
+    /// to end-to-end TLS, which a hop to a PBX is not).
+    pub(super) fn contact_for(&self, peer: SocketAddr) -> String {
+        match (&self.cfg.tls, self.tls_peers.contains(&peer)) {
+            (Some(t), true) => format!("<sip:frontdesk@{}:{};transport=tls>", self.public_host(), t.listen.port()),
+            _ => self.contact(),
+        }
     }
 
     pub(super) async fn answer(&mut self, key: &str) {
-        let contact = self.contact();
+        let Some(source) = self.calls.get(key).map(|c| c.source) else { return };
+        let contact = self.contact_for(source);
         let ua = self.cfg.user_agent.clone();
         let Some(call) = self.calls.get_mut(key) else { return };
         let bytes = response(
@@ -376,7 +390,7 @@ impl UserAgent {
                 }
             }
             LegCommand::Transfer(target) => {
-                let contact = self.contact();
+                let contact = self.calls.get(key).map(|c| self.contact_for(c.source)).unwrap_or_else(|| self.contact());
                 let uri = if target.starts_with("sip:") || target.starts_with("sips:") || target.starts_with("tel:") {
                     target
                 } else {

@@ -29,8 +29,11 @@ use crate::sip::wire::{self, Policy, Transport};
 
 mod incoming;
 mod outgoing;
+mod tls;
 mod transactions;
 mod transport;
+
+pub use tls::TlsListen;
 
 use outgoing::Outgoing;
 use transactions::{ClientTx, transaction_key};
@@ -58,6 +61,8 @@ pub struct UaConfig {
     pub registration: Option<super::register::RegistrationConfig>,
     pub outbound: OutboundConfig,
     pub jitter: crate::rtp::jitter::JitterDepth,
+    /// SIP over TLS (`[sip.tls]`), beside UDP and TCP.
+    pub tls: Option<TlsListen>,
 }
 
 /// How calls the box places leave it.
@@ -153,6 +158,10 @@ pub struct UserAgent {
     /// Open TCP connections by peer address: a response or in-dialog request to an address with
     /// a connection goes over it (RFC 3261 18.2.2), everything else over UDP.
     tcp_conns: HashMap<SocketAddr, UnboundedSender<Vec<u8>>>,
+    /// Those of them that are TLS.
+    tls_peers: std::collections::HashSet<SocketAddr>,
+    /// The TLS listener and its certificate, bound at start.
+    tls: Option<(tokio::net::TcpListener, Arc<tls::Certificates>)>,
     tcp_in_tx: UnboundedSender<TcpEvent>,
     tcp_in_rx: UnboundedReceiver<TcpEvent>,
     dial_tx: UnboundedSender<Dial>,
@@ -163,6 +172,16 @@ impl UserAgent {
     pub async fn bind(cfg: UaConfig, app: Answer) -> std::io::Result<Self> {
         let socket = Arc::new(UdpSocket::bind(cfg.listen).await?);
         let tcp = tokio::net::TcpListener::bind(socket.local_addr()?).await?;
+        let tls = match &cfg.tls {
+            Some(t) => {
+                let certs = tls::Certificates::new(t.clone()).map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+                let listener = tokio::net::TcpListener::bind(t.listen)
+                    .await
+                    .map_err(|e| std::io::Error::other(format!("sip.tls.listen {}: {e}", t.listen)))?;
+                Some((listener, Arc::new(certs)))
+            }
+            None => None,
+        };
         let (commands_tx, commands_rx) = unbounded_channel();
         let (tcp_in_tx, tcp_in_rx) = unbounded_channel();
         let (dial_tx, dial_rx) = unbounded_channel();
@@ -171,6 +190,8 @@ impl UserAgent {
             dial_rx,
             tcp: Some(tcp),
             tcp_conns: HashMap::new(),
+            tls_peers: Default::default(),
+            tls,
             tcp_in_tx,
             tcp_in_rx,
             registration: cfg.registration.clone().map(|r| super::register::Registration::new(r, Instant::now())),
@@ -214,6 +235,10 @@ impl UserAgent {
         if let Some(listener) = self.tcp.take() {
             tokio::spawn(accept_tcp(listener, self.tcp_in_tx.clone()));
         }
+        if let Some((listener, certs)) = self.tls.take() {
+            tracing::info!(listen = %self.cfg.tls.as_ref().map(|t| t.listen.to_string()).unwrap_or_default(), "SIP over TLS listening (TLS 1.2 and 1.3)");
+            tokio::spawn(tls::accept_tls(listener, certs, self.tcp_in_tx.clone()));
+        }
         let mut buf = vec![0u8; 65_536];
         let mut tick = tokio::time::interval(Duration::from_millis(10));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -229,13 +254,17 @@ impl UserAgent {
                 Some((key, cmd)) = self.commands_rx.recv() => self.on_command(&key, cmd).await,
                 Some(dial) = self.dial_rx.recv() => self.on_dial(dial).await,
                 Some(ev) = self.tcp_in_rx.recv() => match ev {
-                    TcpEvent::Opened(peer, writer) => {
+                    TcpEvent::Opened(peer, writer, tls) => {
                         self.tcp_conns.insert(peer, writer);
+                        if tls {
+                            self.tls_peers.insert(peer);
+                        }
                     }
                     TcpEvent::Message(bytes, peer) => self.on_message(&bytes, peer, Transport::Tcp).await,
                     TcpEvent::Rejected(bytes, peer) => self.send(&bytes, peer).await,
                     TcpEvent::Closed(peer) => {
                         self.tcp_conns.remove(&peer);
+                        self.tls_peers.remove(&peer);
                     }
                 },
                 _ = tick.tick() => {

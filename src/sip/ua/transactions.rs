@@ -111,7 +111,9 @@ impl UserAgent {
         body: Option<(&str, &[u8])>,
     ) -> Option<(Vec<u8>, SocketAddr)> {
         let local = self.socket.local_addr().ok();
-        let contact = self.contact();
+        let contact = self.calls.get(key).map(|c| self.contact_for(c.source)).unwrap_or_else(|| self.contact());
+        let tls_listen = self.cfg.tls.as_ref().map(|t| t.listen);
+        let tls_peers = self.tls_peers.clone();
         let call = self.calls.get_mut(key)?;
         let cseq = match cseq {
             Some(n) => n,
@@ -132,8 +134,11 @@ impl UserAgent {
             None => uri_socket_addr(target).filter(|a| a.ip() == call.source.ip()).unwrap_or(call.source),
         };
         let branch = format!("z9hG4bK{:08x}{:08x}", rand_u32(), rand_u32());
-        let via_host = local.map(|a| a.to_string()).unwrap_or_default();
-        let transport = if self.tcp_conns.contains_key(&dest) { "TCP" } else { "UDP" };
+        let (transport, via_host) = match tls_listen {
+            Some(tls) if tls_peers.contains(&dest) => ("TLS", tls.to_string()),
+            _ if self.tcp_conns.contains_key(&dest) => ("TCP", local.map(|a| a.to_string()).unwrap_or_default()),
+            _ => ("UDP", local.map(|a| a.to_string()).unwrap_or_default()),
+        };
         let from = invite
             .header("To")
             .map(|to| if param(to, "tag").is_some() { to.to_string() } else { format!("{to};tag={}", call.local_tag) })
