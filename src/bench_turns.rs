@@ -51,7 +51,7 @@ pub fn run(config: &Config, calls: usize, turns: usize, aligned: bool) -> Result
         prompt_audio: Default::default(),
         closing: Default::default(),
         prompt_cache: None,
-        classifier: None,
+        classifier: Default::default(),
     });
     shared.warm()?;
     let questions = Arc::new(questions(config)?);

@@ -117,3 +117,42 @@ fn an_unforeseen_request_is_classified_by_the_model_and_only_redacted_words_leav
         assert!(!log.lines().any(|l| l.contains(secret)), "{secret:?} in the log");
     }
 }
+
+/// The model's endpoint down: the caller is told "not understood" as without a model, the
+/// log says why without her words, and the call goes on. Then `[assist]` is pointed at a
+/// server that answers and the daemon reloaded (SIGHUP): the next call's request is asked.
+#[test]
+fn an_unreachable_model_changes_nothing_and_a_reload_points_it_elsewhere() {
+    // A port nobody listens on: taken, then let go.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let tail = format!("[assist]\nenabled = true\nendpoint = \"http://127.0.0.1:{closed}/v1\"\nbudget_ms = 5000\n");
+    let mut edits = common::ALWAYS_OPEN.to_vec();
+    edits.push(common::ONE_STT_THREAD);
+    let port = 18580;
+    let d = Daemon::launch_edited("assist-reload", port, "app = \"conversation\"", &tail, "info", &edits);
+    let config = d.dir.join("frontdesk.toml");
+    let down = converse(port, Box::new(Asks { request: REQUEST, said: false }), Duration::from_secs(180));
+    eprintln!("{}", down.transcript());
+    d.wait_for("conversation ended", Duration::from_secs(60));
+    let not_understood = common::config().script().prompts.not_understood;
+    assert!(heard(&down.transcript(), &not_understood), "{not_understood:?} not heard:\n{}", down.transcript());
+    d.wait_for("language model: no answer, the call goes on without it", Duration::from_secs(10));
+
+    let server = serve(Mode::Label("message"));
+    let text =
+        std::fs::read_to_string(&config).unwrap().replace(&format!("127.0.0.1:{closed}/v1"), &format!("127.0.0.1:{}/v1", server.port));
+    std::fs::write(&config, text).unwrap();
+    let _ = Command::new("kill").arg("-HUP").arg(d.child.id().to_string()).status();
+    d.wait_for("configuration reloaded", Duration::from_secs(60));
+    let up = converse(port, Box::new(Asks { request: REQUEST, said: false }), Duration::from_secs(180));
+    eprintln!("{}", up.transcript());
+    let log = d.stop();
+    let bodies = server.bodies.lock().unwrap().clone();
+    assert!(!bodies.is_empty(), "no request after the reload\n{}\n--- daemon log ---\n{log}", up.transcript());
+    let script = common::config().script();
+    let intro = &frontdesk::call::flow::Script::new(&script).flows["message"].intro;
+    assert!(heard(&up.transcript(), intro), "{intro:?} not heard:\n{}", up.transcript());
+    for secret in ["Rose", "Baker"] {
+        assert!(!log.lines().any(|l| l.contains(secret)), "{secret:?} in the log");
+    }
+}

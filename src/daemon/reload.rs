@@ -21,8 +21,8 @@ pub struct Reload {
 
 /// `systemctl reload frontdesk` (SIGHUP): the config is read again. If it has mistakes they are
 /// logged as file:line: key and the running configuration stays; otherwise the script (prompts,
-/// hours, FAQ, requests), retention and logging.patient_data take effect for the calls that
-/// start from then on. Both outcomes are audited.
+/// hours, FAQ, requests), the language model (`[assist]`), retention and logging.patient_data
+/// take effect for the calls that start from then on. Both outcomes are audited.
 pub async fn on_hangup(reload: Reload) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hangup) = signal(SignalKind::hangup()) else { return };
@@ -49,6 +49,10 @@ fn reload_config(r: &Reload) {
         }
         Ok(config) => {
             r.shared.replace_script(Script::new(&config.script()));
+            match super::assist::classifier(&config, &r.store) {
+                Ok(c) => r.shared.replace_classifier(c),
+                Err(e) => tracing::error!("[assist] not reloaded, the running language model settings stay: {e:#}"),
+            }
             *r.retention.write().unwrap_or_else(|p| p.into_inner()) = config.retention.clone();
             crate::logging::allow_patient_data(config.logging.patient_data);
             audit("config_reload", format!("{} sha256 {digest}", r.path.display()));
@@ -58,7 +62,7 @@ fn reload_config(r: &Reload) {
             });
             tracing::info!(
                 new_prompts = warmed,
-                "configuration reloaded: prompts, hours, FAQ, requests, retention and logging.patient_data apply to new calls; [answer], [sip], [registration], [rtp], [stt], [tts], [models], [store], [recording] and [conversation] take effect at the next restart"
+                "configuration reloaded: prompts, hours, FAQ, requests, [assist], retention and logging.patient_data apply to new calls; [answer], [sip], [registration], [rtp], [stt], [tts], [models], [store], [recording] and [conversation] take effect at the next restart"
             );
         }
     }

@@ -25,7 +25,7 @@ pub trait Classifier: Send + Sync {
 
 impl Call {
     pub(super) fn start_classification(&mut self, text: String, labels: Vec<(String, String)>, captured: Vec<String>) {
-        let Some(classifier) = self.shared.classifier.clone() else {
+        let Some(classifier) = self.classifier.clone() else {
             // The flow only asks when there is one; answer as "none" all the same.
             return self.on_input(Input::Classified(None));
         };

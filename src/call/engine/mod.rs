@@ -72,7 +72,8 @@ pub struct Shared {
     /// Where fixed prompts are kept between starts (the daemon's state directory).
     pub prompt_cache: Option<crate::call::prompt_cache::PromptCache>,
     /// Asked about requests the rules do not understand (`[assist] classify`); None: never.
-    pub classifier: Option<Arc<dyn Classifier>>,
+    /// Replaced on reload; each call keeps the one it started with.
+    pub classifier: std::sync::RwLock<Option<Arc<dyn Classifier>>>,
 }
 
 impl Shared {
@@ -94,6 +95,16 @@ impl Shared {
     /// Puts a reloaded script in place for the calls that start from now on.
     pub fn replace_script(&self, script: Arc<Script>) {
         *self.script.write().unwrap_or_else(|p| p.into_inner()) = script;
+    }
+
+    /// The classifier new calls start with.
+    pub fn classifier(&self) -> Option<Arc<dyn Classifier>> {
+        self.classifier.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Calls that start from now on use `classifier` (a reloaded `[assist]`).
+    pub fn replace_classifier(&self, classifier: Option<Arc<dyn Classifier>>) {
+        *self.classifier.write().unwrap_or_else(|p| p.into_inner()) = classifier;
     }
 }
 
@@ -198,6 +209,8 @@ struct Call {
     awaiting_speculation: Option<Vec<i16>>,
     recorder: Option<crate::store::recording::Recorder>,
     log_id: String,
+    /// The classifier this call started with (`Shared::classifier` at its start).
+    classifier: Option<Arc<dyn Classifier>>,
     /// The classifier's answer being waited for (see `classify`).
     classifying: Option<classify::Pending>,
 }
@@ -212,7 +225,8 @@ impl Call {
         let ctx = CallContext { open, today, caller: info.caller.clone(), dialled: info.dialled.clone(), started_at: now_rfc3339() };
         let mut flow = Flow::new(script, ctx);
         flow.record.caller_name = info.caller_name.clone();
-        if shared.classifier.is_some() {
+        let classifier = shared.classifier();
+        if classifier.is_some() {
             flow.enable_classification();
         }
         let stt_jobs = SttClient::new(shared.stt_pool.clone(), clock.clone());
@@ -280,6 +294,7 @@ impl Call {
             awaiting_speculation: None,
             recorder: None,
             log_id,
+            classifier,
             classifying: None,
             shared,
             leg,

@@ -88,7 +88,7 @@ impl Harness {
             prompt_audio: std::sync::Mutex::new(prompt_audio),
             closing: Default::default(),
             prompt_cache: None,
-            classifier,
+            classifier: std::sync::RwLock::new(classifier),
         });
         let info = CallInfo { caller: Some("+15551234567".into()), dialled: None, log_id: test.into(), caller_name: None };
         let (line, leg) = memory::pair(info, Clock::simulated(MONDAY_MORNING.parse().unwrap()));
