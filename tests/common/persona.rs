@@ -56,7 +56,7 @@ pub fn classify(agent: &str) -> Ask {
     let q = lower
         .rsplit_terminator(['.', '!'])
         .map(str::trim)
-        .find(|s| s.ends_with('?') || s.contains("keypad") || s.contains("spell"))
+        .find(|s| s.ends_with('?') || s.contains("keypad") || s.contains("spell") || s.contains("letter by letter"))
         .unwrap_or(&lower);
     let q = q.to_string();
     let has = |w: &str| q.contains(w);
@@ -85,7 +85,9 @@ pub fn classify(agent: &str) -> Ask {
             Ask::DobCheck
         };
     }
-    if has("spell") {
+    // "letter by letter" too: the caller's recogniser once wrote "Could you style your last
+    // name for me, letter by letter?" (CI, 2026-12-07).
+    if has("spell") || has("letter by letter") {
         return Ask::Spelling;
     }
     if has("what year") || has("year were you born") {
