@@ -56,14 +56,20 @@ fn frontdesk(config: &std::path::Path, args: &[&str]) -> String {
     String::from_utf8(o.stdout).unwrap()
 }
 
+/// The daemon of these tests (always open, one recognition thread) with `[assist]` on and
+/// its endpoint on 127.0.0.1:`model_port`.
+fn launch(name: &str, port: u16, model_port: u16, rust_log: &str) -> Daemon {
+    let tail = format!("[assist]\nenabled = true\nendpoint = \"http://127.0.0.1:{model_port}/v1\"\nbudget_ms = 5000\n");
+    let mut edits = common::ALWAYS_OPEN.to_vec();
+    edits.push(common::ONE_STT_THREAD);
+    Daemon::launch_edited(name, port, "app = \"conversation\"", &tail, rust_log, &edits)
+}
+
 #[test]
 fn an_unforeseen_request_is_classified_by_the_model_and_only_redacted_words_leave() {
     let server = serve(Mode::Label("message"));
-    let tail = format!("[assist]\nenabled = true\nendpoint = \"http://127.0.0.1:{}/v1\"\nbudget_ms = 5000\n", server.port);
-    let mut edits = common::ALWAYS_OPEN.to_vec();
-    edits.push(common::ONE_STT_THREAD);
     let port = 18560;
-    let d = Daemon::launch_edited("assist-call", port, "app = \"conversation\"", &tail, "info,frontdesk::call::engine=debug", &edits);
+    let d = launch("assist-call", port, server.port, "info,frontdesk::call::engine=debug");
     let config = d.dir.join("frontdesk.toml");
     let talk = converse(port, Box::new(Asks { request: REQUEST, said: false }), Duration::from_secs(180));
     eprintln!("{}", talk.transcript());
@@ -125,11 +131,8 @@ fn an_unforeseen_request_is_classified_by_the_model_and_only_redacted_words_leav
 fn an_unreachable_model_changes_nothing_and_a_reload_points_it_elsewhere() {
     // A port nobody listens on: taken, then let go.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let tail = format!("[assist]\nenabled = true\nendpoint = \"http://127.0.0.1:{closed}/v1\"\nbudget_ms = 5000\n");
-    let mut edits = common::ALWAYS_OPEN.to_vec();
-    edits.push(common::ONE_STT_THREAD);
     let port = 18580;
-    let d = Daemon::launch_edited("assist-reload", port, "app = \"conversation\"", &tail, "info", &edits);
+    let d = launch("assist-reload", port, closed, "info");
     let config = d.dir.join("frontdesk.toml");
     let down = converse(port, Box::new(Asks { request: REQUEST, said: false }), Duration::from_secs(180));
     eprintln!("{}", down.transcript());

@@ -138,17 +138,16 @@ fn a_call_over_tls_stays_on_tls_and_bad_clients_are_refused() {
     let contact = header(&ok, "Contact");
     assert!(contact.contains(&format!(":{tls_port};transport=tls")), "the dialog must stay on TLS: {contact}");
     let to = header(&ok, "To").to_string();
-    let ack = format!(
-        "ACK sips:frontdesk@127.0.0.1:{tls_port} SIP/2.0\r\n{}\r\nFrom: <sips:tester@localhost>;tag=t2\r\nTo: {to}\r\nCall-ID: tls-call\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
-        via("ack")
-    );
-    s.write_all(ack.as_bytes()).unwrap();
+    // ACK and BYE in the dialog: our To tag, the call's From, each its CSeq.
+    let in_dialog = |method: &str, cseq: u32, branch: &str| {
+        format!(
+            "{method} sips:frontdesk@127.0.0.1:{tls_port} SIP/2.0\r\n{}\r\nFrom: <sips:tester@localhost>;tag=t2\r\nTo: {to}\r\nCall-ID: tls-call\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+            via(branch)
+        )
+    };
+    s.write_all(in_dialog("ACK", 1, "ack").as_bytes()).unwrap();
     d.wait_for("incoming call", Duration::from_secs(10));
-    let bye = format!(
-        "BYE sips:frontdesk@127.0.0.1:{tls_port} SIP/2.0\r\n{}\r\nFrom: <sips:tester@localhost>;tag=t2\r\nTo: {to}\r\nCall-ID: tls-call\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
-        via("bye")
-    );
-    s.write_all(bye.as_bytes()).unwrap();
+    s.write_all(in_dialog("BYE", 2, "bye").as_bytes()).unwrap();
     let bye_ok = final_response(&mut s, "BYE");
     assert!(bye_ok.starts_with("SIP/2.0 200"), "{bye_ok}");
     d.wait_for("call ended", Duration::from_secs(10));
