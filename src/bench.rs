@@ -365,6 +365,7 @@ fn start_bench_ua(
         registration: None,
         jitter: Default::default(),
         tls: None,
+        trunk_tls: None,
     };
     let app: crate::line::Answer = std::sync::Arc::new(crate::call::apps::echo);
     let ua = rt.block_on(crate::sip::ua::UserAgent::bind(cfg, app))?;

@@ -172,6 +172,11 @@ impl Config {
                 }
             }
         }
+        if let Some(ca) = config.registration.as_mut().and_then(|r| r.tls_ca.as_mut())
+            && ca.is_relative()
+        {
+            *ca = base_dir.join(&*ca);
+        }
         let errors = config.validate(text, file);
         if errors.is_empty() { Ok(config) } else { Err(ConfigErrors(errors)) }
     }

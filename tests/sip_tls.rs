@@ -17,33 +17,10 @@ use std::time::Duration;
 use common::daemon::Daemon;
 use tokio_rustls::rustls;
 
-/// A CA and a server certificate for localhost and 127.0.0.1, in `dir`.
+/// A CA (`ca.pem`) and a server certificate for localhost and 127.0.0.1 (`sip.pem`,
+/// `sip.key`), in `dir`.
 fn certificates(dir: &Path) {
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl (Debian: openssl)");
-        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-    run(&[&["req", "-x509"][..], &ec, &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Frontdesk test CA"]].concat());
-    run(&[&["req"][..], &ec, &["-keyout", "sip.key", "-out", "sip.csr", "-subj", "/CN=localhost"]].concat());
-    std::fs::write(dir.join("ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n").unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "sip.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "sip.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "ext",
-    ]);
+    common::pki::Pki::new(dir, "ca").issue("sip", "DNS:localhost,IP:127.0.0.1", None);
 }
 
 /// A TLS client trusting only the test CA.

@@ -94,7 +94,7 @@ pub(super) fn invite(sip: &UdpSocket, uri: &str, target: SocketAddr, from_user: 
         call_id: format!("{:08x}{:08x}@{}", rand_u32(), rand_u32(), local.ip()),
         contact: format!("<sip:{from_user}@{local}>"),
         route: None,
-        via_host: local.to_string(),
+        via: format!("UDP {local}"),
         user_agent: "frontdesk-loopback-caller".into(),
         sdp: offer(rtp),
     };

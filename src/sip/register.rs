@@ -30,6 +30,8 @@ pub struct RegistrationConfig {
     pub aor: String,
     pub credentials: Credentials,
     pub expires: u32,
+    /// Over TLS (a stream): requests are not retransmitted.
+    pub reliable: bool,
 }
 
 struct InFlight {
@@ -83,14 +85,16 @@ impl Registration {
     }
 
     /// Bytes to send to the registrar now, if any.
-    pub fn poll(&mut self, now: Instant, local: SocketAddr, contact: &str) -> Option<(Vec<u8>, SocketAddr)> {
+    /// `via` is our Via after `SIP/2.0/` (transport and sent-by); over a stream (`reliable`)
+    /// nothing is retransmitted (RFC 3261 17.1.2.2), Timer F still gives up.
+    pub fn poll(&mut self, now: Instant, via: &str, contact: &str) -> Option<(Vec<u8>, SocketAddr)> {
         if let Some(tx) = &mut self.in_flight {
             if now >= tx.give_up {
                 self.in_flight = None;
                 self.fail(now, "registrar did not answer".into());
                 return None;
             }
-            if now >= tx.next {
+            if now >= tx.next && !self.cfg.reliable {
                 tx.interval = (tx.interval * 2).min(T2);
                 tx.next = now + tx.interval;
                 return Some((tx.bytes.clone(), self.cfg.registrar));
@@ -101,15 +105,15 @@ impl Registration {
             return None;
         }
         self.cseq += 1;
-        let bytes = self.register_request(local, contact);
+        let bytes = self.register_request(via, contact);
         self.in_flight = Some(InFlight { bytes: bytes.clone(), cseq: self.cseq, next: now + T1, interval: T1, give_up: now + TIMER_F });
         Some((bytes, self.cfg.registrar))
     }
 
-    fn register_request(&mut self, local: SocketAddr, contact: &str) -> Vec<u8> {
+    fn register_request(&mut self, via: &str, contact: &str) -> Vec<u8> {
         let branch = format!("z9hG4bK{:08x}{:08x}", rand_u32(), rand_u32());
         let mut text = format!(
-            "REGISTER {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch={branch};rport\r\nMax-Forwards: 70\r\nFrom: <{aor}>;tag={tag}\r\nTo: <{aor}>\r\nCall-ID: {cid}\r\nCSeq: {cseq} REGISTER\r\nContact: {contact};expires={exp}\r\nExpires: {exp}\r\nAllow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, NOTIFY, REFER\r\nUser-Agent: frontdesk/{ver}\r\n",
+            "REGISTER {uri} SIP/2.0\r\nVia: SIP/2.0/{via};branch={branch};rport\r\nMax-Forwards: 70\r\nFrom: <{aor}>;tag={tag}\r\nTo: <{aor}>\r\nCall-ID: {cid}\r\nCSeq: {cseq} REGISTER\r\nContact: {contact};expires={exp}\r\nExpires: {exp}\r\nAllow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, NOTIFY, REFER\r\nUser-Agent: frontdesk/{ver}\r\n",
             uri = self.cfg.registrar_uri,
             aor = self.cfg.aor,
             tag = self.from_tag,
@@ -195,6 +199,14 @@ impl Registration {
         }
     }
 
+    /// The registrar cannot be reached at all (its TLS connection was refused): the
+    /// REGISTER in flight fails now, with the reason, and is tried again after the back-off.
+    pub fn unreachable(&mut self, now: Instant, reason: String) {
+        if self.in_flight.take().is_some() {
+            self.fail(now, reason);
+        }
+    }
+
     fn fail(&mut self, now: Instant, reason: String) {
         self.failures += 1;
         let backoff = (MIN_BACKOFF * 2u32.saturating_pow(self.failures.saturating_sub(1).min(10))).min(MAX_BACKOFF);
@@ -237,6 +249,7 @@ mod tests {
             aor: "sip:frontdesk@127.0.0.1".into(),
             credentials: Credentials::new("frontdesk", "s3cret-test"),
             expires: 300,
+            reliable: false,
         }
     }
 
@@ -249,7 +262,7 @@ mod tests {
     #[test]
     fn challenge_then_success_then_refresh() {
         let now = Instant::now();
-        let local = "127.0.0.1:5060".parse().unwrap();
+        let local = "UDP 127.0.0.1:5060";
         let mut r = Registration::new(cfg(), now);
         let (first, _) = r.poll(now, local, "<sip:frontdesk@127.0.0.1:5060>").unwrap();
         assert!(!String::from_utf8_lossy(&first).contains("Authorization"));
@@ -268,7 +281,7 @@ mod tests {
     #[test]
     fn wrong_password_backs_off_instead_of_looping() {
         let now = Instant::now();
-        let local = "127.0.0.1:5060".parse().unwrap();
+        let local = "UDP 127.0.0.1:5060";
         let mut r = Registration::new(cfg(), now);
         let ch = [("WWW-Authenticate", "Digest realm=\"r\", nonce=\"n1\"")];
         r.poll(now, local, "<c>").unwrap();
@@ -283,7 +296,7 @@ mod tests {
     #[test]
     fn silence_from_the_registrar_retransmits_then_backs_off() {
         let now = Instant::now();
-        let local = "127.0.0.1:5060".parse().unwrap();
+        let local = "UDP 127.0.0.1:5060";
         let mut r = Registration::new(cfg(), now);
         r.poll(now, local, "<c>").unwrap();
         assert!(r.poll(now + Duration::from_millis(600), local, "<c>").is_some(), "Timer E retransmission");

@@ -87,6 +87,30 @@ pub struct RegistrationSection {
     /// Seconds the registration is asked to last; refreshed at 80 % of what is granted.
     #[serde(default = "default_expires")]
     pub expires: u32,
+    /// "udp" (the default) or "tls": SIP over TLS to the registrar, for registration and for
+    /// the calls the box places through it. A `sips:` registrar means "tls".
+    #[serde(default)]
+    pub transport: TrunkTransport,
+    /// The name the registrar's certificate must carry (TLS). Default: `domain`, else the
+    /// registrar's IP address (then the certificate needs it as an IP subjectAltName).
+    pub tls_server_name: Option<String>,
+    /// PEM file of the CA(s) that sign the registrar's certificate (TLS). Default: the
+    /// system's trust store (Debian: /etc/ssl/certs, package ca-certificates).
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// SHA-256 fingerprints of the only certificates the registrar may show (TLS), as
+    /// `openssl x509 -noout -fingerprint -sha256` prints them; checked on top of the CA and
+    /// the name, so a certificate another CA signed for the same name is still refused.
+    #[serde(default)]
+    pub tls_pin: Vec<String>,
+}
+
+/// How the box reaches its registrar.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrunkTransport {
+    #[default]
+    Udp,
+    Tls,
 }
 
 /// Debug that cannot leak the password into a log line.
@@ -98,6 +122,10 @@ impl std::fmt::Debug for RegistrationSection {
             .field("username", &self.username)
             .field("password", &"<redacted>")
             .field("expires", &self.expires)
+            .field("transport", &self.transport)
+            .field("tls_server_name", &self.tls_server_name)
+            .field("tls_ca", &self.tls_ca)
+            .field("tls_pin", &self.tls_pin)
             .finish()
     }
 }
@@ -108,16 +136,39 @@ fn default_expires() -> u32 {
 
 impl RegistrationSection {
     /// host:port of the registrar; only IP literals (the box does no DNS on the call path).
+    /// Without a port, 5061 over TLS and 5060 otherwise.
     pub fn registrar_addr(&self) -> Option<std::net::SocketAddr> {
         let hostport = self.registrar.trim().trim_start_matches("sips:").trim_start_matches("sip:");
         let hostport = hostport.split([';', '?']).next().unwrap_or("");
+        let port = if self.uses_tls() { 5061 } else { 5060 };
         hostport.parse().ok().or_else(|| {
             hostport
                 .trim_start_matches('[')
                 .trim_end_matches(']')
                 .parse::<std::net::IpAddr>()
                 .ok()
-                .map(|ip| std::net::SocketAddr::new(ip, 5060))
+                .map(|ip| std::net::SocketAddr::new(ip, port))
+        })
+    }
+
+    /// SIP over TLS to the registrar: `transport = "tls"`, a `sips:` registrar, or
+    /// `;transport=tls` on it.
+    pub fn uses_tls(&self) -> bool {
+        let r = self.registrar.trim().to_ascii_lowercase();
+        self.transport == TrunkTransport::Tls || r.starts_with("sips:") || r.contains(";transport=tls")
+    }
+
+    /// The TLS settings of the trunk, when it uses TLS (checked by `problems` first).
+    fn trunk_tls(&self, registrar: std::net::SocketAddr) -> Option<crate::sip::ua::TrunkTls> {
+        if !self.uses_tls() {
+            return None;
+        }
+        let server_name = self.tls_server_name.clone().or_else(|| self.domain.clone()).unwrap_or_else(|| registrar.ip().to_string());
+        Some(crate::sip::ua::TrunkTls {
+            addr: registrar,
+            server_name,
+            ca: self.tls_ca.clone(),
+            pins: self.tls_pin.iter().filter_map(|p| crate::sip::ua::parse_pin(p)).collect(),
         })
     }
 }
@@ -186,12 +237,14 @@ impl SipSection {
                 from_uri: registrar.map(|(r, a)| format!("sip:{}@{}", r.username, aor_host(r, a))),
                 credentials: registration.map(|r| Credentials::new(r.username.clone(), r.password.clone())),
             },
+            trunk_tls: registrar.and_then(|(r, a)| r.trunk_tls(a)),
             registration: registrar.map(|(r, a)| RegistrationConfig {
                 registrar: a,
-                registrar_uri: format!("sip:{a}"),
+                registrar_uri: if r.uses_tls() { format!("sip:{a};transport=tls") } else { format!("sip:{a}") },
                 aor: format!("sip:{}@{}", r.username, aor_host(r, a)),
                 credentials: Credentials::new(r.username.clone(), r.password.clone()),
                 expires: r.expires,
+                reliable: r.uses_tls(),
             }),
         }
     }
@@ -212,6 +265,29 @@ impl RegistrationSection {
         if !(60..=86_400).contains(&self.expires) {
             p.push(("expires", format!("{}: use 60 to 86400 seconds", self.expires)));
         }
+        let tls = self.uses_tls();
+        for (key, set) in
+            [("tls_server_name", self.tls_server_name.is_some()), ("tls_ca", self.tls_ca.is_some()), ("tls_pin", !self.tls_pin.is_empty())]
+        {
+            if set && !tls {
+                p.push((key, "only used over TLS: add transport = \"tls\" (and the registrar's TLS port, usually 5061)".into()));
+            }
+        }
+        if let Some(name) = &self.tls_server_name
+            && crate::sip::ua::server_name(name).is_none()
+        {
+            p.push(("tls_server_name", format!("{name:?} is not a host name or IP address")));
+        }
+        if let Some(ca) = &self.tls_ca
+            && !ca.is_file()
+        {
+            p.push(("tls_ca", format!("{}: no such file (PEM, the CA certificates that sign the registrar's)", ca.display())));
+        }
+        for pin in &self.tls_pin {
+            if crate::sip::ua::parse_pin(pin).is_none() {
+                p.push(("tls_pin", format!("{pin:?}: give a SHA-256 fingerprint, 64 hex digits (colons allowed), as `openssl x509 -noout -fingerprint -sha256 -in pbx.pem` prints it")));
+            }
+        }
         p
     }
 }
@@ -221,5 +297,40 @@ fn host_of(addr: std::net::SocketAddr) -> String {
     match addr.ip() {
         std::net::IpAddr::V6(v6) => format!("[{v6}]"),
         v4 => v4.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(extra: &str) -> RegistrationSection {
+        toml::from_str(&format!("registrar = \"192.0.2.10\"\nusername = \"frontdesk\"\npassword = \"p\"\n{extra}")).unwrap()
+    }
+
+    fn keys(r: &RegistrationSection) -> Vec<&'static str> {
+        r.problems().into_iter().map(|(k, _)| k).collect()
+    }
+
+    #[test]
+    fn tls_to_the_registrar_defaults_to_port_5061_and_checks_its_settings() {
+        let udp = section("");
+        assert!(!udp.uses_tls());
+        assert_eq!(udp.registrar_addr().unwrap().port(), 5060);
+        let tls = section("transport = \"tls\"\ndomain = \"pbx.clinic.local\"");
+        assert_eq!(tls.registrar_addr().unwrap().port(), 5061);
+        let trunk = tls.trunk_tls(tls.registrar_addr().unwrap()).unwrap();
+        assert_eq!(trunk.server_name, "pbx.clinic.local", "the domain is the name checked by default");
+        assert!(section("").trunk_tls("192.0.2.10:5060".parse().unwrap()).is_none());
+        let mut sips = section("");
+        sips.registrar = "sips:192.0.2.10".into();
+        assert!(sips.uses_tls() && sips.registrar_addr().unwrap().port() == 5061);
+
+        assert_eq!(keys(&section("tls_pin = [\"AB:CD\"]")), ["tls_pin", "tls_pin"], "not over TLS, and not a fingerprint");
+        assert_eq!(keys(&section("transport = \"tls\"\ntls_ca = \"/nonexistent/ca.pem\"")), ["tls_ca"]);
+        assert_eq!(keys(&section("transport = \"tls\"\ntls_server_name = \"not a name\"")), ["tls_server_name"]);
+        assert!(
+            toml::from_str::<RegistrationSection>("registrar = \"x\"\nusername = \"u\"\npassword = \"p\"\ntransport = \"tcp\"").is_err()
+        );
     }
 }

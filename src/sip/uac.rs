@@ -21,8 +21,9 @@ pub struct InviteTemplate {
     pub contact: String,
     /// `Route: <sip:proxy;lr>` when the call goes through an outbound proxy.
     pub route: Option<String>,
-    /// Our Via host:port.
-    pub via_host: String,
+    /// Our Via after `SIP/2.0/`: transport and sent-by, e.g. `UDP 192.168.1.20:5060` or
+    /// `TLS 192.168.1.20:5061;alias`.
+    pub via: String,
     pub user_agent: String,
     pub sdp: String,
 }
@@ -33,9 +34,9 @@ impl InviteTemplate {
         let mut text = String::with_capacity(1024 + self.sdp.len());
         let _ = write!(
             text,
-            "INVITE {target} SIP/2.0\r\nVia: SIP/2.0/UDP {via};branch={branch};rport\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: <{target}>\r\nCall-ID: {cid}\r\nCSeq: {cseq} INVITE\r\nContact: {contact}\r\n",
+            "INVITE {target} SIP/2.0\r\nVia: SIP/2.0/{via};branch={branch};rport\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: <{target}>\r\nCall-ID: {cid}\r\nCSeq: {cseq} INVITE\r\nContact: {contact}\r\n",
             target = self.target,
-            via = self.via_host,
+            via = self.via,
             from = self.from,
             cid = self.call_id,
             contact = self.contact,
@@ -152,7 +153,7 @@ mod tests {
             call_id: "cid1@127.0.0.1".into(),
             contact: "<sip:frontdesk@127.0.0.1:5060>".into(),
             route: Some("<sip:127.0.0.1:5070;lr>".into()),
-            via_host: "127.0.0.1:5060".into(),
+            via: "UDP 127.0.0.1:5060".into(),
             user_agent: "frontdesk/test".into(),
             sdp: "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 20000 RTP/AVP 0\r\n".into(),
         }

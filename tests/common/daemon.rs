@@ -7,6 +7,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Put at the end of the log when the daemon's stderr closes: it has exited, and waiting for
+/// a line any longer is pointless.
+const EXITED: &str = "[test: the daemon's stderr closed]\n";
+
 pub struct Daemon {
     pub child: Child,
     pub log: Arc<Mutex<String>>,
@@ -91,6 +95,7 @@ impl Daemon {
                 l.push_str(&line);
                 l.push('\n');
             }
+            sink.lock().unwrap().push_str(EXITED);
         });
         let d = Daemon { child, log, sip_port: base_port, dir };
         // Start-up loads, verifies and exercises both models: seconds on a quiet machine, a
@@ -109,9 +114,14 @@ impl Daemon {
     pub fn try_wait_for(&self, needle: &str, timeout: Duration) -> Result<(), String> {
         let start = Instant::now();
         while start.elapsed() < timeout {
-            if self.log.lock().unwrap().contains(needle) {
+            let log = self.log.lock().unwrap();
+            if log.contains(needle) {
                 return Ok(());
             }
+            if log.ends_with(EXITED) {
+                return Err(format!("the daemon exited without logging {needle:?}; log:\n{log}"));
+            }
+            drop(log);
             std::thread::sleep(Duration::from_millis(50));
         }
         Err(format!("daemon did not log {needle:?} within {timeout:?}; log:\n{}", self.log.lock().unwrap()))

@@ -4,9 +4,11 @@
 pub mod alsa;
 pub mod baresip;
 pub mod daemon;
+pub mod kamailio;
 pub mod listening;
 pub mod llm_fake;
 pub mod persona;
+pub mod pki;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};

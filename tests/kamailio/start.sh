@@ -16,6 +16,8 @@
 # AUTH_QOP         1 (default): challenge with qop="auth"; 0: no qop
 # NO_RECORD_ROUTE  1: do not Record-Route (in-dialog requests then go end to end)
 # KAMAILIO_DEBUG   log level, 2 (info, default) .. 3 (debug)
+# TLS_PORT         also listen for SIP over TLS on 127.0.0.1:TLS_PORT, showing the
+#                  certificate TLS_CERT (PEM, chain) with the key TLS_KEY
 #
 # It execs kamailio, so the PID of this script is kamailio's main process: SIGTERM it and
 # it stops its workers and exits (about 2 s). SIGKILL would leave the workers running:
@@ -65,6 +67,23 @@ args=(
 )
 if [ "${NO_RECORD_ROUTE:-0}" = 1 ]; then
     args+=(-A NO_RECORD_ROUTE)
+fi
+if [ -n "${TLS_PORT:-}" ]; then
+    : "${TLS_CERT:?TLS_PORT needs TLS_CERT}" "${TLS_KEY:?TLS_PORT needs TLS_KEY}"
+    cat > "$rundir/tls.cfg" <<EOF
+[server:default]
+method = TLSv1.2+
+certificate = $TLS_CERT
+private_key = $TLS_KEY
+verify_certificate = no
+require_certificate = no
+
+[client:default]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
+EOF
+    args+=(-A "TLS_PORT=$TLS_PORT" -A "TLS_CONFIG=\"$rundir/tls.cfg\"")
 fi
 if [ -n "${KAMAILIO_DEBUG:-}" ]; then
     args+=(--debug="$KAMAILIO_DEBUG")

@@ -196,9 +196,32 @@ impl UserAgent {
     /// what the peer sends in the dialog comes over TLS too (RFC 3261 26.2.2 leaves `sips:`
     /// to end-to-end TLS, which a hop to a PBX is not).
     pub(super) fn contact_for(&self, peer: SocketAddr) -> String {
-        match (&self.cfg.tls, self.tls_peers.contains(&peer)) {
-            (Some(t), true) => format!("<sip:frontdesk@{}:{};transport=tls>", self.public_host(), t.listen.port()),
-            _ => self.contact(),
+        if self.is_tls_dest(peer) { format!("<sip:frontdesk@{};transport=tls>", self.tls_sent_by()) } else { self.contact() }
+    }
+
+    /// A peer reached over TLS: a connection it opened to `[sip.tls]`, or the registrar when
+    /// the trunk uses TLS.
+    pub(super) fn is_tls_dest(&self, peer: SocketAddr) -> bool {
+        self.tls_peers.contains(&peer) || self.trunk.as_ref().is_some_and(|(a, _)| *a == peer)
+    }
+
+    /// Our host and port in a TLS Via or Contact: the `[sip.tls]` listener, or without one
+    /// the SIP port (a peer then reaches us over the connection we opened, RFC 5923 alias).
+    pub(super) fn tls_sent_by(&self) -> String {
+        let port = self.cfg.tls.as_ref().map(|t| t.listen.port()).unwrap_or(self.cfg.listen.port());
+        format!("{}:{port}", self.public_host())
+    }
+
+    /// Our Via after `SIP/2.0/` for a request to `dest`: TLS (with `alias`, so the peer may
+    /// send its requests back over our connection), TCP on a peer's connection, else UDP
+    /// from `udp` (our SIP socket's address).
+    pub(super) fn via_for(&self, dest: SocketAddr, udp: SocketAddr) -> String {
+        if self.is_tls_dest(dest) {
+            format!("TLS {};alias", self.tls_sent_by())
+        } else if self.tcp_conns.contains_key(&dest) {
+            format!("TCP {udp}")
+        } else {
+            format!("UDP {udp}")
         }
     }
 

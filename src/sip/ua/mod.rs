@@ -32,8 +32,10 @@ mod outgoing;
 mod tls;
 mod transactions;
 mod transport;
+mod trunk;
 
 pub use tls::TlsListen;
+pub use trunk::{TrunkTls, parse_pin, server_name};
 
 use outgoing::Outgoing;
 use transactions::{ClientTx, transaction_key};
@@ -63,6 +65,8 @@ pub struct UaConfig {
     pub jitter: crate::rtp::jitter::JitterDepth,
     /// SIP over TLS (`[sip.tls]`), beside UDP and TCP.
     pub tls: Option<TlsListen>,
+    /// SIP over TLS to the registrar (`[registration] transport = "tls"`).
+    pub trunk_tls: Option<TrunkTls>,
 }
 
 /// How calls the box places leave it.
@@ -164,6 +168,11 @@ pub struct UserAgent {
     tls: Option<(tokio::net::TcpListener, Arc<tls::Certificates>)>,
     tcp_in_tx: UnboundedSender<TcpEvent>,
     tcp_in_rx: UnboundedReceiver<TcpEvent>,
+    /// The TLS client configuration for the registrar, built at start (a bad `tls_ca` stops
+    /// it), until `run` starts the connection task.
+    trunk_config: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
+    /// The registrar's address and the connection task's queue, once running.
+    trunk: Option<(SocketAddr, UnboundedSender<Vec<u8>>)>,
     dial_tx: UnboundedSender<Dial>,
     dial_rx: UnboundedReceiver<Dial>,
 }
@@ -182,6 +191,10 @@ impl UserAgent {
             }
             None => None,
         };
+        let trunk_config = match &cfg.trunk_tls {
+            Some(t) => Some(trunk::client_config(t).map_err(|e| std::io::Error::other(format!("{e:#}")))?),
+            None => None,
+        };
         let (commands_tx, commands_rx) = unbounded_channel();
         let (tcp_in_tx, tcp_in_rx) = unbounded_channel();
         let (dial_tx, dial_rx) = unbounded_channel();
@@ -192,6 +205,8 @@ impl UserAgent {
             tcp_conns: HashMap::new(),
             tls_peers: Default::default(),
             tls,
+            trunk_config,
+            trunk: None,
             tcp_in_tx,
             tcp_in_rx,
             registration: cfg.registration.clone().map(|r| super::register::Registration::new(r, Instant::now())),
@@ -239,6 +254,11 @@ impl UserAgent {
             tracing::info!(listen = %self.cfg.tls.as_ref().map(|t| t.listen.to_string()).unwrap_or_default(), "SIP over TLS listening (TLS 1.2 and 1.3)");
             tokio::spawn(tls::accept_tls(listener, certs, self.tcp_in_tx.clone()));
         }
+        if let (Some(t), Some(config)) = (self.cfg.trunk_tls.clone(), self.trunk_config.take()) {
+            tracing::info!(registrar = %t.addr, name = %t.server_name, pinned = !t.pins.is_empty(), "SIP over TLS to the registrar");
+            let addr = t.addr;
+            self.trunk = Some((addr, trunk::start(t, config, self.tcp_in_tx.clone())));
+        }
         let mut buf = vec![0u8; 65_536];
         let mut tick = tokio::time::interval(Duration::from_millis(10));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -266,6 +286,7 @@ impl UserAgent {
                         self.tcp_conns.remove(&peer);
                         self.tls_peers.remove(&peer);
                     }
+                    TcpEvent::Unreachable(peer, why) => self.on_unreachable(peer, why),
                 },
                 _ = tick.tick() => {
                     beat.tick();

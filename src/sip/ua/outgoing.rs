@@ -67,9 +67,9 @@ impl UserAgent {
             target: crate::sip::uac::target_uri(&dial.target, dest),
             from: format!("<{from_uri}>;tag={from_tag}"),
             call_id: format!("{:08x}{:08x}@{host}", rand_u32(), rand_u32()),
-            contact: self.contact(),
+            contact: self.contact_for(dest),
             route: proxy.map(|p| format!("<sip:{p};lr>")),
-            via_host: SocketAddr::new(self.cfg.public_ip, local.port()).to_string(),
+            via: self.via_for(dest, SocketAddr::new(self.cfg.public_ip, local.port())),
             user_agent: self.cfg.user_agent.clone(),
             sdp: offer.clone(),
         };
@@ -260,6 +260,21 @@ impl UserAgent {
                 self.send_in_dialog(key, "BYE", &[], None).await;
                 self.end_call(key, "cannot start media");
             }
+        }
+    }
+
+    /// A connection to `peer` could not be made: the registration and the calls we are
+    /// placing there fail now, with the reason.
+    pub(super) fn on_unreachable(&mut self, peer: SocketAddr, why: String) {
+        if let Some(reg) = &mut self.registration
+            && self.cfg.registration.as_ref().is_some_and(|r| r.registrar == peer)
+        {
+            reg.unreachable(Instant::now(), why.clone());
+        }
+        let calling: Vec<String> =
+            self.calls.iter().filter(|(_, c)| matches!(c.state, CallState::Calling) && c.source == peer).map(|(k, _)| k.clone()).collect();
+        for key in calling {
+            self.fail_outgoing(&key, why.clone());
         }
     }
 

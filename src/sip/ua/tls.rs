@@ -145,7 +145,7 @@ pub(super) async fn accept_tls(listener: tokio::net::TcpListener, certs: Arc<Cer
                 Ok(Ok(tls)) => {
                     let version = tls.get_ref().1.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
                     tracing::debug!(%peer, version, "sip.tls: connection");
-                    serve_stream(tls, peer, events, true).await;
+                    serve_stream(tls, peer, events, true, unbounded_channel()).await;
                 }
                 Ok(Err(e)) => tracing::warn!(source = %peer.ip(), "sip.tls: handshake refused: {e}"),
                 Err(_) => tracing::warn!(source = %peer.ip(), limit_s = HANDSHAKE_LIMIT.as_secs(), "sip.tls: no handshake in time, closed"),

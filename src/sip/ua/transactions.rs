@@ -110,10 +110,21 @@ impl UserAgent {
         extra: &[(&str, String)],
         body: Option<(&str, &[u8])>,
     ) -> Option<(Vec<u8>, SocketAddr)> {
-        let local = self.socket.local_addr().ok();
+        let local = self.socket.local_addr().ok()?;
         let contact = self.calls.get(key).map(|c| self.contact_for(c.source)).unwrap_or_else(|| self.contact());
-        let tls_listen = self.cfg.tls.as_ref().map(|t| t.listen);
-        let tls_peers = self.tls_peers.clone();
+        let call = self.calls.get(key)?;
+        // RFC 3261 12.2.1.1: with a route set, the request goes to its first entry (a proxy that
+        // record-routed); without one, to the remote target. A Contact on another host than the
+        // one the INVITE came from is taken for a NAT-private address, and the request follows
+        // the INVITE's source instead (what symmetric signalling behind NAT needs).
+        let target =
+            call.invite.header("Contact").map(uri_of).unwrap_or_else(|| call.invite.header("From").map(uri_of).unwrap_or("")).to_string();
+        let first_route = call.invite.headers_named("Record-Route").flat_map(crate::sip::message::split_top_level_commas).next();
+        let dest = match first_route {
+            Some(route) => uri_socket_addr(uri_of(route)).unwrap_or(call.source),
+            None => uri_socket_addr(&target).filter(|a| a.ip() == call.source.ip()).unwrap_or(call.source),
+        };
+        let via = self.via_for(dest, local);
         let call = self.calls.get_mut(key)?;
         let cseq = match cseq {
             Some(n) => n,
@@ -123,29 +134,14 @@ impl UserAgent {
             }
         };
         let invite = &call.invite;
-        let target = invite.header("Contact").map(uri_of).unwrap_or_else(|| invite.header("From").map(uri_of).unwrap_or(""));
-        // RFC 3261 12.2.1.1: with a route set, the request goes to its first entry (a proxy that
-        // record-routed); without one, to the remote target. A Contact on another host than the
-        // one the INVITE came from is taken for a NAT-private address, and the request follows
-        // the INVITE's source instead (what symmetric signalling behind NAT needs).
-        let first_route = invite.headers_named("Record-Route").flat_map(crate::sip::message::split_top_level_commas).next();
-        let dest = match first_route {
-            Some(route) => uri_socket_addr(uri_of(route)).unwrap_or(call.source),
-            None => uri_socket_addr(target).filter(|a| a.ip() == call.source.ip()).unwrap_or(call.source),
-        };
         let branch = format!("z9hG4bK{:08x}{:08x}", rand_u32(), rand_u32());
-        let (transport, via_host) = match tls_listen {
-            Some(tls) if tls_peers.contains(&dest) => ("TLS", tls.to_string()),
-            _ if self.tcp_conns.contains_key(&dest) => ("TCP", local.map(|a| a.to_string()).unwrap_or_default()),
-            _ => ("UDP", local.map(|a| a.to_string()).unwrap_or_default()),
-        };
         let from = invite
             .header("To")
             .map(|to| if param(to, "tag").is_some() { to.to_string() } else { format!("{to};tag={}", call.local_tag) })
             .unwrap_or_default();
         let to = invite.header("From").unwrap_or("").to_string();
         let mut text = format!(
-            "{method} {target} SIP/2.0\r\nVia: SIP/2.0/{transport} {via_host};branch={branch};rport\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {} {method}\r\nContact: {contact}\r\n",
+            "{method} {target} SIP/2.0\r\nVia: SIP/2.0/{via};branch={branch};rport\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {} {method}\r\nContact: {contact}\r\n",
             invite.call_id(),
             cseq
         );
@@ -172,10 +168,11 @@ impl UserAgent {
     }
 
     pub(super) async fn poll_registration(&mut self) {
-        let contact = self.contact();
+        let Some(registrar) = self.cfg.registration.as_ref().map(|r| r.registrar) else { return };
         let Ok(local) = self.socket.local_addr() else { return };
+        let (contact, via) = (self.contact_for(registrar), self.via_for(registrar, local));
         if let Some(reg) = &mut self.registration
-            && let Some((bytes, to)) = reg.poll(Instant::now(), local, &contact)
+            && let Some((bytes, to)) = reg.poll(Instant::now(), &via, &contact)
         {
             self.send(&bytes, to).await;
         }

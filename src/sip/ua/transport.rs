@@ -15,25 +15,34 @@ pub(super) enum TcpEvent {
     /// A request that could be answered but not framed: answer, then the connection is closed.
     Rejected(Vec<u8>, SocketAddr),
     Closed(SocketAddr),
+    /// A connection the box opens (to the registrar over TLS) could not be made: why, in the
+    /// installer's words. What waited for it fails now rather than at its timer.
+    Unreachable(SocketAddr, String),
 }
 
 /// Accepts SIP over TCP; each connection is served by [`serve_stream`].
 pub(super) async fn accept_tcp(listener: tokio::net::TcpListener, events: UnboundedSender<TcpEvent>) {
     loop {
         let Ok((stream, peer)) = listener.accept().await else { continue };
-        tokio::spawn(serve_stream(stream, peer, events.clone(), false));
+        tokio::spawn(serve_stream(stream, peer, events.clone(), false, unbounded_channel()));
     }
 }
 
-/// One stream connection (TCP, or TLS once its handshake is done): a task writes what the UA
-/// sends back, this one frames what comes in (Content-Length, as RFC 3261 18.3 requires on
+/// One stream connection (TCP, or TLS once its handshake is done): a task writes what comes
+/// on `out` (the UA's answers and requests; a connection the box opened may have some queued
+/// already), this one frames what comes in (Content-Length, as RFC 3261 18.3 requires on
 /// streams) until the peer closes or sends what cannot be framed.
-pub(super) async fn serve_stream<S>(stream: S, peer: SocketAddr, events: UnboundedSender<TcpEvent>, tls: bool)
-where
+pub(super) async fn serve_stream<S>(
+    stream: S,
+    peer: SocketAddr,
+    events: UnboundedSender<TcpEvent>,
+    tls: bool,
+    out: (UnboundedSender<Vec<u8>>, UnboundedReceiver<Vec<u8>>),
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
 {
     let (mut reader, mut writer) = tokio::io::split(stream);
-    let (out_tx, mut out_rx) = unbounded_channel::<Vec<u8>>();
+    let (out_tx, mut out_rx) = out;
     if events.send(TcpEvent::Opened(peer, out_tx.clone(), tls)).is_err() {
         return;
     }
@@ -93,9 +102,17 @@ impl UserAgent {
         }
     }
 
+    /// Over the stream connection to `to` if there is one, else to the registrar over TLS
+    /// when the trunk uses it (the connection is opened for it), else over UDP.
     pub(super) async fn send(&self, bytes: &[u8], to: SocketAddr) {
         if let Some(conn) = self.tcp_conns.get(&to) {
             let _ = conn.send(bytes.to_vec());
+            return;
+        }
+        if let Some((addr, trunk)) = &self.trunk
+            && *addr == to
+        {
+            let _ = trunk.send(bytes.to_vec());
             return;
         }
         let _ = self.socket.send_to(bytes, to).await;
