@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use common::daemon::Daemon;
@@ -16,34 +16,12 @@ fn registration(port: u16, password: &str) -> String {
     )
 }
 
-/// A sipp caller dials frontdesk at the proxy (`scenario`: sipp arguments choosing the
-/// scenario); asserts sipp succeeded, then returns the daemon's and kamailio's logs.
-fn call_through_proxy(kam: &Kamailio, kport: u16, d: Daemon, scenario: &[&str]) -> (String, String) {
-    let out = Command::new("sipp")
-        .args(scenario)
-        .args(["-s", "frontdesk", "-i", "127.0.0.1", "-p", &(kport + 20).to_string(), "-m", "1"])
-        .args(["-nostdin", "-timeout", "30", "-timeout_error"])
-        .arg(format!("127.0.0.1:{kport}"))
-        .current_dir(&d.dir)
-        .output()
-        .unwrap();
-    let log = d.stop();
-    let kam_log = kam.log.lock().unwrap().clone();
-    assert!(
-        out.status.success(),
-        "sipp: {}\n{}\nkamailio:\n{kam_log}\ndaemon:\n{log}",
-        String::from_utf8_lossy(&out.stdout).lines().rev().take(30).collect::<Vec<_>>().join("\n"),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (log, kam_log)
-}
-
 fn registers_and_takes_a_routed_call(name: &str, kport: u16, dport: u16, algorithm: &str) {
     let kam = Kamailio::start(kport, kport + 30, algorithm);
     let d = Daemon::start_full(name, dport, "app = \"echo\"", &registration(kport, "s3cret-test"));
     d.wait_for("registered", Duration::from_secs(15));
     // A caller dials the clinic's address at the proxy; kamailio finds our contact.
-    let (log, kam_log) = call_through_proxy(&kam, kport, d, &["-sn", "uac", "-d", "1000"]);
+    let (log, kam_log) = kam.call_through(kport, d, &["-sn", "uac", "-d", "1000"]);
     assert!(kam_log.contains(&format!("algorithm={algorithm}")) || kam_log.contains("AUTH challenge"), "{kam_log}");
     assert!(kam_log.contains("REGISTERED frontdesk"), "{kam_log}");
     assert!(kam_log.contains("LOOKUP INVITE for frontdesk"), "{kam_log}");
@@ -81,7 +59,7 @@ fn transfer_through_the_proxy_reports_the_notify_result() {
     d.wait_for("registered", Duration::from_secs(15));
     // The caller reaches us through kamailio; our REFER and BYE go back along its Record-Route.
     let scenario = common::repo().join("tests/kamailio/transferee.xml");
-    let (log, kam_log) = call_through_proxy(&kam, kport, d, &["-sf", scenario.to_str().unwrap()]);
+    let (log, kam_log) = kam.call_through(kport, d, &["-sf", scenario.to_str().unwrap()]);
     assert!(log.contains("transfer succeeded"), "{log}");
     assert!(kam_log.contains("REFER"), "our REFER went through the proxy: {kam_log}");
 }
@@ -92,24 +70,9 @@ fn transfer_through_the_proxy_reports_the_notify_result() {
 /// second, its ACK and BYE going back through the proxy along the route set.
 fn dial_through_the_proxy(name: &str, kport: u16, dport: u16, password: &str) -> (std::process::Output, String, Child) {
     let kam = Kamailio::start(kport, kport + 30, "MD5");
-    let scenario = common::repo().join("tests/kamailio/staff_answers.xml");
-    let staff = Command::new("sipp")
-        .arg("-sf")
-        .arg(&scenario)
-        .args(["-i", "127.0.0.1", "-p", &(kport + 30).to_string(), "-m", "1"])
-        .args(["-nostdin", "-timeout", "40", "-timeout_error", "-trace_err"])
-        .current_dir(common::scratch(&format!("{name}-staff")))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let staff = common::kamailio::staff_answers(kport + 30, name);
     let config = common::daemon::write_config(name, dport, "app = \"echo\"", &registration(kport, password));
-    let out = Command::new(common::frontdesk_bin())
-        .arg("--config")
-        .arg(&config)
-        .args(["dial", "staff", "--seconds", "1", "--ring-timeout", "20"])
-        .output()
-        .unwrap();
+    let out = common::kamailio::dial_staff(&config);
     std::thread::sleep(Duration::from_millis(200));
     let kam_log = kam.log.lock().unwrap().clone();
     (out, kam_log, staff)

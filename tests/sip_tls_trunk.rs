@@ -52,20 +52,7 @@ fn registers_over_tls_and_a_routed_call_comes_back_over_the_same_connection() {
 
     // A caller dials the clinic at the proxy over UDP; kamailio finds the contact the box
     // registered over TLS and sends the INVITE down the box's connection.
-    let out = Command::new("sipp")
-        .args(["-sn", "uac", "-d", "1000", "-s", "frontdesk", "-i", "127.0.0.1", "-p", &(kport + 20).to_string(), "-m", "1"])
-        .args(["-nostdin", "-timeout", "30", "-timeout_error"])
-        .arg(format!("127.0.0.1:{kport}"))
-        .current_dir(&d.dir)
-        .output()
-        .unwrap();
-    let log = d.stop();
-    let kam_log = kam.log.lock().unwrap().clone();
-    assert!(
-        out.status.success(),
-        "sipp: {}\nkamailio:\n{kam_log}\ndaemon:\n{log}",
-        String::from_utf8_lossy(&out.stdout).lines().rev().take(30).collect::<Vec<_>>().join("\n")
-    );
+    let (log, kam_log) = kam.call_through(kport, d, &["-sn", "uac", "-d", "1000"]);
     assert!(log.contains("connected to the registrar, its certificate verified") && log.contains("TLSv1_3"), "{log}");
     let registered = kam_log.lines().find(|l| l.contains("REGISTERED frontdesk")).unwrap_or_default();
     assert!(registered.ends_with("over tls") && registered.contains(";transport=tls"), "{kam_log}");
@@ -82,24 +69,9 @@ fn a_call_the_box_places_goes_out_over_tls() {
     let (kport, dport) = (19260, 19300);
     let (pki, cert, key) = pki("trunk-tls-dial");
     let kam = kamailio_with_tls(kport, &cert, &key);
-    let scenario = common::repo().join("tests/kamailio/staff_answers.xml");
-    let mut staff = Command::new("sipp")
-        .arg("-sf")
-        .arg(&scenario)
-        .args(["-i", "127.0.0.1", "-p", &(kport + 30).to_string(), "-m", "1"])
-        .args(["-nostdin", "-timeout", "40", "-timeout_error"])
-        .current_dir(common::scratch("trunk-tls-dial-staff"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut staff = common::kamailio::staff_answers(kport + 30, "trunk-tls-dial");
     let config = common::daemon::write_config("trunk-tls-dial", dport, "app = \"echo\"", &registration(kport + 1, &pki.ca(), None));
-    let out = Command::new(common::frontdesk_bin())
-        .arg("--config")
-        .arg(&config)
-        .args(["dial", "staff", "--seconds", "1", "--ring-timeout", "20"])
-        .output()
-        .unwrap();
+    let out = common::kamailio::dial_staff(&config);
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let staff_ok = staff.wait().unwrap().success();
     let kam_log = kam.log.lock().unwrap().clone();

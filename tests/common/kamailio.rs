@@ -7,6 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::daemon::Daemon;
+
 pub struct Kamailio {
     child: Child,
     pub log: Arc<Mutex<String>>,
@@ -49,6 +51,57 @@ impl Kamailio {
         }
         k
     }
+}
+
+impl Kamailio {
+    /// A sipp caller dials frontdesk at this proxy on UDP `kport` (`scenario`: sipp arguments
+    /// choosing the scenario); asserts sipp succeeded, then stops the daemon and returns its
+    /// log and kamailio's.
+    pub fn call_through(&self, kport: u16, d: Daemon, scenario: &[&str]) -> (String, String) {
+        let out = Command::new("sipp")
+            .args(scenario)
+            .args(["-s", "frontdesk", "-i", "127.0.0.1", "-p", &(kport + 20).to_string(), "-m", "1"])
+            .args(["-nostdin", "-timeout", "30", "-timeout_error"])
+            .arg(format!("127.0.0.1:{kport}"))
+            .current_dir(&d.dir)
+            .output()
+            .unwrap();
+        let log = d.stop();
+        let kam_log = self.log.lock().unwrap().clone();
+        assert!(
+            out.status.success(),
+            "sipp: {}\n{}\nkamailio:\n{kam_log}\ndaemon:\n{log}",
+            String::from_utf8_lossy(&out.stdout).lines().rev().take(30).collect::<Vec<_>>().join("\n"),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (log, kam_log)
+    }
+}
+
+/// A sipp UAS standing in for staff on 127.0.0.1:`port` (tests/kamailio/staff_answers.xml):
+/// answers one call and waits for its BYE.
+pub fn staff_answers(port: u16, name: &str) -> Child {
+    let scenario = super::repo().join("tests/kamailio/staff_answers.xml");
+    Command::new("sipp")
+        .arg("-sf")
+        .arg(&scenario)
+        .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1"])
+        .args(["-nostdin", "-timeout", "40", "-timeout_error", "-trace_err"])
+        .current_dir(super::scratch(&format!("{name}-staff")))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// `frontdesk dial staff` on `config`: a one-second call to staff through the proxy.
+pub fn dial_staff(config: &std::path::Path) -> std::process::Output {
+    Command::new(super::frontdesk_bin())
+        .arg("--config")
+        .arg(config)
+        .args(["dial", "staff", "--seconds", "1", "--ring-timeout", "20"])
+        .output()
+        .unwrap()
 }
 
 impl Drop for Kamailio {
