@@ -225,6 +225,7 @@ pub fn rtp(seconds: u64, calls: usize) -> Result<()> {
             remote: Some(sink_addr),
             send: true,
             jitter: Default::default(),
+            srtp: None,
         };
         let s = MediaSession::start(
             MediaSockets { rtp: socket, rtcp: None },
@@ -366,6 +367,7 @@ fn start_bench_ua(
         jitter: Default::default(),
         tls: None,
         trunk_tls: None,
+        media_encryption: Default::default(),
     };
     let app: crate::line::Answer = std::sync::Arc::new(crate::call::apps::echo);
     let ua = rt.block_on(crate::sip::ua::UserAgent::bind(cfg, app))?;

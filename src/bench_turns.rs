@@ -72,6 +72,7 @@ pub fn run(config: &Config, calls: usize, turns: usize, aligned: bool) -> Result
         jitter: config.rtp.jitter(),
         tls: None,
         trunk_tls: None,
+        media_encryption: Default::default(),
     };
     let app_shared = shared.clone();
     let app: crate::line::Answer = Arc::new(move |leg| crate::call::engine::answer(app_shared.clone(), leg));

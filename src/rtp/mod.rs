@@ -8,3 +8,4 @@ pub mod packet;
 pub mod rtcp;
 pub mod session;
 pub mod settings;
+pub mod srtp;

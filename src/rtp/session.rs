@@ -36,6 +36,8 @@ pub struct MediaParams {
     pub send: bool,
     /// Read when the session starts; a re-INVITE does not change it.
     pub jitter: JitterDepth,
+    /// SRTP keys when the call's media is encrypted; a re-INVITE with new keys re-keys.
+    pub srtp: Option<super::srtp::Keys>,
 }
 
 /// Counters a test or an operator can read; no caller data.
@@ -203,6 +205,16 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
     // receiver needs a gap to tell "1 1" from one long "1").
     let mut dtmf_out: Option<DtmfSender> = None;
     let mut dtmf_gap: u32 = 0;
+    // SRTP between the packets and the socket, when the call's media is encrypted. Keys that
+    // cannot be used leave the call silent rather than in the clear.
+    let make_srtp = |keys: &Option<super::srtp::Keys>| match keys.as_ref().map(super::srtp::Srtp::new) {
+        Some(Err(e)) => {
+            tracing::error!("SRTP keys unusable, the call's media is stopped: {e}");
+            None
+        }
+        other => other.map(|r| r.ok()),
+    };
+    let mut srtp = make_srtp(&params.srtp);
 
     while !control.stop.load(Ordering::Relaxed) {
         beat.tick();
@@ -211,7 +223,11 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
         }
         let version = control.params_version.load(Ordering::Acquire);
         if version != params_version {
-            params = control.params.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let fresh = control.params.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            if fresh.srtp != params.srtp {
+                srtp = make_srtp(&fresh.srtp);
+            }
+            params = fresh;
             params_version = version;
         }
 
@@ -224,7 +240,23 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
                         local_stats.rtcp_received += 1;
                         continue;
                     }
-                    let Ok(pkt) = RtpPacket::new_checked(&recv_buf[..n]) else {
+                    // SRTP: only what authenticates (and is no replay) is heard, or latched to.
+                    let clear;
+                    let data: &[u8] = match &mut srtp {
+                        None => &recv_buf[..n],
+                        Some(None) => continue,
+                        Some(Some(s)) => match s.unprotect_rtp(&recv_buf[..n]) {
+                            Some(c) => {
+                                clear = c;
+                                &clear
+                            }
+                            None => {
+                                local_stats.packets_invalid += 1;
+                                continue;
+                            }
+                        },
+                    };
+                    let Ok(pkt) = RtpPacket::new_checked(data) else {
                         local_stats.packets_invalid += 1;
                         continue;
                     };
@@ -325,7 +357,12 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
         {
             if let Ok(n) = super::packet::build(&header, body, &mut send_buf) {
                 let now = Instant::now();
-                if socket.send_to(&send_buf[..n], dest).is_ok() {
+                let sent = match &mut srtp {
+                    None => socket.send_to(&send_buf[..n], dest).is_ok(),
+                    Some(Some(s)) => s.protect_rtp(&send_buf[..n]).is_some_and(|p| socket.send_to(&p, dest).is_ok()),
+                    Some(None) => false,
+                };
+                if sent {
                     local_stats.packets_sent += 1;
                     octets_sent = octets_sent.wrapping_add(payload.len() as u32);
                     if let Some(prev) = last_send {
@@ -344,7 +381,13 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
 
         // RTCP: drain what the peer reports, and send a sender report every 5 s.
         if let Some(r) = &rtcp {
-            while let Ok((_, from)) = r.recv_from(&mut recv_buf) {
+            while let Ok((k, from)) = r.recv_from(&mut recv_buf) {
+                // Over SRTP only an authenticated report counts, or moves where ours go.
+                if let Some(s) = &mut srtp
+                    && !s.as_mut().is_some_and(|s| s.unprotect_rtcp(&recv_buf[..k]).is_some())
+                {
+                    continue;
+                }
                 local_stats.rtcp_received += 1;
                 rtcp_latched = Some(from);
             }
@@ -363,9 +406,16 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
                 let mut out = [0u8; 128];
                 if let Ok(n) = super::rtcp::build_sender_report(ssrc, &info, &[], &mut out)
                     && let Ok(m) = super::rtcp::build_sdes_cname(ssrc, b"frontdesk", &mut out[n..])
-                    && r.send_to(&out[..n + m], to).is_ok()
                 {
-                    local_stats.rtcp_sent += 1;
+                    // SRTCP when the media is SRTP (RFC 3711 3.4: its authentication is mandatory).
+                    let sent = match &mut srtp {
+                        None => r.send_to(&out[..n + m], to).is_ok(),
+                        Some(Some(s)) => s.protect_rtcp(&out[..n + m]).is_some_and(|p| r.send_to(&p, to).is_ok()),
+                        Some(None) => false,
+                    };
+                    if sent {
+                        local_stats.rtcp_sent += 1;
+                    }
                 }
             }
         }
@@ -415,7 +465,8 @@ mod tests {
         let (to_call, from_media) = std::sync::mpsc::sync_channel(50);
         let (to_media, from_call) = std::sync::mpsc::sync_channel(50);
         let (events, events_rx) = std::sync::mpsc::channel();
-        let params = MediaParams { law: Law::Ulaw, payload_type: 0, telephone_event_pt, remote, send, jitter: JitterDepth::default() };
+        let params =
+            MediaParams { law: Law::Ulaw, payload_type: 0, telephone_event_pt, remote, send, jitter: JitterDepth::default(), srtp: None };
         let media =
             MediaSession::start(MediaSockets { rtp, rtcp: None }, params, MediaChannels { to_call, from_call, events }, "rtp-test".into())
                 .unwrap();

@@ -17,6 +17,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use thiserror::Error;
 
+use crate::rtp::srtp::{Keys, MasterKey, Suite};
+
 /// Packet duration we ask for when the caller does not care: 20 ms is what
 /// every G.711 peer defaults to.
 pub const DEFAULT_PTIME_MS: u32 = 20;
@@ -55,6 +57,12 @@ pub enum SdpError {
     UnsupportedAddress(String),
     #[error("the answer rejected our audio stream (port 0)")]
     AudioRejected,
+    #[error("media_encryption is \"required\" and the offer has no SRTP (RTP/SAVP with a crypto suite we support) over TLS")]
+    EncryptionRequired,
+    #[error("the offer asks for SRTP, which the box answers only over TLS and with media_encryption on")]
+    EncryptionRefused,
+    #[error("the answer to our SRTP offer has no crypto attribute we offered")]
+    NoCommonCrypto,
 }
 
 /// RFC 3264 stream direction, always from the point of view of the party
@@ -188,6 +196,46 @@ pub struct MediaDescription {
     /// session-level one, else sendrecv.
     pub direction: Direction,
     pub rtcp_port: Option<u16>,
+    /// `a=crypto` lines (SDES, RFC 4568), as written.
+    pub crypto: Vec<CryptoAttribute>,
+}
+
+/// One `a=crypto:<tag> <suite> <key-params> [<session-params>]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CryptoAttribute {
+    pub tag: u32,
+    pub suite: String,
+    pub key_params: String,
+}
+
+/// Key material never goes to a log through Debug.
+impl fmt::Debug for CryptoAttribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CryptoAttribute").field("tag", &self.tag).field("suite", &self.suite).finish_non_exhaustive()
+    }
+}
+
+impl CryptoAttribute {
+    /// The suite and its key and salt, if the suite is one of ours and the key is one
+    /// `inline:` key of the right length (a lifetime is accepted; an MKI, several keys, or
+    /// session parameters such as UNENCRYPTED_SRTP are not).
+    pub fn keying(&self) -> Option<(Suite, Vec<u8>)> {
+        use base64::Engine as _;
+        let suite = Suite::from_sdes_name(&self.suite)?;
+        let mut params = self.key_params.split_whitespace();
+        let key = params.next()?.strip_prefix("inline:")?;
+        if params.next().is_some() || self.key_params.contains(';') {
+            return None;
+        }
+        let mut parts = key.split('|');
+        let material = base64::engine::general_purpose::STANDARD.decode(parts.next()?).ok()?;
+        match (parts.next(), parts.next()) {
+            (None, _) => {}
+            (Some(lifetime), None) if !lifetime.contains(':') => {}
+            _ => return None,
+        }
+        (material.len() == suite.key_len() + suite.salt_len()).then_some((suite, material))
+    }
 }
 
 impl MediaDescription {
@@ -214,8 +262,23 @@ impl MediaDescription {
         self.proto.eq_ignore_ascii_case("RTP/AVP") || self.proto.eq_ignore_ascii_case("RTP/AVPF")
     }
 
+    /// SRTP keyed in the SDP (RTP/SAVP, RTP/SAVPF); DTLS-SRTP (UDP/TLS/RTP/SAVP) is not this.
+    pub fn is_sdes_srtp(&self) -> bool {
+        self.proto.eq_ignore_ascii_case("RTP/SAVP") || self.proto.eq_ignore_ascii_case("RTP/SAVPF")
+    }
+
     fn is_audio_rtp(&self) -> bool {
         self.media.eq_ignore_ascii_case("audio") && self.is_plain_rtp()
+    }
+
+    fn is_audio_srtp(&self) -> bool {
+        self.media.eq_ignore_ascii_case("audio") && self.is_sdes_srtp()
+    }
+
+    /// The first offered crypto attribute the box supports, in the offerer's order (RFC
+    /// 4568 7.1.1: the answerer picks one): its tag, suite, and the offerer's key.
+    fn usable_crypto(&self) -> Option<(u32, Suite, Vec<u8>)> {
+        self.crypto.iter().find_map(|c| c.keying().map(|(suite, key)| (c.tag, suite, key)))
     }
 }
 
@@ -367,13 +430,24 @@ pub struct LocalMedia {
     /// Whether to negotiate RFC 4733 DTMF events.
     pub telephone_event: bool,
     pub ptime_ms: u32,
+    /// SRTP for this call, when its signalling is TLS and the config allows it.
+    pub srtp: Option<LocalSrtp>,
+}
+
+/// SRTP on our side of one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalSrtp {
+    /// Our key for whichever suite is agreed.
+    pub key: MasterKey,
+    /// Plain RTP is refused (an offer without SRTP gets 488); our offers are SRTP.
+    pub required: bool,
 }
 
 impl LocalMedia {
     /// PCMU then PCMA, DTMF events on, 20 ms: what works with every peer
     /// Frontdesk is deployed against.
     pub fn new(address: IpAddr, port: u16) -> Self {
-        LocalMedia { address, port, codecs: Codec::ALL.to_vec(), telephone_event: true, ptime_ms: DEFAULT_PTIME_MS }
+        LocalMedia { address, port, codecs: Codec::ALL.to_vec(), telephone_event: true, ptime_ms: DEFAULT_PTIME_MS, srtp: None }
     }
 
     fn effective_ptime(&self) -> u32 {
@@ -403,6 +477,8 @@ pub struct Answer {
     /// any packet size, so this is informational (logging, or a media path
     /// that wants to honour it).
     pub remote_ptime_ms: Option<u32>,
+    /// The SRTP keys, when the stream is SRTP.
+    pub srtp: Option<Keys>,
 }
 
 /// Outcome of our offer once the answer arrives: [`Answer`] without the SDP.
@@ -419,6 +495,7 @@ pub struct Negotiated {
     pub direction: Direction,
     pub ptime_ms: u32,
     pub remote_ptime_ms: Option<u32>,
+    pub srtp: Option<Keys>,
 }
 
 /// Answers an offer (initial INVITE or re-INVITE) per RFC 3264 section 6.
@@ -442,8 +519,18 @@ pub fn answer_with_direction(
     version: u64,
     allowed: Direction,
 ) -> Result<Answer, SdpError> {
-    let (index, codec, payload_type) = choose_offered_stream(offer, &local.codecs)?;
+    let (index, codec, payload_type) = choose_offered_stream(offer, &local.codecs, local.srtp.as_ref())?;
     let stream = &offer.media[index];
+    // An SRTP stream is answered with the crypto attribute we chose, our own key in it.
+    let (srtp, crypto_line) = match (&local.srtp, stream.is_sdes_srtp()) {
+        (Some(ours), true) => {
+            let (tag, suite, remote) = stream.usable_crypto().ok_or(SdpError::EncryptionRefused)?;
+            let local_key = ours.key.for_suite(suite).to_vec();
+            let line = crypto_attribute(tag, suite, &local_key);
+            (Some(Keys { suite, local: local_key, remote }), Some(line))
+        }
+        _ => (None, None),
+    };
     let telephone_event_pt = if local.telephone_event { find_telephone_event(stream) } else { None };
 
     let (remote, direction) = if stream.port == 0 {
@@ -461,12 +548,15 @@ pub fn answer_with_direction(
             let port = if stream.port == 0 { 0 } else { local.port };
             let codecs = [(codec, payload_type)];
             write_audio_media(&mut sdp, port, &m.proto, &codecs, telephone_event_pt, ptime_ms, direction);
+            if let Some(line) = &crypto_line {
+                sdp.push_str(line);
+            }
         } else {
             let _ = write!(sdp, "m={} 0 {} {}\r\n", m.media, m.proto, m.format_tokens.join(" "));
         }
     }
 
-    Ok(Answer { sdp, codec, payload_type, telephone_event_pt, remote, direction, ptime_ms, remote_ptime_ms: stream.ptime })
+    Ok(Answer { sdp, codec, payload_type, telephone_event_pt, remote, direction, ptime_ms, remote_ptime_ms: stream.ptime, srtp })
 }
 
 /// Builds our offer for an outbound call, or a re-INVITE: `SendOnly` to put
@@ -488,8 +578,22 @@ pub fn offer(local: &LocalMedia, session_id: u64, version: u64, direction: Direc
     }
     let telephone_event = local.telephone_event.then_some(OFFER_TELEPHONE_EVENT_PT);
     let mut sdp = session_header(local.address, session_id, version);
-    write_audio_media(&mut sdp, local.port, "RTP/AVP", &codecs, telephone_event, local.effective_ptime(), direction);
+    // SRTP is offered when it is required; each suite as its own crypto attribute, tags 1..
+    let srtp = local.srtp.as_ref().filter(|s| s.required);
+    let proto = if srtp.is_some() { "RTP/SAVP" } else { "RTP/AVP" };
+    write_audio_media(&mut sdp, local.port, proto, &codecs, telephone_event, local.effective_ptime(), direction);
+    if let Some(ours) = srtp {
+        for (tag, suite) in (1..).zip(Suite::ALL) {
+            sdp.push_str(&crypto_attribute(tag, suite, ours.key.for_suite(suite)));
+        }
+    }
     sdp
+}
+
+/// `a=crypto:<tag> <suite> inline:<key||salt in base64>` (RFC 4568 9.1).
+fn crypto_attribute(tag: u32, suite: Suite, material: &[u8]) -> String {
+    use base64::Engine as _;
+    format!("a=crypto:{tag} {} inline:{}\r\n", suite.sdes_name(), base64::engine::general_purpose::STANDARD.encode(material))
 }
 
 /// Interprets the answer to an [`offer`] made with `offer_local`.
@@ -511,10 +615,24 @@ pub fn accept_answer_with_direction(
 ) -> Result<Negotiated, SdpError> {
     // Our offers carry a single audio stream, so its answer is the first
     // audio m= line.
-    let stream = answer.media.iter().find(|m| m.is_audio_rtp()).ok_or(SdpError::NoAudio)?;
+    let offered_srtp = offer_local.srtp.as_ref().filter(|s| s.required);
+    let stream = answer.media.iter().find(|m| m.is_audio_rtp() || m.is_audio_srtp()).ok_or(SdpError::NoAudio)?;
     if stream.port == 0 {
         return Err(SdpError::AudioRejected);
     }
+    // An SRTP offer takes an SRTP answer with one of the crypto attributes it offered.
+    let srtp = match (offered_srtp, stream.is_sdes_srtp()) {
+        (Some(ours), true) => {
+            let (tag, suite, remote) = stream.usable_crypto().ok_or(SdpError::NoCommonCrypto)?;
+            if Suite::ALL.get((tag as usize).wrapping_sub(1)) != Some(&suite) {
+                return Err(SdpError::NoCommonCrypto);
+            }
+            Some(Keys { suite, local: ours.key.for_suite(suite).to_vec(), remote })
+        }
+        (None, false) => None,
+        (Some(_), false) => return Err(SdpError::EncryptionRequired),
+        (None, true) => return Err(SdpError::EncryptionRefused),
+    };
     let codecs = if offer_local.codecs.is_empty() { &Codec::ALL[..] } else { &offer_local.codecs[..] };
     let (codec, payload_type) = stream
         .formats
@@ -534,6 +652,7 @@ pub fn accept_answer_with_direction(
         direction: our_direction(stream.direction, remote.is_some(), offered),
         ptime_ms: offer_local.effective_ptime(),
         remote_ptime_ms: stream.ptime,
+        srtp,
     })
 }
 
@@ -542,10 +661,24 @@ pub fn accept_answer_with_direction(
 /// Live streams are tried before disabled (port 0) ones, and a stream
 /// without a usable codec does not stop the search, so an offer carrying
 /// e.g. an Opus-only stream followed by a G.711 one still succeeds.
-fn choose_offered_stream(offer: &SessionDescription, codecs: &[Codec]) -> Result<(usize, Codec, u8), SdpError> {
-    let candidates = || offer.media.iter().enumerate().filter(|(_, m)| m.is_audio_rtp());
+///
+/// With `srtp` (TLS signalling, encryption allowed) an SRTP stream with a crypto suite of ours
+/// qualifies as well, and when SRTP is required only those do.
+fn choose_offered_stream(offer: &SessionDescription, codecs: &[Codec], srtp: Option<&LocalSrtp>) -> Result<(usize, Codec, u8), SdpError> {
+    let acceptable = |m: &MediaDescription| match srtp {
+        Some(s) if s.required => m.is_audio_srtp() && m.usable_crypto().is_some(),
+        Some(_) => m.is_audio_rtp() || (m.is_audio_srtp() && m.usable_crypto().is_some()),
+        None => m.is_audio_rtp(),
+    };
+    let candidates = || offer.media.iter().enumerate().filter(|(_, m)| acceptable(m));
     if candidates().next().is_none() {
-        return Err(SdpError::NoAudio);
+        return Err(match srtp {
+            Some(s) if s.required => SdpError::EncryptionRequired,
+            None if offer.media.iter().any(|m| m.is_audio_srtp()) && !offer.media.iter().any(|m| m.is_audio_rtp()) => {
+                SdpError::EncryptionRefused
+            }
+            _ => SdpError::NoAudio,
+        });
     }
     let live = candidates().filter(|(_, m)| m.port != 0);
     let disabled = candidates().filter(|(_, m)| m.port == 0);
@@ -716,6 +849,7 @@ fn parse_media(value: &str) -> Result<MediaDescription, String> {
         ptime: None,
         direction: Direction::default(),
         rtcp_port: None,
+        crypto: Vec::new(),
     })
 }
 
@@ -735,6 +869,15 @@ fn apply_media_attribute(m: &mut MediaDescription, name: &str, arg: &str) {
         "rtcp" => {
             let port = arg.split_whitespace().next().and_then(|p| p.parse().ok());
             m.rtcp_port = port.or(m.rtcp_port);
+        }
+        "crypto" => {
+            let mut parts = arg.splitn(3, char::is_whitespace);
+            if let (Some(tag), Some(suite), Some(key_params)) = (parts.next(), parts.next(), parts.next())
+                && let Ok(tag) = tag.parse()
+                && m.crypto.len() < 16
+            {
+                m.crypto.push(CryptoAttribute { tag, suite: suite.to_string(), key_params: key_params.trim().to_string() });
+            }
         }
         _ => {}
     }
@@ -1174,13 +1317,14 @@ a=fmtp:{pt} 0-16
     }
 
     #[test]
-    fn avpf_is_accepted_and_echoed_but_srtp_is_not() {
+    fn avpf_is_accepted_and_echoed_but_srtp_needs_tls() {
         let avpf = ASTERISK_PJSIP.replace("RTP/AVP ", "RTP/AVPF ");
         let a = answer_to(&avpf).unwrap();
         assert!(a.sdp.contains("m=audio 40000 RTP/AVPF 0 101\r\n"));
 
+        // Without local SRTP (the INVITE was not over TLS) an SRTP-only offer is refused.
         let savp = ASTERISK_PJSIP.replace("RTP/AVP ", "RTP/SAVP ");
-        assert_eq!(answer_to(&savp), Err(SdpError::NoAudio));
+        assert_eq!(answer_to(&savp), Err(SdpError::EncryptionRefused));
         let webrtc = ASTERISK_PJSIP.replace("RTP/AVP ", "UDP/TLS/RTP/SAVPF ");
         assert_eq!(answer_to(&webrtc), Err(SdpError::NoAudio));
     }
@@ -1355,8 +1499,65 @@ c=IN IP4 127.0.0.1
                 direction: Direction::SendOnly,
                 ptime_ms: 20,
                 remote_ptime_ms: Some(20),
+                srtp: None,
             }
         );
+    }
+
+    fn srtp_local(required: bool) -> LocalMedia {
+        LocalMedia { srtp: Some(LocalSrtp { key: MasterKey::random(), required }), ..local() }
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    #[test]
+    fn an_srtp_offer_is_answered_with_the_first_usable_crypto_and_a_key_of_ours() {
+        let theirs = [7u8; 30];
+        let offer = format!(
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 0\r\n\
+             a=crypto:1 F8_128_HMAC_SHA1_80 inline:{k}\r\n\
+             a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:{k}|2^20|1:4\r\n\
+             a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:{k}|2^31\r\n\
+             a=crypto:4 AEAD_AES_128_GCM inline:{g}\r\n",
+            k = b64(&theirs),
+            g = b64(&theirs[..28])
+        );
+        let offer = SessionDescription::parse(&offer).unwrap();
+        let ours = srtp_local(false);
+        let a = answer(&offer, &ours, 1, 1).unwrap();
+        let keys = a.srtp.clone().expect("SRTP answered");
+        assert_eq!(keys.suite, Suite::AesCm128HmacSha1_80, "F8 and an MKI are not ours; tag 3 is the first usable");
+        assert_eq!(keys.remote, theirs.to_vec());
+        assert_eq!(keys.local, ours.srtp.as_ref().unwrap().key.for_suite(Suite::AesCm128HmacSha1_80));
+        assert!(a.sdp.contains("m=audio 40000 RTP/SAVP 0"), "{}", a.sdp);
+        assert!(a.sdp.contains(&format!("a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:{}\r\n", b64(&keys.local))), "{}", a.sdp);
+        assert_eq!(a.sdp.matches("a=crypto").count(), 1);
+
+        // Not over TLS (no local SRTP): refused with the reason, never answered in the clear.
+        assert_eq!(answer(&offer, &local(), 1, 1), Err(SdpError::EncryptionRefused));
+        // Required, and plain RTP is offered: refused.
+        let plain = SessionDescription::parse(&crlf(ASTERISK_PJSIP)).unwrap();
+        assert_eq!(answer(&plain, &srtp_local(true), 1, 1), Err(SdpError::EncryptionRequired));
+        // Optional, and plain RTP is offered: plain RTP.
+        assert_eq!(answer(&plain, &srtp_local(false), 1, 1).unwrap().srtp, None);
+    }
+
+    #[test]
+    fn our_srtp_offer_and_its_answer_agree_on_mirrored_keys() {
+        let caller = srtp_local(true);
+        let offer = offer(&caller, 9, 1, Direction::SendRecv);
+        assert!(offer.contains("RTP/SAVP") && offer.matches("a=crypto:").count() == 3, "{offer}");
+        let callee = LocalMedia { port: 40000, ..srtp_local(false) };
+        let their_answer = answer(&SessionDescription::parse(&offer).unwrap(), &callee, 5, 1).unwrap();
+        let theirs = their_answer.srtp.unwrap();
+        let ours = accept_answer(&caller, &SessionDescription::parse(&their_answer.sdp).unwrap()).unwrap().srtp.unwrap();
+        assert_eq!((ours.suite, &ours.local, &ours.remote), (theirs.suite, &theirs.remote, &theirs.local));
+        // An answer in plain RTP to an SRTP offer is not taken.
+        let plain = answer(&SessionDescription::parse(&offer.replace("RTP/SAVP", "RTP/AVP")).unwrap(), &local(), 5, 1).unwrap();
+        assert_eq!(accept_answer(&caller, &SessionDescription::parse(&plain.sdp).unwrap()), Err(SdpError::EncryptionRequired));
     }
 
     #[test]

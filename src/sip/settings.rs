@@ -43,6 +43,21 @@ pub struct SipSection {
     pub outbound_proxy: Option<std::net::SocketAddr>,
     /// SIP over TLS for a PBX or trunk that offers it (`[sip.tls]`).
     pub tls: Option<TlsSection>,
+    /// SRTP (SDES keys, so only on calls whose signalling is TLS): "optional" answers an SRTP
+    /// offer that came over TLS; "required" refuses calls without it and offers only SRTP;
+    /// "off" never uses it.
+    #[serde(default)]
+    pub media_encryption: MediaEncryption,
+}
+
+/// `sip.media_encryption`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaEncryption {
+    Required,
+    #[default]
+    Optional,
+    Off,
 }
 
 /// `[sip.tls]`: where SIP over TLS is accepted and the certificate the box shows.
@@ -238,6 +253,7 @@ impl SipSection {
                 credentials: registration.map(|r| Credentials::new(r.username.clone(), r.password.clone())),
             },
             trunk_tls: registrar.and_then(|(r, a)| r.trunk_tls(a)),
+            media_encryption: self.media_encryption,
             registration: registrar.map(|(r, a)| RegistrationConfig {
                 registrar: a,
                 registrar_uri: if r.uses_tls() { format!("sip:{a};transport=tls") } else { format!("sip:{a}") },

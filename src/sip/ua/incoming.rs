@@ -58,6 +58,13 @@ impl UserAgent {
                 return;
             }
         };
+        let srtp = self.srtp_for(from);
+        if self.cfg.media_encryption == MediaEncryption::Required && srtp.is_none() {
+            tracing::info!("call refused: sip.media_encryption is \"required\" and the INVITE did not come over TLS");
+            let warning = "399 frontdesk \"SRTP over TLS is required (sips or transport=tls)\"";
+            self.reply(&req, from, 488, "Not Acceptable Here", Some(&local_tag), &[("Warning", warning.into())]).await;
+            return;
+        }
         let Some(rtp_socket) = self.bind_rtp() else {
             tracing::error!("no free RTP port in rtp.port_min..port_max");
             self.reply(&req, from, 503, "Service Unavailable", Some(&local_tag), &[("Retry-After", "5".into())]).await;
@@ -70,21 +77,18 @@ impl UserAgent {
             codecs: self.cfg.codecs.clone(),
             telephone_event: true,
             ptime_ms: 20,
+            srtp,
         };
         let sdp_session = rand_u32() as u64;
         let answer = match sdp::answer(&offer, &local_media, sdp_session, 1) {
             Ok(a) => a,
             Err(e) => {
                 tracing::info!("call refused: {e}");
-                self.reply(
-                    &req,
-                    from,
-                    488,
-                    "Not Acceptable Here",
-                    Some(&local_tag),
-                    &[("Warning", "305 frontdesk \"Incompatible media format\"".into())],
-                )
-                .await;
+                let warning = match e {
+                    sdp::SdpError::EncryptionRequired | sdp::SdpError::EncryptionRefused => format!("399 frontdesk \"{e}\""),
+                    _ => "305 frontdesk \"Incompatible media format\"".into(),
+                };
+                self.reply(&req, from, 488, "Not Acceptable Here", Some(&local_tag), &[("Warning", warning)]).await;
                 return;
             }
         };
@@ -100,8 +104,10 @@ impl UserAgent {
             remote: answer.remote,
             send: matches!(answer.direction, Direction::SendRecv | Direction::SendOnly),
             jitter: self.cfg.jitter,
+            srtp: answer.srtp.clone(),
         };
-        tracing::info!(call = %log, codec = ?answer.codec, "incoming call");
+        let srtp = answer.srtp.as_ref().map(|k| k.suite.sdes_name()).unwrap_or("off");
+        tracing::info!(call = %log, codec = ?answer.codec, srtp, "incoming call");
         tracing::debug!(call = %log, caller = %caller.as_deref().map(crate::logging::tag).unwrap_or_default(), dialled = ?dialled, "incoming call parties");
         let info = CallInfo { caller, caller_name: None, dialled, log_id: log.clone() };
         let media = match self.launch(&key, info, rtp_socket, params, events_tx.clone(), events_rx) {
@@ -197,6 +203,18 @@ impl UserAgent {
     /// to end-to-end TLS, which a hop to a PBX is not).
     pub(super) fn contact_for(&self, peer: SocketAddr) -> String {
         if self.is_tls_dest(peer) { format!("<sip:frontdesk@{};transport=tls>", self.tls_sent_by()) } else { self.contact() }
+    }
+
+    /// SRTP for a call with `peer`: only when its signalling is TLS (SDES keys must never
+    /// cross the network in the clear) and `sip.media_encryption` is not "off"; a fresh key
+    /// per call.
+    pub(super) fn srtp_for(&self, peer: SocketAddr) -> Option<sdp::LocalSrtp> {
+        let required = match self.cfg.media_encryption {
+            MediaEncryption::Off => return None,
+            MediaEncryption::Optional => false,
+            MediaEncryption::Required => true,
+        };
+        self.is_tls_dest(peer).then(|| sdp::LocalSrtp { key: crate::rtp::srtp::MasterKey::random(), required })
     }
 
     /// A peer reached over TLS: a connection it opened to `[sip.tls]`, or the registrar when
@@ -301,6 +319,7 @@ impl UserAgent {
                 p.payload_type = answer.payload_type;
                 p.law = if answer.codec == Codec::Pcma { Law::Alaw } else { Law::Ulaw };
                 p.telephone_event_pt = answer.telephone_event_pt;
+                p.srtp = answer.srtp.clone();
             });
         }
         let _ = call.events.send(LineEvent::Hold(on_hold));

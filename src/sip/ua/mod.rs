@@ -67,7 +67,11 @@ pub struct UaConfig {
     pub tls: Option<TlsListen>,
     /// SIP over TLS to the registrar (`[registration] transport = "tls"`).
     pub trunk_tls: Option<TrunkTls>,
+    /// SRTP: required, used when offered over TLS, or never.
+    pub media_encryption: MediaEncryption,
 }
+
+pub use crate::sip::settings::MediaEncryption;
 
 /// How calls the box places leave it.
 #[derive(Clone, Debug, Default)]

@@ -43,6 +43,13 @@ impl UserAgent {
             let _ = dial.result.send(Err("sip.max_calls calls are already in progress (on every line)".into()));
             return;
         };
+        let srtp = self.srtp_for(dest);
+        if self.cfg.media_encryption == MediaEncryption::Required && srtp.is_none() {
+            let _ = dial.result.send(Err(
+                "sip.media_encryption is \"required\": calls go out with SRTP, over TLS only ([registration] transport = \"tls\")".into(),
+            ));
+            return;
+        }
         let Some(sockets) = self.bind_rtp() else {
             let _ = dial.result.send(Err("no free RTP port in rtp.port_min..port_max".into()));
             return;
@@ -54,6 +61,7 @@ impl UserAgent {
             codecs: self.cfg.codecs.clone(),
             telephone_event: true,
             ptime_ms: 20,
+            srtp,
         };
         let sdp_session = rand_u32() as u64;
         let offer = sdp::offer(&local_media, sdp_session, 1, Direction::SendRecv);
@@ -242,6 +250,7 @@ impl UserAgent {
             remote: negotiated.remote,
             send: matches!(negotiated.direction, Direction::SendRecv | Direction::SendOnly),
             jitter: self.cfg.jitter,
+            srtp: negotiated.srtp.clone(),
         };
         let dialled = uri_user(&out.template.target).map(str::to_string);
         let info = CallInfo { caller: None, caller_name: None, dialled, log_id: call.log_id.clone() };
