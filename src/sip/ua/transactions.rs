@@ -120,8 +120,11 @@ impl UserAgent {
         let target =
             call.invite.header("Contact").map(uri_of).unwrap_or_else(|| call.invite.header("From").map(uri_of).unwrap_or("")).to_string();
         let first_route = call.invite.headers_named("Record-Route").flat_map(crate::sip::message::split_top_level_commas).next();
+        // A dialog that came over a stream connection (TCP, TLS) stays on it while it is open:
+        // the Contact's port is the peer's listener, which a TLS client may not even have.
         let dest = match first_route {
             Some(route) => uri_socket_addr(uri_of(route)).unwrap_or(call.source),
+            None if self.tcp_conns.contains_key(&call.source) => call.source,
             None => uri_socket_addr(&target).filter(|a| a.ip() == call.source.ip()).unwrap_or(call.source),
         };
         let via = self.via_for(dest, local);
