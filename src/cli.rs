@@ -114,6 +114,9 @@ pub enum Command {
     /// Call records: list, show, export, counts. Every read is written to the audit trail.
     #[command(subcommand)]
     Calls(CallsCommand),
+    /// Accounts of the web inbox (`[web]`): each person signs in with their own.
+    #[command(subcommand)]
+    Staff(StaffCommand),
     /// The callback worklist (emergencies first); `messages ack ID` marks one handled.
     Messages {
         #[command(subcommand)]
@@ -249,6 +252,17 @@ pub enum UnitCommand {
         #[arg(long, value_name = "CIDR")]
         also: Vec<String>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StaffCommand {
+    /// Add an account, or set a new password for one; the password is read from standard
+    /// input (typed twice, unseen, at a terminal).
+    Add { name: String },
+    /// Remove an account (its sessions end when they next expire or at a restart).
+    Remove { name: String },
+    /// The accounts.
+    List,
 }
 
 #[derive(Subcommand, Debug)]
@@ -390,6 +404,42 @@ pub fn main() -> ExitCode {
 
 fn config_path(cli: &Option<PathBuf>) -> PathBuf {
     cli.clone().or_else(|| std::env::var_os("FRONTDESK_CONFIG").map(PathBuf::from)).unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
+}
+
+/// A password from standard input: at a terminal typed twice with echo off, else one line.
+fn read_password() -> Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    let read_line = || -> Result<String> {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    };
+    if !stdin.is_terminal() {
+        return read_line();
+    }
+    // SAFETY: termios is plain data, filled by tcgetattr on fd 0 before it is read.
+    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: fd 0 is a terminal (checked above) and `saved` is a valid termios to fill.
+    let have = unsafe { libc::tcgetattr(0, &mut saved) } == 0;
+    if have {
+        let mut quiet = saved;
+        quiet.c_lflag &= !libc::ECHO;
+        // SAFETY: sets fd 0's attributes from a termios copied from its own.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &quiet) };
+    }
+    eprint!("password: ");
+    let first = read_line();
+    eprint!("\nagain: ");
+    let second = read_line();
+    eprintln!();
+    if have {
+        // SAFETY: restores the attributes read above.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &saved) };
+    }
+    let (first, second) = (first?, second?);
+    anyhow::ensure!(first == second, "the two passwords differ; nothing changed");
+    Ok(first)
 }
 
 fn load_config(path: &Path) -> Result<Config> {
@@ -565,6 +615,32 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 }
                 CallsCommand::Stats => crate::staff::stats(&config, out),
             }
+        }
+        Command::Staff(cmd) => {
+            let config = quiet_config(&path)?;
+            let store = crate::staff::open(&config)?;
+            let dir = config.store_settings().data_dir;
+            match cmd {
+                StaffCommand::Add { name } => {
+                    let password = read_password()?;
+                    let new = crate::web::accounts::set(&dir, &name, &password)?;
+                    store.audit(if new { "staff_add" } else { "staff_password" }, &format!("web inbox account {name}"))?;
+                    println!("{} {name}", if new { "added" } else { "new password for" });
+                }
+                StaffCommand::Remove { name } => {
+                    if !crate::web::accounts::remove(&dir, &name)? {
+                        anyhow::bail!("there is no account {name:?}: see `frontdesk staff list`");
+                    }
+                    store.audit("staff_remove", &format!("web inbox account {name}"))?;
+                    println!("removed {name}");
+                }
+                StaffCommand::List => {
+                    for n in crate::web::accounts::names(&dir)? {
+                        println!("{n}");
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Messages { action } => {
             let config = quiet_config(&path)?;

@@ -83,6 +83,8 @@ pub struct Config {
     /// The Prometheus endpoint for monitoring (off unless `listen` is set).
     #[serde(default)]
     pub metrics: crate::daemon::metrics::MetricsSection,
+    /// The staff web inbox (off unless configured).
+    pub web: Option<crate::web::WebSection>,
     /// Directory of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -172,6 +174,13 @@ impl Config {
                 }
             }
         }
+        if let Some(w) = config.web.as_mut() {
+            for p in [&mut w.certificate, &mut w.key] {
+                if p.is_relative() {
+                    *p = base_dir.join(&*p);
+                }
+            }
+        }
         if let Some(ca) = config.registration.as_mut().and_then(|r| r.tls_ca.as_mut())
             && ca.is_relative()
         {
@@ -218,6 +227,9 @@ impl Config {
         }
         for (key, message) in self.registration.as_ref().map(|r| r.problems()).unwrap_or_default() {
             check(false, "registration", key, message);
+        }
+        for (key, message) in self.web.as_ref().map(|w| w.problems()).unwrap_or_default() {
+            check(false, "web", key, message);
         }
         for (section, key, message) in self.script().problems() {
             check(false, &section, &key, message);

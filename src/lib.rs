@@ -29,4 +29,6 @@ pub mod sip;
 pub mod speech;
 pub mod staff;
 pub mod store;
+pub mod tls_files;
 pub mod wav;
+pub mod web;

@@ -49,7 +49,7 @@ fn clinic_tz(config: &Config) -> jiff::tz::TimeZone {
     jiff::tz::TimeZone::get(&config.hours.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
 }
 
-fn local(config: &Config, rfc3339: &str) -> String {
+pub(crate) fn local(config: &Config, rfc3339: &str) -> String {
     rfc3339
         .parse::<jiff::Timestamp>()
         .map(|t| t.to_zoned(clinic_tz(config)).strftime("%a %Y-%m-%d %H:%M").to_string())
@@ -65,19 +65,19 @@ pub fn parse_when(config: &Config, s: &str, what: &str) -> Result<String> {
     Ok(date.to_zoned(clinic_tz(config))?.timestamp().to_string())
 }
 
-fn phone(digits: &str) -> String {
+pub(crate) fn phone(digits: &str) -> String {
     let d: String = digits.chars().filter(char::is_ascii_digit).collect();
     if d.len() == 10 { format!("({}) {}-{}", &d[..3], &d[3..6], &d[6..]) } else { digits.to_string() }
 }
 
-fn seconds(ms: Option<i64>) -> String {
+pub(crate) fn seconds(ms: Option<i64>) -> String {
     match ms {
         Some(ms) => format!("{}:{:02}", ms / 60_000, ms / 1000 % 60),
         None => "-".into(),
     }
 }
 
-fn damaged_note(c: &StoredCall) -> Option<String> {
+pub(crate) fn damaged_note(c: &StoredCall) -> Option<String> {
     let mut parts = Vec::new();
     if c.intake == Sealed::Damaged {
         parts.push("intake");

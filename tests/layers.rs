@@ -25,7 +25,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("line", &["audio"]),
     // Line types: each implements `line`, none knows another, none knows a call or the config.
     ("rtp", &["audio", "line", "entropy", "logging", "health"]),
-    ("sip", &["audio", "line", "rtp", "entropy", "logging", "health", "metrics"]),
+    ("sip", &["audio", "line", "rtp", "entropy", "logging", "health", "metrics", "tls_files"]),
     ("fxo", &["audio", "line", "entropy", "logging", "health"]),
     // Speech and the store: below the conversation, beside each other.
     ("speech", &["audio", "logging"]),
@@ -37,14 +37,18 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("call", &["audio", "line", "speech", "store", "record", "logging", "wav", "entropy", "health", "metrics"]),
     // Staff tools read the store through the config.
     ("staff", &["audio", "assist", "config", "record", "store", "logging", "wav", "entropy"]),
+    // TLS certificates from files, reloaded when renewed: for SIP over TLS and the inbox.
+    ("tls_files", &[]),
+    // The staff web inbox: the staff tools' view of the store, over HTTPS.
+    ("web", &["config", "entropy", "record", "staff", "store", "tls_files"]),
     // The config assembles the sections the modules above own.
-    ("config", &["assist", "audio", "call", "daemon", "line", "logging", "rtp", "sip", "speech", "store", "record", "fxo"]),
+    ("config", &["assist", "audio", "call", "daemon", "line", "logging", "rtp", "sip", "speech", "store", "record", "fxo", "web"]),
     // The composition root: everything but the command line.
     (
         "daemon",
         &[
             "assist", "audio", "call", "config", "entropy", "fxo", "health", "line", "logging", "metrics", "record", "rtp", "sip",
-            "speech", "staff", "store", "wav",
+            "speech", "staff", "store", "wav", "web",
         ],
     ),
     // Test peers and benchmarks drive lines from outside, as a PBX would.

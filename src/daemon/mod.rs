@@ -106,10 +106,23 @@ pub fn run(config: Config) -> Result<ExitCode> {
     check_realtime();
     let closing = shared.clone();
     let metrics_at = config.metrics.listen.map(|a| (a, store.clone()));
+    // The inbox reads the clinic's time zone from a config of its own (the file as it was at
+    // start, like the line settings).
+    let web = match &config.web {
+        Some(w) => Some((w.clone(), Arc::new(Config::load(&config.path).map_err(|e| anyhow::anyhow!("{e}"))?), store.clone())),
+        None => None,
+    };
     rt.block_on(async move {
         rt_heartbeat();
         if let Some((listen, store)) = metrics_at {
             tokio::spawn(metrics::serve(listen, store).await?);
+        }
+        if let Some((section, config, store)) = web {
+            tokio::spawn(async move {
+                if let Err(e) = crate::web::serve(section, config, store).await {
+                    tracing::error!("the web inbox stopped: {e:#}");
+                }
+            });
         }
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut serving = Vec::new();

@@ -280,6 +280,11 @@ impl Store {
         audit::append(&self.conn(), &self.audit_key, &self.actor, action, detail)
     }
 
+    /// Appends to the audit trail as `actor` (a staff account of the web inbox, "web: NAME").
+    pub fn audit_as(&self, actor: &str, action: &str, detail: &str) -> Result<()> {
+        audit::append(&self.conn(), &self.audit_key, actor, action, detail)
+    }
+
     /// Checks the audit trail's chain from its anchor to its head.
     pub fn verify_audit(&self) -> Result<audit::Verdict> {
         audit::verify(&self.conn(), &self.audit_key)
@@ -424,7 +429,11 @@ impl Store {
     /// Marks a message as handled by the user who ran the command. Returns false when there is
     /// no such call.
     pub fn ack(&self, id: i64, at: &str) -> Result<bool> {
-        let by = audit::os_user();
+        self.ack_by(id, at, &audit::os_user())
+    }
+
+    /// Marks a message handled by `by` (a web inbox account).
+    pub fn ack_by(&self, id: i64, at: &str, by: &str) -> Result<bool> {
         let n = self.conn().execute("UPDATE calls SET acked_at = ?2, acked_by = ?3 WHERE id = ?1", params![id, at, by])?;
         Ok(n > 0)
     }

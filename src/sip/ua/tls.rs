@@ -13,15 +13,11 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio_rustls::rustls::{self, ServerConfig};
+use anyhow::Result;
 
 use super::transport::{TcpEvent, serve_stream};
 use super::*;
@@ -41,62 +37,17 @@ pub struct TlsListen {
     pub key: PathBuf,
 }
 
-/// The acceptor, rebuilt when the certificate or key file changes.
-struct Current {
-    acceptor: TlsAcceptor,
-    stamp: (Option<SystemTime>, Option<SystemTime>),
-}
-
-pub(super) struct Certificates {
-    files: TlsListen,
-    current: Mutex<Current>,
-}
-
-fn modified(p: &Path) -> Option<SystemTime> {
-    std::fs::metadata(p).and_then(|m| m.modified()).ok()
-}
-
-fn load(files: &TlsListen) -> Result<TlsAcceptor> {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.certificate)
-        .with_context(|| format!("sip.tls.certificate {}: cannot read it", files.certificate.display()))?
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("sip.tls.certificate {}: not a PEM certificate chain", files.certificate.display()))?;
-    if certs.is_empty() {
-        bail!("sip.tls.certificate {}: no certificate in it (PEM, the server's first, then its chain)", files.certificate.display());
-    }
-    let key = PrivateKeyDer::from_pem_file(&files.key)
-        .with_context(|| format!("sip.tls.key {}: no PEM private key in it (or unreadable)", files.key.display()))?;
-    // The crypto provider is the one this build has (ring); versions are named, not defaulted.
-    let config = ServerConfig::builder_with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .with_context(|| format!("sip.tls: the key {} does not go with the certificate", files.key.display()))?;
-    Ok(TlsAcceptor::from(Arc::new(config)))
-}
+/// The certificate pair, reloaded when renewed (`crate::tls_files`).
+pub(super) struct Certificates(crate::tls_files::Reloading);
 
 impl Certificates {
     /// Loads the pair now: a bad file stops the start with its name.
     pub(super) fn new(files: TlsListen) -> Result<Certificates> {
-        let acceptor = load(&files)?;
-        let stamp = (modified(&files.certificate), modified(&files.key));
-        Ok(Certificates { current: Mutex::new(Current { acceptor, stamp }), files })
+        Ok(Certificates(crate::tls_files::Reloading::new(&files.certificate, &files.key, "sip.tls")?))
     }
 
-    /// The acceptor for a new connection, reloaded first if a file changed.
-    fn acceptor(&self) -> TlsAcceptor {
-        let mut cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        let stamp = (modified(&self.files.certificate), modified(&self.files.key));
-        if stamp != cur.stamp {
-            cur.stamp = stamp;
-            match load(&self.files) {
-                Ok(a) => {
-                    tracing::info!(certificate = %self.files.certificate.display(), "sip.tls: certificate reloaded");
-                    cur.acceptor = a;
-                }
-                Err(e) => tracing::error!("sip.tls: the changed certificate cannot be used, keeping the previous one: {e:#}"),
-            }
-        }
-        cur.acceptor.clone()
+    fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        self.0.acceptor()
     }
 }
 
