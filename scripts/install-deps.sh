@@ -7,7 +7,8 @@
 #        (the analog line's audio), and
 #        python3 with pip (used only to download model wheels, never to install them).
 # test:  also the real peers the tests talk to: sox, minimodem (caller ID bursts), sipp, baresip
-#        (core: no GUI), kamailio with its TLS module, openssl (test certificates), systemd (systemd-analyze checks the unit; nothing is started),
+#        (core: no GUI), kamailio with its TLS module, openssl (test certificates), chromium and
+#        chromium-driver (the web inbox in a real browser), systemd (systemd-analyze checks the unit; nothing is started),
 #        dpkg-dev and lintian (the Debian packages are built and checked), python3-venv (oelint-adv
 #        for the Yocto layer, from PyPI, in target/oelint).
 set -euo pipefail
@@ -15,7 +16,7 @@ set -euo pipefail
 profile=${1:-build}
 packages=(cmake clang libclang-dev pkg-config make gcc g++ libespeak-ng-dev espeak-ng-data libasound2-dev python3 ca-certificates)
 if [ "$profile" = test ]; then
-    packages+=(sox minimodem sip-tester baresip-core kamailio kamailio-tls-modules openssl systemd dpkg-dev lintian python3-venv)
+    packages+=(sox minimodem sip-tester baresip-core kamailio kamailio-tls-modules openssl chromium chromium-driver systemd dpkg-dev lintian python3-venv)
 fi
 python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
 

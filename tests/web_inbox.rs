@@ -12,19 +12,14 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::daemon::Daemon;
+use common::web::{CALLBACK, NAME, PASSWORD, frontdesk};
 use tokio_rustls::rustls;
 
 const PORT: u16 = 19443;
 const SIP_PORT: u16 = 20150;
-const NAME: &str = "Ozias Threlkeld";
-const CALLBACK: &str = "5035550163";
-const CALLER_ID: &str = "+15035550163";
-const PASSWORD: &str = "correct horse battery staple";
 
 struct Reply {
     status: u16,
@@ -128,55 +123,13 @@ impl Client {
     }
 }
 
-fn frontdesk(config: &Path, args: &[&str], stdin: &str) -> String {
-    let mut child = Command::new(common::frontdesk_bin())
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "frontdesk {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
-}
-
 #[test]
 fn staff_sign_in_read_acknowledge_and_sign_out_over_https() {
-    let pki_dir = common::scratch("web-pki");
-    let pki = common::pki::Pki::new(&pki_dir, "ca");
-    let (cert, key) = pki.issue("web", "DNS:localhost,IP:127.0.0.1", None);
-    let tail = format!("[web]\nlisten = \"127.0.0.1:{PORT}\"\ncertificate = \"{}\"\nkey = \"{}\"\n", cert.display(), key.display());
-    let config = common::daemon::write_config("web", SIP_PORT, "app = \"echo\"", &tail);
-
-    // A message left by the canary caller, and two accounts.
-    let said = [
-        "Can I leave a message for Dr. Patel?",
-        &format!("My name is {NAME}."),
-        "T. H. R. E. L. K. E. L. D.",
-        "Yes.",
-        "March third, nineteen fifty.",
-        "Yes.",
-        "Five oh three, five five five, zero one six three.",
-        "Yes.",
-        "Please call me about my results.",
-        "Yes.",
-        "No, thank you.",
-    ];
-    let sim =
-        frontdesk(&config, &["simulate", "--save", "--now", "2026-11-23T11:30:00-05:00", "--caller", CALLER_ID], &(said.join("\n") + "\n"));
-    assert!(sim.contains("simulated call stored"), "{sim}");
-    assert!(frontdesk(&config, &["staff", "add", "kim"], &format!("{PASSWORD}\n")).contains("added kim"));
-    frontdesk(&config, &["staff", "add", "lee"], &format!("{PASSWORD}\n"));
+    let inbox = common::web::inbox("web", SIP_PORT, PORT, &["kim", "lee"]);
+    let (d, config) = (inbox.daemon, inbox.config);
     let accounts = std::fs::read_to_string(config.parent().unwrap().join("data/staff-accounts")).unwrap();
     assert!(accounts.contains("kim:$argon2id$") && !accounts.contains("horse"), "{accounts}");
-
-    let d = Daemon::run_config(&config, SIP_PORT, "info");
-    d.wait_for("web inbox listening", Duration::from_secs(10));
-    let mut c = Client::new(&pki.ca());
+    let mut c = Client::new(&inbox.ca);
 
     // No page without a session.
     for path in ["/", "/calls/1", "/search?outcome=message_taken"] {
@@ -238,7 +191,7 @@ fn staff_sign_in_read_acknowledge_and_sign_out_over_https() {
 
     // Search by outcome and date finds it; a bad date is a clear 400.
     let found = c.get("/search?from=2026-11-23&to=2026-11-24&outcome=message_taken&intent=", Some(&me));
-    assert!(found.status == 200 && found.body.contains("1 calls.") && found.body.contains(NAME), "{}", found.body);
+    assert!(found.status == 200 && found.body.contains("1 call.") && found.body.contains(NAME), "{}", found.body);
     assert!(c.get("/search?from=2026-11-25&to=2026-11-26", Some(&me)).body.contains("0 calls."));
     assert_eq!(c.get("/search?from=yesterday", Some(&me)).status, 400);
 
@@ -270,7 +223,7 @@ fn staff_sign_in_read_acknowledge_and_sign_out_over_https() {
         assert!(get("content-security-policy").starts_with("default-src 'none'"), "{what} ({status})");
         assert_eq!(get("x-content-type-options"), "nosniff", "{what}");
         assert_eq!(get("x-frame-options"), "DENY", "{what}");
-        assert_eq!(get("referrer-policy"), "no-referrer", "{what}");
+        assert_eq!(get("referrer-policy"), "same-origin", "{what}");
         assert_eq!(get("cache-control"), "no-store", "{what}");
     }
 

@@ -11,7 +11,7 @@
 //!   token of its own, double-submitted), and a POST from another origin is refused;
 //! - an account is locked for 15 minutes after 5 failed logins ([`accounts::Lockout`]);
 //! - every response carries a strict Content-Security-Policy (nothing but this binary's own
-//!   stylesheet; no script at all), `nosniff`, no framing, no referrer, no caching;
+//!   stylesheet; no script at all), `nosniff`, no framing, no referrer to other sites, no caching;
 //! - URLs hold call numbers and search terms of the clinic's own vocabulary (dates, outcomes,
 //!   requests), never a caller's data; the log says which account did what to which call id,
 //!   nothing more; every read and acknowledgement goes to the audit trail as "web: NAME".
@@ -136,7 +136,9 @@ async fn security_headers(mut r: Response) -> Response {
         ),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on our
+        // own forms, and the origin check could not tell them from a foreign page.
+        (header::REFERRER_POLICY, "same-origin"),
         (header::CACHE_CONTROL, "no-store"),
         (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
         (header::HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),

@@ -13,6 +13,18 @@ use crate::store::{Sealed, StoredCall};
 
 pub const STYLE: &str = include_str!("style.css");
 
+/// A slot's name as a label: "date_of_birth" → "Date of birth".
+fn label(key: &str) -> String {
+    let words = key.replace('_', " ");
+    let mut c = words.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// "1 call", "3 calls".
+fn calls_count(n: usize) -> String {
+    if n == 1 { "1 call".into() } else { format!("{n} calls") }
+}
+
 /// HTML-escaped text.
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -122,8 +134,8 @@ pub fn search(config: &Config, s: &Session, shown: &[String; 4], calls: &[Stored
          <label>From<input type=\"date\" name=\"from\" value=\"{from}\"></label><label>To<input type=\"date\" name=\"to\" value=\"{to}\"></label>\
          <label>Outcome<input name=\"outcome\" value=\"{outcome}\" placeholder=\"message_taken\"></label>\
          <label>Request<input name=\"intent\" value=\"{intent}\" placeholder=\"appointment\"></label><button>Search</button></form>\
-         <p>{} calls.</p>{}",
-        calls.len(),
+         <p>{}.</p>{}",
+        calls_count(calls.len()),
         table(config, calls)
     );
     page("Search calls", Some(s), &body)
@@ -151,10 +163,10 @@ pub fn call(config: &Config, s: &Session, c: &StoredCall) -> Html<String> {
             row(&mut b, "Caller ID", &r.caller.as_deref().map(phone).unwrap_or_else(|| "(withheld)".into()));
             row(&mut b, "Confirmed", if r.confirmed { "yes, the caller confirmed the read-back" } else { "no" });
             for (k, v) in &r.slots {
-                row(&mut b, &k.replace('_', " "), &if k == "callback" { phone(v) } else { v.clone() });
+                row(&mut b, &label(k), &if k == "callback" { phone(v) } else { v.clone() });
             }
             for (k, why) in &r.missing {
-                row(&mut b, &k.replace('_', " "), crate::record::missing_reason(why));
+                row(&mut b, &label(k), crate::record::missing_reason(why));
             }
             if let Some(f) = &r.red_flag {
                 row(&mut b, "Red flag", f);
