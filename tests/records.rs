@@ -8,7 +8,7 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 /// A caller whose details appear nowhere else: if any of these strings is found in the clear,
 /// it came from this test's calls.
@@ -65,18 +65,7 @@ impl Box_ {
     }
 
     fn run(&self, args: &[&str], stdin: &str, envs: &[(&str, &str)]) -> Output {
-        let mut child = Command::new(common::frontdesk_bin())
-            .arg("--config")
-            .arg(&self.config)
-            .args(args)
-            .envs(envs.iter().copied())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
+        common::run_frontdesk(&self.config, args, stdin, envs)
     }
 
     fn ok(&self, args: &[&str]) -> String {

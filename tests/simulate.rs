@@ -5,9 +5,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use serde_json::Value;
 
 const OPEN: &str = "2026-11-23T10:00:00-05:00";
@@ -52,19 +49,8 @@ fn config(name: &str, extra: &str) -> std::path::PathBuf {
 }
 
 fn simulate_with(config: &std::path::Path, args: &[&str], caller_lines: &[&str]) -> Conversation {
-    let mut child = Command::new(common::frontdesk_bin())
-        .arg("--config")
-        .arg(config)
-        .arg("simulate")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let input = caller_lines.join("\n") + "\n";
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let args: Vec<&str> = std::iter::once("simulate").chain(args.iter().copied()).collect();
+    let out = common::run_frontdesk(config, &args, &(caller_lines.join("\n") + "\n"), &[]);
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "simulate failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let agent: Vec<String> = stdout.lines().filter_map(|l| l.strip_prefix("AGENT: ")).map(str::to_string).collect();

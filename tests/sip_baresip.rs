@@ -12,7 +12,6 @@ mod common;
 use common::daemon::Daemon;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::baresip::{Baresip, Ctrl, Ports, baresip_config, require_baresip};
@@ -37,15 +36,7 @@ const TAIL_SECONDS: f32 = 8.0;
 /// baresip plays (16-bit mono at the codec's rate, which aufile requires).
 fn caller_audio(dir: &Path) -> (Vec<f32>, PathBuf) {
     let said = dir.join("speech.wav");
-    let o = Command::new(common::frontdesk_bin())
-        .arg("--config")
-        .arg(common::example_config_path())
-        .args(["say", "--rate", "8000", "--out"])
-        .arg(&said)
-        .arg(SENTENCE)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "frontdesk say failed: {}", String::from_utf8_lossy(&o.stderr));
+    common::say(SENTENCE, &said);
     let speech = frontdesk::wav::read_mono(&said, 30).unwrap();
     assert_eq!(speech.sample_rate, 8000);
     let mut padded = vec![0.0f32; (LEAD_SECONDS * 8000.0) as usize];

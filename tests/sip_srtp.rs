@@ -8,7 +8,6 @@
 mod common;
 
 use std::net::UdpSocket;
-use std::process::Command;
 use std::time::Duration;
 
 use common::baresip::{Baresip, Ctrl, Ports, baresip_config, recording, require_baresip};
@@ -30,15 +29,7 @@ fn baresip_over_tls_hears_the_announcement_through_srtp() {
 
     // The announcement, in our own voice.
     let announcement = scratch.join("announcement.wav");
-    let said = Command::new(common::frontdesk_bin())
-        .arg("--config")
-        .arg(common::example_config_path())
-        .args(["say", "--rate", "8000", "--out"])
-        .arg(&announcement)
-        .arg(SENTENCE)
-        .output()
-        .unwrap();
-    assert!(said.status.success(), "frontdesk say: {}", String::from_utf8_lossy(&said.stderr));
+    common::say(SENTENCE, &announcement);
 
     let sip = format!(
         "app = \"announce\"\nmedia_encryption = \"required\"\n[sip.tls]\nlisten = \"127.0.0.1:{TLS_PORT}\"\ncertificate = \"{}\"\nkey = \"{}\"",

@@ -52,6 +52,31 @@ pub fn frontdesk_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_frontdesk"))
 }
 
+/// `frontdesk --config CONFIG ARGS` with `stdin` written to it and closed (extra environment in
+/// `envs`); its output, whatever its exit status.
+pub fn run_frontdesk(config: &Path, args: &[&str], stdin: &str, envs: &[(&str, &str)]) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(frontdesk_bin())
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `text` said by the configured voice into an 8 kHz WAV at `out` (`frontdesk say`).
+pub fn say(text: &str, out: &Path) {
+    let o = run_frontdesk(&example_config_path(), &["say", "--rate", "8000", "--out", out.to_str().unwrap(), text], "", &[]);
+    assert!(o.status.success(), "frontdesk say failed: {}", String::from_utf8_lossy(&o.stderr));
+}
+
 /// A fresh scratch directory for one test.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("frontdesk-test-{}-{name}", std::process::id()));

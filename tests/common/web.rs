@@ -2,9 +2,7 @@
 //! message left by a canary caller (through the conversation, as the daemon stores it), staff
 //! accounts, and the daemon running.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use super::daemon::Daemon;
@@ -24,17 +22,7 @@ pub struct Inbox {
 
 /// `frontdesk --config CONFIG ARGS` with `stdin`; its stdout and stderr.
 pub fn frontdesk(config: &Path, args: &[&str], stdin: &str) -> String {
-    let mut child = Command::new(super::frontdesk_bin())
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = super::run_frontdesk(config, args, stdin, &[]);
     assert!(out.status.success(), "frontdesk {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
 }

@@ -30,6 +30,9 @@ use super::transport::{TcpEvent, serve_stream};
 
 /// The longest the TCP connect and the handshake may take together.
 pub const CONNECT_LIMIT: Duration = Duration::from_secs(10);
+/// A connection quiet this long gets a CRLFCRLF ping (RFC 5626 4.4.1 asks for 95 to 120 s on
+/// streams; a little less keeps a NAT or firewall in between from dropping it).
+pub const KEEPALIVE: Duration = Duration::from_secs(90);
 
 /// The trunk's TLS settings (from `[registration]`).
 #[derive(Clone, Debug)]
@@ -222,17 +225,28 @@ async fn run(trunk: TrunkTls, connector: TlsConnector, mut rx: UnboundedReceiver
                 tracing::info!(registrar = %trunk.addr, name = %trunk.server_name, version, "sip.tls: connected to the registrar, its certificate verified");
                 let (out_tx, out_rx) = unbounded_channel();
                 let _ = out_tx.send(first);
-                // What the UA sends while the connection is being announced goes the same way.
+                // What the UA sends goes down this connection while it lasts; a quiet one gets
+                // its keep-alive ping (the registrar's CRLF pong is framed and dropped).
                 let forward = async {
-                    while let Some(bytes) = rx.recv().await {
-                        if out_tx.send(bytes).is_err() {
-                            break;
+                    loop {
+                        match tokio::time::timeout(KEEPALIVE, rx.recv()).await {
+                            // The connection went: reconnect at the next message.
+                            Ok(Some(bytes)) => {
+                                if out_tx.send(bytes).is_err() {
+                                    return false;
+                                }
+                            }
+                            // The user agent is gone: so is this task.
+                            Ok(None) => return true,
+                            Err(_) => {
+                                let _ = out_tx.send(b"\r\n\r\n".to_vec());
+                            }
                         }
                     }
                 };
                 tokio::select! {
                     _ = serve_stream(stream, trunk.addr, events.clone(), true, (out_tx.clone(), out_rx)) => {}
-                    _ = forward => return,
+                    ua_gone = forward => if ua_gone { return },
                 }
                 tracing::info!(registrar = %trunk.addr, "sip.tls: the connection to the registrar closed; it is opened again when needed");
             }
