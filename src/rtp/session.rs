@@ -225,7 +225,18 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
         if version != params_version {
             let fresh = control.params.lock().unwrap_or_else(|p| p.into_inner()).clone();
             if fresh.srtp != params.srtp {
-                srtp = make_srtp(&fresh.srtp);
+                // New keys from a re-INVITE re-key the side that changed; SRTP is never
+                // turned off mid-call (the UA refuses such an offer), nor on.
+                srtp = match (srtp, &fresh.srtp) {
+                    (Some(Some(mut s)), Some(keys)) => match s.rekey(keys) {
+                        Ok(()) => Some(Some(s)),
+                        Err(e) => {
+                            tracing::error!("SRTP re-key failed, the call's media is stopped: {e}");
+                            Some(None)
+                        }
+                    },
+                    (current, _) => current,
+                };
             }
             params = fresh;
             params_version = version;

@@ -12,8 +12,10 @@ use webrtc_srtp::protection_profile::ProtectionProfile;
 
 /// Packets the replay window remembers (RFC 3711 3.3.2 asks for at least 64).
 const REPLAY_WINDOW: usize = 128;
-/// Packets in a row that fail authentication before the receiving context is made afresh:
-/// each unknown SSRC a forger sends takes a little state in the context, and this bounds it.
+/// Before the peer's first authentic packet, each SSRC a forger makes up takes a little state
+/// in the receiving context: after this many failures it is made afresh (nothing has been
+/// accepted yet, so no replay window is lost). Once a packet authenticates, its SSRC is the
+/// only one decrypted and the context is never reset.
 const FAILURES_BEFORE_RESET: u32 = 512;
 
 /// The SDES crypto suites, in the box's order of preference.
@@ -109,6 +111,13 @@ pub struct Srtp {
     rx: Context,
     keys: Keys,
     failures: u32,
+    /// The peer's SSRC, from its first authentic packet.
+    peer_ssrc: Option<u32>,
+}
+
+/// The SSRC of an RTP packet (bytes 8..12) or of an RTCP packet's sender (bytes 4..8).
+fn ssrc_at(packet: &[u8], at: usize) -> Option<u32> {
+    packet.get(at..at + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 fn context(suite: Suite, material: &[u8], receiving: bool) -> Result<Context, String> {
@@ -128,7 +137,23 @@ impl Srtp {
             rx: context(keys.suite, &keys.remote, true)?,
             keys: keys.clone(),
             failures: 0,
+            peer_ssrc: None,
         })
+    }
+
+    /// New keys from a re-INVITE: only the side whose key changed gets a new context, so the
+    /// receiving replay window survives when the peer kept its key.
+    pub fn rekey(&mut self, keys: &Keys) -> Result<(), String> {
+        if keys.suite != self.keys.suite || keys.local != self.keys.local {
+            self.tx = context(keys.suite, &keys.local, false)?;
+        }
+        if keys.suite != self.keys.suite || keys.remote != self.keys.remote {
+            self.rx = context(keys.suite, &keys.remote, true)?;
+            self.peer_ssrc = None;
+            self.failures = 0;
+        }
+        self.keys = keys.clone();
+        Ok(())
     }
 
     /// An RTP packet to send, encrypted and authenticated.
@@ -143,20 +168,31 @@ impl Srtp {
     /// A received RTP packet in the clear; None when it fails authentication or is a replay
     /// (the caller counts it as invalid and drops it).
     pub fn unprotect_rtp(&mut self, packet: &[u8]) -> Option<bytes::Bytes> {
+        let ssrc = ssrc_at(packet, 8)?;
+        if self.peer_ssrc.is_some_and(|p| p != ssrc) {
+            return None;
+        }
         let r = self.rx.decrypt_rtp(packet);
-        self.outcome(r.is_ok());
+        self.outcome(r.is_ok(), ssrc);
         r.ok()
     }
 
     pub fn unprotect_rtcp(&mut self, packet: &[u8]) -> Option<bytes::Bytes> {
+        let ssrc = ssrc_at(packet, 4)?;
+        if self.peer_ssrc.is_some_and(|p| p != ssrc) {
+            return None;
+        }
         let r = self.rx.decrypt_rtcp(packet);
-        self.outcome(r.is_ok());
+        self.outcome(r.is_ok(), ssrc);
         r.ok()
     }
 
-    fn outcome(&mut self, ok: bool) {
+    fn outcome(&mut self, ok: bool, ssrc: u32) {
         if ok {
-            self.failures = 0;
+            self.peer_ssrc.get_or_insert(ssrc);
+            return;
+        }
+        if self.peer_ssrc.is_some() {
             return;
         }
         self.failures += 1;
@@ -200,6 +236,33 @@ mod tests {
             assert!(b.unprotect_rtp(&forged).is_none(), "{suite:?}: a changed packet is refused");
             assert!(b.unprotect_rtp(&a.protect_rtp(&rtp(3, &[1; 160])).unwrap()).is_some(), "{suite:?}: and the stream goes on");
         }
+    }
+
+    #[test]
+    fn a_flood_of_forgeries_cannot_reopen_the_replay_window() {
+        let (mut a, mut b) = pair(Suite::AesCm128HmacSha1_80);
+        let first = a.protect_rtp(&rtp(10, &[3; 160])).unwrap();
+        assert!(b.unprotect_rtp(&first).is_some());
+        for i in 0..(2 * FAILURES_BEFORE_RESET) {
+            let mut junk = rtp(i as u16, &[0; 170]);
+            junk[8..12].copy_from_slice(&i.to_be_bytes());
+            assert!(b.unprotect_rtp(&junk).is_none());
+        }
+        assert!(b.unprotect_rtp(&first).is_none(), "the old packet is still a replay");
+        assert!(b.unprotect_rtp(&a.protect_rtp(&rtp(11, &[3; 160])).unwrap()).is_some());
+    }
+
+    #[test]
+    fn rekeying_keeps_the_side_whose_key_did_not_change() {
+        let (mut a, mut b) = pair(Suite::AesCm128HmacSha1_80);
+        let first = a.protect_rtp(&rtp(20, &[3; 160])).unwrap();
+        assert!(b.unprotect_rtp(&first).is_some());
+        // b sends with a new key; what it receives is keyed as before.
+        let mut keys = b.keys.clone();
+        keys.local = MasterKey::random().for_suite(Suite::AesCm128HmacSha1_80).to_vec();
+        b.rekey(&keys).unwrap();
+        assert!(b.unprotect_rtp(&first).is_none(), "the replay window survived the re-key");
+        assert!(b.unprotect_rtp(&a.protect_rtp(&rtp(21, &[3; 160])).unwrap()).is_some());
     }
 
     #[test]

@@ -136,9 +136,10 @@ impl Lockout {
     /// Counts a failure; true when it locked the account.
     pub fn failed(&self, name: &str, now: Instant) -> bool {
         let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        // Bounded: a flood of made-up names cannot grow this without limit.
+        // Bounded: names are checked (`valid_name`, 32 bytes) before they get here, and past
+        // 10 000 only locks still running are kept.
         if m.len() > 10_000 {
-            m.retain(|_, (_, until)| until.is_some());
+            m.retain(|_, (_, until)| until.is_some_and(|u| now < u));
         }
         let e = m.entry(name.to_string()).or_default();
         e.0 += 1;

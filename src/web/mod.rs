@@ -76,7 +76,16 @@ struct App {
     data_dir: PathBuf,
     sessions: Sessions,
     lockout: accounts::Lockout,
+    /// Password checks at once (each Argon2id takes 19 MiB and a core's tens of milliseconds).
+    checking: tokio::sync::Semaphore,
 }
+
+/// Connections served at once; more are closed at once (a clinic has a handful of staff).
+const CONNECTIONS: usize = 32;
+/// The longest one connection may last, whatever it does (a slow body, an idle keep-alive).
+const CONNECTION_LIMIT: Duration = Duration::from_secs(60);
+/// The largest request body: the forms are a few hundred bytes.
+const BODY_LIMIT: usize = 8 * 1024;
 
 /// Serves the inbox until the listener fails.
 pub async fn serve(section: WebSection, config: Arc<Config>, store: Arc<Store>) -> Result<()> {
@@ -89,14 +98,29 @@ pub async fn serve(section: WebSection, config: Arc<Config>, store: Arc<Store>) 
         config,
         sessions: Sessions::new(Duration::from_secs(section.session_minutes * 60)),
         lockout: accounts::Lockout::default(),
+        checking: tokio::sync::Semaphore::new(2),
     });
     let router = router(app);
+    let open = Arc::new(tokio::sync::Semaphore::new(CONNECTIONS));
     tracing::info!(listen = %section.listen, "web inbox listening (HTTPS)");
     loop {
-        let Ok((stream, peer)) = listener.accept().await else { continue };
+        let (stream, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of file descriptors, say: wait rather than spin.
+                tracing::warn!("web: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            tracing::warn!(source = %peer.ip(), limit = CONNECTIONS, "web: too many connections, this one closed");
+            continue;
+        };
         let acceptor = tls.acceptor();
         let router = router.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => return tracing::debug!(source = %peer.ip(), "web: handshake refused: {e}"),
@@ -108,7 +132,7 @@ pub async fn serve(section: WebSection, config: Arc<Config>, store: Arc<Store>) 
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(Duration::from_secs(10))
                 .serve_connection(hyper_util::rt::TokioIo::new(tls), service);
-            let _ = conn.await;
+            let _ = tokio::time::timeout(CONNECTION_LIMIT, conn).await;
         });
     }
 }
@@ -122,6 +146,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/calls/{id}/ack", post(ack))
         .route("/search", get(search))
         .route("/style.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], pages::STYLE) }))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(app)
 }
@@ -149,11 +174,18 @@ async fn security_headers(mut r: Response) -> Response {
     r
 }
 
-/// The signed-in account, or a redirect to the login page.
+/// The signed-in account, or a redirect to the login page. An account removed with
+/// `frontdesk staff remove` loses its sessions at its next request.
 fn user(app: &App, headers: &HeaderMap) -> Result<sessions::Session, Response> {
-    sessions::cookie(headers, sessions::COOKIE)
-        .and_then(|token| app.sessions.get(&token, Instant::now()))
-        .ok_or_else(|| Redirect::to("/login").into_response())
+    let session = sessions::cookie(headers, sessions::COOKIE).and_then(|token| app.sessions.get(&token, Instant::now()));
+    match session {
+        Some(s) if accounts::names(&app.data_dir).is_ok_and(|n| n.contains(&s.user)) => Ok(s),
+        Some(s) => {
+            app.sessions.end(&s.token);
+            Err(Redirect::to("/login").into_response())
+        }
+        None => Err(Redirect::to("/login").into_response()),
+    }
 }
 
 /// A POST must come from a page of ours: its Origin, when the browser sends one, is this host.
@@ -161,6 +193,11 @@ fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
     origin.strip_prefix("https://").is_some_and(|o| o == host)
+}
+
+/// The call numbers a page showed, for the audit trail.
+fn ids(calls: &[crate::store::StoredCall]) -> String {
+    calls.iter().map(|c| c.id.to_string()).collect::<Vec<_>>().join(", ")
 }
 
 fn refused(why: &str) -> Response {
@@ -202,17 +239,23 @@ async fn login(State(app): State<Arc<App>>, headers: HeaderMap, Form(form): Form
         let cookie = sessions::set_cookie(sessions::LOGIN_COOKIE, &token, 600);
         (StatusCode::UNAUTHORIZED, [(header::SET_COOKIE, cookie)], pages::login(&token, Some(why))).into_response()
     };
-    let now = Instant::now();
     let name = form.name.trim().to_string();
+    if !accounts::valid_name(&name) {
+        return again("Wrong name or password.");
+    }
+    // One check at a time per permit, and the lock looked at once the permit is held, so
+    // parallel guesses cannot all slip past it.
+    let Ok(_permit) = app.checking.acquire().await else { return again("Try again.") };
+    let now = Instant::now();
     if app.lockout.locked(&name, now) {
         tracing::warn!(account = %name, "web: login refused, the account is locked");
         return again("Too many failed attempts: this account is locked for 15 minutes.");
     }
     let (dir, n, pw) = (app.data_dir.clone(), name.clone(), form.password);
-    let ok = tokio::task::spawn_blocking(move || accounts::valid_name(&n) && accounts::verify(&dir, &n, &pw)).await.unwrap_or(false);
+    let ok = tokio::task::spawn_blocking(move || accounts::verify(&dir, &n, &pw)).await.unwrap_or(false);
     if !ok {
         let locked = app.lockout.failed(&name, now);
-        let shown = if accounts::valid_name(&name) { name.as_str() } else { "(not an account name)" };
+        let shown = name.as_str();
         tracing::warn!(account = %shown, locked, "web: failed login");
         let _ = app.store.audit_as(&format!("web: {shown}"), "login_failed", if locked { "account locked" } else { "wrong password" });
         return again(if locked { "Too many failed attempts: this account is locked for 15 minutes." } else { "Wrong name or password." });
@@ -260,7 +303,7 @@ async fn worklist(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     let (store, actor) = (app.store.clone(), format!("web: {}", s.user));
     let calls = match blocking(move || {
         let calls = store.list(&Filter { worklist: true, ..Filter::default() })?;
-        store.audit_as(&actor, "read", &format!("web worklist: {} waiting", calls.len()))?;
+        store.audit_as(&actor, "read", &format!("web worklist: {} waiting (calls {})", calls.len(), ids(&calls)))?;
         Ok(calls)
     })
     .await
@@ -350,7 +393,7 @@ async fn search(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query
     let described = format!("{:?} {:?} {:?} {:?}", filter.since, filter.until, filter.outcome, filter.intent);
     let calls = match blocking(move || {
         let calls = store.list(&filter)?;
-        store.audit_as(&actor, "read", &format!("web search {described}: {} calls", calls.len()))?;
+        store.audit_as(&actor, "read", &format!("web search {described}: {} calls ({})", calls.len(), ids(&calls)))?;
         Ok(calls)
     })
     .await

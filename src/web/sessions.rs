@@ -21,8 +21,12 @@ pub struct Session {
     pub token: String,
     pub user: String,
     pub csrf: String,
+    started: Instant,
     last_used: Instant,
 }
+
+/// The longest a session lasts, in use or not: a working day.
+pub const MAX_SESSION: Duration = Duration::from_secs(12 * 3600);
 
 pub struct Sessions {
     idle: Duration,
@@ -55,7 +59,7 @@ impl Sessions {
             live.remove(&oldest);
         }
         let t = token();
-        live.insert(t.clone(), Session { token: t.clone(), user: user.to_string(), csrf: token(), last_used: now });
+        live.insert(t.clone(), Session { token: t.clone(), user: user.to_string(), csrf: token(), started: now, last_used: now });
         t
     }
 
@@ -63,7 +67,7 @@ impl Sessions {
     pub fn get(&self, token: &str, now: Instant) -> Option<Session> {
         let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         let s = live.get_mut(token)?;
-        if now.duration_since(s.last_used) >= self.idle {
+        if now.duration_since(s.last_used) >= self.idle || now.duration_since(s.started) >= MAX_SESSION {
             live.remove(token);
             return None;
         }
@@ -80,8 +84,10 @@ impl Sessions {
         let now = Instant::now();
         let mut m = self.login.lock().unwrap_or_else(|p| p.into_inner());
         m.retain(|_, at| now.duration_since(*at) < Duration::from_secs(600));
-        if m.len() >= MAX_LOGIN_TOKENS {
-            m.clear();
+        if m.len() >= MAX_LOGIN_TOKENS
+            && let Some(oldest) = m.iter().min_by_key(|(_, at)| **at).map(|(t, _)| t.clone())
+        {
+            m.remove(&oldest);
         }
         let t = token();
         m.insert(t.clone(), now);
@@ -130,6 +136,10 @@ mod tests {
         assert_ne!(t, t2);
         s.end(&t2);
         assert!(s.get(&t2, now).is_none());
+        let long = Sessions::new(MAX_SESSION * 2);
+        let t3 = long.start("kim", now);
+        assert!(long.get(&t3, now + MAX_SESSION - Duration::from_secs(1)).is_some());
+        assert!(long.get(&t3, now + MAX_SESSION).is_none(), "a working day at most, even in use");
         let login = s.login_token();
         assert!(s.take_login_token(&login) && !s.take_login_token(&login), "a login token is spent once");
         assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));

@@ -58,7 +58,7 @@ impl UserAgent {
                 return;
             }
         };
-        let srtp = self.srtp_for(from);
+        let srtp = self.srtp_for(self.request_over_tls);
         if self.cfg.media_encryption == MediaEncryption::Required && srtp.is_none() {
             tracing::info!("call refused: sip.media_encryption is \"required\" and the INVITE did not come over TLS");
             let warning = "399 frontdesk \"SRTP over TLS is required (sips or transport=tls)\"";
@@ -131,6 +131,7 @@ impl UserAgent {
             local_media,
             sdp_session,
             sdp_version: 1,
+            srtp: answer.srtp.is_some(),
             answer_sdp: answer.sdp.into_bytes(),
             client: Vec::new(),
             started: Instant::now(),
@@ -205,16 +206,15 @@ impl UserAgent {
         if self.is_tls_dest(peer) { format!("<sip:frontdesk@{};transport=tls>", self.tls_sent_by()) } else { self.contact() }
     }
 
-    /// SRTP for a call with `peer`: only when its signalling is TLS (SDES keys must never
-    /// cross the network in the clear) and `sip.media_encryption` is not "off"; a fresh key
-    /// per call.
-    pub(super) fn srtp_for(&self, peer: SocketAddr) -> Option<sdp::LocalSrtp> {
+    /// SRTP for a call whose signalling is TLS (`over_tls`: SDES keys must never cross the
+    /// network in the clear), unless `sip.media_encryption` is "off"; a fresh key per call.
+    pub(super) fn srtp_for(&self, over_tls: bool) -> Option<sdp::LocalSrtp> {
         let required = match self.cfg.media_encryption {
             MediaEncryption::Off => return None,
             MediaEncryption::Optional => false,
             MediaEncryption::Required => true,
         };
-        self.is_tls_dest(peer).then(|| sdp::LocalSrtp { key: crate::rtp::srtp::MasterKey::random(), required })
+        over_tls.then(|| sdp::LocalSrtp { key: crate::rtp::srtp::MasterKey::random(), required })
     }
 
     /// A peer reached over TLS: a connection it opened to `[sip.tls]`, or the registrar when
@@ -300,15 +300,33 @@ impl UserAgent {
                 return;
             }
         };
+        let over_tls = self.request_over_tls;
         let Some(call) = self.calls.get_mut(key) else { return };
+        // An SRTP call stays SRTP: the offer must be SRTP and come over TLS (no downgrade, no
+        // key of ours in the clear), and our answer carries a fresh key (never the old key on
+        // a new context). A plain call stays plain.
+        let mut local = call.local_media.clone();
+        match (&mut local.srtp, call.srtp) {
+            (Some(s), true) if over_tls => {
+                s.required = true;
+                s.key = crate::rtp::srtp::MasterKey::random();
+            }
+            (_, true) => {
+                tracing::warn!(call = %call.log_id, "re-INVITE refused: an SRTP call's re-INVITE came without TLS");
+                self.reply(&req, from, 488, "Not Acceptable Here", None, &[]).await;
+                return;
+            }
+            (_, false) => local.srtp = None,
+        }
         call.sdp_version += 1;
-        let answer = match sdp::answer(&offer, &call.local_media, call.sdp_session, call.sdp_version) {
+        let answer = match sdp::answer(&offer, &local, call.sdp_session, call.sdp_version) {
             Ok(a) => a,
             Err(_) => {
                 self.reply(&req, from, 488, "Not Acceptable Here", None, &[]).await;
                 return;
             }
         };
+        call.local_media = local;
         let on_hold = !matches!(answer.direction, Direction::SendRecv | Direction::SendOnly) || answer.remote.is_none();
         if let Some(m) = &call.media {
             m.update(|p| {

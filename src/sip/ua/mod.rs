@@ -137,6 +137,8 @@ struct Call {
     sdp_session: u64,
     sdp_version: u64,
     answer_sdp: Vec<u8>,
+    /// The call's media is SRTP (it stays so across re-INVITEs).
+    srtp: bool,
     client: Vec<ClientTx>,
     started: Instant,
     /// For a call we placed: its INVITE transaction, until the final response.
@@ -172,6 +174,9 @@ pub struct UserAgent {
     tls: Option<(tokio::net::TcpListener, Arc<tls::Certificates>)>,
     tcp_in_tx: UnboundedSender<TcpEvent>,
     tcp_in_rx: UnboundedReceiver<TcpEvent>,
+    /// Whether the request being handled came over a TLS connection (set per message, from
+    /// the transport it arrived on, never from what its headers say).
+    request_over_tls: bool,
     /// The TLS client configuration for the registrar, built at start (a bad `tls_ca` stops
     /// it), until `run` starts the connection task.
     trunk_config: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
@@ -211,6 +216,7 @@ impl UserAgent {
             tls,
             trunk_config,
             trunk: None,
+            request_over_tls: false,
             tcp_in_tx,
             tcp_in_rx,
             registration: cfg.registration.clone().map(|r| super::register::Registration::new(r, Instant::now())),
@@ -323,6 +329,7 @@ impl UserAgent {
         }
         // Over UDP a response goes where RFC 3261 18.2.2 says (the top Via's port unless it
         // asks for rport); over TCP back on the connection it came on.
+        self.request_over_tls = matches!(transport, Transport::Tcp) && self.tls_peers.contains(&from);
         let reply_to = |top_via: Option<&str>| match transport {
             Transport::Udp => response_address(top_via, from),
             Transport::Tcp => from,

@@ -43,7 +43,7 @@ impl UserAgent {
             let _ = dial.result.send(Err("sip.max_calls calls are already in progress (on every line)".into()));
             return;
         };
-        let srtp = self.srtp_for(dest);
+        let srtp = self.srtp_for(self.is_tls_dest(dest));
         if self.cfg.media_encryption == MediaEncryption::Required && srtp.is_none() {
             let _ = dial.result.send(Err(
                 "sip.media_encryption is \"required\": calls go out with SRTP, over TLS only ([registration] transport = \"tls\")".into(),
@@ -106,6 +106,7 @@ impl UserAgent {
             local_media,
             sdp_session,
             sdp_version: 1,
+            srtp: false,
             answer_sdp: offer.into_bytes(),
             client: Vec::new(),
             started: now,
@@ -258,8 +259,10 @@ impl UserAgent {
         match self.launch(key, info, sockets, params, events_tx.clone(), events_rx) {
             Ok(media) => {
                 let Some(call) = self.calls.get_mut(key) else { return };
-                tracing::info!(call = %call.log_id, codec = ?negotiated.codec, "outgoing call answered");
+                let srtp = negotiated.srtp.as_ref().map(|k| k.suite.sdes_name()).unwrap_or("off");
+                tracing::info!(call = %call.log_id, codec = ?negotiated.codec, srtp, "outgoing call answered");
                 call.media = Some(media);
+                call.srtp = negotiated.srtp.is_some();
                 self.counters.calls_answered += 1;
                 let _ = events_tx.send(LineEvent::Answered);
                 let _ = out.result.send(Ok(()));

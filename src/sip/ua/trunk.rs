@@ -188,7 +188,8 @@ pub fn explain(e: &std::io::Error, server_name: &str) -> String {
             }
             other => format!("its certificate is refused: {other:?}"),
         },
-        rustls::Error::AlertReceived(rustls::AlertDescription::ProtocolVersion) | rustls::Error::PeerIncompatible(_) => {
+        rustls::Error::AlertReceived(rustls::AlertDescription::ProtocolVersion)
+        | rustls::Error::PeerIncompatible(rustls::PeerIncompatible::ServerDoesNotSupportTls12Or13) => {
             "it offers no TLS 1.2 or 1.3 (TLS 1.0 and 1.1 are refused)".into()
         }
         other => format!("TLS failed: {other}"),
