@@ -95,7 +95,8 @@ fn baresip_over_tls_hears_the_announcement_through_srtp() {
     let wide = frontdesk::audio::resample::resample(&heard.samples, heard.sample_rate, 16_000).unwrap();
     let transcript = common::stt().transcriber().unwrap().transcribe(&wide).unwrap();
     let words: String = transcript.text.to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
-    let missing: Vec<&str> = KEY_WORDS.iter().copied().filter(|w| !words.split_whitespace().any(|x| x == *w)).collect();
+    // By prefix: "inhaler is ready" is as often heard "inhalers ready".
+    let missing: Vec<&str> = KEY_WORDS.iter().copied().filter(|w| !words.split_whitespace().any(|x| x.starts_with(*w))).collect();
     assert!(missing.is_empty(), "baresip heard {:?}, lacking {missing:?}{}", transcript.text, context());
     eprintln!("baresip heard through SRTP: {:?}", transcript.text);
 }

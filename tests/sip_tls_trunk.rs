@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -86,21 +85,9 @@ fn a_call_the_box_places_goes_out_over_tls() {
 /// `openssl s_server` standing in for a registrar that is wrong in one way; returns once it
 /// accepts connections.
 fn bad_registrar(port: u16, cert: &Path, key: &Path, extra: &[&str]) -> Child {
-    let mut child = Command::new("openssl")
-        .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-cert"])
-        .arg(cert)
-        .arg("-key")
-        .arg(key)
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("openssl (Debian: openssl)");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    assert!(lines.any(|l| l.map(|l| l.contains("ACCEPT")).unwrap_or(false)), "openssl s_server did not start");
-    std::thread::spawn(move || lines.for_each(drop));
-    child
+    let mut server = Command::new("openssl");
+    server.args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-cert"]).arg(cert).arg("-key").arg(key).args(extra);
+    common::spawn_until(server.stdin(Stdio::piped()).stderr(Stdio::null()), "ACCEPT")
 }
 
 /// The daemon registers to a registrar that fails the check; returns its refusal line and

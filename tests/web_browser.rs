@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,15 +24,11 @@ struct Driver {
 
 impl Driver {
     fn start(profile: &std::path::Path) -> Driver {
-        let mut child = Command::new("chromedriver")
-            .arg(format!("--port={DRIVER_PORT}"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver (Debian: chromium-driver; make test installs it)");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        assert!(lines.any(|l| l.map(|l| l.contains("started successfully")).unwrap_or(false)), "chromedriver did not start");
-        std::thread::spawn(move || lines.for_each(drop));
+        // Debian: chromium-driver (make test installs it).
+        let child = common::spawn_until(
+            Command::new("chromedriver").arg(format!("--port={DRIVER_PORT}")).stderr(Stdio::null()),
+            "started successfully",
+        );
         let base = format!("http://127.0.0.1:{DRIVER_PORT}");
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",

@@ -15,6 +15,7 @@ use super::dtmf::{DtmfReceiver, DtmfSender, TelephoneEvent};
 use super::jitter::{JitterBuffer, JitterDepth, Playout, conceal};
 use super::pacing::PacingStats;
 use super::packet::{RtpHeader, RtpPacket};
+use super::srtp::Srtp;
 use crate::audio::g711::Law;
 use crate::line::{FRAME_SAMPLES, Frame, LineEvent};
 
@@ -171,6 +172,47 @@ impl Drop for MediaSession {
     }
 }
 
+/// What stands between the call's packets and its sockets.
+enum Crypto {
+    Clear,
+    Srtp(Srtp),
+    /// Keys that cannot be used: the call goes silent rather than into the clear.
+    Broken,
+}
+
+impl Crypto {
+    fn new(keys: &Option<super::srtp::Keys>) -> Crypto {
+        match keys.as_ref().map(Srtp::new) {
+            None => Crypto::Clear,
+            Some(Ok(s)) => Crypto::Srtp(s),
+            Some(Err(e)) => {
+                tracing::error!("SRTP keys unusable, the call's media is stopped: {e}");
+                Crypto::Broken
+            }
+        }
+    }
+
+    /// New keys from a re-INVITE re-key the side that changed; SRTP is never turned off
+    /// mid-call (the UA refuses such an offer), nor on.
+    fn rekey(&mut self, keys: &Option<super::srtp::Keys>) {
+        if let (Crypto::Srtp(s), Some(keys)) = (&mut *self, keys)
+            && let Err(e) = s.rekey(keys)
+        {
+            tracing::error!("SRTP re-key failed, the call's media is stopped: {e}");
+            *self = Crypto::Broken;
+        }
+    }
+
+    /// Sends `packet` to `to`, through `protect` (SRTP or SRTCP) when the media is encrypted.
+    fn send(&mut self, socket: &UdpSocket, packet: &[u8], to: SocketAddr, protect: fn(&mut Srtp, &[u8]) -> Option<bytes::Bytes>) -> bool {
+        match self {
+            Crypto::Clear => socket.send_to(packet, to).is_ok(),
+            Crypto::Srtp(s) => protect(s, packet).is_some_and(|p| socket.send_to(&p, to).is_ok()),
+            Crypto::Broken => false,
+        }
+    }
+}
+
 fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaControl>, ch: MediaChannels) {
     if !crate::line::clock::realtime_thread() {
         tracing::debug!("media thread runs without real-time priority (no CAP_SYS_NICE)");
@@ -205,16 +247,7 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
     // receiver needs a gap to tell "1 1" from one long "1").
     let mut dtmf_out: Option<DtmfSender> = None;
     let mut dtmf_gap: u32 = 0;
-    // SRTP between the packets and the socket, when the call's media is encrypted. Keys that
-    // cannot be used leave the call silent rather than in the clear.
-    let make_srtp = |keys: &Option<super::srtp::Keys>| match keys.as_ref().map(super::srtp::Srtp::new) {
-        Some(Err(e)) => {
-            tracing::error!("SRTP keys unusable, the call's media is stopped: {e}");
-            None
-        }
-        other => other.map(|r| r.ok()),
-    };
-    let mut srtp = make_srtp(&params.srtp);
+    let mut crypto = Crypto::new(&params.srtp);
 
     while !control.stop.load(Ordering::Relaxed) {
         beat.tick();
@@ -225,18 +258,7 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
         if version != params_version {
             let fresh = control.params.lock().unwrap_or_else(|p| p.into_inner()).clone();
             if fresh.srtp != params.srtp {
-                // New keys from a re-INVITE re-key the side that changed; SRTP is never
-                // turned off mid-call (the UA refuses such an offer), nor on.
-                srtp = match (srtp, &fresh.srtp) {
-                    (Some(Some(mut s)), Some(keys)) => match s.rekey(keys) {
-                        Ok(()) => Some(Some(s)),
-                        Err(e) => {
-                            tracing::error!("SRTP re-key failed, the call's media is stopped: {e}");
-                            Some(None)
-                        }
-                    },
-                    (current, _) => current,
-                };
+                crypto.rekey(&fresh.srtp);
             }
             params = fresh;
             params_version = version;
@@ -253,10 +275,9 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
                     }
                     // SRTP: only what authenticates (and is no replay) is heard, or latched to.
                     let clear;
-                    let data: &[u8] = match &mut srtp {
-                        None => &recv_buf[..n],
-                        Some(None) => continue,
-                        Some(Some(s)) => match s.unprotect_rtp(&recv_buf[..n]) {
+                    let data: &[u8] = match &mut crypto {
+                        Crypto::Clear => &recv_buf[..n],
+                        Crypto::Srtp(s) => match s.unprotect_rtp(&recv_buf[..n]) {
                             Some(c) => {
                                 clear = c;
                                 &clear
@@ -266,6 +287,7 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
                                 continue;
                             }
                         },
+                        Crypto::Broken => continue,
                     };
                     let Ok(pkt) = RtpPacket::new_checked(data) else {
                         local_stats.packets_invalid += 1;
@@ -368,12 +390,7 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
         {
             if let Ok(n) = super::packet::build(&header, body, &mut send_buf) {
                 let now = Instant::now();
-                let sent = match &mut srtp {
-                    None => socket.send_to(&send_buf[..n], dest).is_ok(),
-                    Some(Some(s)) => s.protect_rtp(&send_buf[..n]).is_some_and(|p| socket.send_to(&p, dest).is_ok()),
-                    Some(None) => false,
-                };
-                if sent {
+                if crypto.send(&socket, &send_buf[..n], dest, Srtp::protect_rtp) {
                     local_stats.packets_sent += 1;
                     octets_sent = octets_sent.wrapping_add(payload.len() as u32);
                     if let Some(prev) = last_send {
@@ -394,9 +411,12 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
         if let Some(r) = &rtcp {
             while let Ok((k, from)) = r.recv_from(&mut recv_buf) {
                 // Over SRTP only an authenticated report counts, or moves where ours go.
-                if let Some(s) = &mut srtp
-                    && !s.as_mut().is_some_and(|s| s.unprotect_rtcp(&recv_buf[..k]).is_some())
-                {
+                let authentic = match &mut crypto {
+                    Crypto::Clear => true,
+                    Crypto::Srtp(s) => s.unprotect_rtcp(&recv_buf[..k]).is_some(),
+                    Crypto::Broken => false,
+                };
+                if !authentic {
                     continue;
                 }
                 local_stats.rtcp_received += 1;
@@ -419,12 +439,7 @@ fn media_loop(socket: UdpSocket, rtcp: Option<UdpSocket>, control: Arc<MediaCont
                     && let Ok(m) = super::rtcp::build_sdes_cname(ssrc, b"frontdesk", &mut out[n..])
                 {
                     // SRTCP when the media is SRTP (RFC 3711 3.4: its authentication is mandatory).
-                    let sent = match &mut srtp {
-                        None => r.send_to(&out[..n + m], to).is_ok(),
-                        Some(Some(s)) => s.protect_rtcp(&out[..n + m]).is_some_and(|p| r.send_to(&p, to).is_ok()),
-                        Some(None) => false,
-                    };
-                    if sent {
+                    if crypto.send(r, &out[..n + m], to, Srtp::protect_rtcp) {
                         local_stats.rtcp_sent += 1;
                     }
                 }

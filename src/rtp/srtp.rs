@@ -168,21 +168,26 @@ impl Srtp {
     /// A received RTP packet in the clear; None when it fails authentication or is a replay
     /// (the caller counts it as invalid and drops it).
     pub fn unprotect_rtp(&mut self, packet: &[u8]) -> Option<bytes::Bytes> {
-        let ssrc = ssrc_at(packet, 8)?;
-        if self.peer_ssrc.is_some_and(|p| p != ssrc) {
-            return None;
-        }
-        let r = self.rx.decrypt_rtp(packet);
-        self.outcome(r.is_ok(), ssrc);
-        r.ok()
+        self.unprotect(packet, 8, Context::decrypt_rtp)
     }
 
     pub fn unprotect_rtcp(&mut self, packet: &[u8]) -> Option<bytes::Bytes> {
-        let ssrc = ssrc_at(packet, 4)?;
+        self.unprotect(packet, 4, Context::decrypt_rtcp)
+    }
+
+    /// Decrypts a packet whose sender's SSRC is at `ssrc_offset`, if it is the peer's (or no
+    /// packet has authenticated yet).
+    fn unprotect(
+        &mut self,
+        packet: &[u8],
+        ssrc_offset: usize,
+        decrypt: fn(&mut Context, &[u8]) -> Result<bytes::Bytes, webrtc_srtp::Error>,
+    ) -> Option<bytes::Bytes> {
+        let ssrc = ssrc_at(packet, ssrc_offset)?;
         if self.peer_ssrc.is_some_and(|p| p != ssrc) {
             return None;
         }
-        let r = self.rx.decrypt_rtcp(packet);
+        let r = decrypt(&mut self.rx, packet);
         self.outcome(r.is_ok(), ssrc);
         r.ok()
     }

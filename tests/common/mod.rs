@@ -77,6 +77,18 @@ pub fn say(text: &str, out: &Path) {
     assert!(o.status.success(), "frontdesk say failed: {}", String::from_utf8_lossy(&o.stderr));
 }
 
+/// Spawns `command` with its stdout piped and returns once a line of it contains `ready`
+/// (the rest of its output is drained so it never blocks); panics if it ends first.
+pub fn spawn_until(command: &mut std::process::Command, ready: &str) -> std::process::Child {
+    use std::io::BufRead;
+    let what = format!("{:?}", command.get_program());
+    let mut child = command.stdout(std::process::Stdio::piped()).spawn().unwrap_or_else(|e| panic!("{what}: {e}"));
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines.any(|l| l.is_ok_and(|l| l.contains(ready))), "{what} ended before saying {ready:?}");
+    std::thread::spawn(move || lines.for_each(drop));
+    child
+}
+
 /// A fresh scratch directory for one test.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("frontdesk-test-{}-{name}", std::process::id()));
