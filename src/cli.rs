@@ -298,6 +298,14 @@ pub enum ModelsCommand {
     /// Rewrite a ggml Whisper model with its matrices in 8-bit blocks (q8_0): faster on a small
     /// CPU, a quarter of the file gone.
     QuantizeQ8 { input: PathBuf, output: PathBuf },
+    /// Rewrite a ggml Whisper model with its matrices in another block format (q5_0 and q4_0
+    /// are smaller still; BENCHMARKS.md says what they cost in accuracy and gain in speed).
+    Quantize {
+        input: PathBuf,
+        output: PathBuf,
+        #[arg(long, value_enum)]
+        format: crate::speech::ggml_quantize::Format,
+    },
     /// Verify that every configured model file exists and matches its recorded checksum.
     Check,
 }
@@ -453,22 +461,27 @@ fn quiet_config(path: &Path) -> Result<Config> {
     Ok(config)
 }
 
+fn quantize(input: &Path, output: &Path, format: crate::speech::ggml_quantize::Format) -> Result<ExitCode> {
+    let s = crate::speech::ggml_quantize::quantize(input, output, format)?;
+    println!(
+        "{}: {} matrices in {format:?}, {} tensors copied, {:.1} MB -> {:.1} MB",
+        output.display(),
+        s.quantized,
+        s.copied,
+        s.bytes_in as f64 / 1e6,
+        s.bytes_out as f64 / 1e6
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     let path = config_path(&cli.config);
     match cli.command {
         Command::Models(ModelsCommand::ImportCt2 { dir, out }) => import_ct2(&dir, &out),
         Command::Models(ModelsCommand::QuantizeQ8 { input, output }) => {
-            let s = crate::speech::ggml_quantize::quantize_q8_0(&input, &output)?;
-            println!(
-                "{}: {} matrices in q8_0, {} tensors copied, {:.1} MB -> {:.1} MB",
-                output.display(),
-                s.quantized,
-                s.copied,
-                s.bytes_in as f64 / 1e6,
-                s.bytes_out as f64 / 1e6
-            );
-            Ok(ExitCode::SUCCESS)
+            quantize(&input, &output, crate::speech::ggml_quantize::Format::Q8_0)
         }
+        Command::Models(ModelsCommand::Quantize { input, output, format }) => quantize(&input, &output, format),
         Command::Line(LineCommand::DecodeCid { file, modem }) => decode_cid(&file, modem),
         Command::Line(LineCommand::Test { name }) => {
             let config = load_config(&path)?;

@@ -19,13 +19,53 @@ use super::whisper_import::{f16_to_f32, f32_to_f16};
 const GGML_MAGIC: u32 = 0x6767_6d6c;
 const GGML_TYPE_F32: i32 = 0;
 const GGML_TYPE_F16: i32 = 1;
-const GGML_TYPE_Q8_0: i32 = 8;
-/// `GGML_FTYPE_MOSTLY_Q8_0`, plus the quantization format version (2) times 1000 as
-/// whisper.cpp's own quantizer writes it.
-const FTYPE_Q8_0: i32 = 7 + 2 * 1000;
 /// Values per q8_0 block: one f16 scale, then 32 signed bytes.
 pub const Q8_BLOCK: usize = 32;
 const Q8_BLOCK_BYTES: usize = 2 + Q8_BLOCK;
+/// The quantization format version whisper.cpp's own quantizer writes, times 1000, on top of
+/// the file type.
+const QNT_VERSION: i32 = 2 * 1000;
+
+/// The block formats a model can be rewritten in. q8_0 is what the box runs (BENCHMARKS.md,
+/// "Speech to text"); q5_0 and q4_0 are smaller and were measured against it for issue 13.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    #[value(name = "q8_0")]
+    Q8_0,
+    #[value(name = "q5_0")]
+    Q5_0,
+    #[value(name = "q4_0")]
+    Q4_0,
+}
+
+impl Format {
+    /// ggml's tensor type number.
+    fn tensor_type(self) -> i32 {
+        match self {
+            Format::Q4_0 => 2,
+            Format::Q5_0 => 6,
+            Format::Q8_0 => 8,
+        }
+    }
+
+    /// ggml's `GGML_FTYPE_MOSTLY_*` for the file header.
+    fn file_type(self) -> i32 {
+        QNT_VERSION
+            + match self {
+                Format::Q4_0 => 2,
+                Format::Q8_0 => 7,
+                Format::Q5_0 => 8,
+            }
+    }
+
+    fn blocks(self, values: &[f32]) -> Vec<u8> {
+        match self {
+            Format::Q8_0 => q8_0_blocks(values),
+            Format::Q5_0 => q5_0_blocks(values),
+            Format::Q4_0 => q4_0_blocks(values),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum QuantizeError {
@@ -47,13 +87,18 @@ pub struct QuantizeSummary {
 /// Reads the f16 model `input` and writes its q8_0 form to `output` (through a temporary name,
 /// so an interrupted run never leaves a model that looks complete).
 pub fn quantize_q8_0(input: &Path, output: &Path) -> Result<QuantizeSummary, QuantizeError> {
+    quantize(input, output, Format::Q8_0)
+}
+
+/// Reads the f16 model `input` and writes it to `output` with its matrices in `format`.
+pub fn quantize(input: &Path, output: &Path, format: Format) -> Result<QuantizeSummary, QuantizeError> {
     let in_err = |source| QuantizeError::Io { path: input.display().to_string(), source };
-    let format = |reason: String| QuantizeError::Format { path: input.display().to_string(), reason };
+    let format_err = |reason: String| QuantizeError::Format { path: input.display().to_string(), reason };
     let tmp = output.with_extension("partial");
     let out_err = |source| QuantizeError::Io { path: tmp.display().to_string(), source };
     let mut r = BufReader::new(std::fs::File::open(input).map_err(in_err)?);
     let mut w = BufWriter::new(std::fs::File::create(&tmp).map_err(out_err)?);
-    let result = rewrite(&mut r, &mut w);
+    let result = rewrite(&mut r, &mut w, format);
     let summary = match result {
         Ok(s) => s,
         Err(e) => {
@@ -62,7 +107,7 @@ pub fn quantize_q8_0(input: &Path, output: &Path) -> Result<QuantizeSummary, Qua
             return Err(match e {
                 Failure::Read(source) => in_err(source),
                 Failure::Write(source) => out_err(source),
-                Failure::Format(reason) => format(reason),
+                Failure::Format(reason) => format_err(reason),
             });
         }
     };
@@ -98,7 +143,7 @@ fn count(n: i32, what: &str) -> Result<usize, Failure> {
     usize::try_from(n).ok().filter(|&n| n < 1 << 28).ok_or_else(|| Failure::Format(format!("implausible {what}: {n}")))
 }
 
-fn rewrite(r: &mut impl Read, w: &mut impl Write) -> Result<QuantizeSummary, Failure> {
+fn rewrite(r: &mut impl Read, w: &mut impl Write, format: Format) -> Result<QuantizeSummary, Failure> {
     let magic = read_i32(r)? as u32;
     if magic != GGML_MAGIC {
         return Err(Failure::Format(format!("not a ggml model (magic {magic:#010x})")));
@@ -114,7 +159,7 @@ fn rewrite(r: &mut impl Read, w: &mut impl Write) -> Result<QuantizeSummary, Fai
     for h in &hparams[..10] {
         put(w, &h.to_le_bytes())?;
     }
-    put(w, &FTYPE_Q8_0.to_le_bytes())?;
+    put(w, &format.file_type().to_le_bytes())?;
     let mut bytes_in = 48u64;
 
     // Mel filters and vocabulary: copied as they are.
@@ -169,7 +214,7 @@ fn rewrite(r: &mut impl Read, w: &mut impl Write) -> Result<QuantizeSummary, Fai
         let (out_type, out_data) = if quantize {
             let values: Vec<f32> = data.chunks_exact(2).map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]]))).collect();
             quantized += 1;
-            (GGML_TYPE_Q8_0, q8_0_blocks(&values))
+            (format.tensor_type(), format.blocks(&values))
         } else {
             copied += 1;
             (ttype, data)
@@ -206,6 +251,50 @@ pub fn q8_0_blocks(values: &[f32]) -> Vec<u8> {
     out
 }
 
+/// The value of largest magnitude in a block, with its sign: q4_0 and q5_0 map it to the most
+/// negative code, so that it is exact.
+fn signed_max(block: &[f32]) -> f32 {
+    block.iter().fold(0f32, |m, &x| if x.abs() > m.abs() { x } else { m })
+}
+
+/// ggml's reference q4_0: per block of 32, a scale of the signed largest value over -8, then
+/// 16 bytes whose low nibbles hold values 0-15 and high nibbles values 16-31, offset by 8.
+pub fn q4_0_blocks(values: &[f32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(values.len() / Q8_BLOCK * 18);
+    for block in values.chunks(Q8_BLOCK) {
+        let d = signed_max(block) / -8.0;
+        let inv = if d == 0.0 { 0.0 } else { 1.0 / d };
+        out.extend_from_slice(&f32_to_f16(d).to_le_bytes());
+        let code = |x: f32| ((x * inv + 8.5) as i8).clamp(0, 15) as u8;
+        for j in 0..Q8_BLOCK / 2 {
+            out.push(code(block[j]) | code(block[j + Q8_BLOCK / 2]) << 4);
+        }
+    }
+    out
+}
+
+/// ggml's reference q5_0: as q4_0 with 5-bit codes offset by 16; the fifth bits of the 32
+/// values sit in a little-endian word between the scale and the nibbles.
+pub fn q5_0_blocks(values: &[f32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(values.len() / Q8_BLOCK * 22);
+    for block in values.chunks(Q8_BLOCK) {
+        let d = signed_max(block) / -16.0;
+        let inv = if d == 0.0 { 0.0 } else { 1.0 / d };
+        out.extend_from_slice(&f32_to_f16(d).to_le_bytes());
+        let code = |x: f32| ((x * inv + 16.5) as i8).clamp(0, 31) as u32;
+        let mut high = 0u32;
+        let mut nibbles = [0u8; Q8_BLOCK / 2];
+        for j in 0..Q8_BLOCK / 2 {
+            let (a, b) = (code(block[j]), code(block[j + Q8_BLOCK / 2]));
+            nibbles[j] = (a & 0x0f) as u8 | ((b & 0x0f) as u8) << 4;
+            high |= (a >> 4) << j | (b >> 4) << (j + Q8_BLOCK / 2);
+        }
+        out.extend_from_slice(&high.to_le_bytes());
+        out.extend_from_slice(&nibbles);
+    }
+    out
+}
+
 /// The values a q8_0 block stream stands for (tests, and the importer's own check).
 pub fn q8_0_values(blocks: &[u8]) -> Vec<f32> {
     blocks
@@ -233,6 +322,47 @@ mod tests {
                 // Half a step, plus the f16 rounding of the scale.
                 assert!((a - b).abs() <= step * 0.5 + a.abs() * 1e-3, "{a} came back as {b} (step {step})");
             }
+        }
+    }
+
+    /// The values q4_0 (`bits` 4) or q5_0 (`bits` 5) blocks stand for, as ggml dequantizes them.
+    fn low_bit_values(blocks: &[u8], bits: u32) -> Vec<f32> {
+        let size = if bits == 4 { 18 } else { 22 };
+        let offset = (1i32 << (bits - 1)) as f32;
+        blocks
+            .chunks_exact(size)
+            .flat_map(|b| {
+                let d = f16_to_f32(u16::from_le_bytes([b[0], b[1]]));
+                let (high, nibbles) = if bits == 4 { (0, &b[2..]) } else { (u32::from_le_bytes([b[2], b[3], b[4], b[5]]), &b[6..]) };
+                (0..Q8_BLOCK).map(move |j| {
+                    let nibble = if j < 16 { nibbles[j] & 0x0f } else { nibbles[j - 16] >> 4 };
+                    let code = nibble as u32 | ((high >> j) & 1) << 4;
+                    (code as f32 - offset) * d
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn low_bit_blocks_round_trip_within_half_a_step() {
+        let values: Vec<f32> = (0..96).map(|i| ((i * 37 % 101) as f32 - 50.0) / 37.0).collect();
+        for (bits, blocks) in [(4, q4_0_blocks(&values)), (5, q5_0_blocks(&values))] {
+            assert_eq!(blocks.len(), 3 * if bits == 4 { 18 } else { 22 });
+            let back = low_bit_values(&blocks, bits);
+            for (block, back) in values.chunks(Q8_BLOCK).zip(back.chunks(Q8_BLOCK)) {
+                let step = signed_max(block).abs() / (1 << (bits - 1)) as f32;
+                // The codes run from -2^(bits-1) to 2^(bits-1)-1 steps, so (as in ggml) a value
+                // above the top code, of the other sign than the block's largest, is clamped to it.
+                let top = step * ((1 << (bits - 1)) - 1) as f32;
+                for (a, b) in block.iter().zip(back) {
+                    let expected =
+                        if a.abs() > top + step * 0.5 && a.signum() != signed_max(block).signum() { top * a.signum() } else { *a };
+                    assert!((expected - b).abs() <= step * 0.5 + a.abs() * 2e-3, "q{bits}_0: {a} came back as {b} (step {step})");
+                }
+            }
+            // The value of largest magnitude maps to the lowest code, exactly.
+            let i = values[..Q8_BLOCK].iter().position(|&x| x == signed_max(&values[..Q8_BLOCK])).unwrap();
+            assert!((back[i] - values[i]).abs() < 3e-3, "q{bits}_0: {} came back as {}", values[i], back[i]);
         }
     }
 
