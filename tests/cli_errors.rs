@@ -201,7 +201,7 @@ fn bad_analog_line_settings_are_located() {
     let line_of = |prefix: &str| text.lines().position(|l| l.starts_with(prefix)).unwrap() + 1;
     assert!(!o.status.success());
     for (key, prefix, hint) in [
-        ("control", "control = \"relay\"", "alsa-mixer, gpio, scripted"),
+        ("control", "control = \"relay\"", "alsa-mixer, gpio, hid, scripted"),
         ("zone", "zone", "us, uk, eu, de"),
         ("rings", "rings", "1 to 10"),
     ] {
@@ -250,6 +250,52 @@ fn line_test_measures_a_line_and_names_what_is_missing() {
     assert!((level + 10.0).abs() < 1.0, "the test tone went out at {level:.1} dBm0");
     assert_clear_failure(&run("back"), &["\"nosuchdevice\"", "frontdesk line list", "fxo.device"]);
     assert_clear_failure(&run("side"), &["no [fxo.side] section", "front", "back"]);
+}
+
+/// `line test` on a line whose hook and sensors are a CM108-style interface's GPIO pins
+/// (`control = "hid"`), its hidraw node played by `common::pty`: the hook relay's exact reports,
+/// and what the sensors say in the installer's words. And the pins are checked with the config.
+#[test]
+fn line_test_works_a_cm108_line_and_reports_its_sensors() {
+    let dir = common::scratch("linetest-hid");
+    let mut chip = common::pty::FakeHid::new();
+    let hidraw = chip.path.clone();
+    let section = |name: &str, extra: &str| {
+        format!(
+            "\n[fxo.{name}]\ndevice = \"line\"\ncontrol = \"hid\"\nhidraw = \"{}\"\nhook_line = 3\nring_line = 1\nloop_line = 2\n{extra}",
+            hidraw.display()
+        )
+    };
+    let cfg = config_with_lines(&dir, &section("front", ""));
+    common::alsa::write_raw(&dir.join("line_in.raw"), &vec![0i16; 8000 * 4]);
+    let asoundrc = dir.join("asoundrc");
+    std::fs::write(&asoundrc, common::alsa::file_device("line", &dir)).unwrap();
+    // The line on hook: battery present, not ringing.
+    chip.send(&[0x03, 0b0000_0010, 0, 0]);
+    chip.wait_delivered();
+    let o = Command::new(common::frontdesk_bin())
+        .arg("--config")
+        .arg(&cfg)
+        .args(["line", "test", "front"])
+        .env("ALSA_CONFIG_PATH", common::alsa::config_path(&asoundrc))
+        .output()
+        .unwrap();
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("sensed on hook: ringing no, battery yes, polarity not sensed"), "{out}");
+    assert!(out.contains("sensed off hook: ringing no, loop current yes, polarity not sensed"), "{out}");
+    assert!(err.contains("not a hidraw device"), "the stand-in is not a HID device, and the log says so: {err}");
+    // Opened on hook with GPIO3 the only output (and put on hook once more as every line is
+    // when opened); off hook for the test; on hook again.
+    let on_hook = [0, 0, 0, 4, 0];
+    for (what, want) in [("open", on_hook), ("opened", on_hook), ("off hook", [0, 0, 4, 4, 0]), ("on hook", on_hook)] {
+        assert_eq!(chip.next_output(), want, "{what}");
+    }
+    assert!(chip.no_output());
+
+    let cfg = config_with_lines(&dir, &section("back", "polarity_line = 9\n").replace("ring_line = 1", "ring_line = 3"));
+    let o = Command::new(common::frontdesk_bin()).arg("check-config").arg(&cfg).output().unwrap();
+    assert_clear_failure(&o, &["fxo.back.polarity_line", "numbered 1 to 8", "fxo.back.ring_line", "already drives the hook relay"]);
 }
 
 #[test]

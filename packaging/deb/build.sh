@@ -139,6 +139,8 @@ install -d "$r/DEBIAN" "$r/usr/bin" "$r/lib/systemd/system" "$r/etc/frontdesk" "
 install -m 0755 "$binary" "$r/usr/bin/frontdesk"
 $strip --strip-unneeded "$r/usr/bin/frontdesk"
 install -m 0644 "$repo/systemd/frontdesk.service" "$r/lib/systemd/system/frontdesk.service"
+install -d "$r/lib/udev/rules.d"
+install -m 0644 "$repo/systemd/60-frontdesk-hidraw.rules" "$r/lib/udev/rules.d/60-frontdesk-hidraw.rules"
 # The example config with the packaged paths: models, ONNX Runtime, their checksums.
 sed -e 's|^onnxruntime = .*|onnxruntime = "/usr/lib/frontdesk/libonnxruntime.so.1.31.1"|' \
     -e 's|"\.\./models/|"/usr/share/frontdesk/models/|' \

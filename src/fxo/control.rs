@@ -8,6 +8,8 @@
 //! - `gpio`: a DAA board on the Linux GPIO character device: one output line for the hook
 //!   relay, input lines for the ring detector (edges counted, so raw opto pulses are not
 //!   missed between frames), loop current and polarity.
+//! - `hid`: the same DAA signals on the GPIO pins of a CM108-style USB sound interface, driven
+//!   through HID reports on `/dev/hidrawN` ([`super::cm108`]).
 //! - `scripted`: the line's events read from a file, at times on the line's sample clock; for
 //!   tests, demos and replaying a recorded line with no interface attached.
 //!
@@ -66,6 +68,7 @@ pub enum ControlSpec {
     AlsaMixer { card: String },
     Gpio { chip: PathBuf, hook: u32, ring: Option<u32>, loop_current: Option<u32>, polarity: Option<u32>, active_low: bool },
     Scripted { script: PathBuf },
+    Hid(super::cm108::HidSpec),
 }
 
 /// Opens the back-end `spec` names; the error names the device and the fix.
@@ -76,6 +79,7 @@ pub fn open(spec: &ControlSpec) -> Result<Box<dyn LineControl>, ControlError> {
             Box::new(Gpio::open(chip, *hook, *ring, *loop_current, *polarity, *active_low)?)
         }
         ControlSpec::Scripted { script } => Box::new(Scripted::load(script)?),
+        ControlSpec::Hid(spec) => Box::new(super::cm108::HidGpio::open(spec)?),
     })
 }
 

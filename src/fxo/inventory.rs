@@ -11,10 +11,6 @@ use alsa::{Direction, PCM};
 /// Mixer switches of ALSA modem codecs (AC'97 MC'97, HDA Si3054) that work a phone line.
 pub const LINE_SWITCHES: [&str; 2] = ["Off-hook Switch", "Caller ID Switch"];
 
-/// USB vendor IDs of sound interfaces whose HID reports drive GPIO pins (direwolf `cm108.c`):
-/// C-Media (CM108, CM119) and SSS (SSS1621, SSS1623).
-const HID_GPIO_VENDORS: [&str; 2] = ["0D8C", "0C76"];
-
 /// The whole inventory as text, section by section; never fails (what cannot be read is said).
 pub fn report() -> String {
     let mut out = String::new();
@@ -114,10 +110,7 @@ fn gpio_chips(out: &mut String, dev: &Path) {
 }
 
 fn hidraw(out: &mut String, class: &Path) {
-    let _ = writeln!(
-        out,
-        "hidraw devices (CM108-style interfaces carry GPIO here; no line control drives them yet: wire the hook and ring to a GPIO chip):"
-    );
+    let _ = writeln!(out, "hidraw devices (CM108-style USB sound interfaces carry their GPIO pins here: fxo.control = \"hid\"):");
     let mut devs: Vec<String> =
         std::fs::read_dir(class).map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
     devs.sort();
@@ -130,8 +123,14 @@ fn hidraw(out: &mut String, class: &Path) {
         let (name, id) = (field("HID_NAME="), field("HID_ID="));
         // HID_ID is bus:vendor:product, each zero-padded hex.
         let vendor = id.split(':').nth(1).map(|v| v.trim_start_matches('0').to_uppercase()).unwrap_or_default();
-        let gpio = HID_GPIO_VENDORS.iter().any(|v| v.trim_start_matches('0') == vendor);
-        let _ = writeln!(out, "  /dev/{dev}: {name}{}", if gpio { " (GPIO through HID reports)" } else { "" });
+        let gpio = super::cm108::VENDORS.iter().any(|v| format!("{v:X}") == vendor);
+        let card = class.parent().and_then(|c| super::cm108::card_beside(&dev, c));
+        let _ = writeln!(
+            out,
+            "  /dev/{dev}: {name}{}{}",
+            if gpio { " (GPIO through HID reports)" } else { "" },
+            card.map(|c| format!(", on the USB device of sound card {c}")).unwrap_or_default()
+        );
     }
 }
 

@@ -1,10 +1,13 @@
 //! `frontdesk line test NAME`: an installer's check of a wired analog line. Goes off hook,
 //! listens for a second (the noise floor, and whether the exchange gives dial tone), plays a
 //! 1004 Hz test tone for two seconds while recording (how loud our own voice comes back: the
-//! line's echo return loss), and goes on hook, whatever happened in between.
+//! line's echo return loss), and goes on hook, whatever happened in between. What the line
+//! control senses (ringing, loop current, polarity) is read on hook and off hook, so the
+//! detectors' wiring can be checked too.
 
 use std::fmt::Write as _;
 
+use super::control::{Ring, Sense};
 use super::line::{FxoConfig, Hardware};
 use super::progress::{Heard, ProgressDetector};
 use crate::audio::tones::{power_dbm0, push_tone};
@@ -27,6 +30,21 @@ pub struct LineTest {
     /// Level heard while the tone played, dBm0.
     pub tone_back_dbm0: f32,
     pub xruns: u64,
+    /// What the line control sensed on hook, then off hook.
+    pub sensed: [Sense; 2],
+}
+
+/// A sense reading in words: "ringing no, loop current yes, polarity normal".
+fn describe(sense: &Sense, loop_name: &str) -> String {
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    let ring = match sense.ring {
+        Ring::Unknown => "not sensed".to_string(),
+        Ring::Bit(on) => yes_no(on).to_string(),
+        Ring::Pulses(n) => yes_no(n > 0).to_string(),
+    };
+    let loop_current = sense.loop_current.map_or("not sensed", yes_no);
+    let polarity = sense.polarity.map_or("not sensed", |normal| if normal { "normal" } else { "reversed" });
+    format!("ringing {ring}, {loop_name} {loop_current}, polarity {polarity}")
 }
 
 impl std::fmt::Display for LineTest {
@@ -52,6 +70,8 @@ impl std::fmt::Display for LineTest {
             self.tone_back_dbm0,
             if loss < 6.0 { " (low: check the hybrid balance or the codec's gains)" } else { "" }
         );
+        let _ = writeln!(s, "sensed on hook: {}", describe(&self.sensed[0], "battery"));
+        let _ = writeln!(s, "sensed off hook: {}", describe(&self.sensed[1], "loop current"));
         let _ = write!(s, "audio xruns: {}", self.xruns);
         f.write_str(&s)
     }
@@ -60,11 +80,15 @@ impl std::fmt::Display for LineTest {
 /// Runs the test on `cfg`'s line; the error names what could not be opened and the fix.
 pub fn run(cfg: &FxoConfig) -> anyhow::Result<LineTest> {
     let mut hw = Hardware::open(cfg)?;
+    let on_hook = hw.control.sense(0)?;
     hw.control.set_off_hook(true)?;
-    let measured = measure(&mut hw, cfg);
-    let on_hook = hw.control.set_off_hook(false);
+    let measured = measure(&mut hw, cfg).and_then(|mut test| {
+        test.sensed = [on_hook, hw.control.sense((LISTEN_FRAMES + TONE_FRAMES) as u64 * 20)?];
+        Ok(test)
+    });
+    let hung_up = hw.control.set_off_hook(false);
     let test = measured?;
-    on_hook?;
+    hung_up?;
     Ok(test)
 }
 
@@ -98,6 +122,7 @@ fn measure(hw: &mut Hardware, cfg: &FxoConfig) -> anyhow::Result<LineTest> {
         dial_tone_pct: dial * 100 / LISTEN_FRAMES as u32,
         tone_back_dbm0: power_dbm0((back_power / (TONE_FRAMES - 5) as f64) as f32),
         xruns: hw.port.xruns(),
+        sensed: Default::default(),
     })
 }
 

@@ -4,7 +4,8 @@
 //! - [`line`]: the [`crate::line::Line`] and its thread, which keeps the device's clock and
 //!   runs the signalling; [`leg`]: the call leg it hands each answered call;
 //! - [`audio`]: the ALSA PCM as 8 kHz 20 ms frames, any device rate, xruns recovered, the
-//!   sample clock as the line's time; [`control`]: the hook and the line's sensors;
+//!   sample clock as the line's time; [`control`]: the hook and the line's sensors, and
+//!   [`cm108`] the back-end on a USB sound interface's HID GPIO;
 //! - [`cid`]: the caller ID message (FSK SDMF/MDMF and DTMF), the only reader of its bytes;
 //! - [`ring`]: ring bursts and cadences per zone, when to answer, when the caller gave up;
 //! - [`progress`]: busy, reorder, dial and ringback tone per zone;
@@ -15,6 +16,7 @@
 
 pub mod audio;
 pub mod cid;
+pub mod cm108;
 pub mod control;
 pub mod inventory;
 pub mod leg;

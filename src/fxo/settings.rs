@@ -4,7 +4,8 @@
 //! ```toml
 //! [fxo.front]
 //! device = "plughw:CARD=Modem,DEV=0"   # the ALSA PCM carrying the line's audio
-//! control = "alsa-mixer"               # or "gpio" (chip, hook_line, ring_line...), "scripted"
+//! control = "alsa-mixer"               # or "gpio" (chip, hook_line, ring_line...), "hid"
+//!                                      # (hidraw, hook_line, ring_line... as GPIO 1-8), "scripted"
 //! zone = "us"                          # ringing and call-progress tones: us, uk, eu, de
 //! rings = 2                            # answer when this ring ends
 //! caller_id = "bell202"                # v23, dtmf, off
@@ -29,17 +30,21 @@ pub struct FxoSection {
     pub number: Option<String>,
     /// The device rate; default: the first of 8000, 16000, 48000, 44100 Hz it takes.
     pub rate: Option<u32>,
-    /// What works the hook and senses the line: "alsa-mixer", "gpio" or "scripted".
+    /// What works the hook and senses the line: "alsa-mixer", "gpio", "hid" or "scripted".
     pub control: String,
     /// alsa-mixer: the card with the `Off-hook Switch` ("Modem", "1"); default: `device`'s card.
     pub card: Option<String>,
     /// gpio: the chip ("/dev/gpiochip0") and its line numbers (`gpioinfo` lists them).
+    /// hid: the line numbers are the interface's GPIO pins, 1 to 8.
     pub chip: Option<PathBuf>,
     pub hook_line: Option<u32>,
     pub ring_line: Option<u32>,
     pub loop_line: Option<u32>,
     pub polarity_line: Option<u32>,
-    /// gpio: the board's signals are active low.
+    /// hid: the interface's `/dev/hidrawN`; default: the one on the same USB device as
+    /// `device`'s card.
+    pub hidraw: Option<PathBuf>,
+    /// gpio, hid: the board's signals are active low.
     #[serde(default)]
     pub active_low: bool,
     /// scripted: the file of line events (tests, demos, replaying a recorded line).
@@ -94,7 +99,7 @@ fn default_echo_tail() -> u32 {
     128
 }
 
-pub const CONTROLS: [&str; 3] = ["alsa-mixer", "gpio", "scripted"];
+pub const CONTROLS: [&str; 4] = ["alsa-mixer", "gpio", "hid", "scripted"];
 pub const CALLER_ID: [&str; 4] = ["bell202", "v23", "dtmf", "off"];
 
 impl FxoSection {
@@ -121,6 +126,32 @@ impl FxoSection {
                 }
                 if self.hook_line.is_none() {
                     p.push(("hook_line", "gpio needs the line that drives the hook relay".into()));
+                }
+            }
+            "hid" => {
+                if self.hook_line.is_none() {
+                    p.push(("hook_line", "hid needs the GPIO pin (1-8) that drives the hook relay".into()));
+                }
+                let pins = [
+                    ("hook_line", self.hook_line),
+                    ("ring_line", self.ring_line),
+                    ("loop_line", self.loop_line),
+                    ("polarity_line", self.polarity_line),
+                ];
+                for (key, pin) in pins {
+                    if let Some(pin) = pin
+                        && !super::cm108::PINS.contains(&pin)
+                    {
+                        p.push((key, format!("{pin}: the interface's GPIO pins are numbered 1 to 8")));
+                    }
+                }
+                for (key, pin) in &pins[1..] {
+                    if pin.is_some() && *pin == self.hook_line {
+                        p.push((key, format!("{}: this pin already drives the hook relay", pin.unwrap_or(0))));
+                    }
+                }
+                if self.hidraw.is_none() && card_of(&self.device).is_none() {
+                    p.push(("hidraw", format!("the card of {:?} cannot be told: set hidraw = \"/dev/hidraw0\"", self.device)));
                 }
             }
             "scripted" => {
@@ -167,6 +198,15 @@ impl FxoSection {
                 polarity: self.polarity_line,
                 active_low: self.active_low,
             },
+            "hid" => ControlSpec::Hid(super::cm108::HidSpec {
+                hidraw: self.hidraw.as_deref().map(&resolve),
+                card: card_of(&self.device),
+                hook: self.hook_line.unwrap_or(1),
+                ring: self.ring_line,
+                loop_current: self.loop_line,
+                polarity: self.polarity_line,
+                active_low: self.active_low,
+            }),
             "scripted" => ControlSpec::Scripted { script: resolve(self.script.as_deref().unwrap_or(Path::new("line.script"))) },
             _ => ControlSpec::AlsaMixer { card: self.card.clone().or_else(|| card_of(&self.device)).unwrap_or_default() },
         };

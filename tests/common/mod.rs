@@ -9,6 +9,7 @@ pub mod listening;
 pub mod llm_fake;
 pub mod persona;
 pub mod pki;
+pub mod pty;
 pub mod web;
 
 use std::path::{Path, PathBuf};

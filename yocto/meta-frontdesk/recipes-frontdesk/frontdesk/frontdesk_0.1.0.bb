@@ -46,6 +46,9 @@ do_install:append:class-target() {
     install -d ${D}${systemd_system_unitdir}
     install -m 0644 ${S}/systemd/frontdesk.service ${D}${systemd_system_unitdir}/
     sed -i -e 's|/usr/bin/frontdesk|${bindir}/frontdesk|g' ${D}${systemd_system_unitdir}/frontdesk.service
+    # CM108-style interfaces' hidraw nodes to group audio (fxo.control = "hid").
+    install -d ${D}${nonarch_base_libdir}/udev/rules.d
+    install -m 0644 ${S}/systemd/60-frontdesk-hidraw.rules ${D}${nonarch_base_libdir}/udev/rules.d/
     # The example config with the image's paths: models, ONNX Runtime, their checksums.
     install -d ${D}${sysconfdir}/frontdesk
     sed -e 's|^onnxruntime = .*|onnxruntime = "${libdir}/frontdesk/libonnxruntime.so.1.31.1"|' \
@@ -55,6 +58,8 @@ do_install:append:class-target() {
 }
 
 CONFFILES:${PN} = "${sysconfdir}/frontdesk/frontdesk.toml"
+
+FILES:${PN} += "${nonarch_base_libdir}/udev/rules.d"
 
 RDEPENDS:${PN}:class-target = "espeak-ng-data frontdesk-models onnxruntime-bin"
 
