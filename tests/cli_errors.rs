@@ -194,7 +194,8 @@ fn config_with_lines(dir: &Path, sections: &str) -> PathBuf {
 #[test]
 fn bad_analog_line_settings_are_located() {
     let dir = common::scratch("badfxo");
-    let cfg = config_with_lines(&dir, "\n[fxo.front]\ndevice = \"line\"\ncontrol = \"relay\"\nzone = \"fr\"\nrings = 0\n");
+    let cfg =
+        config_with_lines(&dir, "\n[fxo.front]\ndevice = \"line\"\ncontrol = \"relay\"\nzone = \"fr\"\nrings = 0\nring_from = \"bell\"\n");
     let o = Command::new(common::frontdesk_bin()).arg("check-config").arg(&cfg).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     let text = std::fs::read_to_string(&cfg).unwrap();
@@ -204,6 +205,7 @@ fn bad_analog_line_settings_are_located() {
         ("control", "control = \"relay\"", "alsa-mixer, gpio, hid, scripted"),
         ("zone", "zone", "us, uk, eu, de"),
         ("rings", "rings", "1 to 10"),
+        ("ring_from", "ring_from", "\"control\" or \"audio\""),
     ] {
         let want = format!("{}:{}: fxo.front.{key}:", cfg.display(), line_of(prefix));
         assert!(err.contains(&want) && err.contains(hint), "{want} / {hint} in: {err}");

@@ -43,6 +43,7 @@ fn config(name: &str, dir: &Path) -> FxoConfig {
         rings: 2,
         fsk: Some(frontdesk::audio::fsk::BELL202),
         caller_id: true,
+        ring_from_audio: false,
         flash_ms: 750,
         transfer_timeout_ms: 20_000,
         silence_hangup_ms: 10_000,
@@ -144,7 +145,20 @@ fn keys_played(played: &[i16]) -> String {
 #[test]
 fn the_line_answers_hears_every_hang_up_and_transfers_by_flash() {
     let dir = common::scratch("fxo-line");
-    let names = ["loop", "polarity", "reorder", "dialtone", "silence", "calls", "pulses", "polaritycid", "transfer", "transferbusy"];
+    let names = [
+        "loop",
+        "polarity",
+        "reorder",
+        "dialtone",
+        "silence",
+        "calls",
+        "pulses",
+        "polaritycid",
+        "ringaudio",
+        "ringbit",
+        "transfer",
+        "transferbusy",
+    ];
     let asoundrc = dir.join("asoundrc");
     std::fs::write(&asoundrc, names.map(|n| file_device(n, &dir)).concat()).unwrap();
     // SAFETY: this binary's only test sets it before any thread (alsa-lib's included) reads
@@ -222,6 +236,44 @@ fn the_line_answers_hears_every_hang_up_and_transfers_by_flash() {
     let seen = run_line("polaritycid", cfg, None, 1);
     assert_eq!(seen[0].caller, (Some("0301234567".into()), Some("MUELLER ANNA".into())));
     assert_eq!(seen[0].events, answered_then_gone);
+
+    // A modem codec senses no rings: they are heard in the on-hook audio instead. Two US rings
+    // of ringing voltage (20 Hz, clipped at full scale, a DC offset) with Bell 202 caller ID
+    // between them, and voice-band sound before the first (which must not ring); the line
+    // reads the caller ID, answers at the same time as with a ringing bit, and busy tone ends
+    // the call.
+    let mut audio = vec![0i16; ms(1000)];
+    voice_like(&mut audio, 1500);
+    push_progress_tone(&mut audio, &us.dial, -10.0, 1500);
+    let first_ring = audio.len();
+    let mut ring_voltage = |audio: &mut Vec<i16>, len_ms: usize| {
+        audio.extend((0..ms(len_ms)).map(|i| {
+            let v = 65_000.0 * (2.0 * std::f32::consts::PI * 20.0 * i as f32 / 8000.0).sin() + 300.0;
+            v.clamp(-32768.0, 32767.0) as i16
+        }))
+    };
+    ring_voltage(&mut audio, 2000);
+    audio.resize(first_ring + ms(2500), 0);
+    let mut message = frontdesk::fxo::cid::SEIZURE.to_vec();
+    message.extend(frontdesk::fxo::cid::build_mdmf(Some("12061432"), Some("2065550147"), Some("SMITH JOHN")));
+    frontdesk::audio::fsk::push_fsk(&mut audio, frontdesk::audio::fsk::BELL202, &message, 150, -15.0);
+    audio.resize(first_ring + ms(6000), 0);
+    ring_voltage(&mut audio, 2000);
+    let answer_at = first_ring + ms(ANSWER_MS);
+    audio.resize(answer_at + ms(3000), 0);
+    push_progress_tone(&mut audio, &us.busy, -20.0, 4000);
+    case(&dir, "ringaudio", "# no ring detector\n", &audio);
+    let seen = run_line("ringaudio", FxoConfig { ring_from_audio: true, ..config("ringaudio", &dir) }, None, 1);
+    assert_eq!(seen[0].caller, (Some("2065550147".into()), Some("SMITH JOHN".into())));
+    assert_eq!(seen[0].events, answered_then_gone);
+    // Answered when a ringing bit at the same times would have answered, give or take the
+    // detector's 200 ms window: the same line with the rings scripted instead.
+    let t = |ms: usize| first_ring / 8 + ms;
+    let script = format!("{} ring on\n{} ring off\n{} ring on\n{} ring off\n", t(0), t(2000), t(6000), t(8000));
+    case(&dir, "ringbit", &script, &audio);
+    let by_bit = run_line("ringbit", config("ringbit", &dir), None, 1);
+    assert_eq!(by_bit[0].events, answered_then_gone);
+    assert!(seen[0].frames.abs_diff(by_bit[0].frames) <= 12, "heard {:?}, scripted {:?}", seen[0], by_bit[0]);
 
     // A transfer that is answered: flash, the extension dialled, ringback, a voice: the line
     // hangs up to join them. The call's own audio never went out meanwhile.

@@ -6,6 +6,7 @@ pub mod echo;
 pub mod fsk;
 pub mod g711;
 pub mod resample;
+pub mod ring_voltage;
 pub mod telephone;
 pub mod tones;
 pub mod vad;

@@ -33,6 +33,7 @@ use super::ring::{RingCounter, RingEvent, Zone};
 use crate::audio::aec::EchoCanceller;
 use crate::audio::dtmf::{DtmfDetector, push_keys};
 use crate::audio::fsk::FskModem;
+use crate::audio::ring_voltage::RingVoltage;
 use crate::audio::tones::power_dbm0;
 use crate::line::{Answer, CallInfo, CallSlots, Clock, FRAME_SAMPLES, Frame, Line, LineEvent, LineFuture};
 
@@ -51,6 +52,9 @@ pub struct FxoConfig {
     /// The FSK modem caller ID is sent with (DTMF caller ID is heard either way).
     pub fsk: Option<FskModem>,
     pub caller_id: bool,
+    /// Rings are heard in the on-hook audio ([`crate::audio::ring_voltage`]) rather than
+    /// sensed by the line control (modem codecs sense none).
+    pub ring_from_audio: bool,
     pub flash_ms: u32,
     pub transfer_timeout_ms: u64,
     pub silence_hangup_ms: u64,
@@ -94,7 +98,7 @@ impl Hardware {
         let port = AlsaPort::open(&cfg.device, cfg.rate)?;
         let mut control = control::open(&cfg.control)?;
         control.set_off_hook(false)?;
-        control.set_cid_path(cfg.caller_id)?;
+        control.set_cid_path(cfg.caller_id || cfg.ring_from_audio)?;
         Ok(Hardware { port, control })
     }
 }
@@ -127,10 +131,12 @@ impl Line for FxoLine {
 async fn serve(cfg: Arc<FxoConfig>, slots: CallSlots, answer: Answer, mut stop: LineFuture<()>, mut hw: Option<Hardware>) {
     let stopping = Arc::new(AtomicBool::new(false));
     tracing::info!(line = %cfg.name, zone = cfg.zone.name, rings = cfg.rings, "analog line ready");
-    if matches!(cfg.control, ControlSpec::AlsaMixer { .. }) {
+    if cfg.ring_from_audio {
+        tracing::info!(line = %cfg.name, "rings are heard in the on-hook audio (fxo.ring_from = \"audio\")");
+    } else if matches!(cfg.control, ControlSpec::AlsaMixer { .. }) {
         tracing::warn!(
             line = %cfg.name,
-            "fxo.control = \"alsa-mixer\" works the hook and the caller ID path, but a modem codec reports no rings through ALSA: this line will not answer until its ring detector is wired to GPIO (control = \"gpio\")"
+            "fxo.control = \"alsa-mixer\" with ring_from = \"control\": a modem codec reports no rings through ALSA, so this line will not answer (ring_from = \"audio\" hears them)"
         );
     }
     loop {
@@ -257,6 +263,8 @@ struct Idle {
     cid: Option<CidListener>,
     caller: Option<CallerId>,
     ring_bit: bool,
+    /// Hears the rings in the audio, when the control cannot sense them.
+    ring_voltage: Option<RingVoltage>,
     /// The line's polarity as last sensed; a reversal on hook opens the caller ID window.
     polarity: Option<bool>,
     reversed: bool,
@@ -270,6 +278,7 @@ impl Idle {
             cid: cfg.caller_id.then(|| CidListener::new(cfg.fsk.unwrap_or(crate::audio::fsk::V23))),
             caller: None,
             ring_bit: false,
+            ring_voltage: cfg.ring_from_audio.then(RingVoltage::new),
             polarity: None,
             reversed: false,
             answered: false,
@@ -282,7 +291,11 @@ impl Idle {
         let mut out = |e| {
             let _ = events.push(e);
         };
-        match sense.ring {
+        let ring = match &mut self.ring_voltage {
+            Some(detector) => Ring::Bit(detector.push(heard)),
+            None => sense.ring,
+        };
+        match ring {
             Ring::Bit(on) if on != self.ring_bit => {
                 self.ring_bit = on;
                 self.rings.ring_bit(on, now, &mut out);

@@ -47,6 +47,10 @@ pub struct FxoSection {
     /// gpio, hid: the board's signals are active low.
     #[serde(default)]
     pub active_low: bool,
+    /// Where rings come from: "control" (the detector the control senses) or "audio" (the
+    /// ringing voltage heard in the on-hook audio: for modem codecs, which sense none).
+    /// Default: "audio" for alsa-mixer, "control" otherwise.
+    pub ring_from: Option<String>,
     /// scripted: the file of line events (tests, demos, replaying a recorded line).
     pub script: Option<PathBuf>,
     /// Ring cadence and call-progress tones of the country: "us", "uk", "eu", "de".
@@ -161,6 +165,12 @@ impl FxoSection {
             }
             other => p.push(("control", format!("{other:?}: use one of {}", CONTROLS.join(", ")))),
         }
+        if let Some(from) = &self.ring_from
+            && from != "control"
+            && from != "audio"
+        {
+            p.push(("ring_from", format!("{from:?}: use \"control\" or \"audio\"")));
+        }
         if super::ring::zone(&self.zone).is_none() || super::progress::tone_zone(&self.zone).is_none() {
             let zones: Vec<&str> = super::ring::ZONES.iter().map(|z| z.name).collect();
             p.push(("zone", format!("{:?}: use one of {}", self.zone, zones.join(", "))));
@@ -225,6 +235,7 @@ impl FxoSection {
                 _ => None,
             },
             caller_id: self.caller_id != "off",
+            ring_from_audio: self.ring_from.as_deref().unwrap_or(if self.control == "alsa-mixer" { "audio" } else { "control" }) == "audio",
             flash_ms: self.flash_ms,
             transfer_timeout_ms: self.transfer_timeout_s as u64 * 1000,
             silence_hangup_ms: self.silence_hangup_s as u64 * 1000,
