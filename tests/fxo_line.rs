@@ -246,7 +246,7 @@ fn the_line_answers_hears_every_hang_up_and_transfers_by_flash() {
     voice_like(&mut audio, 1500);
     push_progress_tone(&mut audio, &us.dial, -10.0, 1500);
     let first_ring = audio.len();
-    let mut ring_voltage = |audio: &mut Vec<i16>, len_ms: usize| {
+    let ring_voltage = |audio: &mut Vec<i16>, len_ms: usize| {
         audio.extend((0..ms(len_ms)).map(|i| {
             let v = 65_000.0 * (2.0 * std::f32::consts::PI * 20.0 * i as f32 / 8000.0).sin() + 300.0;
             v.clamp(-32768.0, 32767.0) as i16
