@@ -2,7 +2,10 @@
 //! `common::alsa`), the scripted line control, and a stand-in for the call that reads every
 //! frame and notes what the line tells it. Each case is a recording and a script of line
 //! events, on the line's sample clock: far-end hang-up by each signal, a caller who gives up
-//! before the answer, calls one after another, and transfers by hook flash.
+//! before the answer, calls one after another, and transfers by hook flash. And a device that
+//! fails like hardware (`tests/alsa/faulty.c`, an alsa-lib external plugin): an xrun in the
+//! middle of a call, recovered without ending it; the device gone, ending the call and the
+//! line's thread with the fault.
 //!
 //! One test function: alsa-lib reads `ALSA_CONFIG_PATH` once per process, so every device is
 //! defined before the first is opened.
@@ -15,13 +18,13 @@ use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::alsa::{config_path, file_device, read_raw, write_raw};
+use common::alsa::{config_path, faulty_device, faulty_plugin, file_device, read_raw, write_raw};
 use frontdesk::audio::dtmf::DtmfDetector;
 use frontdesk::audio::tones::push_tone;
 use frontdesk::fxo::control::ControlSpec;
-use frontdesk::fxo::line::{FxoConfig, Hardware, run};
+use frontdesk::fxo::line::{FxoConfig, FxoLine, Hardware, run};
 use frontdesk::fxo::progress::{push_progress_tone, tone_zone};
-use frontdesk::line::{Answer, CallSlots, LineEvent};
+use frontdesk::line::{Answer, CallSlots, Line, LineEvent};
 
 const fn ms(n: usize) -> usize {
     n * 8
@@ -160,7 +163,12 @@ fn the_line_answers_hears_every_hang_up_and_transfers_by_flash() {
         "transferbusy",
     ];
     let asoundrc = dir.join("asoundrc");
-    std::fs::write(&asoundrc, names.map(|n| file_device(n, &dir)).concat()).unwrap();
+    // The faulty devices: an xrun 10 s in (during the call), or gone 10 s in.
+    let faulty = faulty_plugin(&dir)
+        + &faulty_device("xrun", &dir, 80_000, 0)
+        + &faulty_device("gone", &dir, 0, 80_000)
+        + &faulty_device("regone", &dir, 0, 80_000);
+    std::fs::write(&asoundrc, names.map(|n| file_device(n, &dir)).concat() + &faulty).unwrap();
     // SAFETY: this binary's only test sets it before any thread (alsa-lib's included) reads
     // the environment.
     unsafe { std::env::set_var("ALSA_CONFIG_PATH", config_path(&asoundrc)) };
@@ -274,6 +282,63 @@ fn the_line_answers_hears_every_hang_up_and_transfers_by_flash() {
     let by_bit = run_line("ringbit", config("ringbit", &dir), None, 1);
     assert_eq!(by_bit[0].events, answered_then_gone);
     assert!(seen[0].frames.abs_diff(by_bit[0].frames) <= 12, "heard {:?}, scripted {:?}", seen[0], by_bit[0]);
+
+    // An xrun in the middle of a call (10 s in; answered at 9 s): recovered (the PCM prepared
+    // again, the audio going on), and the call goes on until the far end hangs up at 12 s.
+    std::fs::write(dir.join("xrun.script"), format!("{TWO_RINGS}12000 loop off\n")).unwrap();
+    let seen = run_line("xrun", config("xrun", &dir), None, 1);
+    assert_eq!(seen[0].events, answered_then_gone, "the call ended by the far end, not by the xrun");
+    let log = std::fs::read_to_string(dir.join("xrun.log")).unwrap();
+    for direction in ["capture", "playback"] {
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains(direction)).collect();
+        let xrun = lines.iter().position(|l| *l == format!("xrun {direction}")).unwrap_or_else(|| panic!("no {direction} xrun: {log}"));
+        assert_eq!(lines.get(xrun + 1), Some(&format!("prepare {direction}").as_str()), "recovered by preparing again: {log}");
+        let moved: u64 = lines.last().and_then(|l| l.strip_prefix(&format!("close {direction} "))).unwrap().parse().unwrap();
+        assert!(moved >= 96_000, "the {direction} audio went on past the far end's hang-up at 12 s: {log}");
+    }
+
+    // The device vanishing in the middle of a call (unplugged, 10 s in): the call ends as the
+    // far end hanging up, and the line's thread with the fault, named (the daemon reopens it).
+    std::fs::write(dir.join("gone.script"), TWO_RINGS).unwrap();
+    let hw = Hardware::open(&config("gone", &dir)).unwrap();
+    let (answer, ended) = stand_in(None);
+    let cfg = config("gone", &dir);
+    let line = std::thread::spawn(move || run(hw, &cfg, &CallSlots::new(4), &answer, &AtomicBool::new(false)));
+    let seen = ended.recv_timeout(Duration::from_secs(60)).expect("the call did not end when its device went");
+    assert_eq!(seen.events, answered_then_gone);
+    let fault = line.join().unwrap().expect_err("the line's thread went on without its device");
+    assert!(fault.contains("\"gone\" is gone") && fault.contains("unplugged"), "{fault}");
+    // As the daemon runs it: after the fault, the line opens its device again (every 5 s)
+    // and serves on it.
+    std::fs::write(dir.join("regone.script"), "# an idle line\n").unwrap();
+    let (answer, _ended) = stand_in(None);
+    let opened = || std::fs::read_to_string(dir.join("regone.log")).unwrap_or_default().matches("open capture").count();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let line: Box<dyn Line> = Box::new(FxoLine { config: config("regone", &dir), slots: CallSlots::new(4) });
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(
+            line.start(
+                answer,
+                Box::pin(async move {
+                    let _ = stopped.await;
+                }),
+            )
+            .await
+            .unwrap(),
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while opened() < 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the line was not reopened after its device went: {}",
+                std::fs::read_to_string(dir.join("regone.log")).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = stop.send(());
+        serving.await.unwrap();
+    });
 
     // A transfer that is answered: flash, the extension dialled, ringback, a voice: the line
     // hangs up to join them. The call's own audio never went out meanwhile.

@@ -27,3 +27,26 @@ pub fn write_raw(path: &Path, samples: &[i16]) {
 pub fn read_raw(path: &Path) -> Vec<i16> {
     std::fs::read(path).unwrap().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
 }
+
+/// Builds the test PCM that fails like hardware (`tests/alsa/faulty.c`: an xrun once, the
+/// device vanishing) into `dir`, and returns the asoundrc line that loads it. Needs a C
+/// compiler and alsa-lib's headers (`make deps-test` installs both).
+pub fn faulty_plugin(dir: &Path) -> String {
+    let lib = dir.join("libasound_module_pcm_faulty.so");
+    let source = super::repo().join("tests/alsa/faulty.c");
+    let out = std::process::Command::new("cc")
+        .args(["-Wall", "-shared", "-fPIC", "-DPIC", "-o"])
+        .arg(&lib)
+        .arg(&source)
+        .arg("-lasound")
+        .output()
+        .expect("cc (a C compiler) is needed to build tests/alsa/faulty.c");
+    assert!(out.status.success(), "building {}: {}", source.display(), String::from_utf8_lossy(&out.stderr));
+    format!("pcm_type.faulty {{ lib \"{}\" }}\n", lib.display())
+}
+
+/// A PCM `name` of that plugin: an xrun after `xrun_at` frames, gone after `gone_at` (0:
+/// never), what happened written to `dir/NAME.log`.
+pub fn faulty_device(name: &str, dir: &Path, xrun_at: u64, gone_at: u64) -> String {
+    format!("pcm.{name} {{ type faulty xrun_at {xrun_at} gone_at {gone_at} log \"{}/{name}.log\" }}\n", dir.display())
+}
