@@ -54,17 +54,24 @@ impl Frames {
     }
 }
 
+/// Opens the control on a new stand-in and works the hook: opening makes GPIO3 the only
+/// output, on hook (low, or high on an active-low board); then off hook and on hook again.
+fn opened(active_low: bool) -> (FakeHid, HidGpio) {
+    let mut chip = FakeHid::new();
+    let mut hid = HidGpio::open(&spec(&chip.path, active_low)).unwrap();
+    let (on_hook, off_hook) = if active_low { (0x04, 0x00) } else { (0x00, 0x04) };
+    assert_eq!(chip.next_output(), [0, 0, on_hook, 0x04, 0]);
+    hid.set_off_hook(true).unwrap();
+    assert_eq!(chip.next_output(), [0, 0, off_hook, 0x04, 0]);
+    hid.set_off_hook(false).unwrap();
+    assert_eq!(chip.next_output(), [0, 0, on_hook, 0x04, 0]);
+    assert!(chip.no_output());
+    (chip, hid)
+}
+
 #[test]
 fn a_cm108_line_works_the_hook_and_senses_the_line_through_hid_reports() {
-    let mut chip = FakeHid::new();
-    let mut hid = HidGpio::open(&spec(&chip.path, false)).unwrap();
-    // Opening sets GPIO3 as the only output, low: on hook.
-    assert_eq!(chip.next_output(), [0, 0, 0x00, 0x04, 0]);
-    hid.set_off_hook(true).unwrap();
-    assert_eq!(chip.next_output(), [0, 0, 0x04, 0x04, 0]);
-    hid.set_off_hook(false).unwrap();
-    assert_eq!(chip.next_output(), [0, 0, 0x00, 0x04, 0]);
-    assert!(chip.no_output());
+    let (mut chip, mut hid) = opened(false);
 
     // No report yet (this stand-in cannot answer GET_REPORT): the levels are not known.
     let s = hid.sense(0).unwrap();
@@ -112,12 +119,7 @@ fn a_cm108_line_works_the_hook_and_senses_the_line_through_hid_reports() {
 
 #[test]
 fn an_active_low_board_gets_inverted_levels() {
-    let mut chip = FakeHid::new();
-    let mut hid = HidGpio::open(&spec(&chip.path, true)).unwrap();
-    // On hook is the relay pin high on an active-low board.
-    assert_eq!(chip.next_output(), [0, 0, 0x04, 0x04, 0]);
-    hid.set_off_hook(true).unwrap();
-    assert_eq!(chip.next_output(), [0, 0, 0x00, 0x04, 0]);
+    let (mut chip, mut hid) = opened(true);
     // All inputs high: nothing active; the ring and loop pins low: ringing, battery present.
     chip.send(&levels(0xff));
     chip.wait_delivered();

@@ -257,13 +257,19 @@ fn signed_max(block: &[f32]) -> f32 {
     block.iter().fold(0f32, |m, &x| if x.abs() > m.abs() { x } else { m })
 }
 
+/// A q4_0 or q5_0 block's scale (the signed largest value over `-half`, half the codes) and its
+/// inverse (0 for a block of zeros).
+fn low_bit_scale(block: &[f32], half: f32) -> (f32, f32) {
+    let d = signed_max(block) / -half;
+    (d, if d == 0.0 { 0.0 } else { 1.0 / d })
+}
+
 /// ggml's reference q4_0: per block of 32, a scale of the signed largest value over -8, then
 /// 16 bytes whose low nibbles hold values 0-15 and high nibbles values 16-31, offset by 8.
 pub fn q4_0_blocks(values: &[f32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(values.len() / Q8_BLOCK * 18);
     for block in values.chunks(Q8_BLOCK) {
-        let d = signed_max(block) / -8.0;
-        let inv = if d == 0.0 { 0.0 } else { 1.0 / d };
+        let (d, inv) = low_bit_scale(block, 8.0);
         out.extend_from_slice(&f32_to_f16(d).to_le_bytes());
         let code = |x: f32| ((x * inv + 8.5) as i8).clamp(0, 15) as u8;
         for j in 0..Q8_BLOCK / 2 {
@@ -278,8 +284,7 @@ pub fn q4_0_blocks(values: &[f32]) -> Vec<u8> {
 pub fn q5_0_blocks(values: &[f32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(values.len() / Q8_BLOCK * 22);
     for block in values.chunks(Q8_BLOCK) {
-        let d = signed_max(block) / -16.0;
-        let inv = if d == 0.0 { 0.0 } else { 1.0 / d };
+        let (d, inv) = low_bit_scale(block, 16.0);
         out.extend_from_slice(&f32_to_f16(d).to_le_bytes());
         let code = |x: f32| ((x * inv + 16.5) as i8).clamp(0, 31) as u32;
         let mut high = 0u32;
