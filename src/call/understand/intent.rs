@@ -450,7 +450,15 @@ impl IntentMatcher {
     /// come Thursday instead?", "cancel it and book a new one". Reschedule then takes Cancel's
     /// score when that is higher.
     pub fn classify(&self, text: &str) -> Option<IntentMatch> {
-        let toks = utterance_tokens(text);
+        let mut toks = utterance_tokens(text);
+        // A name the caller introduces is no request: "This is Bill Hope" is not about a bill,
+        // though "This is Bill, about my bill" is.
+        for word in super::names::introduced_name_words(text) {
+            let name = stem(&word);
+            if let Some(i) = toks.iter().position(|t| t.stem == name) {
+                toks.remove(i);
+            }
+        }
         if toks.is_empty() {
             return None;
         }
@@ -656,6 +664,19 @@ mod tests {
             ],
             Intent::Billing,
         );
+    }
+
+    /// A caller's name that sounds like a request is not one; the request beside it still is.
+    #[test]
+    fn an_introduced_name_is_not_a_request() {
+        let m = matcher();
+        for text in ["This is Bill Hope.", "Hi, my name is Bill Price.", "Hello, this is Mark Page.", "It's Bill."] {
+            assert_eq!(m.classify(text).map(|g| g.intent), None, "{text}");
+        }
+        check(&["This is Bill Hope, I have a question about my bill.", "This is Bill, about my bill."], Intent::Billing);
+        check(&["Hi, this is Bill Hope, I need a refill."], Intent::Refill);
+        // Not introduced: the word is the request.
+        check(&["Bill.", "My bill, please."], Intent::Billing);
     }
 
     #[test]

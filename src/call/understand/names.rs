@@ -630,9 +630,22 @@ fn ends_clause(toks: &[Tok], end: usize, clause: usize) -> bool {
 /// Every way this clause could hold a name: after a lead-in ("my name is …", any following
 /// words allowed) or as the whole clause ("Uh, yeah, Jane Marie Doe").
 fn clause_names(toks: &[Tok], clause: usize) -> Vec<NameWords> {
+    let (start, _) = clause_range(toks, clause);
+    let mut found = lead_in_names(toks, clause);
+    // The whole clause, after leading fillers.
+    let from = skip_while(toks, start, clause, LEADING_FILLERS);
+    let name = read_name_words(toks, from, clause);
+    if !name.words.is_empty() && ends_clause(toks, name.end, clause) {
+        found.push(name);
+    }
+    found
+}
+
+/// The names this clause introduces with a lead-in ("my name is …", "this is …"), anywhere in
+/// the clause.
+fn lead_in_names(toks: &[Tok], clause: usize) -> Vec<NameWords> {
     let (start, end) = clause_range(toks, clause);
     let mut found = Vec::new();
-    // After a lead-in, anywhere in the clause.
     for i in start..end {
         for &(lead, strong) in LEAD_INS {
             let matches = lead.iter().enumerate().all(|(k, w)| toks.get(i + k).is_some_and(|t| t.clause == clause && t.word == *w));
@@ -649,13 +662,16 @@ fn clause_names(toks: &[Tok], clause: usize) -> Vec<NameWords> {
             }
         }
     }
-    // The whole clause, after leading fillers.
-    let from = skip_while(toks, start, clause, LEADING_FILLERS);
-    let name = read_name_words(toks, from, clause);
-    if !name.words.is_empty() && ends_clause(toks, name.end, clause) {
-        found.push(name);
-    }
     found
+}
+
+/// The words of the names a caller introduces themselves or the patient with ("This is Bill
+/// Hope", "my name is Rose", "I'm Mark Page calling about ..."), lowercase, in order. The
+/// intent reader leaves them out: a name is not a request, however it sounds ("Bill", "Page").
+pub fn introduced_name_words(text: &str) -> Vec<String> {
+    let toks = tokens(text);
+    let clauses = toks.last().map_or(0, |t| t.clause + 1);
+    (0..clauses).flat_map(|c| lead_in_names(&toks, c)).flat_map(|n| n.words).collect()
 }
 
 /// Builds given/family from two to four name words: first word given, particles stay with the
