@@ -4,8 +4,10 @@
 //! back over the box's own connection (RFC 5923 alias: the box has no TLS listener here); a
 //! call the box places goes out over TLS. A registrar with a wrong certificate (unknown CA,
 //! another name, expired, not the pinned one) or one that speaks only TLS 1.0 is refused with
-//! a log line that says which. Everything on 127.0.0.1; each step waits for a log line or for
-//! a peer to finish.
+//! a log line that says which. A registrar that stops answering (kamailio stopped with
+//! SIGSTOP: the connection stays open, nothing comes back) is noticed by the keep-alive, and
+//! the box registers again on a new connection once it answers. Everything on 127.0.0.1; each
+//! step waits for a log line or for a peer to finish.
 
 mod common;
 
@@ -80,6 +82,35 @@ fn a_call_the_box_places_goes_out_over_tls() {
     // The INVITE was challenged and authenticated over TLS; our ACK and BYE followed.
     assert!(kam_log.contains("AUTHENTICATED INVITE from frontdesk to staff"), "{kam_log}");
     assert!(kam_log.contains("IN-DIALOG BYE loose-routed"), "{kam_log}");
+}
+
+#[test]
+fn a_registrar_that_stops_answering_is_noticed_and_registered_with_again() {
+    let (kport, dport) = (19360, 20350);
+    let (pki, cert, key) = pki("trunk-tls-silent");
+    let kam = kamailio_with_tls(kport, &cert, &key);
+    let reg = registration(kport + 1, &pki.ca(), None) + "keepalive_s = 5\n";
+    let d = Daemon::start_full("trunk-tls-silent", dport, "app = \"echo\"", &reg);
+    d.wait_for("registered", Duration::from_secs(15));
+    // A registrar that answers keeps its connection: the first ping's pong is noted.
+    d.wait_for("the registrar answers keep-alives", Duration::from_secs(40));
+    // Frozen, kamailio neither closes the connection nor answers on it, as a registrar behind a
+    // dead link or a crashed middlebox: only the box's ping can tell.
+    let group = format!("-{}", kam.pid());
+    assert!(Command::new("kill").args(["-STOP", "--", &group]).status().unwrap().success());
+    d.wait_for("did not answer a keep-alive within 10 s", Duration::from_secs(40));
+    d.wait_for("the connection to the registrar was lost; registering again", Duration::from_secs(5));
+    assert!(Command::new("kill").args(["-CONT", "--", &group]).status().unwrap().success());
+    // Registered again, over a second connection.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !d.log().rsplit("registering again").next().unwrap_or("").contains(" INFO registered registrar=") {
+        assert!(std::time::Instant::now() < deadline, "not registered again:\n{}", d.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let kam_log = kam.log.lock().unwrap().clone();
+    assert!(kam_log.matches("REGISTERED frontdesk").count() >= 2, "{kam_log}");
+    let log = d.stop();
+    assert_eq!(log.matches("connected to the registrar").count(), 2, "one connection before, one after: {log}");
 }
 
 /// `openssl s_server` standing in for a registrar that is wrong in one way; returns once it

@@ -207,6 +207,21 @@ impl Registration {
         }
     }
 
+    /// The connection the registration was made over went (RFC 5626 flow failure): the
+    /// registrar's binding now points at nothing, so the box registers again at once, on a new
+    /// connection; a REGISTER waiting for its answer on the old one has failed.
+    pub fn flow_lost(&mut self, now: Instant) {
+        let reason = "the connection to the registrar was lost".to_string();
+        if self.in_flight.take().is_some() {
+            self.fail(now, reason);
+        } else if matches!(self.state, RegistrationState::Registered { .. }) {
+            tracing::warn!("registration: the connection to the registrar was lost; registering again");
+            self.state = RegistrationState::Failed { reason };
+            self.next_attempt = now;
+            self.publish();
+        }
+    }
+
     fn fail(&mut self, now: Instant, reason: String) {
         self.failures += 1;
         let backoff = (MIN_BACKOFF * 2u32.saturating_pow(self.failures.saturating_sub(1).min(10))).min(MAX_BACKOFF);

@@ -117,6 +117,16 @@ pub struct RegistrationSection {
     /// the name, so a certificate another CA signed for the same name is still refused.
     #[serde(default)]
     pub tls_pin: Vec<String>,
+    /// Seconds the TLS connection to the registrar may be quiet before the box pings it
+    /// (CRLFCRLF, RFC 5626); no pong within 10 s and the connection is taken as dead, dropped
+    /// and opened again, and the box registers anew on it. Lower it for a NAT or firewall that
+    /// forgets quiet connections sooner.
+    #[serde(default = "default_keepalive")]
+    pub keepalive_s: u32,
+}
+
+fn default_keepalive() -> u32 {
+    90
 }
 
 /// How the box reaches its registrar.
@@ -141,6 +151,7 @@ impl std::fmt::Debug for RegistrationSection {
             .field("tls_server_name", &self.tls_server_name)
             .field("tls_ca", &self.tls_ca)
             .field("tls_pin", &self.tls_pin)
+            .field("keepalive_s", &self.keepalive_s)
             .finish()
     }
 }
@@ -184,6 +195,7 @@ impl RegistrationSection {
             server_name,
             ca: self.tls_ca.clone(),
             pins: self.tls_pin.iter().filter_map(|p| crate::sip::ua::parse_pin(p)).collect(),
+            keepalive: std::time::Duration::from_secs(self.keepalive_s.into()),
         })
     }
 }
@@ -282,9 +294,15 @@ impl RegistrationSection {
             p.push(("expires", format!("{}: use 60 to 86400 seconds", self.expires)));
         }
         let tls = self.uses_tls();
-        for (key, set) in
-            [("tls_server_name", self.tls_server_name.is_some()), ("tls_ca", self.tls_ca.is_some()), ("tls_pin", !self.tls_pin.is_empty())]
-        {
+        if !(5..=3600).contains(&self.keepalive_s) {
+            p.push(("keepalive_s", format!("{}: use 5 to 3600 seconds", self.keepalive_s)));
+        }
+        for (key, set) in [
+            ("tls_server_name", self.tls_server_name.is_some()),
+            ("tls_ca", self.tls_ca.is_some()),
+            ("tls_pin", !self.tls_pin.is_empty()),
+            ("keepalive_s", self.keepalive_s != default_keepalive()),
+        ] {
             if set && !tls {
                 p.push((key, "only used over TLS: add transport = \"tls\" (and the registrar's TLS port, usually 5061)".into()));
             }
@@ -344,6 +362,8 @@ mod tests {
 
         assert_eq!(keys(&section("tls_pin = [\"AB:CD\"]")), ["tls_pin", "tls_pin"], "not over TLS, and not a fingerprint");
         assert_eq!(keys(&section("transport = \"tls\"\ntls_ca = \"/nonexistent/ca.pem\"")), ["tls_ca"]);
+        assert_eq!(keys(&section("keepalive_s = 30")), ["keepalive_s"], "only used over TLS");
+        assert_eq!(keys(&section("transport = \"tls\"\nkeepalive_s = 1")), ["keepalive_s"]);
         assert_eq!(keys(&section("transport = \"tls\"\ntls_server_name = \"not a name\"")), ["tls_server_name"]);
         assert!(
             toml::from_str::<RegistrationSection>("registrar = \"x\"\nusername = \"u\"\npassword = \"p\"\ntransport = \"tcp\"").is_err()

@@ -104,6 +104,13 @@ pub fn dial_staff(config: &std::path::Path) -> std::process::Output {
         .unwrap()
 }
 
+impl Kamailio {
+    /// The process id of the main process, which leads the fixture's process group.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Kamailio {
     fn drop(&mut self) {
         let pid = self.child.id().to_string();

@@ -295,6 +295,7 @@ impl UserAgent {
                     TcpEvent::Closed(peer) => {
                         self.tcp_conns.remove(&peer);
                         self.tls_peers.remove(&peer);
+                        self.on_stream_closed(peer);
                     }
                     TcpEvent::Unreachable(peer, why) => self.on_unreachable(peer, why),
                 },

@@ -290,6 +290,16 @@ impl UserAgent {
         }
     }
 
+    /// The stream connection to `peer` closed: if the registration was made over it (TLS), it
+    /// is made again over a new one.
+    pub(super) fn on_stream_closed(&mut self, peer: SocketAddr) {
+        if let Some(reg) = &mut self.registration
+            && self.cfg.registration.as_ref().is_some_and(|r| r.registrar == peer && r.reliable)
+        {
+            reg.flow_lost(Instant::now());
+        }
+    }
+
     /// A call we placed did not get through: tell whoever asked, and forget it.
     pub(super) fn fail_outgoing(&mut self, key: &str, why: String) {
         if let Some(mut call) = self.calls.remove(key)

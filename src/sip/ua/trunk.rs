@@ -30,9 +30,8 @@ use super::transport::{TcpEvent, serve_stream};
 
 /// The longest the TCP connect and the handshake may take together.
 pub const CONNECT_LIMIT: Duration = Duration::from_secs(10);
-/// A connection quiet this long gets a CRLFCRLF ping (RFC 5626 4.4.1 asks for 95 to 120 s on
-/// streams; a little less keeps a NAT or firewall in between from dropping it).
-pub const KEEPALIVE: Duration = Duration::from_secs(90);
+/// A ping not answered within this means the connection is dead (RFC 5626 4.4.1).
+pub const PONG_WAIT: Duration = Duration::from_secs(10);
 
 /// The trunk's TLS settings (from `[registration]`).
 #[derive(Clone, Debug)]
@@ -45,6 +44,81 @@ pub struct TrunkTls {
     pub ca: Option<PathBuf>,
     /// SHA-256 fingerprints of the only certificates accepted (empty: any the CA signed).
     pub pins: Vec<[u8; 32]>,
+    /// Nothing heard from the registrar this long: a CRLFCRLF ping (RFC 5626 4.4.1 asks for 95
+    /// to 120 s on streams; the default 90 keeps a NAT or firewall in between from dropping
+    /// the connection).
+    pub keepalive: Duration,
+}
+
+/// The TLS stream, noting what is read from it: the keep-alive pings when the registrar has
+/// been quiet, and knows from the count whether the ping was answered.
+struct Heard<S> {
+    inner: S,
+    hearing: Arc<Hearing>,
+}
+
+/// What has been read from the registrar's connection.
+struct Hearing {
+    since: std::time::Instant,
+    /// Reads so far.
+    reads: std::sync::atomic::AtomicU64,
+    /// Milliseconds from `since` to the last read.
+    last_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Hearing {
+    fn reads(&self) -> u64 {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn last(&self) -> std::time::Instant {
+        self.since + Duration::from_millis(self.last_ms.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Heard<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, std::task::Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            let h = &self.hearing;
+            h.last_ms.store(h.since.elapsed().as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
+            h.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        polled
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Heard<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// How forwarding to one connection ended.
+enum Forwarded {
+    /// The user agent is gone: so is the task.
+    UaGone,
+    /// The connection closed (its writer stopped).
+    Closed,
+    /// The registrar did not answer a ping: the connection is dead though TCP has not said so.
+    Silent,
 }
 
 /// `name` as rustls checks it against a certificate, if it is a host name or an IP address.
@@ -226,30 +300,69 @@ async fn run(trunk: TrunkTls, connector: TlsConnector, mut rx: UnboundedReceiver
                 tracing::info!(registrar = %trunk.addr, name = %trunk.server_name, version, "sip.tls: connected to the registrar, its certificate verified");
                 let (out_tx, out_rx) = unbounded_channel();
                 let _ = out_tx.send(first);
-                // What the UA sends goes down this connection while it lasts; a quiet one gets
-                // its keep-alive ping (the registrar's CRLF pong is framed and dropped).
+                let hearing =
+                    Arc::new(Hearing { since: std::time::Instant::now(), reads: Default::default(), last_ms: Default::default() });
+                let heard = Heard { inner: stream, hearing: hearing.clone() };
+                // What the UA sends goes down this connection while it lasts. When the
+                // registrar has been quiet for the keep-alive time it gets a ping; its CRLF pong
+                // (framed and dropped by serve_stream) or anything else it sends answers it.
                 let forward = async {
+                    // When the ping went, and how many reads there had been by then.
+                    let mut ping: Option<(std::time::Instant, u64)> = None;
+                    let mut answered = false;
                     loop {
-                        match tokio::time::timeout(KEEPALIVE, rx.recv()).await {
-                            // The connection went: reconnect at the next message.
-                            Ok(Some(bytes)) => {
-                                if out_tx.send(bytes).is_err() {
-                                    return false;
+                        let wake = match ping {
+                            Some((at, _)) => at + PONG_WAIT,
+                            None => hearing.last() + trunk.keepalive,
+                        };
+                        tokio::select! {
+                            bytes = rx.recv() => match bytes {
+                                Some(bytes) => if out_tx.send(bytes).is_err() { return Forwarded::Closed },
+                                None => return Forwarded::UaGone,
+                            },
+                            _ = tokio::time::sleep_until(wake.into()) => match ping {
+                                Some((_, reads)) if hearing.reads() == reads => return Forwarded::Silent,
+                                Some(_) => {
+                                    if !answered {
+                                        answered = true;
+                                        tracing::info!(registrar = %trunk.addr, keepalive_s = trunk.keepalive.as_secs(), "sip.tls: the registrar answers keep-alives");
+                                    }
+                                    ping = None;
                                 }
-                            }
-                            // The user agent is gone: so is this task.
-                            Ok(None) => return true,
-                            Err(_) => {
-                                let _ = out_tx.send(b"\r\n\r\n".to_vec());
-                            }
+                                // Quiet long enough (not just woken early by rounding): ping.
+                                None if hearing.last() + trunk.keepalive <= std::time::Instant::now() + Duration::from_millis(5) => {
+                                    let reads = hearing.reads();
+                                    let _ = out_tx.send(b"\r\n\r\n".to_vec());
+                                    ping = Some((std::time::Instant::now(), reads));
+                                }
+                                None => {}
+                            },
                         }
                     }
                 };
-                tokio::select! {
-                    _ = serve_stream(stream, trunk.addr, events.clone(), true, (out_tx.clone(), out_rx)) => {}
-                    ua_gone = forward => if ua_gone { return },
+                // serve_stream tells the user agent when the connection closes; when forwarding
+                // ends first, the connection is dropped here and this task tells it (so that it
+                // forgets the connection, and makes the registration made over it again).
+                let ended = tokio::select! {
+                    _ = serve_stream(heard, trunk.addr, events.clone(), true, (out_tx.clone(), out_rx)) => None,
+                    ended = forward => Some(ended),
+                };
+                match ended {
+                    Some(Forwarded::UaGone) => return,
+                    None | Some(Forwarded::Closed) => {
+                        tracing::info!(registrar = %trunk.addr, "sip.tls: the connection to the registrar closed; it is opened again when needed");
+                    }
+                    Some(Forwarded::Silent) => {
+                        tracing::warn!(
+                            registrar = %trunk.addr,
+                            "sip.tls: the registrar did not answer a keep-alive within {} s: the connection is dead; it is opened again when needed",
+                            PONG_WAIT.as_secs()
+                        );
+                    }
                 }
-                tracing::info!(registrar = %trunk.addr, "sip.tls: the connection to the registrar closed; it is opened again when needed");
+                if ended.is_some() {
+                    let _ = events.send(TcpEvent::Closed(trunk.addr));
+                }
             }
             Err(e) => {
                 let dropped = std::iter::from_fn(|| rx.try_recv().ok()).count() + 1;
