@@ -468,11 +468,13 @@ fn a_reloaded_config_changes_what_the_next_caller_hears() {
     let greeting = until_asked(&call, Duration::from_secs(90)).unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
     call.hang_up(Duration::from_secs(10)).unwrap();
     let log = d.stop();
-    // Whisper capitalises a name it does not know at random ("sunflower valley clinic"), and
-    // spells it as it likes ("sunflour", seen in CI): "valley" is what only the new name has.
-    let heard_words = greeting.to_lowercase();
-    assert!(heard_words.contains("valley"), "the greeting after the reload: {greeting:?}\n{log}");
-    assert!(!heard_words.contains("riverside"), "{greeting:?}");
+    // Whisper capitalises a name it does not know at random and spells it as it hears it
+    // ("sunflour", "sunflower belly clinic", both seen in CI): a heard word within two edits of
+    // a word only the new name has is the new name; none near "riverside" means the old is gone.
+    let heard: Vec<String> = greeting.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+    let near = |name_word: &str| heard.iter().any(|w| frontdesk::call::understand::names::edit_distance(w, name_word) <= 2);
+    assert!(near("sunflower") || near("valley"), "the greeting after the reload: {greeting:?}\n{log}");
+    assert!(!near("riverside"), "{greeting:?}");
 
     let audit = Command::new(common::frontdesk_bin()).args(["--config", config.to_str().unwrap(), "audit", "show"]).output().unwrap();
     let audit = String::from_utf8_lossy(&audit.stdout);
