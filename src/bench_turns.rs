@@ -75,7 +75,9 @@ pub fn run(config: &Config, calls: usize, turns: usize, aligned: bool) -> Result
         media_encryption: Default::default(),
     };
     let app_shared = shared.clone();
-    let app: crate::line::Answer = Arc::new(move |leg| crate::call::engine::answer(app_shared.clone(), leg));
+    let app: crate::line::Answer = Arc::new(move |leg| {
+        crate::call::engine::answer(app_shared.clone(), leg);
+    });
     let ua = rt.block_on(crate::sip::ua::UserAgent::bind(cfg, app))?;
     let ua_addr = ua.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -119,6 +119,11 @@ pub struct CallRecord {
     /// The request was recognised by the optional language model, not by the rules.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub assisted: bool,
+    /// A one-line summary of the message for staff, written after the call by the optional
+    /// language model from the de-identified words (`[assist] summarize`). The model's words,
+    /// not the caller's or staff's: shown as such, beside the transcript it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
     pub transcript: Vec<Utterance>,
     pub latencies: Vec<TurnLatency>,
 }
@@ -142,6 +147,7 @@ impl CallRecord {
             red_flag: None,
             transfer: None,
             assisted: false,
+            summary: None,
             transcript: Vec::new(),
             latencies: Vec::new(),
         }

@@ -197,12 +197,19 @@ pub fn show(config: &Config, id: i64, out: &mut dyn Write) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// How a summary is marked wherever staff see it: the language model wrote it, from the
+/// de-identified details, and it can be wrong.
+pub const MODEL_WORDS: &str = "(the language model's words, not the caller's: check the details)";
+
 fn show_intake(out: &mut dyn Write, r: &CallRecord) -> Result<()> {
     let label = |out: &mut dyn Write, k: &str, v: &str| writeln!(out, "  {k:<14}{v}");
     label(out, "request", r.intent.as_deref().unwrap_or("-"))?;
     label(out, "caller ID", r.caller.as_deref().unwrap_or("(withheld)"))?;
     label(out, "dialled", r.dialled.as_deref().unwrap_or("-"))?;
     label(out, "confirmed", if r.confirmed { "yes, the caller confirmed the read-back" } else { "no" })?;
+    if let Some(s) = &r.summary {
+        label(out, "summary", &format!("{s}  {MODEL_WORDS}"))?;
+    }
     if !r.slots.is_empty() {
         writeln!(out, "  details")?;
         for (k, v) in &r.slots {
@@ -308,6 +315,9 @@ pub fn messages(config: &Config, out: &mut dyn Write) -> Result<ExitCode> {
                 let get = |k: &str| r.slots.get(k).cloned();
                 let callback = get("callback").or_else(|| r.caller.clone()).map(|p| phone(&p)).unwrap_or_else(|| "(no number)".into());
                 writeln!(out, "    {}  call back {callback}", get("name").unwrap_or_else(|| "(no name given)".into()))?;
+                if let Some(s) = &r.summary {
+                    writeln!(out, "    summary: {s}  {MODEL_WORDS}")?;
+                }
                 for (k, v) in r.slots.iter().filter(|(k, _)| !matches!(k.as_str(), "name" | "callback")) {
                     writeln!(out, "    {}: {v}", k.replace('_', " "))?;
                 }

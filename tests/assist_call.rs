@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use common::daemon::Daemon;
 use common::listening::converse;
-use common::llm_fake::{Mode, serve};
-use common::persona::{Persona, Reply};
+use common::llm_fake::{Mode, SUMMARY, serve};
+use common::persona::{Persona, Reply, john_smith};
 
 mod common;
 
@@ -158,4 +158,47 @@ fn an_unreachable_model_changes_nothing_and_a_reload_points_it_elsewhere() {
     for secret in ["Rose", "Baker"] {
         assert!(!log.lines().any(|l| l.contains(secret)), "{secret:?} in the log");
     }
+}
+
+/// A whole message, then its summary: after the call, the model is asked for one line for
+/// staff. What it is shown is the kind of request and what the message is about, with nothing
+/// that identifies the caller (name, spelling, date of birth, callback number, caller ID);
+/// the line comes back sealed with the record, and staff see it marked as the model's words.
+#[test]
+fn a_message_gets_a_summary_for_staff_made_from_its_redacted_details_only() {
+    let server = serve(Mode::Label("message"));
+    let port = 18600;
+    let d = launch("assist-summary", port, server.port, "info");
+    let config = d.dir.join("frontdesk.toml");
+    let mut caller =
+        john_smith("a caller leaving a message", "Hi. My kid's school needs a form signed by the doctor before she can play sports.");
+    caller.trusting = true;
+    let talk = converse(port, Box::new(caller), Duration::from_secs(300));
+    eprintln!("{}", talk.transcript());
+    d.wait_for("conversation ended", Duration::from_secs(60));
+    d.wait_for("summary of the message stored", Duration::from_secs(60));
+    let log = d.stop();
+
+    let bodies: Vec<String> = server.bodies.lock().unwrap().iter().map(|b| String::from_utf8(b.clone()).unwrap()).collect();
+    let summaries: Vec<&String> = bodies.iter().filter(|b| !b.contains("json_schema")).collect();
+    assert_eq!(summaries.len(), 1, "{bodies:#?}\n--- daemon log ---\n{log}");
+    let body = summaries[0];
+    eprintln!("what left the box for the summary: {body}");
+    let user = serde_json::from_str::<serde_json::Value>(body).unwrap()["messages"][1]["content"].as_str().unwrap().to_string();
+    assert!(user.contains("school") && user.contains("form"), "the message's content is what is summarised: {user}");
+    for secret in ["John", "Smith", "S M I", "617", "555", "0199", "1980", "March", "nineteen", "eighty", "127.0.0.1"] {
+        assert!(!body.contains(secret), "{secret:?} left the box: {body}");
+    }
+    // The caller ID of the test's caller is the word "caller" (which the system prompt uses).
+    assert!(!user.contains("caller"), "{user}");
+
+    let shown = frontdesk(&config, &["calls", "show", "1"]);
+    assert!(shown.contains(SUMMARY) && shown.contains(frontdesk::staff::MODEL_WORDS), "{shown}");
+    assert!(shown.contains("John Smith"), "the details are there beside it: {shown}");
+    let waiting = frontdesk(&config, &["messages"]);
+    assert!(waiting.contains(SUMMARY), "{waiting}");
+    // Kept sealed like every request that left, and out of the log.
+    let egress = frontdesk(&config, &["assist", "log", "--bodies"]);
+    assert!(egress.contains("summarize") && egress.contains("school"), "{egress}");
+    assert!(!log.contains(SUMMARY), "the summary is in the daemon's log");
 }

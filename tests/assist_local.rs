@@ -135,4 +135,23 @@ fn the_local_model_sorts_unforeseen_requests_into_the_offered_labels() {
     // Accuracy is reported, not held: SmolLM2-135M, the one small instruct model found on
     // PyPI, scores about chance (one in eight) on this set (BENCHMARKS.md). The conversation
     // must not act on its labels until a better model is pinned.
+
+    // Summaries for staff, as the daemon asks for them after a message's call: the request
+    // the summary thread builds from a record's details, then the one line that comes back.
+    let mut ms: Vec<u128> = Vec::new();
+    for (want, said) in cases.iter().take(8) {
+        let mut record = frontdesk::record::CallRecord::new("2026-12-07T10:00:00Z".into(), None, None, false);
+        record.intent = Some(want.to_string());
+        record.slots.insert("name".into(), "Rose Baker".into());
+        record.slots.insert("reason".into(), said.to_string());
+        let Some(asked) = frontdesk::daemon::assist::summary_request(&redactor, &record) else { continue };
+        let started = Instant::now();
+        let line = client.summarize(&asked, Duration::from_secs(60)).unwrap_or_else(|e| panic!("{said:?}: {e}"));
+        ms.push(started.elapsed().as_millis());
+        println!("  summary of {said:?}: {line:?}");
+        assert!(!line.trim().is_empty() && !line.contains('\n') && line.chars().count() <= 200, "{line:?}");
+    }
+    assert!(ms.len() >= 6, "most messages could be summarised: {}", ms.len());
+    ms.sort();
+    println!("summaries: {} asked; latency p50 {} ms, max {} ms", ms.len(), ms[ms.len() / 2], ms.last().unwrap());
 }

@@ -186,7 +186,7 @@ impl Client {
         });
         let text = self.chat(&body, "summarize", timeout)?;
         let line = text.lines().map(str::trim).find(|l| !l.is_empty()).ok_or(AssistError::Malformed("an empty summary"))?;
-        Ok(line.chars().take(200).collect())
+        Ok(one_line(line, SUMMARY_CHARS))
     }
 
     /// Sends one chat request within `budget` (at most two tries) and returns the first
@@ -256,6 +256,24 @@ impl Client {
     }
 }
 
+/// The longest summary kept: a line staff read at a glance.
+const SUMMARY_CHARS: usize = 200;
+
+/// `line` cut to at most `max` characters where a sentence ends, else where a word ends (with
+/// "…"), never inside a word: a model that rambles past its line loses the rambling.
+fn one_line(line: &str, max: usize) -> String {
+    if line.chars().count() <= max {
+        return line.to_string();
+    }
+    let head: String = line.chars().take(max).collect();
+    if let Some(end) = head.rfind(". ").filter(|&i| i > 0) {
+        return head[..=end].to_string();
+    }
+    let whole_words = line.chars().nth(max).is_some_and(char::is_whitespace);
+    let cut = if whole_words { head.len() } else { head.rfind(' ').unwrap_or(head.len()) };
+    format!("{}…", head[..cut].trim_end_matches([',', ';', ':', ' ']))
+}
+
 fn transport(e: ureq::Error) -> AssistError {
     match e {
         ureq::Error::Timeout(_) => AssistError::Timeout,
@@ -282,5 +300,14 @@ mod tests {
         assert!(!ep("https://api.example.com/v1").is_local());
         assert!(!ep("http://192.168.1.9:8081/v1").is_local());
         assert_eq!(ep("https://api.example.com:443/v1").host(), "api.example.com:443");
+    }
+
+    #[test]
+    fn a_long_summary_is_cut_where_a_sentence_or_a_word_ends() {
+        assert_eq!(one_line("Wants a refill.", 20), "Wants a refill.");
+        assert_eq!(one_line("Wants a refill. Also asks about parking at the back.", 30), "Wants a refill.");
+        assert_eq!(one_line("Wants a refill of lisinopril before the weekend", 30), "Wants a refill of lisinopril…");
+        assert_eq!(one_line("Wants école, café and naïveté sorted out", 13), "Wants école…");
+        assert_eq!(one_line("Supercalifragilistic", 5), "Super…");
     }
 }

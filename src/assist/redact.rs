@@ -436,7 +436,6 @@ impl Redactor {
     }
 }
 
-/// How many words the cue at `k` takes ("my name is" is 3), or 0 if there is none.
 /// Whether a redacted text asks anything: a word left beyond greetings, introductions and
 /// fillers. "Hi, this is [name]." (a caller who paused after her name) asks nothing; sending
 /// it would spend a request, and a label, on no request at all.
@@ -488,6 +487,7 @@ pub fn asks_something(redacted: &str) -> bool {
     words.any(|w| !(w.starts_with('[') || NOTHING.contains(&w.to_lowercase().as_str())))
 }
 
+/// How many words the cue at `k` takes ("my name is" is 3), or 0 if there is none.
 fn name_cue(lw: &[String], k: usize) -> usize {
     let at = |j: usize| lw.get(k + j).map(String::as_str).unwrap_or("");
     match at(0) {

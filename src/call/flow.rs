@@ -674,13 +674,15 @@ impl Flow {
     /// The classifier's answer: a request flow of this script starts as if the rules had
     /// recognised it; no answer is "not understood", exactly as without a classifier.
     fn on_classified(&mut self, out: &mut Vec<Action>, label: Option<String>) {
-        let Step::Classifying { back, .. } = self.step.clone() else { return };
+        let Step::Classifying { back, text } = self.step.clone() else { return };
         self.step = *back;
         match label.filter(|l| self.script.flows.contains_key(l)) {
             Some(name) => {
                 self.misses = 0;
                 self.record.assisted = true;
-                self.start_flow(out, &name, None);
+                // What no rule understood is the request in the caller's own words: it is
+                // what the call is about, and they are not asked to say it again.
+                self.start_flow(out, &name, Some(&text));
             }
             None => self.not_understood(out),
         }
@@ -1613,6 +1615,7 @@ mod tests {
         assert!(after.iter().any(|a| matches!(a, Action::Say { text, .. } if *text == intro)), "{after:?}");
         assert!(flow.record.assisted);
         assert!(matches!(flow.step, Step::Slot { ref flow, .. } if flow == "message"), "{:?}", flow.step);
+        assert_eq!(flow.record.slots.get("reason").map(String::as_str), Some(said), "the request is what the message is about");
         // A late answer after the call moved on is ignored.
         assert!(flow.on_input(3000, Input::Classified(Some("refill".into()))).is_empty());
 

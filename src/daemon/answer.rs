@@ -88,11 +88,13 @@ pub struct Apps {
     transfer: String,
     /// Calls being answered now.
     active: std::sync::atomic::AtomicUsize,
+    /// Where a conversation's finished record goes for its summary.
+    summaries: Arc<super::summaries::Summaries>,
 }
 
 impl Apps {
     /// Loads what the routed apps need (the announcement WAV, its recording directory).
-    pub fn prepare(config: &Config, conversation: Arc<Shared>) -> Result<Apps> {
+    pub fn prepare(config: &Config, conversation: Arc<Shared>, summaries: Arc<super::summaries::Summaries>) -> Result<Apps> {
         let announce = if config.answer.uses(App::Announce) {
             let a = &config.announce;
             let prompt = match &a.play {
@@ -114,6 +116,7 @@ impl Apps {
             announce,
             transfer: config.transfer.target.clone().unwrap_or_default(),
             active: Default::default(),
+            summaries,
         })
     }
 
@@ -142,7 +145,11 @@ impl Apps {
         // The dialled number is the caller's choice of extension: not logged.
         tracing::debug!(call = %leg.info().log_id, line, %app, "answering");
         match app {
-            App::Conversation => crate::call::engine::answer(self.conversation.clone(), leg),
+            App::Conversation => {
+                if let Some(id) = crate::call::engine::answer(self.conversation.clone(), leg) {
+                    self.summaries.after_call(id);
+                }
+            }
             App::Echo => apps::echo(leg),
             App::Transfer => apps::transfer(leg, &self.transfer),
             App::Announce => match &self.announce {

@@ -25,6 +25,7 @@ pub mod dial;
 pub mod metrics;
 pub mod reload;
 pub mod retention;
+pub mod summaries;
 pub mod systemd;
 
 use std::process::ExitCode;
@@ -60,6 +61,8 @@ pub fn run(config: Config) -> Result<ExitCode> {
     if recording.is_some() {
         tracing::info!("calls are recorded (recording.enabled), after the consent announcement");
     }
+    let assist = assist::build(&config, &store)?;
+    let summaries = Arc::new(summaries::Summaries::start(store.clone(), assist.summarizer)?);
     let shared = Arc::new(Shared {
         script: RwLock::new(Script::new(&config.script())),
         stt_pool: SttPool::start(stt.clone()),
@@ -71,10 +74,10 @@ pub fn run(config: Config) -> Result<ExitCode> {
         closing: Default::default(),
         // Fixed prompts kept from the last start: a restart is ready in seconds.
         prompt_cache: Some(crate::call::prompt_cache::PromptCache::new(&config.store.data_dir.join("prompts"), voice.identity())),
-        classifier: RwLock::new(assist::classifier(&config, &store)?),
+        classifier: RwLock::new(assist.classifier),
     });
     systemd::status("synthesising the script's prompts");
-    let apps = Arc::new(answer::Apps::prepare(&config, shared.clone())?);
+    let apps = Arc::new(answer::Apps::prepare(&config, shared.clone(), summaries.clone())?);
     // The conversation's fixed prompts are synthesised now, so no caller waits for them.
     let warmed = if apps.uses(App::Conversation) { shared.warm_with(release_free_memory)? } else { 0 };
     // Run one transcription now: the first real one would otherwise pay whisper's lazy set-up.
@@ -101,6 +104,7 @@ pub fn run(config: Config) -> Result<ExitCode> {
         store: store.clone(),
         retention,
         slots: slots.clone(),
+        summaries,
     }));
     let lines = configured_lines(&config, &slots);
     check_realtime();

@@ -17,6 +17,7 @@ pub struct Reload {
     pub retention: Arc<RwLock<RetentionSection>>,
     /// For the status line systemd is given after the reload.
     pub slots: crate::line::CallSlots,
+    pub summaries: Arc<super::summaries::Summaries>,
 }
 
 /// `systemctl reload frontdesk` (SIGHUP): the config is read again. If it has mistakes they are
@@ -49,8 +50,11 @@ fn reload_config(r: &Reload) {
         }
         Ok(config) => {
             r.shared.replace_script(Script::new(&config.script()));
-            match super::assist::classifier(&config, &r.store) {
-                Ok(c) => r.shared.replace_classifier(c),
+            match super::assist::build(&config, &r.store) {
+                Ok(a) => {
+                    r.shared.replace_classifier(a.classifier);
+                    r.summaries.replace(a.summarizer);
+                }
                 Err(e) => tracing::error!("[assist] not reloaded, the running language model settings stay: {e:#}"),
             }
             *r.retention.write().unwrap_or_else(|p| p.into_inner()) = config.retention.clone();

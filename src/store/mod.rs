@@ -377,6 +377,21 @@ impl Store {
         Ok(())
     }
 
+    /// Adds the language model's summary to a finished call's sealed details. False when the
+    /// call is not there or a part of it is no longer open (purged by retention meanwhile):
+    /// a summary never brings back what retention destroyed.
+    pub fn set_summary(&self, id: i64, summary: &str) -> Result<bool> {
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction()?;
+        let row = tx.query_row(&format!("SELECT {COLUMNS} FROM calls WHERE id = ?1"), params![id], RawRow::from_row).optional()?;
+        let Some(call) = row.map(|r| r.open(&tx, &self.wrap)).transpose()? else { return Ok(false) };
+        let (Sealed::Open(intake), Sealed::Open(transcript)) = (call.intake, call.transcript) else { return Ok(false) };
+        let record = CallRecord { summary: Some(summary.to_string()), transcript, ..intake };
+        write_sealed(&tx, &self.wrap, id, &record)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
     /// A finished call in one go (simulate, tests).
     pub fn save(&self, record: &CallRecord) -> Result<i64> {
         let id = self.begin_call(record)?;

@@ -95,6 +95,30 @@ fn nothing_identifying_reaches_the_disk_in_the_clear() {
     assert_eq!(store.get(id).unwrap().unwrap().record().unwrap().slots["name"], "Zebulon Quarry");
 }
 
+/// The model's summary joins the sealed details (never the clear columns), keeps everything
+/// else as it was, and is not written where retention destroyed a part or there is no call.
+#[test]
+fn a_summary_is_sealed_with_the_record_and_never_revives_a_purged_part() {
+    let s = Scratch::new("summary");
+    let store = s.open(Role::Daemon).unwrap();
+    let r = record("2026-11-20T10:00:00Z", "Zebulon Quarry");
+    let id = store.save(&r).unwrap();
+    assert!(store.set_summary(id, "Wants a refill of the blood pressure pills").unwrap());
+    let back = store.get(id).unwrap().unwrap().record().unwrap();
+    assert_eq!(back.summary.as_deref(), Some("Wants a refill of the blood pressure pills"));
+    assert_eq!(CallRecord { summary: None, ..back }, r, "nothing else changed");
+    assert!(!contains(&s.disk_bytes(), "blood pressure"), "the summary is on disk in the clear");
+    assert!(!store.set_summary(id + 1, "x").unwrap(), "no such call");
+
+    let purged = store.save(&record("2026-09-01T10:00:00Z", "Old Person")).unwrap();
+    let policy = retention::RetentionSection { transcripts_days: 30, recordings_days: 30, intake_days: 200, audit_days: 2190 };
+    retention::purge(&store, &policy, "2026-11-22T12:00:00Z".parse().unwrap()).unwrap();
+    assert!(!store.set_summary(purged, "x").unwrap());
+    let p = store.get(purged).unwrap().unwrap();
+    assert_eq!(p.transcript, Sealed::Purged, "the purged transcript stays purged");
+    assert_eq!(p.record().unwrap().summary, None);
+}
+
 #[test]
 fn a_newer_schema_is_refused() {
     let s = Scratch::new("newer");

@@ -162,6 +162,9 @@ pub fn call(config: &Config, s: &Session, c: &StoredCall) -> Html<String> {
             row(&mut b, "Request", r.intent.as_deref().unwrap_or("-"));
             row(&mut b, "Caller ID", &r.caller.as_deref().map(phone).unwrap_or_else(|| "(withheld)".into()));
             row(&mut b, "Confirmed", if r.confirmed { "yes, the caller confirmed the read-back" } else { "no" });
+            if let Some(s) = &r.summary {
+                row(&mut b, "Summary", &format!("{s} {}", crate::staff::MODEL_WORDS));
+            }
             for (k, v) in &r.slots {
                 row(&mut b, &label(k), &if k == "callback" { phone(v) } else { v.clone() });
             }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 #[derive(Clone, Copy, Debug)]
 pub enum Mode {
+    /// This label to a classification, [`SUMMARY`] to a summary request.
     Label(&'static str),
     Huge,
     NotJson,
@@ -17,6 +18,9 @@ pub enum Mode {
     /// 500 on the first request, the label after.
     FailOnce(&'static str),
 }
+
+/// What the stand-in answers a request that offers no label schema (a summary).
+pub const SUMMARY: &str = "Wants a school sports form signed by the doctor.";
 
 pub struct Server {
     pub port: u16,
@@ -62,10 +66,12 @@ fn answer(stream: TcpStream, mode: Mode, n: usize, bodies: &Mutex<Vec<Vec<u8>>>)
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).unwrap();
-    bodies.lock().unwrap().push(body);
+    bodies.lock().unwrap().push(body.clone());
     let mut out = stream;
     let json =
         |content: &str| serde_json::json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}).to_string();
+    let asks_label = body.windows(b"json_schema".len()).any(|w| w == b"json_schema");
+    let label = |l: &str| if asks_label { json(&format!("{{\"label\": \"{l}\"}}")) } else { json(SUMMARY) };
     let reply = |out: &mut TcpStream, status: &str, body: &str| {
         let _ = write!(
             out,
@@ -74,8 +80,8 @@ fn answer(stream: TcpStream, mode: Mode, n: usize, bodies: &Mutex<Vec<Vec<u8>>>)
         );
     };
     match mode {
-        Mode::Label(l) => reply(&mut out, "200 OK", &json(&format!("{{\"label\": \"{l}\"}}"))),
-        Mode::FailOnce(l) if n > 1 => reply(&mut out, "200 OK", &json(&format!("{{\"label\": \"{l}\"}}"))),
+        Mode::Label(l) => reply(&mut out, "200 OK", &label(l)),
+        Mode::FailOnce(l) if n > 1 => reply(&mut out, "200 OK", &label(l)),
         Mode::FailOnce(_) => reply(&mut out, "500 Internal Server Error", "{}"),
         Mode::Huge => reply(&mut out, "200 OK", &json(&"x".repeat(200_000))),
         Mode::NotJson => reply(&mut out, "200 OK", "<html>upstream error</html>"),

@@ -109,11 +109,14 @@ impl Shared {
 }
 
 /// Answers one call and holds its conversation until it ends; then stores the record.
-pub fn answer(shared: Arc<Shared>, leg: Box<dyn CallLeg>) {
+/// Returns the id of the finished record in the store, for what comes after a call (the
+/// daemon's summaries); None when there is no store or the record could not be finished.
+pub fn answer(shared: Arc<Shared>, leg: Box<dyn CallLeg>) -> Option<i64> {
     let log_id = leg.info().log_id.clone();
     let mut call = Call::new(shared, leg);
     call.run();
     tracing::debug!(call = %log_id, "conversation thread finished");
+    call.record_id.filter(|_| call.stored)
 }
 
 /// What the engine is waiting for.
@@ -150,6 +153,8 @@ struct Call {
     leg: Box<dyn CallLeg>,
     flow: Flow,
     record_id: Option<i64>,
+    /// The finished record is in the store.
+    stored: bool,
     /// The call's time: the machine's on a real line, simulated in tests (see `settle`).
     clock: Clock,
     started: Instant,
@@ -256,6 +261,7 @@ impl Call {
         Call {
             flow,
             record_id: None,
+            stored: false,
             started: now,
             vad: FrameVad::new(VoiceActivity::Aggressive),
             echo: EchoGuard::new(400),
@@ -586,10 +592,11 @@ impl Call {
         {
             tracing::error!(call = %self.log_id, "cannot finish the recording: {e:#}");
         }
-        if let (Some(store), Some(id)) = (&self.shared.store, self.record_id)
-            && let Err(e) = store.finish_call(id, &record)
-        {
-            tracing::error!(call = %self.log_id, "cannot store the call: {e:#}");
+        if let (Some(store), Some(id)) = (&self.shared.store, self.record_id) {
+            match store.finish_call(id, &record) {
+                Ok(()) => self.stored = true,
+                Err(e) => tracing::error!(call = %self.log_id, "cannot store the call: {e:#}"),
+            }
         }
         self.cancel_synthesis();
     }
