@@ -24,10 +24,16 @@ impl Drop for Server {
     }
 }
 
+/// The model measured: the pinned one, or another GGUF named by `FRONTDESK_TEST_LLM` (how a
+/// candidate is measured on the same set before it is pinned).
+fn model() -> std::path::PathBuf {
+    std::env::var_os("FRONTDESK_TEST_LLM").map_or_else(|| common::repo().join("models/SmolLM2-135M-Instruct.Q4_1.gguf"), Into::into)
+}
+
 fn start_server(port: u16) -> Server {
     let repo = common::repo();
     let python = repo.join("models/llm-server/bin/python");
-    let model = repo.join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let model = model();
     assert!(python.exists() && model.exists(), "no local language model: run `models/fetch.sh assist` (make test does)");
     let mut child = Command::new(python)
         .arg(repo.join("scripts/llm-server.py"))
@@ -121,7 +127,8 @@ fn the_local_model_sorts_unforeseen_requests_into_the_offered_labels() {
     ms.sort();
     let pct = |p: f64| ms[((ms.len() as f64 - 1.0) * p).round() as usize];
     println!(
-        "SmolLM2-135M-Instruct Q4_1, 2 threads: {right}/{answered} right ({:.0} %), {withheld} withheld by the redactor; latency p50 {} ms, p95 {} ms, max {} ms",
+        "{}, 2 threads: {right}/{answered} right ({:.0} %), {withheld} withheld by the redactor; latency p50 {} ms, p95 {} ms, max {} ms",
+        model().file_name().unwrap().to_string_lossy(),
         100.0 * right as f64 / answered as f64,
         pct(0.5),
         pct(0.95),
