@@ -26,6 +26,9 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    pub const ALL: [Outcome; 6] =
+        [Outcome::MessageTaken, Outcome::Emergency, Outcome::Transferred, Outcome::Answered, Outcome::Abandoned, Outcome::Interrupted];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::MessageTaken => "message_taken",

@@ -192,6 +192,9 @@ fn staff_sign_in_read_acknowledge_and_sign_out_over_https() {
     // Search by outcome and date finds it; a bad date is a clear 400.
     let found = c.get("/search?from=2026-11-23&to=2026-11-24&outcome=message_taken&intent=", Some(&me));
     assert!(found.status == 200 && found.body.contains("1 call.") && found.body.contains(NAME), "{}", found.body);
+    // Outcome and request are chosen from what the box stores and the script's requests.
+    assert!(found.body.contains("<option value=\"message_taken\" selected>message taken</option>"), "{}", found.body);
+    assert!(found.body.contains("<option value=\"new_appointment\">new appointment</option>"), "{}", found.body);
     assert!(c.get("/search?from=2026-11-25&to=2026-11-26", Some(&me)).body.contains("0 calls."));
     assert_eq!(c.get("/search?from=yesterday", Some(&me)).status, 400);
 

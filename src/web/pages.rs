@@ -127,14 +127,32 @@ pub fn worklist(config: &Config, s: &Session, calls: &[StoredCall]) -> Html<Stri
     page("Callback worklist", Some(s), &body)
 }
 
+/// A drop-down of `values` (stored words, shown with spaces) with "any" first; the value
+/// searched for stays selected, even one the list does not have (typed into the address).
+fn select(name: &str, label: &str, selected: &str, values: &[String]) -> String {
+    let mut out = format!("<label>{label}<select name=\"{name}\"><option value=\"\">any</option>");
+    let mut listed = false;
+    for v in values.iter().map(String::as_str).chain((!selected.is_empty() && !values.iter().any(|v| v == selected)).then_some(selected)) {
+        let on = if v == selected && !listed { " selected" } else { "" };
+        listed |= v == selected;
+        let _ = write!(out, "<option value=\"{}\"{on}>{}</option>", esc(v), esc(&v.replace('_', " ")));
+    }
+    out.push_str("</select></label>");
+    out
+}
+
 pub fn search(config: &Config, s: &Session, shown: &[String; 4], calls: &[StoredCall]) -> Html<String> {
-    let [from, to, outcome, intent] = shown.each_ref().map(|v| esc(v));
+    let [from, to] = [&shown[0], &shown[1]].map(|v| esc(v));
+    let mut outcomes: Vec<String> = crate::record::Outcome::ALL.iter().map(|o| o.as_str().to_string()).collect();
+    outcomes.push("in_progress".into());
+    let requests: Vec<String> = crate::call::flow::Script::new(&config.script()).flows.keys().cloned().collect();
     let body = format!(
         "<form method=\"get\" action=\"/search\" class=\"card search\">\
          <label>From<input type=\"date\" name=\"from\" value=\"{from}\"></label><label>To<input type=\"date\" name=\"to\" value=\"{to}\"></label>\
-         <label>Outcome<input name=\"outcome\" value=\"{outcome}\" placeholder=\"message_taken\"></label>\
-         <label>Request<input name=\"intent\" value=\"{intent}\" placeholder=\"appointment\"></label><button>Search</button></form>\
+         {}{}<button>Search</button></form>\
          <p>{}.</p>{}",
+        select("outcome", "Outcome", &shown[2], &outcomes),
+        select("intent", "Request", &shown[3], &requests),
         calls_count(calls.len()),
         table(config, calls)
     );
