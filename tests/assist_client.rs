@@ -95,6 +95,26 @@ fn a_hostile_or_broken_answer_is_an_error_never_a_label() {
     }
 }
 
+/// A streaming server: the label is put together from its pieces, and a summary is taken
+/// at the end of its first line, the connection closed on the rest (the model stops).
+#[test]
+fn a_streamed_answer_is_read_until_it_holds_what_was_asked() {
+    let server = serve(Mode::Stream("refill"));
+    let r = rig("assist-stream", server.port);
+    assert_eq!(r.client.classify("I'm down to my last two pills.", LABELS, BUDGET).unwrap(), "refill");
+    let summary = r.client.summarize("Request: refill\nWhat it is about: down to the last two pills", Duration::from_secs(20));
+    assert_eq!(summary.unwrap(), common::llm_fake::SUMMARY);
+    for b in server.bodies.lock().unwrap().iter() {
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(b).unwrap()["stream"], true);
+    }
+    // The server notices the closed connection at its next write.
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    while *server.cut_short.lock().unwrap() == 0 {
+        assert!(std::time::Instant::now() < until, "the client read the rambling to its end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn one_retry_on_a_server_error_then_the_answer() {
     let server = serve(Mode::FailOnce("refill"));

@@ -6,7 +6,10 @@
 //! and three failures in a row open a circuit breaker for a while, so a dead endpoint costs
 //! calls nothing. The answer is read with a size limit and parsed strictly: a label that is not
 //! one of those offered is an error, not a guess. The kill switch is read before every
-//! request. What is sent is only the redacted text (never audio, caller ID, call ids, or a
+//! request. Answers are streamed (server-sent events) and read only until they hold what was
+//! asked (a whole label object, a summary's first line): the connection is then closed, so a
+//! rambling model stops generating, and a server that does not stream is read whole. What is
+//! sent is only the redacted text (never audio, caller ID, call ids, or a
 //! `user` field), and every body is handed to the [`Egress`] log before it goes.
 //!
 //! Blocking on purpose: it runs on the recognition worker or a summary thread, never on the
@@ -149,7 +152,7 @@ impl Client {
             ],
             "temperature": 0,
             "max_tokens": 24,
-            "stream": false,
+            "stream": true,
             "response_format": {
                 "type": "json_schema",
                 "json_schema": {
@@ -164,7 +167,7 @@ impl Client {
                 }
             }
         });
-        let answer = self.chat(&body, "classify", budget)?;
+        let answer = self.chat(&body, "classify", budget, |c| serde_json::from_str::<Value>(c.trim()).is_ok())?;
         let label = serde_json::from_str::<Value>(answer.trim())
             .ok()
             .and_then(|v| v.get("label").and_then(Value::as_str).map(str::to_string))
@@ -182,16 +185,16 @@ impl Client {
             ],
             "temperature": 0,
             "max_tokens": 48,
-            "stream": false
+            "stream": true
         });
-        let text = self.chat(&body, "summarize", timeout)?;
+        let text = self.chat(&body, "summarize", timeout, |c| c.trim_start().contains('\n'))?;
         let line = text.lines().map(str::trim).find(|l| !l.is_empty()).ok_or(AssistError::Malformed("an empty summary"))?;
         Ok(one_line(line, SUMMARY_CHARS))
     }
 
     /// Sends one chat request within `budget` (at most two tries) and returns the first
-    /// choice's message content.
-    fn chat(&self, body: &Value, purpose: &str, budget: Duration) -> Result<String, AssistError> {
+    /// choice's message content, streamed until `enough` says it holds what was asked.
+    fn chat(&self, body: &Value, purpose: &str, budget: Duration, enough: Enough) -> Result<String, AssistError> {
         let deadline = Instant::now() + budget;
         if self.switch.is_off() {
             return Err(AssistError::Off);
@@ -207,11 +210,11 @@ impl Client {
         self.egress
             .record(&EgressRecord { host: self.endpoint.host(), purpose, body: &bytes, sha256 })
             .map_err(|e| AssistError::NotRecorded(e.to_string()))?;
-        let mut result = self.post(&bytes, deadline);
+        let mut result = self.post(&bytes, deadline, enough);
         if result.as_ref().is_err_and(AssistError::retryable)
             && deadline.saturating_duration_since(Instant::now()) > Duration::from_millis(100)
         {
-            result = self.post(&bytes, deadline);
+            result = self.post(&bytes, deadline, enough);
         }
         let mut b = self.breaker.lock().unwrap_or_else(|p| p.into_inner());
         match &result {
@@ -232,7 +235,7 @@ impl Client {
         result
     }
 
-    fn post(&self, body: &[u8], deadline: Instant) -> Result<String, AssistError> {
+    fn post(&self, body: &[u8], deadline: Instant, enough: Enough) -> Result<String, AssistError> {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(AssistError::Timeout);
@@ -247,12 +250,56 @@ impl Client {
         if status != 200 {
             return Err(AssistError::Status(status));
         }
+        let streamed = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/event-stream"));
+        if streamed {
+            let reader = resp.body_mut().with_config().limit(MAX_RESPONSE_BYTES).reader();
+            // Returning drops the reader and the response: the connection closes, and the
+            // server stops generating what is no longer wanted.
+            return read_stream(std::io::BufReader::new(reader), enough);
+        }
         let text = resp.body_mut().with_config().limit(MAX_RESPONSE_BYTES).read_to_string().map_err(transport)?;
         let v: Value = serde_json::from_str(&text).map_err(|_| AssistError::Malformed("not JSON"))?;
         v.pointer("/choices/0/message/content")
             .and_then(Value::as_str)
             .map(str::to_string)
             .ok_or(AssistError::Malformed("no message content"))
+    }
+}
+
+/// Whether a streamed answer so far holds all that is wanted.
+type Enough = fn(&str) -> bool;
+
+/// Reads a chat completion streamed as server-sent events (`data: {chunk}` lines, `data:
+/// [DONE]` at the end) and returns the content of the first choice once `enough` holds or the
+/// stream is done. A chunk that is not JSON, or a stream that stops without `[DONE]` short of
+/// enough, is an error: a cut-off answer is no answer.
+fn read_stream(reader: impl std::io::BufRead, enough: Enough) -> Result<String, AssistError> {
+    let mut content = String::new();
+    for line in reader.lines() {
+        let line = line.map_err(read_error)?;
+        // Comments (": ping"), event names and the blank lines between events carry nothing.
+        let Some(data) = line.strip_prefix("data:").map(str::trim) else { continue };
+        if data == "[DONE]" {
+            return Ok(content);
+        }
+        let chunk: Value = serde_json::from_str(data).map_err(|_| AssistError::Malformed("a streamed chunk that is not JSON"))?;
+        if let Some(piece) = chunk.pointer("/choices/0/delta/content").and_then(Value::as_str) {
+            content.push_str(piece);
+        }
+        if enough(&content) {
+            return Ok(content);
+        }
+    }
+    Err(AssistError::Malformed("the stream ended before the answer did"))
+}
+
+/// An error while reading a streamed body, as the rest of the client names it.
+fn read_error(e: std::io::Error) -> AssistError {
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<ureq::Error>()) {
+        Some(ureq::Error::Timeout(_)) => AssistError::Timeout,
+        Some(ureq::Error::BodyExceedsLimit(_)) => AssistError::Malformed("larger than an answer can be"),
+        _ if e.kind() == std::io::ErrorKind::TimedOut => AssistError::Timeout,
+        _ => AssistError::Connect(format!("the answer broke off: {}", e.kind())),
     }
 }
 
@@ -300,6 +347,25 @@ mod tests {
         assert!(!ep("https://api.example.com/v1").is_local());
         assert!(!ep("http://192.168.1.9:8081/v1").is_local());
         assert_eq!(ep("https://api.example.com:443/v1").host(), "api.example.com:443");
+    }
+
+    fn stream(text: &str, enough: Enough) -> Result<String, AssistError> {
+        read_stream(std::io::Cursor::new(text.as_bytes()), enough)
+    }
+
+    #[test]
+    fn a_streamed_answer_is_read_until_it_holds_what_was_asked() {
+        let chunk = |s: &str| format!("data: {}\n\n", serde_json::json!({"choices": [{"index": 0, "delta": {"content": s}}]}));
+        let label = |c: &str| serde_json::from_str::<Value>(c.trim()).is_ok();
+        let body = format!(": ping\n\n{}{}{}data: [DONE]\n\n", chunk("{\"la"), chunk("bel\": \"re"), chunk("fill\"}"));
+        assert_eq!(stream(&body, label).unwrap(), "{\"label\": \"refill\"}");
+        // Enough before the end: what follows is not read (here it would be an error).
+        let body = format!("{}{}data: not json\n\n", chunk("Wants a refill.\n"), chunk("And more"));
+        assert_eq!(stream(&body, |c| c.trim_start().contains('\n')).unwrap(), "Wants a refill.\n");
+        // Done before enough: what came is the answer (its parser judges it).
+        assert_eq!(stream(&format!("{}data: [DONE]\n", chunk("Wants a refill.")), |_| false).unwrap(), "Wants a refill.");
+        assert_eq!(stream(&chunk("{\"label\""), label), Err(AssistError::Malformed("the stream ended before the answer did")));
+        assert_eq!(stream("data: <html>\n\n", label), Err(AssistError::Malformed("a streamed chunk that is not JSON")));
     }
 
     #[test]

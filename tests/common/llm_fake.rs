@@ -17,6 +17,10 @@ pub enum Mode {
     Status(u16),
     /// 500 on the first request, the label after.
     FailOnce(&'static str),
+    /// Server-sent events: the label object in three pieces then `[DONE]`; to a summary
+    /// request, [`SUMMARY`] and a newline, then more words for as long as the client reads
+    /// (200 chunks at most, no `[DONE]`). `cut_short` counts the streams the client left.
+    Stream(&'static str),
 }
 
 /// What the stand-in answers a request that offers no label schema (a summary).
@@ -26,6 +30,7 @@ pub struct Server {
     pub port: u16,
     pub bodies: Arc<Mutex<Vec<Vec<u8>>>>,
     pub connections: Arc<Mutex<usize>>,
+    pub cut_short: Arc<Mutex<usize>>,
 }
 
 pub fn serve(mode: Mode) -> Server {
@@ -33,7 +38,8 @@ pub fn serve(mode: Mode) -> Server {
     let port = listener.local_addr().unwrap().port();
     let bodies = Arc::new(Mutex::new(Vec::new()));
     let connections = Arc::new(Mutex::new(0));
-    let (b, c) = (bodies.clone(), connections.clone());
+    let cut_short = Arc::new(Mutex::new(0));
+    let (b, c, cut) = (bodies.clone(), connections.clone(), cut_short.clone());
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { continue };
@@ -42,14 +48,14 @@ pub fn serve(mode: Mode) -> Server {
                 *c += 1;
                 *c
             };
-            let b = b.clone();
-            std::thread::spawn(move || answer(stream, mode, n, &b));
+            let (b, cut) = (b.clone(), cut.clone());
+            std::thread::spawn(move || answer(stream, mode, n, &b, &cut));
         }
     });
-    Server { port, bodies, connections }
+    Server { port, bodies, connections, cut_short }
 }
 
-fn answer(stream: TcpStream, mode: Mode, n: usize, bodies: &Mutex<Vec<Vec<u8>>>) {
+fn answer(stream: TcpStream, mode: Mode, n: usize, bodies: &Mutex<Vec<Vec<u8>>>, cut_short: &Mutex<usize>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut length = 0;
     loop {
@@ -86,6 +92,26 @@ fn answer(stream: TcpStream, mode: Mode, n: usize, bodies: &Mutex<Vec<Vec<u8>>>)
         Mode::Huge => reply(&mut out, "200 OK", &json(&"x".repeat(200_000))),
         Mode::NotJson => reply(&mut out, "200 OK", "<html>upstream error</html>"),
         Mode::Status(s) => reply(&mut out, &format!("{s} Whatever"), "{}"),
+        Mode::Stream(l) => {
+            let _ = write!(out, "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n");
+            let chunk = |s: &str| format!("data: {}\n\n", serde_json::json!({"choices": [{"index": 0, "delta": {"content": s}}]}));
+            if asks_label {
+                let whole = format!("{{\"label\": \"{l}\"}}");
+                let (a, rest) = whole.split_at(4);
+                let (b, c) = rest.split_at(rest.len() / 2);
+                let _ = write!(out, ": ping\n\n{}{}{}data: [DONE]\n\n", chunk(a), chunk(b), chunk(c));
+                return;
+            }
+            let _ = write!(out, "{}", chunk(&format!("{SUMMARY}\n")));
+            for _ in 0..200 {
+                // A write fails once the client has closed the connection.
+                if out.write_all(chunk(" and so on").as_bytes()).and_then(|_| out.flush()).is_err() {
+                    *cut_short.lock().unwrap() += 1;
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         Mode::Drip => {
             let _ = write!(out, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n");
             // Until the client hangs up (a write fails), or a bound of 60 s.
