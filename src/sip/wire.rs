@@ -1835,6 +1835,21 @@ mod tests {
         assert!(parse(&buf[..one.len()], Transport::Tcp, &POLICY).is_ok());
     }
 
+    /// RFC 4475 3.1.1.11: a binary body part holding NULs, CRLFs and CRLFCRLF is framed by
+    /// its Content-Length alone, on a stream as in a datagram.
+    #[test]
+    fn a_binary_multipart_body_is_framed_by_its_length() {
+        let one = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sip-corpus/501-rfc4475-mpart01.sip")).unwrap();
+        let body_at = one.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        assert!(one[body_at..].contains(&0) && one[body_at..].windows(4).any(|w| w == b"\r\n\r\n"), "the body is the hard case");
+        let mut buf = one.clone();
+        buf.extend(M::req("OPTIONS").bytes());
+        assert_eq!(frame_stream(&buf, &POLICY), Ok(Frame::Message(one.len())));
+        assert_eq!(frame_stream(&buf[..one.len() - 1], &POLICY), Ok(Frame::Incomplete));
+        let err = parse(&one, Transport::Tcp, &POLICY).unwrap_err();
+        assert_eq!(err.status(), Some(501), "a valid MESSAGE, which the box does not take: {err:?}");
+    }
+
     #[test]
     fn frame_stream_without_content_length_is_fatal_with_400() {
         let mut m = M::req("OPTIONS");
