@@ -278,9 +278,24 @@ pub fn export(config: &Config, id: i64, recording_out: Option<&Path>, out: &mut 
     Ok(ExitCode::SUCCESS)
 }
 
+const STEREO: hound::WavSpec =
+    hound::WavSpec { channels: 2, sample_rate: recording::RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+
+/// A recording as a WAV in memory, caller left and agent right (the web inbox's player).
+pub fn stereo_wav(p: &recording::Playback) -> Result<Vec<u8>> {
+    let mut out = std::io::Cursor::new(Vec::with_capacity(44 + p.caller.len() * 4));
+    let mut w = hound::WavWriter::new(&mut out, STEREO)?;
+    for (c, a) in p.caller.iter().zip(&p.agent) {
+        w.write_sample(*c)?;
+        w.write_sample(*a)?;
+    }
+    w.finalize()?;
+    Ok(out.into_inner())
+}
+
 fn write_stereo(path: &Path, p: &recording::Playback) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let spec = hound::WavSpec { channels: 2, sample_rate: recording::RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = STEREO;
     // The exported audio is patient data too: private to whoever exported it.
     let file = std::fs::OpenOptions::new()
         .write(true)

@@ -93,6 +93,13 @@ impl Driver {
         self.call("GET", &self.at("/source"), None).as_str().unwrap_or_default().to_string()
     }
 
+    /// Runs `script` in the page (WebDriver's asynchronous script: it answers through its last
+    /// argument) and returns what it answered. WebDriver runs it outside the page's CSP, which
+    /// still governs what the page itself may load.
+    fn run_async(&self, script: &str) -> Value {
+        self.call("POST", &self.at("/execute/async"), Some(json!({ "script": script, "args": [] })))
+    }
+
     fn url(&self) -> String {
         self.call("GET", &self.at("/url"), None).as_str().unwrap_or_default().to_string()
     }
@@ -157,6 +164,15 @@ fn staff_use_the_inbox_in_chromium() {
         "{call_url}"
     );
     assert!(browser.source().contains("Please call me about my results"));
+    // The recording plays: Chromium loads it under the page's own policy and reads its length.
+    let loaded = browser.run_async(
+        "const done = arguments[arguments.length - 1]; const a = document.querySelector('audio');\
+         a.addEventListener('loadedmetadata', () => done(a.duration));\
+         a.addEventListener('error', () => done('error ' + (a.error && a.error.code)));\
+         a.preload = 'auto'; a.load();",
+    );
+    let want = common::web::RECORDED_SAMPLES as f64 / 8000.0;
+    assert!(loaded.as_f64().is_some_and(|s| (s - want).abs() < 0.01), "the player loaded {loaded} (want {want} s)");
     browser.screenshot("3-call");
     browser.click("button.primary");
     browser.wait_title("Callback worklist");

@@ -25,6 +25,8 @@ struct Reply {
     status: u16,
     headers: Vec<(String, String)>,
     body: String,
+    /// The body as it came (a recording is not text).
+    bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -90,6 +92,7 @@ impl Client {
         if let Err(e) = s.read_to_end(&mut raw) {
             assert!(!raw.is_empty(), "{method} {path}: {e}");
         }
+        let bytes = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|at| raw[at + 4..].to_vec()).unwrap_or_default();
         let text = String::from_utf8_lossy(&raw).to_string();
         let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no HTTP reply to {method} {path}: {text:?}"));
         let mut lines = head.lines();
@@ -97,7 +100,7 @@ impl Client {
         let headers: Vec<(String, String)> =
             lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
         self.seen.push((format!("{method} {path}"), status, headers.clone()));
-        Reply { status, headers, body: body.to_string() }
+        Reply { status, headers, body: body.to_string(), bytes }
     }
 
     fn get(&mut self, path: &str, cookie: Option<&str>) -> Reply {
@@ -177,6 +180,21 @@ fn staff_sign_in_read_acknowledge_and_sign_out_over_https() {
     // The logout form comes first in the page; the acknowledgement carries the same token.
     assert!(call.body.contains(&format!("action=\"/calls/{id}/ack\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"")));
 
+    // The recording plays in the page, fetched only when played: both sides, as recorded.
+    let player = format!("<audio controls preload=\"none\" src=\"/calls/{id}/recording.wav\"></audio>");
+    assert!(call.body.contains(&player), "{}", call.body);
+    let path = format!("/calls/{id}/recording.wav");
+    assert_eq!((c.get(&path, None).status, c.get(&path, None).header("location")), (303, Some("/login")));
+    let wav = c.get(&path, Some(&me));
+    assert_eq!((wav.status, wav.header("content-type"), wav.header("cache-control")), (200, Some("audio/wav"), Some("no-store")));
+    let mut played = hound::WavReader::new(std::io::Cursor::new(&wav.bytes)).unwrap();
+    assert_eq!((played.spec().channels, played.spec().sample_rate, played.duration() as usize), (2, 8000, common::web::RECORDED_SAMPLES));
+    let samples: Vec<i16> = played.samples::<i16>().map(Result::unwrap).collect();
+    let (left, right): (Vec<i16>, Vec<i16>) =
+        (samples.iter().step_by(2).copied().collect(), samples.iter().skip(1).step_by(2).copied().collect());
+    assert!(left.iter().all(|&s| s <= 0) && right.iter().all(|&s| s >= 0) && right.iter().any(|&s| s > 1000), "caller left, agent right");
+    assert_eq!(c.get("/calls/999/recording.wav", Some(&me)).status, 404);
+
     // The acknowledgement needs the session's token, from our own origin.
     let ack = format!("/calls/{id}/ack");
     assert_eq!(c.post(&ack, Some(&me), "csrf=wrong").status, 403);
@@ -244,8 +262,15 @@ fn staff_sign_in_read_acknowledge_and_sign_out_over_https() {
     }
     // The audit trail names the account for each read and the acknowledgement.
     let audit = frontdesk(&config, &["audit", "show", "--last", "40"], "");
-    for line in ["web: kim", "login", "web worklist", &format!("web call {id}: shown"), &format!("message {id} handled (web)"), "web: lee"]
-    {
+    for line in [
+        "web: kim",
+        "login",
+        "web worklist",
+        &format!("web call {id}: shown"),
+        &format!("web call {id} recording"),
+        &format!("message {id} handled (web)"),
+        "web: lee",
+    ] {
         assert!(audit.contains(line), "{line:?} not in the audit trail:\n{audit}");
     }
 }

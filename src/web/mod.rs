@@ -11,7 +11,7 @@
 //!   token of its own, double-submitted), and a POST from another origin is refused;
 //! - an account is locked for 15 minutes after 5 failed logins ([`accounts::Lockout`]);
 //! - every response carries a strict Content-Security-Policy (nothing but this binary's own
-//!   stylesheet; no script at all), `nosniff`, no framing, no referrer to other sites, no caching;
+//!   stylesheet and the call's recording, played by the browser's own player; no script at all), `nosniff`, no framing, no referrer to other sites, no caching;
 //! - URLs hold call numbers and search terms of the clinic's own vocabulary (dates, outcomes,
 //!   requests), never a caller's data; the log says which account did what to which call id,
 //!   nothing more; every read and acknowledgement goes to the audit trail as "web: NAME".
@@ -144,6 +144,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/logout", post(logout))
         .route("/calls/{id}", get(call))
         .route("/calls/{id}/ack", post(ack))
+        .route("/calls/{id}/recording.wav", get(recording))
         .route("/search", get(search))
         .route("/style.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], pages::STYLE) }))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
@@ -157,7 +158,7 @@ async fn security_headers(mut r: Response) -> Response {
     for (name, value) in [
         (
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'self'; img-src 'self'; media-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
@@ -339,6 +340,48 @@ async fn call(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<i6
     match found {
         Some(c) => pages::call(&app.config, &s, &c).into_response(),
         None => (StatusCode::NOT_FOUND, pages::message("Not found", "There is no such call (it may have been purged by retention)."))
+            .into_response(),
+    }
+}
+
+/// The call's recording as a WAV for the page's player (caller left, agent right), opened
+/// from its sealed chunks for this request only and never cached; every play is audited
+/// under the account. None of it is served when a chunk fails its check.
+async fn recording(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<i64>) -> Response {
+    let s = match user(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let (store, actor) = (app.store.clone(), format!("web: {}", s.user));
+    let wav = match blocking(move || {
+        let Some(key) = store.existing_recording_key(id)? else {
+            store.audit_as(&actor, "play", &format!("web call {id} recording: none"))?;
+            return Ok(None);
+        };
+        let file = crate::store::recording::dir(store.data_dir()).join(crate::store::recording::file_name(id));
+        match crate::store::recording::read(&file, &key, id) {
+            Ok(playback) => {
+                store.audit_as(&actor, "play", &format!("web call {id} recording"))?;
+                Ok(Some(crate::staff::stereo_wav(&playback)?))
+            }
+            Err(e) => {
+                store.audit_as(&actor, "play_refused", &format!("web call {id} recording: integrity check failed"))?;
+                tracing::error!(call = id, "web: a recording failed its check and was not served: {e:#}");
+                Ok(None)
+            }
+        }
+    })
+    .await
+    {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    match wav {
+        Some(bytes) => {
+            tracing::info!(account = %s.user, call = id, "web: recording played");
+            ([(header::CONTENT_TYPE, "audio/wav")], bytes).into_response()
+        }
+        None => (StatusCode::NOT_FOUND, pages::message("Not found", "This call has no recording (not recorded, or purged by retention)."))
             .into_response(),
     }
 }

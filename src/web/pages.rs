@@ -204,6 +204,14 @@ pub fn call(config: &Config, s: &Session, c: &StoredCall) -> Html<String> {
             esc(&s.csrf)
         );
     }
+    if c.has_recording {
+        // preload="none": the audio is fetched (and the play audited) only when staff press play.
+        let _ = write!(
+            b,
+            "<h3>Recording</h3><audio controls preload=\"none\" src=\"/calls/{}/recording.wav\"></audio><p class=\"note\">The caller on the left, Frontdesk on the right.</p>",
+            c.id
+        );
+    }
     b.push_str("<h3>Transcript</h3>");
     match &c.transcript {
         Sealed::Open(t) => {

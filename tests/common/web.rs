@@ -20,6 +20,24 @@ pub struct Inbox {
     pub port: u16,
 }
 
+/// Samples in the recording [`inbox`] gives call 1: half a second each way.
+pub const RECORDED_SAMPLES: usize = 4000;
+
+/// A sealed recording for call 1, written as the daemon writes them: the caller a falling
+/// ramp, the agent a rising one (so the channels can be told apart when played back).
+fn record_call_one(dir: &Path) {
+    use frontdesk::store::{Role, Store, StoreSettings};
+    let settings = StoreSettings { data_dir: dir.join("data"), key_file: dir.join("etc/master.key") };
+    let store = Store::open(&settings, Role::Daemon).unwrap();
+    let mut rec = frontdesk::store::recording::Recorder::create(&store, 1).unwrap();
+    for i in 0..RECORDED_SAMPLES / 160 {
+        let frame = |sign: i32| -> Vec<i16> { (0..160).map(|k| (sign * ((i * 160 + k) as i32 % 8000)) as i16).collect() };
+        rec.caller(&frame(-1)).unwrap();
+        rec.agent(&frame(1)).unwrap();
+    }
+    rec.finish().unwrap();
+}
+
 /// `frontdesk --config CONFIG ARGS` with `stdin`; its stdout and stderr.
 pub fn frontdesk(config: &Path, args: &[&str], stdin: &str) -> String {
     let out = super::run_frontdesk(config, args, stdin, &[]);
@@ -49,6 +67,7 @@ pub fn inbox(name: &str, sip_port: u16, port: u16, accounts: &[&str]) -> Inbox {
     let sim =
         frontdesk(&config, &["simulate", "--save", "--now", "2026-11-23T11:30:00-05:00", "--caller", CALLER_ID], &(said.join("\n") + "\n"));
     assert!(sim.contains("simulated call stored"), "{sim}");
+    record_call_one(config.parent().unwrap());
     for a in accounts {
         assert!(frontdesk(&config, &["staff", "add", a], &format!("{PASSWORD}\n")).contains(&format!("added {a}")));
     }
