@@ -135,6 +135,12 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 impl Config {
+    /// The requests the script takes (the built-in ones and `[intents.NAME]`), by flow name:
+    /// what staff choose from when they search (the web inbox).
+    pub fn request_names(&self) -> Vec<String> {
+        crate::call::flow::Script::new(&self.script()).flows.keys().cloned().collect()
+    }
+
     /// The de-identifier for what may go to a language model: common English plus the words
     /// this clinic's script uses (FAQ topics and phrases, request phrases, the clinic's name)
     /// and `[assist] vocabulary`.

@@ -145,7 +145,7 @@ pub fn search(config: &Config, s: &Session, shown: &[String; 4], calls: &[Stored
     let [from, to] = [&shown[0], &shown[1]].map(|v| esc(v));
     let mut outcomes: Vec<String> = crate::record::Outcome::ALL.iter().map(|o| o.as_str().to_string()).collect();
     outcomes.push("in_progress".into());
-    let requests: Vec<String> = crate::call::flow::Script::new(&config.script()).flows.keys().cloned().collect();
+    let requests = config.request_names();
     let body = format!(
         "<form method=\"get\" action=\"/search\" class=\"card search\">\
          <label>From<input type=\"date\" name=\"from\" value=\"{from}\"></label><label>To<input type=\"date\" name=\"to\" value=\"{to}\"></label>\
