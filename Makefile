@@ -46,7 +46,8 @@ OELINT := target/oelint/bin/oelint-adv
 OELINT_SUPPRESS := --suppress oelint.vars.homepageping --suppress oelint.var.bbclassextend --suppress oelint.var.suggestedvar.CVE_PRODUCT
 yocto-check:
 	python3 yocto/update-crates.py --check
-	@[ -x $(OELINT) ] || { python3 -m venv target/oelint && target/oelint/bin/pip install --quiet oelint-adv==9.11.2; }
+	@# A venv made in another checkout (target/ moved or shared) names an interpreter that is gone: made again.
+	@$(OELINT) --version >/dev/null 2>&1 || { rm -rf target/oelint && python3 -m venv target/oelint && target/oelint/bin/pip install --quiet oelint-adv==9.11.2; }
 	cd yocto && for r in whinlatter wrynose; do \
 		../$(OELINT) --quiet --release $$r --relpaths $(OELINT_SUPPRESS) meta-frontdesk/recipes-*/*/*.bb || exit 1; \
 	done
