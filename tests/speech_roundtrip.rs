@@ -35,6 +35,8 @@ fn measure(ctx: AudioContext, priming: Priming, inputs: &[Vec<f32>], which: impl
 /// name no medication with the everyday prompt most turns get. Medication names heard with the
 /// everyday prompt are printed, not bounded: the call asks for the medication with its own
 /// prompt, so that is what is stored.
+/// `FRONTDESK_ROUNDTRIP=sized` measures the sized context alone, the one every call uses: under
+/// qemu-aarch64 (`scripts/arm64.sh roundtrip`) each full 30 s context takes minutes.
 #[test]
 fn clinic_sentences_survive_the_phone_line() {
     assert!(CALLER_SENTENCES.len() >= 30);
@@ -42,11 +44,18 @@ fn clinic_sentences_survive_the_phone_line() {
     let inputs: Vec<Vec<f32>> = CALLER_SENTENCES.iter().map(|s| common::phone_speech(s)).collect();
     let all = |_: &str| true;
     let (sized, sized_report) = measure(AudioContext::Sized, Priming::Medications, &inputs, all);
+    println!("WER with the sized audio context: {:.1} %", sized * 100.0);
+    for r in &sized_report {
+        println!("  {r}");
+    }
+    assert!(sized <= 0.10, "sized-context WER {:.1} % exceeds 10 %", sized * 100.0);
+    if std::env::var("FRONTDESK_ROUNDTRIP").is_ok_and(|v| v == "sized") {
+        return;
+    }
     let (full, full_report) = measure(AudioContext::Full, Priming::Medications, &inputs, all);
     let (everyday, everyday_report) = measure(AudioContext::Sized, Priming::Everyday, &inputs, |s| !names_a_medication(s));
     let (unprimed_medications, unprimed_report) = measure(AudioContext::Sized, Priming::Everyday, &inputs, names_a_medication);
     for (label, wer, report) in [
-        ("the sized audio context", sized, &sized_report),
         ("the full 30 s context", full, &full_report),
         ("the everyday prompt, sentences without a medication", everyday, &everyday_report),
         ("the everyday prompt, sentences naming a medication (not bounded)", unprimed_medications, &unprimed_report),
@@ -56,7 +65,6 @@ fn clinic_sentences_survive_the_phone_line() {
             println!("  {r}");
         }
     }
-    assert!(sized <= 0.10, "sized-context WER {:.1} % exceeds 10 %", sized * 100.0);
     assert!(full <= 0.10, "full-context WER {:.1} % exceeds 10 %", full * 100.0);
     assert!(everyday <= 0.10, "everyday-prompt WER {:.1} % exceeds 10 %", everyday * 100.0);
 }

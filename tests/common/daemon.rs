@@ -67,6 +67,10 @@ impl Daemon {
     fn spawn(config: &std::path::Path, base_port: u16, rust_log: &str, env: &[(&str, &str)], no_wx: bool) -> Daemon {
         use std::os::unix::process::CommandExt;
         let dir = config.parent().unwrap().to_path_buf();
+        let prompts = data_dir(config).map(|d| d.join("prompts"));
+        if let Some(p) = &prompts {
+            copy_prompts(&shared_prompts(), p);
+        }
         let mut command = Command::new(super::frontdesk_bin());
         command.arg("--config").arg(config).arg("run").envs(env.iter().copied()).env("RUST_LOG", rust_log);
         if no_wx {
@@ -102,6 +106,9 @@ impl Daemon {
         // minute or more on a loaded one. The bound only keeps a broken daemon from hanging
         // the suite.
         d.wait_for("SIP user agent listening", Duration::from_secs(240));
+        if let Some(p) = &prompts {
+            copy_prompts(p, &shared_prompts());
+        }
         d
     }
 
@@ -151,6 +158,43 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
+    }
+}
+
+/// The script's fixed prompts as the suite's daemons have synthesised them, shared between
+/// them. Every test daemon has a fresh state directory, and synthesising the 48 prompts there
+/// costs each start about 25 s of CPU: over the suite, a quarter of CI's time. A daemon gets
+/// the shared prompts in its own `prompts` directory before it starts, as a restarted box finds
+/// its own (`call::prompt_cache`: keyed by voice and wording, so a test's edited wording or
+/// voice is still synthesised), and what it synthesised is shared once it is ready. The cold
+/// start is still tested: by the first daemon of each run, by `packaging/deb/test.sh` and by
+/// `frontdesk bench start`.
+fn shared_prompts() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("prompt-cache")
+}
+
+/// The absolute `data_dir` of a config, if it has one.
+fn data_dir(config: &std::path::Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(config).ok()?;
+    let dir = text.lines().find_map(|l| l.trim().strip_prefix("data_dir = \"")?.strip_suffix('"').map(PathBuf::from))?;
+    dir.is_absolute().then_some(dir)
+}
+
+/// Copies the prompt files of `from` that `to` lacks; each is written under a name of its own
+/// and renamed into place, so a daemon or test reading `to` meanwhile never sees half a file.
+fn copy_prompts(from: &std::path::Path, to: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(from) else { return };
+    let _ = std::fs::create_dir_all(to);
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if !name.to_string_lossy().ends_with(".pcm") || to.join(&name).exists() {
+            continue;
+        }
+        let tmp = to.join(format!(".{}.{}-{:?}", name.to_string_lossy(), std::process::id(), std::thread::current().id()));
+        if std::fs::copy(e.path(), &tmp).is_ok() {
+            let _ = std::fs::rename(&tmp, to.join(&name));
+        }
+        let _ = std::fs::remove_file(&tmp);
     }
 }
 
