@@ -17,12 +17,10 @@ help:
 run: deps build models
 	$(FRONTDESK) run --config $(CONFIG)
 
+# The x86 suite, the config checks, the packages, the Yocto checks, and the aarch64 cross build
+# with its unit tests under qemu beside them at idle priority: scripts/test.sh says how.
 test: deps-test build models-base fmt-check
-	$(CARGO) test --release --locked
-	$(FRONTDESK) models check --config $(CONFIG)
-	$(FRONTDESK) check-config $(CONFIG)
-	$(MAKE) deb-test
-	$(MAKE) yocto-check
+	CONFIG=$(CONFIG) scripts/test.sh
 
 # The packages: built, lintian-clean (each override explained in its file), then installed on
 # this machine, started, called with sipp and purged (packaging/deb/test.sh).

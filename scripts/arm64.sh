@@ -3,19 +3,23 @@
 #
 #   scripts/arm64.sh deps    Debian's aarch64 cross compilers, arm64 libraries (multiarch), qemu-user,
 #                            and the Rust standard library for aarch64 (rustup)
-#   scripts/arm64.sh build   target/aarch64-unknown-linux-gnu/release/frontdesk (portable:
+#   scripts/arm64.sh build   target/arm64/aarch64-unknown-linux-gnu/release/frontdesk (portable:
 #                            .cargo/config.toml sets ggml's Armv8.2-A baseline, never -march=native)
-#   scripts/arm64.sh unit    the unit tests as aarch64 code under qemu-aarch64 (but the engine's,
+#   scripts/arm64.sh unit    (built by build) the unit tests as aarch64 code under qemu-aarch64 (but the engine's,
 #                            which hold whole calls with both models: half an hour emulated;
 #                            they run natively in `make test`)
 #   scripts/arm64.sh roundtrip  the speech round trip: our voice says the clinic sentences and
 #                            our Whisper transcribes them, under qemu, with ONNX Runtime for
 #                            aarch64; the same WER bound as on x86
 #
-# `make arm64` runs deps, build, unit and roundtrip.
+# `make arm64` runs deps, build, unit and roundtrip; `make test` runs deps, build and unit
+# (scripts/test.sh, beside the x86 suite at idle priority).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=aarch64-unknown-linux-gnu
+# A target directory of its own: cargo locks its target directory for a whole build, and this
+# build runs beside the x86 tests' cargo in `make test`.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/arm64}
 
 # The C and C++ parts (whisper.cpp, speexdsp) for aarch64, bindgen looking at aarch64 headers,
 # pkg-config at the arm64 libraries.
@@ -76,8 +80,11 @@ deps)
     ;;
 build)
     cargo build --release --locked --target $target
-    file target/$target/release/frontdesk | grep -q "ARM aarch64" || { echo "arm64: not an aarch64 binary" >&2; exit 1; }
-    echo "arm64: built target/$target/release/frontdesk"
+    # And the unit tests' binary, so `unit` only runs it (make test builds at idle priority
+    # beside the x86 suite, and runs the tests once that is over).
+    cargo test --release --locked --target $target --lib --no-run
+    file "$CARGO_TARGET_DIR/$target/release/frontdesk" | grep -q "ARM aarch64" || { echo "arm64: not an aarch64 binary" >&2; exit 1; }
+    echo "arm64: built $CARGO_TARGET_DIR/$target/release/frontdesk"
     ;;
 unit | roundtrip)
     # Under qemu the models load from the same files; only ONNX Runtime differs by architecture.

@@ -41,9 +41,10 @@ fn stored_calls(d: &Path) -> Vec<frontdesk::store::StoredCall> {
     frontdesk::store::Store::open(&settings, frontdesk::store::Role::Staff).unwrap().all().unwrap()
 }
 
-/// One conversation at a time. Four at once on a 2-core CI machine, each with Whisper on both
-/// sides, only make every test slow; how the box does with simultaneous calls is measured by
-/// `frontdesk bench turns --calls 4` instead.
+/// One conversation at a time in this process: under plain `cargo test` the tests share one
+/// process and take turns. `make test` runs them with nextest, each in a process of its own,
+/// at most three at once (the `calls` group of .config/nextest.toml). How the box does with
+/// simultaneous calls is measured by `frontdesk bench turns --calls 4`.
 fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
@@ -152,57 +153,64 @@ fn john(label: &'static str, request: &'static str) -> Caller {
 
 /// Three callers of the persona suite over SIP, beside the appointment above: one who will not
 /// give a date of birth and has no phone, one who asks where to park in the middle of the
-/// intake, one who changes the request midway. Each record is checked detail by detail.
+/// intake, one who changes the request midway. Each record is checked detail by detail. (Three
+/// tests, so a runner that runs tests side by side, `make test`'s nextest, runs them at once.)
 #[test]
-fn callers_off_the_script_over_sip_get_their_records_right() {
+fn a_caller_who_declines_details_over_sip_leaves_a_message() {
     let mut refuser = john("refuser", "I'd like to leave a message for the doctor.");
     refuser.declines = vec![(Ask::Dob, "I'd rather not say."), (Ask::Phone, "I don't have a phone number.")];
     refuser.reason_said = "Please tell the doctor the new medicine is working well.";
+    off_the_script(refuser, 18280, |r| {
+        let mut p = same(r.intent.as_deref(), Some("message"), "intent");
+        p.extend(same(r.slots.get("name").map(String::as_str), Some("John Smith"), "name"));
+        p.extend(same(r.missing.get("date_of_birth").map(String::as_str), Some("declined"), "date of birth missing"));
+        p.extend(same(r.missing.get("callback").map(String::as_str), Some("unknown"), "callback missing"));
+        p.extend(same(r.slots.get("reason").map(|s| s.to_lowercase().contains("working")), Some(true), "reason"));
+        p
+    });
+}
+
+#[test]
+fn a_caller_asking_about_parking_mid_intake_over_sip_gets_the_answer_and_the_appointment() {
     let mut parking = john("faq mid-intake", "I'd like to make an appointment.");
     parking.instead = vec![(Ask::Dob, "Oh, before I forget, where do I park?")];
+    off_the_script(parking, 18290, |r| {
+        let mut p = same(r.intent.as_deref(), Some("new_appointment"), "intent");
+        p.extend(same(r.slots.get("date_of_birth").map(String::as_str), Some("1980-03-05"), "date of birth"));
+        p.extend(same(r.slots.get("callback").map(String::as_str), Some("6175550199"), "callback"));
+        p.extend(same(Some(r.questions.iter().any(|q| q == "parking")), Some(true), "parking answered"));
+        p
+    });
+}
+
+#[test]
+fn a_caller_changing_the_request_midway_over_sip_keeps_the_details_given() {
     let mut changes = john("changes request", "I'd like to make an appointment.");
     changes.instead = vec![(Ask::Phone, "Actually, I need a prescription refill instead.")];
-    type Want = fn(&frontdesk::record::CallRecord) -> Vec<String>;
-    let cases: [(Caller, u16, Want); 3] = [
-        (refuser, 18280, |r| {
-            let mut p = same(r.intent.as_deref(), Some("message"), "intent");
-            p.extend(same(r.slots.get("name").map(String::as_str), Some("John Smith"), "name"));
-            p.extend(same(r.missing.get("date_of_birth").map(String::as_str), Some("declined"), "date of birth missing"));
-            p.extend(same(r.missing.get("callback").map(String::as_str), Some("unknown"), "callback missing"));
-            p.extend(same(r.slots.get("reason").map(|s| s.to_lowercase().contains("working")), Some(true), "reason"));
-            p
-        }),
-        (parking, 18290, |r| {
-            let mut p = same(r.intent.as_deref(), Some("new_appointment"), "intent");
-            p.extend(same(r.slots.get("date_of_birth").map(String::as_str), Some("1980-03-05"), "date of birth"));
-            p.extend(same(r.slots.get("callback").map(String::as_str), Some("6175550199"), "callback"));
-            p.extend(same(Some(r.questions.iter().any(|q| q == "parking")), Some(true), "parking answered"));
-            p
-        }),
-        (changes, 18300, |r| {
-            let mut p = same(r.intent.as_deref(), Some("refill"), "intent");
-            p.extend(same(r.slots.get("name").map(String::as_str), Some("John Smith"), "name"));
-            p.extend(same(r.slots.get("callback").map(String::as_str), Some("6175550199"), "callback"));
-            p.extend(same(r.slots.get("medication").map(|m| m.to_lowercase().contains("isinopril")), Some(true), "medication"));
-            p
-        }),
-    ];
-    let mut failures = Vec::new();
-    for (caller, port, want) in cases {
-        let label = caller.name().to_string();
-        let run =
-            Run::talk(&format!("conv-persona-{port}"), port, &clinic(&[UNHURRIED]), Box::new(OnTheLine(caller)), Duration::from_secs(420));
-        let calls = stored_calls(&run.dir);
-        let Some(r) = calls.first().and_then(|c| c.record()) else {
-            failures.push(format!("{label}: no record{}", run.context()));
-            continue;
-        };
-        let problems = want(&r);
-        if !problems.is_empty() || r.outcome != frontdesk::record::Outcome::MessageTaken {
-            failures.push(format!("{label}: {problems:?}, outcome {:?}\n{}", r.outcome, run.context()));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    off_the_script(changes, 18300, |r| {
+        let mut p = same(r.intent.as_deref(), Some("refill"), "intent");
+        p.extend(same(r.slots.get("name").map(String::as_str), Some("John Smith"), "name"));
+        p.extend(same(r.slots.get("callback").map(String::as_str), Some("6175550199"), "callback"));
+        p.extend(same(r.slots.get("medication").map(|m| m.to_lowercase().contains("isinopril")), Some(true), "medication"));
+        p
+    });
+}
+
+/// One persona's call on a daemon of its own: the record must satisfy `want` (no problems) and
+/// end with the message taken.
+fn off_the_script(caller: Caller, port: u16, want: fn(&frontdesk::record::CallRecord) -> Vec<String>) {
+    let label = caller.name().to_string();
+    let run =
+        Run::talk(&format!("conv-persona-{port}"), port, &clinic(&[UNHURRIED]), Box::new(OnTheLine(caller)), Duration::from_secs(420));
+    let calls = stored_calls(&run.dir);
+    let r = calls.first().and_then(|c| c.record()).unwrap_or_else(|| panic!("{label}: no record{}", run.context()));
+    let problems = want(&r);
+    assert!(
+        problems.is_empty() && r.outcome == frontdesk::record::Outcome::MessageTaken,
+        "{label}: {problems:?}, outcome {:?}\n{}",
+        r.outcome,
+        run.context()
+    );
 }
 
 fn same<T: PartialEq + std::fmt::Debug>(got: Option<T>, want: Option<T>, what: &str) -> Vec<String> {
