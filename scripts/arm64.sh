@@ -13,12 +13,11 @@
 #                            aarch64; the same WER bound as on x86
 #
 # `make arm64` runs deps, build, unit and roundtrip; `make test` runs deps, build and unit
-# (scripts/test.sh, beside the x86 suite at idle priority).
+# (scripts/test.sh, after the x86 suite).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=aarch64-unknown-linux-gnu
-# A target directory of its own: cargo locks its target directory for a whole build, and this
-# build runs beside the x86 tests' cargo in `make test`.
+# A target directory of its own (its cargo lock and its build apart from the x86 one's).
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/arm64}
 
 # The C and C++ parts (whisper.cpp, speexdsp) for aarch64, bindgen looking at aarch64 headers,
@@ -80,8 +79,7 @@ deps)
     ;;
 build)
     cargo build --release --locked --target $target
-    # And the unit tests' binary, so `unit` only runs it (make test builds at idle priority
-    # beside the x86 suite, and runs the tests once that is over).
+    # And the unit tests' binary, so `unit` only runs it.
     cargo test --release --locked --target $target --lib --no-run
     file "$CARGO_TARGET_DIR/$target/release/frontdesk" | grep -q "ARM aarch64" || { echo "arm64: not an aarch64 binary" >&2; exit 1; }
     echo "arm64: built $CARGO_TARGET_DIR/$target/release/frontdesk"
