@@ -17,8 +17,8 @@ help:
 run: deps build models
 	$(FRONTDESK) run --config $(CONFIG)
 
-# The x86 suite, the config checks, the packages, the Yocto checks, and the aarch64 cross build
-# with its unit tests under qemu beside them at idle priority: scripts/test.sh says how.
+# The x86 suite, the config checks, the packages, the Yocto checks, then the aarch64 cross
+# build with its unit tests under qemu (scripts/test.sh).
 test: deps-test build models-base fmt-check
 	CONFIG=$(CONFIG) scripts/test.sh
 
