@@ -7,6 +7,7 @@ use frontdesk::speech::stt::{AudioContext, COMMON_MEDICATIONS, Priming};
 use frontdesk::speech::wer::word_errors;
 
 use common::CALLER_SENTENCES;
+use std::time::Instant;
 
 fn names_a_medication(sentence: &str) -> bool {
     let s = sentence.to_lowercase();
@@ -18,11 +19,15 @@ fn measure(ctx: AudioContext, priming: Priming, inputs: &[Vec<f32>], which: impl
     let mut t = common::stt().transcriber().unwrap();
     let (mut errors, mut words) = (0, 0);
     let mut report = Vec::new();
-    for (text, audio) in CALLER_SENTENCES.iter().zip(inputs).filter(|(text, _)| which(text)) {
+    for (i, (text, audio)) in CALLER_SENTENCES.iter().zip(inputs).filter(|(text, _)| which(text)).enumerate() {
+        let started = Instant::now();
         let heard = t.transcribe_with(audio, ctx, priming).unwrap();
         let (e, n) = word_errors(text, &heard.text);
         errors += e;
         words += n;
+        // Progress on stderr (seen with --nocapture): under qemu-aarch64 the whole run takes
+        // most of an hour, and a line per sentence says it is moving and at what pace.
+        eprintln!("  {ctx:?}/{priming:?} sentence {}: {e}/{n} errors, {:.1} s", i + 1, started.elapsed().as_secs_f64());
         if e > 0 {
             report.push(format!("{e}/{n}  said: {text}\n      heard: {}", heard.text));
         }
@@ -41,7 +46,9 @@ fn measure(ctx: AudioContext, priming: Priming, inputs: &[Vec<f32>], which: impl
 fn clinic_sentences_survive_the_phone_line() {
     assert!(CALLER_SENTENCES.len() >= 30);
     assert!(CALLER_SENTENCES.iter().filter(|s| names_a_medication(s)).count() >= 5);
+    let started = Instant::now();
     let inputs: Vec<Vec<f32>> = CALLER_SENTENCES.iter().map(|s| common::phone_speech(s)).collect();
+    eprintln!("  {} sentences said in {:.1} s", inputs.len(), started.elapsed().as_secs_f64());
     let all = |_: &str| true;
     let (sized, sized_report) = measure(AudioContext::Sized, Priming::Medications, &inputs, all);
     println!("WER with the sized audio context: {:.1} %", sized * 100.0);

@@ -578,18 +578,12 @@ impl Flow {
                             self.slot_miss(out, &flow, index, redo, Some(format!("Sorry, {reason}.")))
                         }
                         _ if step == SlotStep::DobKeypad => self.slot_miss(out, &flow, index, redo, None),
-                        _ => {
-                            self.tries += 1;
-                            self.keypad_dob(out, &flow, index, redo)
-                        }
+                        _ => self.keypad_again(out, &flow, index, redo, Self::keypad_dob),
                     },
                     ("callback", step) => match phone::classify_digits(keys) {
                         PhoneParse::Valid(p) => self.confirm_phone(out, &flow, index, redo, p),
                         other if step == SlotStep::PhoneKeypad => self.slot_miss(out, &flow, index, redo, Some(phone_problem(&other))),
-                        _ => {
-                            self.tries += 1;
-                            self.keypad_phone(out, &flow, index, redo)
-                        }
+                        _ => self.keypad_again(out, &flow, index, redo, Self::keypad_phone),
                     },
                     _ => self.not_understood(out),
                 }
@@ -1195,6 +1189,24 @@ impl Flow {
         self.ask(out, format!("{}. Is that right?", d.spoken()), Expect::Speech);
     }
 
+    /// Keys that make no date or number where words were expected (or at a read-back): a try
+    /// like any other, and the keypad is asked for, until `detail_tries`, when the call goes on
+    /// without the detail. Counting them is what keeps the keypad from becoming a loop.
+    fn keypad_again(
+        &mut self,
+        out: &mut Vec<Action>,
+        flow: &str,
+        index: usize,
+        redo: bool,
+        keypad: fn(&mut Self, &mut Vec<Action>, &str, usize, bool),
+    ) {
+        self.tries += 1;
+        if self.tries >= self.script.detail_tries {
+            return self.slot_missing(out, flow, index, redo, "unclear");
+        }
+        keypad(self, out, flow, index, redo)
+    }
+
     fn keypad_dob(&mut self, out: &mut Vec<Action>, flow: &str, index: usize, redo: bool) {
         self.step = Step::Slot { flow: flow.into(), index, step: SlotStep::DobKeypad, redo };
         let q = self.script.prompts.keypad_date.clone();
@@ -1629,6 +1641,30 @@ mod tests {
         assert!(went_on.iter().any(|a| matches!(a, Action::Say { text, .. } if *text == intro)), "{went_on:?}");
         assert!(flow.on_input(2000, Input::Classified(Some("message".into()))).is_empty(), "the first part's answer no longer counts");
         assert!(!flow.record.assisted);
+    }
+
+    /// Keys that make no date at the date's read-back (a stray key, a second entry cut short)
+    /// ask for the keypad again, and count as tries: after `detail_tries` the call goes on
+    /// without the date, rather than reading dates back and asking for the keypad for ever.
+    #[test]
+    fn keys_that_make_no_date_cannot_make_the_keypad_a_loop() {
+        let mut flow = new_flow(false);
+        for (i, answer) in ["I need a refill please", "John Smith", "S M I T H", "yes"].iter().enumerate() {
+            flow.on_input(i as u64 * 1000, heard(answer));
+        }
+        let at_dob = |f: &Flow| matches!(&f.step, Step::Slot { flow, index, .. } if f.slot_name(flow, *index) == "date_of_birth");
+        assert!(at_dob(&flow), "{:?}", flow.step);
+        let mut rounds = 0;
+        while at_dob(&flow) {
+            rounds += 1;
+            assert!(rounds <= flow.script.detail_tries, "still at the date of birth after {rounds} rounds: {:?}", flow.step);
+            let read_back = flow.on_input(10_000 + rounds as u64, Input::Keys("03051980".into()));
+            assert!(read_back.iter().any(|a| matches!(a, Action::Say { text, .. } if text.contains("Is that right?"))), "{read_back:?}");
+            flow.on_input(20_000 + rounds as u64, Input::Keys("7".into()));
+        }
+        assert_eq!(rounds, flow.script.detail_tries);
+        assert_eq!(flow.record.missing.get("date_of_birth").map(String::as_str), Some("unclear"));
+        assert!(!flow.record.slots.contains_key("date_of_birth"));
     }
 
     /// Medication names are primed for only while the caller is asked which medication, or

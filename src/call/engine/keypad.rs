@@ -7,6 +7,14 @@ use crate::call::flow::Input;
 impl Call {
     pub(super) fn on_key(&mut self, d: char) {
         self.last_progress = self.clock.now();
+        // A '#' with nothing before it ends an entry already taken at its expected count
+        // ("03051980#" for an eight-digit date): callers press it out of habit. It is not an
+        // entry of its own, and must not cut off the reply to the one it ends (the read-back of
+        // that date), which would otherwise be taken for a wrong entry and asked for again.
+        if d == '#' && self.keys.is_empty() {
+            tracing::debug!(call = %self.log_id, "a '#' after the entry it ends: ignored");
+            return;
+        }
         // A key press during a prompt stops it, as a caller who knows the menu expects.
         if self.playing_interruptible() {
             self.stop_playback(false);

@@ -437,11 +437,20 @@ impl Call {
     fn on_input(&mut self, input: Input) {
         let at = self.at_ms();
         let heard = matches!(input, Input::Heard { .. });
+        let hung_up = matches!(input, Input::CallerHungUp);
         let actions = self.flow.on_input(at, input);
         if heard {
             self.times.decided = Some(self.clock.now());
         }
         self.take_actions(actions);
+        // The flow is over but the call is not, with nothing left to say or do: a caller who
+        // talked over the goodbye set its hang-up aside with it, and the flow takes no more
+        // turns. Without this the call waited in silence (the watchdog's offer goes to the
+        // finished flow too) until the caller gave up.
+        if !hung_up && self.flow.is_done() && self.prompts.is_empty() && self.pending.is_empty() && self.phase != Phase::Ended {
+            tracing::info!(call = %self.log_id, "the conversation is over: hanging up");
+            self.take_actions(vec![Action::HangUp]);
+        }
         self.save_progress();
     }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::speaking::synthesize_8k;
 use super::{Call, Phase, Shared, SttPool};
-use crate::call::flow::{Action, Expect, Script};
+use crate::call::flow::{Action, Expect, Input, Script};
 use crate::config::Config;
 use crate::line::memory::{self, MemoryLine};
 use crate::line::{CallInfo, Clock, LineEvent};
@@ -303,11 +303,42 @@ fn keys_stop_a_prompt_and_end_on_hash_or_after_a_pause() {
     // With a count expected, the last key ends it.
     h.until_listening("listening after the reply to the second entry");
     h.call.listen(Expect::Keypad { count: 3 });
-    for k in ['7', '0', '1'] {
+    // And the '#' a caller presses out of habit after it is no entry of its own: it neither
+    // cuts off the reply nor is taken as a second, wrong entry (which once made the keypad date
+    // of birth a loop: the date read back, cut off by its '#', and the keypad asked again).
+    for k in ['7', '0', '1', '#'] {
         h.line.press(k);
     }
     h.call.tick();
     assert_eq!(h.caller_turns()[2], ("701".to_string(), true));
+    let clears = h.line.clears();
+    h.until_listening("listening after the reply to the third entry");
+    assert_eq!(h.caller_turns().len(), 3, "the '#' after a full entry is not an entry: {:?}", h.caller_turns());
+    assert_eq!(h.line.clears(), clears, "the reply to the entry played to its end");
+    assert!(!h.agent_said().last().expect("a reply").1, "the reply to the entry played to its end");
+}
+
+/// A caller who talks over the goodbye ("Sorry, what was that?") is still hung up on. That
+/// turn sets the goodbye aside with the hang-up after it, and the finished conversation takes
+/// no more turns: the call once waited in silence, the watchdog firing every 15 s, until the
+/// caller gave up.
+#[test]
+fn talking_over_the_goodbye_still_ends_the_call() {
+    let Some(mut h) = Harness::start("goodbye") else { return };
+    h.until_listening("listening after the greeting");
+    h.call.on_input(Input::NoInput);
+    h.until_listening("listening after the question asked again");
+    h.call.on_input(Input::NoInput);
+    let goodbye = h.call.flow.script().prompts.no_input_goodbye.clone();
+    h.until("the goodbye on the line", Duration::from_secs(5), |c| {
+        c.prompts.front().is_some_and(|p| p.text == goodbye && p.started.is_some())
+    });
+    h.line.silence(1000);
+    h.say("Sorry, what was that?");
+    h.line.silence(3000);
+    h.until("the caller talking over the goodbye", Duration::from_secs(5), |c| c.barged.is_some());
+    h.until("the end of the call", Duration::from_secs(10), |c| c.phase == Phase::Ended);
+    assert!(h.agent_said().contains(&(goodbye, true)), "the goodbye was cut off: {:?}", h.agent_said());
 }
 
 #[test]
