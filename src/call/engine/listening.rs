@@ -358,8 +358,12 @@ impl Call {
             tracing::debug!(call = %self.log_id, words = text.split_whitespace().count(), confidence, "caller turn");
         }
         // Nothing, or "mm-hmm" over a prompt that asked nothing: not a turn. The prompt resumes.
+        // Nor is anything said over the goodbye of a conversation that is over ("Sorry, what
+        // was that?"): the flow takes no more turns, so the goodbye goes on and the call ends
+        // after it, as it would have.
         let barged_statement = self.barged.as_ref().is_some_and(|b| !b.prompts.iter().any(|p| p.text.trim_end().ends_with('?')));
-        if text.trim().is_empty() || (barged_statement && yesno::is_backchannel(&text)) {
+        let over_the_goodbye = self.barged.is_some() && self.flow.is_done();
+        if text.trim().is_empty() || (barged_statement && yesno::is_backchannel(&text)) || over_the_goodbye {
             // No reply is owed.
             self.times.endpoint = None;
             if self.barged.is_some() {
